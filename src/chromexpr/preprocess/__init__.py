@@ -1,0 +1,1 @@
+"""Preprocessing: reference (TSS, filter, windows, splits), binning, datasets, normalization."""
