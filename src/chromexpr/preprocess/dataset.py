@@ -115,6 +115,7 @@ def build_dataset(
     provenance: dict[str, Any] | None = None,
     log1p: bool = False,
     fit_on: str = "all",
+    labels: np.ndarray | None = None,
 ) -> Dataset:
     """Assemble a dataset: median labels, z-scored signal and metadata.
 
@@ -129,6 +130,8 @@ def build_dataset(
         provenance: inputs with checksums, parameters, versions.
         log1p: apply ``log1p`` before the z-score.
         fit_on: ``all`` or ``train``: genes the z-score statistics come from.
+        labels: labels given by the source (e.g. a released DeepChrome CSV). When given they are
+            kept as they are instead of being recomputed from ``expression`` (which may be NaN).
     """
     counts = np.asarray(counts)
     gene_ids = np.asarray(gene_ids, dtype=str)
@@ -147,14 +150,21 @@ def build_dataset(
         raise InputError(f"unknown split {split[bad][0]!r}; expected one of {SPLITS}")
     if fit_on not in ("all", "train"):
         raise InputError(f"fit_on must be 'all' or 'train', got {fit_on!r}", key="normalize.fit_on")
-    label, median = label_by_median(expression)
+    if labels is None:
+        label, median = label_by_median(expression)
+        label_meta = {"rule": "expression >= median", "median": median}
+    else:
+        label = np.asarray(labels).astype(np.int8)
+        if label.shape != (n,) or not np.isin(label, (0, 1)).all():
+            raise InputError("given labels must be 0/1, one per gene")
+        label_meta = {"rule": "given by the source"}
     fit_mask = split == "train" if fit_on == "train" else None
     signal, mean, sd = zscore_marks(counts, log1p=log1p, fit_mask=fit_mask)
     meta = {
         "cell": cell,
         "geometry": geometry,
         "normalization": {"log1p": bool(log1p), "zscore": True, "fit_on": fit_on},
-        "label": {"rule": "expression >= median", "median": median},
+        "label": label_meta,
         "provenance": provenance or {},
     }
     return Dataset(
