@@ -213,3 +213,79 @@ def load_dataset(path: str | Path) -> Dataset:
                          hint="rebuild it with 'snakemake results/datasets/<cell>.npz'") from exc
     meta = json.loads(str(arrays.pop("meta")))
     return Dataset(meta=meta, **arrays)
+
+
+def assemble_dataset(
+    counts: dict[str, str | Path],
+    tss: str | Path,
+    splits: str | Path,
+    expression: str | Path,
+    out: str | Path,
+    *,
+    cell: str,
+    log1p: bool = False,
+    fit_on: str = "all",
+    expression_duplicates: str = "error",
+    inputs: dict[str, str | Path] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Dataset:
+    """Build ``results/datasets/{cell}.npz`` from per-mark count matrices.
+
+    Args:
+        counts: mark -> ``.npy`` of shape ``(genes, bins)``, rows in the order of ``tss``.
+            A sidecar ``.json`` beside each (written by the binning step) is folded into the
+            provenance (raw input file and its checksum, read statistics).
+        tss: the reference TSS table (``gene_id chrom tss strand``).
+        splits: the split manifest.
+        expression: expression matrix with a column for ``cell``.
+        out: the ``.npz`` to write.
+        cell: the cell (epigenome) id.
+        log1p, fit_on: normalization (see :func:`zscore_marks`).
+        expression_duplicates: ``error`` or ``first`` (see ``read_expression``).
+        inputs: extra input files to record in the provenance with their checksums.
+        parameters: the parameters to record (geometry, engine, ...).
+    """
+    import chromexpr
+    from chromexpr.io.atomic import sha256sum
+    from chromexpr.io.tables import read_expression, read_tss_table
+    from chromexpr.preprocess.reference import read_splits
+
+    genes = read_tss_table(tss)
+    gene_ids = genes["gene_id"].to_numpy(dtype=str)
+    split_map = read_splits(splits)
+    missing = np.setdiff1d(gene_ids, split_map.index.to_numpy(dtype=str))
+    if missing.size:
+        raise InputError(f"{missing.size} genes of the TSS table have no split (e.g. {missing[0]})",
+                         path=splits, hint="rebuild the reference: results/reference/splits.tsv")
+    expr = read_expression(expression, [cell], duplicates=expression_duplicates)[cell]
+    absent = np.setdiff1d(gene_ids, expr.index.to_numpy(dtype=str))
+    if absent.size:
+        raise InputError(f"{absent.size} genes have no expression for {cell} (e.g. {absent[0]})",
+                         path=expression, hint="the reference must be built from this expression matrix")
+    marks = list(counts)
+    mats = []
+    provenance: dict[str, Any] = {"chromexpr_version": chromexpr.__version__, "marks": {}, "inputs": {}}
+    for mark in marks:
+        mat = np.load(counts[mark], allow_pickle=False)
+        if mat.shape[0] != len(gene_ids):
+            raise InputError(f"{mat.shape[0]} rows but the TSS table has {len(gene_ids)} genes",
+                             path=counts[mark], hint="re-run the binning step for this cell and mark")
+        mats.append(mat)
+        sidecar = Path(counts[mark]).with_suffix(".json")
+        if sidecar.exists():
+            provenance["marks"][mark] = json.loads(sidecar.read_text())
+    n_bins = {m.shape[1] for m in mats}
+    if len(n_bins) != 1:
+        raise InputError(f"marks of {cell} have different bin counts {sorted(n_bins)}",
+                         hint="bin every mark with the same window and bin size")
+    stacked = np.stack(mats, axis=1)  # (genes, marks, bins)
+    for name, path in {"tss": tss, "splits": splits, "expression": expression, **(inputs or {})}.items():
+        provenance["inputs"][name] = {"path": str(path), "sha256": sha256sum(path)}
+    provenance["parameters"] = parameters or {}
+    geometry = (parameters or {}).get("geometry", {"n_bins": int(stacked.shape[2])})
+    dataset = build_dataset(
+        stacked, gene_ids, marks, expr.loc[gene_ids].to_numpy(), split_map.loc[gene_ids].to_numpy(dtype=str),
+        cell=cell, geometry=geometry, provenance=provenance, log1p=log1p, fit_on=fit_on,
+    )
+    save_dataset(dataset, out)
+    return dataset

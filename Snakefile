@@ -1,0 +1,22 @@
+# chromexpr: histone-modification ChIP-seq -> per-gene TSS bins -> datasets -> models -> reports.
+# Stages live in rules/*.smk; the logic lives in the chromexpr library (src/chromexpr).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/download.smk"
+include: "rules/reference.smk"
+include: "rules/binning.smk"
+include: "rules/dataset.smk"
+
+
+rule all:
+    input:
+        final_targets(),
+    default_target: True

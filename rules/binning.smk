@@ -1,0 +1,28 @@
+# Reads (or bigWig signal) per bin around each kept TSS, one matrix per cell and mark.
+
+
+rule bin_reads:
+    input:
+        reads=reads_file,
+        tss="results/reference/tss.tsv",
+        chrom_sizes=chrom_sizes_file(),
+    output:
+        counts=counts_file(),
+        stats="results/counts/{cell}/{mark}.json",
+    params:
+        bins=config["bins"],
+        engine=config["binning"]["engine"],
+        bigwig_stat=config["binning"]["bigwig_stat"],
+        code=code_version("preprocess", "io"),
+    log:
+        "logs/bin_reads/{cell}-{mark}.log",
+    benchmark:
+        "benchmarks/bin_reads/{cell}-{mark}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../envs/genomics.yaml"
+    script:
+        "../workflow/scripts/bin_reads.py"

@@ -1,0 +1,92 @@
+# Per-cell datasets (counts, normalized signal, expression, labels, splits, provenance) and exports.
+
+if SOURCE == "processed":
+
+    rule ingest_processed:
+        input:
+            unpack(processed_inputs),
+            expression=processed_expression(),
+        output:
+            "results/datasets/{cell}.npz",
+        params:
+            fmt=config["source"]["processed"]["format"],
+            normalize=config["normalize"],
+            code=code_version("io", "preprocess"),
+        log:
+            "logs/ingest_processed/{cell}.log",
+        threads: 1
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 20 * attempt,
+        conda:
+            "../envs/genomics.yaml"
+        script:
+            "../workflow/scripts/ingest_processed.py"
+
+else:
+
+    rule build_dataset:
+        input:
+            unpack(dataset_counts),
+            tss="results/reference/tss.tsv",
+            splits="results/reference/splits.tsv",
+            expression=expression_file(),
+        output:
+            "results/datasets/{cell}.npz",
+        params:
+            marks=MARKS,
+            normalize=config["normalize"],
+            duplicates=config["expression"]["duplicates"],
+            bins=config["bins"],
+            binning=config["binning"],
+            code=code_version("preprocess", "io"),
+        log:
+            "logs/build_dataset/{cell}.log",
+        benchmark:
+            "benchmarks/build_dataset/{cell}.tsv"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 20 * attempt,
+        conda:
+            "../envs/genomics.yaml"
+        script:
+            "../workflow/scripts/build_dataset.py"
+
+
+rule export_deepchrome_csv:
+    input:
+        "results/datasets/{cell}.npz",
+    output:
+        "results/export/deepchrome/{cell}.csv.gz",
+    params:
+        code=code_version("io", "preprocess"),
+    log:
+        "logs/export_deepchrome_csv/{cell}.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 20 * attempt,
+    conda:
+        "../envs/genomics.yaml"
+    script:
+        "../workflow/scripts/export_deepchrome_csv.py"
+
+
+rule summarize_datasets:
+    input:
+        dataset_files(),
+    output:
+        "results/datasets/summary.tsv",
+    params:
+        code=code_version("preprocess", "evaluation"),
+    log:
+        "logs/summarize_datasets.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 20 * attempt,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/summarize_datasets.py"

@@ -1,0 +1,26 @@
+# The embedded demo source: real genes and RPKM, reads simulated into real tagAlign.gz files.
+
+
+rule simulate_reads:
+    input:
+        genes=repo_or_cwd(config["source"]["demo"]["genes"]),
+        expression=repo_or_cwd(config["source"]["demo"]["expression"]),
+        chrom_sizes=repo_or_cwd(config["source"]["demo"]["chrom_sizes"]),
+    output:
+        "resources/demo/{cell}-{mark}.tagAlign.gz",
+    params:
+        seed=config["source"]["demo"]["seed"],
+        depth=config["source"]["demo"]["depth"],
+        code=code_version("sources", "io"),
+    log:
+        "logs/simulate_reads/{cell}-{mark}.log",
+    benchmark:
+        "benchmarks/simulate_reads/{cell}-{mark}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    conda:
+        "../envs/genomics.yaml"
+    script:
+        "../workflow/scripts/simulate_reads.py"

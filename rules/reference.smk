@@ -1,0 +1,30 @@
+# Gene annotation -> one TSS per gene -> TSS filter -> windows -> split manifest.
+
+
+rule prepare_reference:
+    input:
+        annotation=annotation_file(),
+        expression=expression_file(),
+        chrom_sizes=chrom_sizes_file(),
+    output:
+        tss="results/reference/tss.tsv",
+        windows="results/reference/windows.bed",
+        splits="results/reference/splits.tsv",
+        summary="results/reference/summary.json",
+    params:
+        annotation_format=annotation_format(),
+        reference=config["reference"],
+        bins=config["bins"],
+        split=config["split"],
+        duplicates=config["expression"]["duplicates"],
+        code=code_version("preprocess", "io"),
+    log:
+        "logs/prepare_reference.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    conda:
+        "../envs/genomics.yaml"
+    script:
+        "../workflow/scripts/prepare_reference.py"

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, dataset summaries and model comparisons."""

@@ -1,0 +1,267 @@
+"""Reference: one TSS per gene -> TSS filter -> windows -> split manifest (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chromexpr.errors import InputError
+from chromexpr.io.atomic import atomic_path
+from chromexpr.io.tables import read_annotation, read_chrom_sizes, read_expression, read_tss_table
+from chromexpr.preprocess.geometry import BinGeometry, window_bounds
+
+log = logging.getLogger("chromexpr.reference")
+
+SPLIT_METHODS = ("blocks", "random", "chromosome")
+
+
+def filter_tss(genes: pd.DataFrame, min_tss_distance: int = 5000) -> pd.DataFrame:
+    """Keep TSSs at least ``min_tss_distance`` apart (DESIGN.md section 4).
+
+    Per chromosome, genes are sorted by TSS (ties by gene id); the first is kept, and a gene
+    is dropped when its TSS lies less than ``min_tss_distance`` downstream of the last KEPT TSS.
+    Returns the kept rows sorted by (chrom, tss, gene_id).
+    """
+    if min_tss_distance < 0:
+        raise InputError("min_tss_distance must be >= 0", key="reference.min_tss_distance")
+    ordered = genes.sort_values(["chrom", "tss", "gene_id"], kind="mergesort")
+    keep = np.zeros(len(ordered), dtype=bool)
+    chrom = ordered["chrom"].to_numpy()
+    tss = ordered["tss"].to_numpy(dtype=np.int64)
+    last_chrom, last_kept = None, 0
+    for i in range(len(ordered)):
+        if chrom[i] != last_chrom or tss[i] - last_kept >= min_tss_distance:
+            keep[i] = True
+            last_chrom, last_kept = chrom[i], tss[i]
+    return ordered[keep].reset_index(drop=True)
+
+
+def inside_chromosome(genes: pd.DataFrame, chrom_sizes: dict[str, int], geometry: BinGeometry) -> np.ndarray:
+    """Boolean mask of genes whose whole window lies inside their chromosome."""
+    start, end = window_bounds(genes["tss"].to_numpy(), genes["strand"].to_numpy(), geometry)
+    size = genes["chrom"].map(chrom_sizes).to_numpy(dtype=np.float64)
+    return (start >= 0) & (end <= size)
+
+
+def make_splits(
+    genes: pd.DataFrame,
+    method: str = "blocks",
+    *,
+    seed: int = 0,
+    fractions: tuple[float, float, float] = (1 / 3, 1 / 3, 1 / 3),
+    valid_chromosomes: list[str] | None = None,
+    test_chromosomes: list[str] | None = None,
+) -> pd.Series:
+    """Assign every gene to train / valid / test; one manifest shared by all cells.
+
+    * ``blocks``: genes sorted by id, cut into consecutive thirds, the larger blocks first
+      (DeepChrome: 19,802 genes -> 6601 / 6601 / 6600).
+    * ``random``: a seeded permutation cut at ``fractions``.
+    * ``chromosome``: genes on ``valid_chromosomes`` / ``test_chromosomes`` are held out.
+
+    Returns a Series of split names indexed by gene id.
+    """
+    ids = genes["gene_id"].to_numpy(dtype=str)
+    split = np.empty(len(ids), dtype=object)
+    if method == "blocks":
+        order = np.argsort(ids, kind="mergesort")
+        for name, block in zip(("train", "valid", "test"), np.array_split(order, 3), strict=True):
+            split[block] = name
+    elif method == "random":
+        fr = np.asarray(fractions, dtype=np.float64)
+        if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0):
+            raise InputError(f"fractions {list(fractions)} must be three non-negative numbers summing to 1",
+                             key="split.fractions")
+        # sort first so that the result does not depend on the input row order
+        order = np.argsort(ids, kind="mergesort")
+        perm = order[np.random.default_rng(seed).permutation(len(ids))]
+        cuts = np.round(np.cumsum(fr)[:2] * len(ids)).astype(int)
+        for name, block in zip(("train", "valid", "test"), np.split(perm, cuts), strict=True):
+            split[block] = name
+    elif method == "chromosome":
+        valid = set(valid_chromosomes or [])
+        test = set(test_chromosomes or [])
+        if not valid or not test:
+            raise InputError("the chromosome split needs split.valid_chromosomes and split.test_chromosomes",
+                             key="split.test_chromosomes")
+        if valid & test:
+            raise InputError(f"chromosomes {sorted(valid & test)} are both valid and test",
+                             key="split.valid_chromosomes")
+        chrom = genes["chrom"].to_numpy(dtype=str)
+        split[:] = "train"
+        split[np.isin(chrom, list(valid))] = "valid"
+        split[np.isin(chrom, list(test))] = "test"
+    else:
+        raise InputError(f"unknown split method '{method}'", key="split.method",
+                         hint=f"use one of {', '.join(SPLIT_METHODS)}")
+    out = pd.Series(split.astype(str), index=pd.Index(ids, name="gene_id"), name="split")
+    for name in ("train", "valid", "test"):
+        if not (out == name).any():
+            raise InputError(f"the {method} split leaves no gene in '{name}'", key="split",
+                             hint="check the split settings against the genes kept")
+    return out
+
+
+@dataclass
+class ReferenceResult:
+    """Genes kept (``gene_id chrom tss strand``), their splits, and the count at every step."""
+
+    genes: pd.DataFrame
+    splits: pd.Series
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def select_reference(
+    annotation: pd.DataFrame,
+    expression_genes: pd.Index | list[str] | None,
+    chrom_sizes: dict[str, int],
+    geometry: BinGeometry,
+    *,
+    min_tss_distance: int = 5000,
+    unknown_strand: str = "plus",
+    chromosomes: list[str] | None = None,
+    split: dict[str, Any] | None = None,
+) -> ReferenceResult:
+    """Apply the reference steps in order and count what each step removes.
+
+    1. keep genes with expression (when ``expression_genes`` is given);
+    2. keep genes on ``chromosomes`` (all chromosomes of ``chrom_sizes`` when empty);
+    3. resolve unknown strands: ``plus`` (treat as ``+``, genomic order, as the published data) or ``drop``;
+    4. TSS filter (:func:`filter_tss`);
+    5. drop genes whose window leaves the chromosome;
+    6. assign splits (:func:`make_splits`).
+    """
+    genes = annotation[["gene_id", "chrom", "tss", "strand"]].copy()
+    counts: dict[str, Any] = {"annotation": int(len(genes))}
+    if expression_genes is not None:
+        has = genes["gene_id"].isin(pd.Index(expression_genes))
+        counts["no_expression"] = int((~has).sum())
+        counts["expression_not_annotated"] = int(len(set(expression_genes) - set(genes["gene_id"])))
+        genes = genes[has]
+    allowed = set(chromosomes) if chromosomes else set(chrom_sizes)
+    unknown_chroms = sorted(set(genes["chrom"]) - set(chrom_sizes))
+    if chromosomes:
+        missing = sorted(set(chromosomes) - set(chrom_sizes))
+        if missing:
+            raise InputError(f"chromosomes {missing} are not in the chromosome sizes file",
+                             key="reference.chromosomes", hint="use names as in the chrom sizes file")
+    on = genes["chrom"].isin(allowed)
+    counts["other_chromosomes"] = int((~on).sum())
+    counts["chromosomes_without_size"] = unknown_chroms
+    genes = genes[on]
+    unknown = genes["strand"] == "."
+    counts["unknown_strand"] = int(unknown.sum())
+    if unknown_strand == "plus":
+        genes.loc[unknown, "strand"] = "+"
+    elif unknown_strand == "drop":
+        genes = genes[~unknown]
+    else:
+        raise InputError(f"unknown value '{unknown_strand}'", key="reference.unknown_strand",
+                         hint="use plus or drop")
+    if genes.empty:
+        raise InputError("no gene is left before the TSS filter", key="reference",
+                         hint="check that annotation, expression and chromosome names agree (chr1 vs 1)")
+    before = len(genes)
+    genes = filter_tss(genes, min_tss_distance)
+    counts["tss_filter_dropped"] = int(before - len(genes))
+    inside = inside_chromosome(genes, chrom_sizes, geometry)
+    counts["window_outside_chromosome"] = int((~inside).sum())
+    genes = genes[inside].reset_index(drop=True)
+    counts["kept"] = int(len(genes))
+    split = dict(split or {})
+    splits = make_splits(
+        genes,
+        split.get("method", "blocks"),
+        seed=int(split.get("seed", 0)),
+        fractions=tuple(split.get("fractions", (1 / 3, 1 / 3, 1 / 3))),
+        valid_chromosomes=split.get("valid_chromosomes"),
+        test_chromosomes=split.get("test_chromosomes"),
+    )
+    counts["split"] = {k: int(v) for k, v in splits.value_counts().sort_index().items()}
+    return ReferenceResult(genes=genes, splits=splits, counts=counts)
+
+
+def write_tss(genes: pd.DataFrame, path: str | Path) -> None:
+    """Write the TSS table (``gene_id chrom tss strand``) atomically."""
+    with atomic_path(path) as tmp:
+        genes[["gene_id", "chrom", "tss", "strand"]].to_csv(tmp, sep="\t", index=False)
+
+
+def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Path) -> None:
+    """Write the gene windows as BED6 (``chrom start end gene_id 0 strand``), atomically."""
+    start, end = window_bounds(genes["tss"].to_numpy(), genes["strand"].to_numpy(), geometry)
+    bed = pd.DataFrame({"chrom": genes["chrom"], "start": start, "end": end,
+                        "name": genes["gene_id"], "score": 0, "strand": genes["strand"]})
+    with atomic_path(path) as tmp:
+        bed.to_csv(tmp, sep="\t", index=False, header=False)
+
+
+def write_splits(splits: pd.Series, path: str | Path) -> None:
+    """Write the split manifest (``gene_id split``) atomically."""
+    with atomic_path(path) as tmp:
+        splits.rename("split").to_frame().to_csv(tmp, sep="\t")
+
+
+def read_splits(path: str | Path) -> pd.Series:
+    """Read a split manifest written by :func:`write_splits`."""
+    df = pd.read_csv(path, sep="\t", dtype={"gene_id": str, "split": str})
+    if list(df.columns) != ["gene_id", "split"]:
+        raise InputError("a split manifest has the header 'gene_id split'", path=path, line=1)
+    return df.set_index("gene_id")["split"]
+
+
+def prepare_reference(
+    annotation: str | Path,
+    chrom_sizes: str | Path,
+    out_tss: str | Path,
+    out_windows: str | Path,
+    out_splits: str | Path,
+    *,
+    annotation_format: str = "tss_table",
+    expression: str | Path | None = None,
+    expression_duplicates: str = "error",
+    gene_types: list[str] | None = None,
+    geometry: BinGeometry | None = None,
+    min_tss_distance: int = 5000,
+    unknown_strand: str = "plus",
+    chromosomes: list[str] | None = None,
+    split: dict[str, Any] | None = None,
+    out_summary: str | Path | None = None,
+) -> dict[str, Any]:
+    """Build ``tss.tsv``, ``windows.bed`` and ``splits.tsv`` from an annotation and expression matrix.
+
+    Every step's drop count goes to the log and, with ``out_summary``, to a JSON file.
+    """
+    geometry = geometry or BinGeometry()
+    ann = read_annotation(annotation, annotation_format, gene_types)
+    sizes = read_chrom_sizes(chrom_sizes)
+    expr_genes = None
+    if expression is not None:
+        expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
+    result = select_reference(
+        ann, expr_genes, sizes, geometry, min_tss_distance=min_tss_distance,
+        unknown_strand=unknown_strand, chromosomes=chromosomes, split=split,
+    )
+    for key, value in result.counts.items():
+        log.info("reference %s: %s", key, value)
+    write_tss(result.genes, out_tss)
+    write_windows_bed(result.genes, geometry, out_windows)
+    write_splits(result.splits, out_splits)
+    summary = {"counts": result.counts, "geometry": geometry.as_dict(), "min_tss_distance": min_tss_distance,
+               "unknown_strand": unknown_strand}
+    if out_summary is not None:
+        with atomic_path(out_summary) as tmp:
+            Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+__all__ = [
+    "filter_tss", "inside_chromosome", "make_splits", "select_reference", "prepare_reference",
+    "read_splits", "read_tss_table", "write_tss", "write_windows_bed", "write_splits",
+]

@@ -1,0 +1,7 @@
+"""Export one dataset in the DeepChrome CSV format (chromexpr.io.processed)."""
+
+from chromexpr.io.processed import export_deepchrome_csv
+from chromexpr.workflow import log_to
+
+log_to(snakemake)
+export_deepchrome_csv(snakemake.input[0], snakemake.output[0])
