@@ -9,20 +9,20 @@ rule bin_reads:
     output:
         counts=counts_file(),
         stats="results/counts/{cell}/{mark}.json",
+    log:
+        "logs/bin_reads/{cell}-{mark}.log",
+    benchmark:
+        "benchmarks/bin_reads/{cell}-{mark}.tsv"
+    conda:
+        "../envs/genomics.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
     params:
         bins=config["bins"],
         engine=config["binning"]["engine"],
         bigwig_stat=config["binning"]["bigwig_stat"],
         code=code_version("preprocess", "io"),
-    log:
-        "logs/bin_reads/{cell}-{mark}.log",
-    benchmark:
-        "benchmarks/bin_reads/{cell}-{mark}.tsv"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=lambda wc, attempt: 30 * attempt,
-    conda:
-        "../envs/genomics.yaml"
     script:
         "../workflow/scripts/bin_reads.py"

@@ -161,7 +161,9 @@ def _read_checksums():
     table = pd.read_csv(repo_or_cwd(path), sep="\t", dtype=str, comment="#")
     for col in ("file", "size", "sha256"):
         if col not in table.columns:
-            raise ValueError(f"{path}: missing column '{col}' (header must be 'file size sha256')")
+            raise ValueError(
+                f"{path}: missing column '{col}' (header must be 'file size sha256')"
+            )
     return {r.file: {"size": r.size, "sha256": r.sha256} for r in table.itertuples()}
 
 

@@ -8,18 +8,18 @@ if SOURCE == "processed":
             expression=processed_expression(),
         output:
             "results/datasets/{cell}.npz",
-        params:
-            fmt=config["source"]["processed"]["format"],
-            normalize=config["normalize"],
-            code=code_version("io", "preprocess"),
         log:
             "logs/ingest_processed/{cell}.log",
+        conda:
+            "../envs/genomics.yaml"
         threads: 1
         resources:
             mem_mb=lambda wc, attempt: 4000 * attempt,
             runtime=lambda wc, attempt: 20 * attempt,
-        conda:
-            "../envs/genomics.yaml"
+        params:
+            fmt=config["source"]["processed"]["format"],
+            normalize=config["normalize"],
+            code=code_version("io", "preprocess"),
         script:
             "../workflow/scripts/ingest_processed.py"
 
@@ -33,6 +33,16 @@ else:
             expression=expression_file(),
         output:
             "results/datasets/{cell}.npz",
+        log:
+            "logs/build_dataset/{cell}.log",
+        benchmark:
+            "benchmarks/build_dataset/{cell}.tsv"
+        conda:
+            "../envs/genomics.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 20 * attempt,
         params:
             marks=MARKS,
             normalize=config["normalize"],
@@ -40,16 +50,6 @@ else:
             bins=config["bins"],
             binning=config["binning"],
             code=code_version("preprocess", "io"),
-        log:
-            "logs/build_dataset/{cell}.log",
-        benchmark:
-            "benchmarks/build_dataset/{cell}.tsv"
-        threads: 1
-        resources:
-            mem_mb=lambda wc, attempt: 4000 * attempt,
-            runtime=lambda wc, attempt: 20 * attempt,
-        conda:
-            "../envs/genomics.yaml"
         script:
             "../workflow/scripts/build_dataset.py"
 
@@ -59,16 +59,16 @@ rule export_deepchrome_csv:
         "results/datasets/{cell}.npz",
     output:
         "results/export/deepchrome/{cell}.csv.gz",
-    params:
-        code=code_version("io", "preprocess"),
     log:
         "logs/export_deepchrome_csv/{cell}.log",
+    conda:
+        "../envs/genomics.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
-    conda:
-        "../envs/genomics.yaml"
+    params:
+        code=code_version("io", "preprocess"),
     script:
         "../workflow/scripts/export_deepchrome_csv.py"
 
@@ -78,15 +78,15 @@ rule summarize_datasets:
         dataset_files(),
     output:
         "results/datasets/summary.tsv",
-    params:
-        code=code_version("preprocess", "evaluation"),
     log:
         "logs/summarize_datasets.log",
+    conda:
+        "../envs/train.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
-    conda:
-        "../envs/train.yaml"
+    params:
+        code=code_version("preprocess", "evaluation"),
     script:
         "../workflow/scripts/summarize_datasets.py"

@@ -8,19 +8,19 @@ rule simulate_reads:
         chrom_sizes=repo_or_cwd(config["source"]["demo"]["chrom_sizes"]),
     output:
         "resources/demo/{cell}-{mark}.tagAlign.gz",
-    params:
-        seed=config["source"]["demo"]["seed"],
-        depth=config["source"]["demo"]["depth"],
-        code=code_version("sources", "io"),
     log:
         "logs/simulate_reads/{cell}-{mark}.log",
     benchmark:
         "benchmarks/simulate_reads/{cell}-{mark}.tsv"
+    conda:
+        "../envs/genomics.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../envs/genomics.yaml"
+    params:
+        seed=config["source"]["demo"]["seed"],
+        depth=config["source"]["demo"]["depth"],
+        code=code_version("sources", "io"),
     script:
         "../workflow/scripts/simulate_reads.py"

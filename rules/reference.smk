@@ -11,6 +11,14 @@ rule prepare_reference:
         windows="results/reference/windows.bed",
         splits="results/reference/splits.tsv",
         summary="results/reference/summary.json",
+    log:
+        "logs/prepare_reference.log",
+    conda:
+        "../envs/genomics.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         annotation_format=annotation_format(),
         reference=config["reference"],
@@ -18,13 +26,5 @@ rule prepare_reference:
         split=config["split"],
         duplicates=config["expression"]["duplicates"],
         code=code_version("preprocess", "io"),
-    log:
-        "logs/prepare_reference.log",
-    threads: 1
-    resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../envs/genomics.yaml"
     script:
         "../workflow/scripts/prepare_reference.py"
