@@ -6,9 +6,12 @@ naming the file, the 1-based line and what to do.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import re
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +35,22 @@ def open_text(path: str | Path) -> io.TextIOBase:
     return open(path, encoding="utf-8")
 
 
+@contextlib.contextmanager
+def _readable(path: str | Path) -> Iterator[None]:
+    """Turn truncated-gzip and binary-file errors into an InputError naming the file."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, UnicodeDecodeError, zlib.error) as exc:
+        raise InputError(f"cannot be read ({exc})", path=path,
+                         hint="the file is truncated or not text; download or copy it again") from exc
+
+
 def _read_delimited(path: str | Path, sep: str = "\t", comment: str | None = None) -> tuple[list[str], list[list[str]], list[int]]:
     """Read a small delimited table as strings: header, rows and their 1-based line numbers."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
-    try:
-        with open_text(path) as fh:
+    with _readable(path), open_text(path) as fh:
             for lineno, raw in enumerate(fh, start=1):
                 line = raw.rstrip("\r\n")
                 if not line.strip() or (comment and line.startswith(comment)):
@@ -49,9 +61,6 @@ def _read_delimited(path: str | Path, sep: str = "\t", comment: str | None = Non
                     continue
                 rows.append(fields)
                 lines.append(lineno)
-    except (EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot be read ({exc})", path=path,
-                         hint="the file is truncated or not text; download or copy it again") from exc
     if header is None:
         raise InputError("file is empty", path=path, hint="provide a table with a header line")
     return header, rows, lines
@@ -149,7 +158,8 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
     """
     genes: dict[str, dict] = {}
     transcripts: dict[str, dict] = {}
-    with open_text(path) as fh:
+    par_duplicates = 0
+    with _readable(path), open_text(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             if raw.startswith("#") or not raw.strip():
                 continue
@@ -177,6 +187,12 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
             rec = {"gene_id": gid, "chrom": f[0], "tss": tss, "strand": strand,
                    "symbol": attrs.get("gene_name", ""), "_line": lineno}
             if f[2] == "gene":
+                if gid in genes and "chrY" in (f[0], genes[gid]["chrom"]) and f[0] != genes[gid]["chrom"]:
+                    # pseudo-autosomal genes are listed on chrX and chrY with one id: keep chrX's
+                    par_duplicates += 1
+                    if f[0] != "chrY":
+                        genes[gid] = rec
+                    continue
                 if gid in genes:
                     raise InputError(f"gene '{gid}' has two gene records (first on line "
                                      f"{genes[gid]['_line']})", path=path, line=lineno)
@@ -193,6 +209,7 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
                          hint="is this a GTF file? (gene_types filter too strict?)")
     df = pd.DataFrame.from_records(list(genes.values()))
     df["tss"] = df["tss"].astype(np.int64)
+    df.attrs["par_duplicates"] = par_duplicates
     return df
 
 
@@ -205,13 +222,17 @@ def read_gene_info(path: str | Path) -> pd.DataFrame:
     ``end - 1`` for ``-`` genes.
     """
     records = []
-    with open_text(path) as fh:
+    seen_data = False
+    with _readable(path), open_text(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             if raw.startswith("#") or not raw.strip():
                 continue
             f = raw.rstrip("\r\n").split("\t")
-            if lineno == 1 and not f[0].startswith("ENS"):
+            header_like = len(f) > 3 and not f[2].strip().isdigit() and not f[3].strip().isdigit()
+            if not records and not seen_data and header_like:
+                seen_data = True
                 continue  # header line
+            seen_data = True
             if len(f) < 5:
                 raise InputError(f"expected at least 5 tab-separated fields (gene_id, chrom, start, end, "
                                  f"strand), found {len(f)}", path=path, line=lineno)
@@ -326,7 +347,7 @@ def read_expression(
 def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     """Read a UCSC ``chrom.sizes`` file (``chrom<TAB>size``)."""
     sizes: dict[str, int] = {}
-    with open_text(path) as fh:
+    with _readable(path), open_text(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip() or raw.startswith("#"):
                 continue

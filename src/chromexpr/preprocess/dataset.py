@@ -20,6 +20,7 @@ meta              () str                      JSON: cell, geometry, normalizatio
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
 
 SPLITS = ("train", "valid", "test")
+_DATASET_KEYS = ("counts", "signal", "expression", "label", "split", "gene_ids", "marks",
+                 "zscore_mean", "zscore_std", "meta")
 
 
 def label_by_median(expression: np.ndarray) -> tuple[np.ndarray, float]:
@@ -205,12 +208,15 @@ def save_dataset(dataset: Dataset, path: str | Path) -> Path:
 def load_dataset(path: str | Path) -> Dataset:
     """Read a dataset written by :func:`save_dataset`."""
     path = Path(path)
+    hint = "rebuild it with 'snakemake results/datasets/<cell>.npz'"
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"not a readable chromexpr dataset ({exc})", path=path,
-                         hint="rebuild it with 'snakemake results/datasets/<cell>.npz'") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"not a readable chromexpr dataset ({exc})", path=path, hint=hint) from exc
+    missing = [k for k in _DATASET_KEYS if k not in arrays]
+    if missing:
+        raise InputError(f"not a chromexpr dataset: missing {', '.join(missing)}", path=path, hint=hint)
     meta = json.loads(str(arrays.pop("meta")))
     return Dataset(meta=meta, **arrays)
 
@@ -266,7 +272,14 @@ def assemble_dataset(
     mats = []
     provenance: dict[str, Any] = {"chromexpr_version": chromexpr.__version__, "marks": {}, "inputs": {}}
     for mark in marks:
-        mat = np.load(counts[mark], allow_pickle=False)
+        try:
+            mat = np.load(counts[mark], allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise InputError(f"not a readable counts matrix ({exc})", path=counts[mark],
+                             hint="re-run the binning step for this cell and mark") from exc
+        if mat.ndim != 2:
+            raise InputError(f"counts must be (genes, bins), got shape {mat.shape}", path=counts[mark],
+                             hint="re-run the binning step for this cell and mark")
         if mat.shape[0] != len(gene_ids):
             raise InputError(f"{mat.shape[0]} rows but the TSS table has {len(gene_ids)} genes",
                              path=counts[mark], hint="re-run the binning step for this cell and mark")
