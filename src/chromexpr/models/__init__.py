@@ -1,0 +1,57 @@
+"""Models: one module per family, built from model cards through one registry.
+
+Contract of every torch model: ``forward(x)`` with ``x`` ``(batch, marks, bins)`` float returns a
+dict with ``"logits"`` ``(batch,)``, the log-odds of class 1 (train with ``BCEWithLogitsLoss``).
+Extra keys where the model has them: ``"class_logits"`` ``(batch, 2)`` for architectures with two
+class scores, ``"attention"`` (a dict of tensors, always returned), ``"features"`` and
+``"domain_logits"`` (TransferChrome). ``framework: sklearn`` cards build scikit-learn pipelines.
+"""
+
+from chromexpr.models import (  # noqa: F401 - importing registers each family
+    attentivechrome,
+    classical,
+    convchrome,
+    deepchrome,
+    linear,
+    transferchrome,
+)
+from chromexpr.models.attentivechrome import AttentiveChrome
+from chromexpr.models.classical import MarkMeans
+from chromexpr.models.convchrome import ConvChromeCNN1D
+from chromexpr.models.deepchrome import DeepChrome
+from chromexpr.models.layers import GradientReversal, grad_reverse
+from chromexpr.models.linear import MarkMeanLinear
+from chromexpr.models.registry import (
+    ENV_MODELS_DIR,
+    REGISTRY,
+    build_model,
+    cards_dirs,
+    count_parameters,
+    list_cards,
+    load_card,
+    register_model,
+    resolve_hyperparameters,
+    validate_card,
+)
+from chromexpr.models.transferchrome import TransferChrome
+
+__all__ = [
+    "ENV_MODELS_DIR",
+    "REGISTRY",
+    "AttentiveChrome",
+    "ConvChromeCNN1D",
+    "DeepChrome",
+    "GradientReversal",
+    "MarkMeanLinear",
+    "MarkMeans",
+    "TransferChrome",
+    "build_model",
+    "cards_dirs",
+    "count_parameters",
+    "grad_reverse",
+    "list_cards",
+    "load_card",
+    "register_model",
+    "resolve_hyperparameters",
+    "validate_card",
+]

@@ -1,0 +1,349 @@
+"""Model cards and the registry that turns a card into a model.
+
+A card (``models/<name>.yaml`` at the repository root) names a registered class and its
+hyperparameters, the input it expects, training defaults, the citation and every deviation from the
+paper. ``build_model(card)`` is the one way the pipeline makes a model::
+
+    from chromexpr.models import build_model, load_card
+    card = load_card("deepchrome")               # or a path, or a dict
+    model = build_model(card)                    # torch.nn.Module, forward(x) -> {"logits": ...}
+    model = build_model("transferchrome", overrides={"domain_head": True})
+
+Bare card names are looked up, in order, in: the ``cards_dir`` argument, the directories in
+``$CHROMEXPR_MODELS_DIR`` (``os.pathsep``-separated), ``./models`` and the repository's ``models/``
+located relative to this package.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from chromexpr.errors import InputError
+
+log = logging.getLogger(__name__)
+
+ENV_MODELS_DIR = "CHROMEXPR_MODELS_DIR"
+REPO_MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
+
+FRAMEWORKS = ("torch", "sklearn")
+TASKS = ("classification", "regression", "differential")
+VALUE_KINDS = ("counts", "signal")
+TRANSFORMS = ("none", "log1p")
+REQUIRED_KEYS = (
+    "name",
+    "class",
+    "framework",
+    "hyperparameters",
+    "input",
+    "outputs",
+    "task",
+    "training",
+    "expected_parameters",
+    "citation",
+    "deviations",
+)
+REQUIRED_TRAINING_KEYS = (
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "batch_size",
+    "max_epochs",
+    "patience",
+    "selection_metric",
+    "grad_clip",
+    "scheduler",
+)
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """One buildable model class.
+
+    Args:
+        name: registry key, written as ``class:`` in cards.
+        factory: class or function called with ``n_marks``, ``n_bins`` and the hyperparameters.
+        framework: ``torch`` (an ``nn.Module``) or ``sklearn`` (an estimator).
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    framework: str
+
+
+REGISTRY: dict[str, RegistryEntry] = {}
+
+
+def register_model(name: str, *, framework: str = "torch") -> Callable:
+    """Class/function decorator adding a model to the registry under ``name``."""
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
+
+    def decorator(factory: Callable) -> Callable:
+        if name in REGISTRY and REGISTRY[name].factory is not factory:
+            raise ValueError(f"model class '{name}' is registered twice")
+        REGISTRY[name] = RegistryEntry(name=name, factory=factory, framework=framework)
+        return factory
+
+    return decorator
+
+
+# --- cards ---------------------------------------------------------------------------------------
+
+
+def cards_dirs(cards_dir: str | Path | None = None) -> list[Path]:
+    """Directories searched for ``<name>.yaml``, first match wins (see the module docstring)."""
+    dirs: list[Path] = []
+    if cards_dir is not None:
+        dirs.append(Path(cards_dir))
+    env = os.environ.get(ENV_MODELS_DIR)
+    if env:
+        dirs.extend(Path(p) for p in env.split(os.pathsep) if p)
+    dirs.append(Path.cwd() / "models")
+    dirs.append(REPO_MODELS_DIR)
+    unique: list[Path] = []
+    for d in dirs:
+        if d not in unique:
+            unique.append(d)
+    return unique
+
+
+def list_cards(cards_dir: str | Path | None = None) -> list[str]:
+    """Names of every card found in the search path (sorted, first directory wins on clashes)."""
+    names: set[str] = set()
+    for d in cards_dirs(cards_dir):
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.yaml"))
+    return sorted(names)
+
+
+def _resolve_card_path(name_or_path: str | Path, cards_dir: str | Path | None) -> Path:
+    path = Path(name_or_path)
+    looks_like_path = path.suffix in (".yaml", ".yml") or len(path.parts) > 1
+    if looks_like_path:
+        if path.is_file():
+            return path
+        raise InputError(
+            "model card not found",
+            path=path,
+            hint="give an existing .yaml path, or a bare card name such as 'deepchrome'",
+        )
+    searched = cards_dirs(cards_dir)
+    for d in searched:
+        candidate = d / f"{name_or_path}.yaml"
+        if candidate.is_file():
+            return candidate
+    available = ", ".join(list_cards(cards_dir)) or "none"
+    raise InputError(
+        f"no model card named '{name_or_path}' in {', '.join(str(d) for d in searched)}",
+        hint=f"available cards: {available}; or set ${ENV_MODELS_DIR} to the directory of your cards",
+    )
+
+
+def load_card(
+    card: str | Path | Mapping[str, Any], *, cards_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """Read and validate a model card.
+
+    Args:
+        card: a path to a YAML card, a bare card name (``"deepchrome"``) or an already loaded dict.
+        cards_dir: extra directory searched first for bare names.
+
+    Returns:
+        The card as a new dict (the caller may modify it freely).
+
+    Raises:
+        InputError: naming the file and key when the card is missing or malformed.
+    """
+    if isinstance(card, Mapping):
+        data = copy.deepcopy(dict(card))
+        validate_card(data, source=None)
+        return data
+    path = _resolve_card_path(card, cards_dir)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        line = getattr(getattr(err, "problem_mark", None), "line", None)
+        raise InputError(
+            f"not valid YAML: {err}",
+            path=path,
+            line=None if line is None else line + 1,
+            hint="fix the YAML syntax (indentation, colons, quotes)",
+        ) from err
+    if not isinstance(data, dict):
+        raise InputError("a model card must be a YAML mapping", path=path)
+    validate_card(data, source=path)
+    if data["name"] != path.stem:
+        raise InputError(
+            f"card name '{data['name']}' differs from its file name '{path.stem}'",
+            path=path,
+            key="name",
+            hint="name the file <name>.yaml so bare-name lookup finds it",
+        )
+    return data
+
+
+def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) -> None:
+    """Check the keys and value kinds every card needs; raise ``InputError`` naming the key."""
+
+    def fail(message: str, key: str, hint: str | None = None) -> None:
+        raise InputError(message, path=source, key=key, hint=hint)
+
+    for key in REQUIRED_KEYS:
+        if key not in card:
+            fail(f"missing required key '{key}'", key, "see models/deepchrome.yaml for a full card")
+    if card["class"] not in REGISTRY:
+        fail(
+            f"unknown model class '{card['class']}'",
+            "class",
+            f"registered classes: {', '.join(sorted(REGISTRY))}",
+        )
+    entry = REGISTRY[card["class"]]
+    if card["framework"] != entry.framework:
+        fail(
+            f"framework '{card['framework']}' but class '{entry.name}' is a {entry.framework} model",
+            "framework",
+        )
+    if not isinstance(card["hyperparameters"], Mapping):
+        fail("hyperparameters must be a mapping", "hyperparameters")
+    spec = card["input"]
+    if not isinstance(spec, Mapping):
+        fail("input must be a mapping with values, transform, marks, bins", "input")
+    for key in ("values", "transform", "marks", "bins"):
+        if key not in spec:
+            fail(f"missing required key '{key}'", f"input.{key}")
+    if spec["values"] not in VALUE_KINDS:
+        fail(f"input.values must be one of {VALUE_KINDS}, got {spec['values']!r}", "input.values")
+    if spec["transform"] not in TRANSFORMS:
+        fail(
+            f"input.transform must be one of {TRANSFORMS}, got {spec['transform']!r}",
+            "input.transform",
+        )
+    marks = spec["marks"]
+    if not isinstance(marks, list) or not marks or not all(isinstance(m, str) for m in marks):
+        fail("input.marks must be a non-empty list of mark names", "input.marks")
+    if len(set(marks)) != len(marks):
+        fail("input.marks lists a mark twice", "input.marks")
+    if not isinstance(spec["bins"], int) or spec["bins"] <= 0:
+        fail(f"input.bins must be a positive integer, got {spec['bins']!r}", "input.bins")
+    if card["task"] not in TASKS:
+        fail(f"task must be one of {TASKS}, got {card['task']!r}", "task")
+    outputs = card["outputs"]
+    if not isinstance(outputs, list) or not outputs:
+        fail("outputs must be a non-empty list", "outputs")
+    if entry.framework == "torch" and "logits" not in outputs and "prediction" not in outputs:
+        fail("outputs must list the forward() keys, including 'logits' or 'prediction'", "outputs")
+    training = card["training"]
+    if not isinstance(training, Mapping):
+        fail("training must be a mapping", "training")
+    for key in REQUIRED_TRAINING_KEYS:
+        if key not in training:
+            fail(f"missing required key '{key}' (null when not applicable)", f"training.{key}")
+    expected = card["expected_parameters"]
+    if expected is not None and (not isinstance(expected, int) or expected <= 0):
+        fail("expected_parameters must be a positive integer or null", "expected_parameters")
+    deviations = card["deviations"]
+    if not isinstance(deviations, list) or not all(isinstance(d, str) for d in deviations):
+        fail("deviations must be a list of sentences", "deviations")
+    if "domain_adaptation" in card:
+        da = card["domain_adaptation"]
+        if not isinstance(da, Mapping) or not isinstance(da.get("override"), Mapping):
+            fail(
+                "domain_adaptation must hold an 'override' mapping of hyperparameters",
+                "domain_adaptation.override",
+            )
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def resolve_hyperparameters(
+    card: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Keyword arguments the card's class is called with: geometry from ``input``, then the
+    card's ``hyperparameters``, then ``overrides``."""
+    kwargs: dict[str, Any] = {
+        "n_marks": len(card["input"]["marks"]),
+        "n_bins": int(card["input"]["bins"]),
+    }
+    kwargs.update(card["hyperparameters"] or {})
+    kwargs.update(overrides or {})
+    return kwargs
+
+
+def build_model(
+    card: str | Path | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    cards_dir: str | Path | None = None,
+) -> Any:
+    """Build the model a card describes, at its real size.
+
+    Args:
+        card: a card path, bare card name or dict (see ``load_card``).
+        overrides: hyperparameters replacing the card's, e.g. ``{"domain_head": True}`` for a
+            cross-cell TransferChrome run or ``{"random_state": seed}`` for a scikit-learn model.
+        cards_dir: extra directory searched first for bare names.
+
+    Returns:
+        A ``torch.nn.Module`` whose ``forward(x)`` takes ``(batch, marks, bins)`` floats and returns
+        a dict with ``"logits"`` ``(batch,)`` (log-odds of class 1) plus, per model,
+        ``"class_logits"``, ``"attention"``, ``"features"``, ``"domain_logits"``; or, for
+        ``framework: sklearn`` cards, an unfitted scikit-learn estimator taking
+        ``(n, marks * bins)`` rows (see ``chromexpr.models.classical``).
+        Parameter initialisation draws from torch's global RNG: seed it first for reproducibility.
+    """
+    data = load_card(card, cards_dir=cards_dir)
+    entry = REGISTRY[data["class"]]
+    kwargs = resolve_hyperparameters(data, overrides)
+    signature = inspect.signature(entry.factory)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    if not accepts_any:
+        unknown = sorted(set(kwargs) - set(signature.parameters))
+        if unknown:
+            accepted = sorted(set(signature.parameters) - {"n_marks", "n_bins"})
+            raise InputError(
+                f"card '{data['name']}': {entry.name} has no hyperparameter(s) {', '.join(unknown)}",
+                key=f"hyperparameters.{unknown[0]}",
+                hint=f"{entry.name} accepts: {', '.join(accepted)}",
+            )
+    model = entry.factory(**kwargs)
+    expected = data["expected_parameters"]
+    if entry.framework == "torch" and not overrides and expected is not None:
+        n = count_parameters(model)
+        if n != expected:
+            log.warning(
+                "card '%s' expects %d parameters but the model has %d; update expected_parameters",
+                data["name"],
+                expected,
+                n,
+            )
+    return model
+
+
+def count_parameters(model: Any) -> int | None:
+    """Learned parameters: every tensor of a torch model; ``coef_`` + ``intercept_`` of a fitted
+    linear scikit-learn model; ``None`` where the idea does not apply (unfitted, trees)."""
+    try:
+        import torch
+
+        if isinstance(model, torch.nn.Module):
+            return sum(p.numel() for p in model.parameters())
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if hasattr(final, "coef_"):
+        intercept = getattr(final, "intercept_", None)
+        return int(np.size(final.coef_) + (0 if intercept is None else np.size(intercept)))
+    return None
