@@ -1,0 +1,282 @@
+#!/usr/bin/env python
+"""Benchmark: chromexpr's native read binning against ``bedtools intersect -c``.
+
+Generates (once, cached in bench/out/) an UNSORTED tagAlign.gz of simulated reads over the hg19
+chromosomes and a TSS table of random genes, then runs, each in its own child process:
+
+* native:   ``bin_reads(reads, tss, geometry, engine="native")``
+* bedtools: ``bedtools intersect -c -a bins.bed -b reads.tagAlign.gz``  (what most pipelines do)
+
+and prints wall time, CPU time and peak resident memory of each (from ``wait4``'s rusage of that
+child alone), their ratios, and whether the counts are equal bin by bin. Exit status 1 when they
+are not.
+
+    python bench/binning.py                   # 20M reads, 20,000 genes x 100 bins
+    python bench/binning.py --reads 2000000   # quicker
+
+Writing the bins BED and the TSS table is not timed (both engines get their input ready-made).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+
+# UCSC hg19 primary chromosomes, used when data/reference/hg19.chrom.sizes is absent.
+HG19_SIZES = {
+    "chr1": 249250621, "chr2": 243199373, "chr3": 198022430, "chr4": 191154276,
+    "chr5": 180915260, "chr6": 171115067, "chr7": 159138663, "chr8": 146364022,
+    "chr9": 141213431, "chr10": 135534747, "chr11": 135006516, "chr12": 133851895,
+    "chr13": 115169878, "chr14": 107349540, "chr15": 102531392, "chr16": 90354753,
+    "chr17": 81195210, "chr18": 78077248, "chr19": 59128983, "chr20": 63025520,
+    "chr21": 48129895, "chr22": 51304566, "chrX": 155270560, "chrY": 59373566,
+}  # fmt: skip
+
+READ_LENGTH = 36  # REMC consolidated tagAlign reads are 36 bp
+
+
+def chrom_sizes() -> dict[str, int]:
+    """hg19 sizes from data/reference/hg19.chrom.sizes if present, else the embedded table."""
+    path = ROOT / "data" / "reference" / "hg19.chrom.sizes"
+    if path.is_file():
+        sizes = {}
+        for line in path.read_text().splitlines():
+            if line.strip():
+                name, size = line.split()[:2]
+                sizes[name] = int(size)
+        return sizes
+    return dict(HG19_SIZES)
+
+
+def make_genes(n_genes: int, window_bp: int, sizes: dict[str, int], seed: int, path: Path) -> None:
+    """Random TSSs, chromosomes drawn by size, strands at random, windows inside the chromosome."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = list(sizes)
+    size = np.array([sizes[c] for c in names], dtype=np.int64)
+    chrom = rng.choice(len(names), size=n_genes, p=size / size.sum())
+    tss = window_bp + (rng.random(n_genes) * (size[chrom] - 2 * window_bp - 1)).astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "gene_id": [f"BENCH{i:06d}" for i in range(n_genes)],
+            "chrom": np.array(names, dtype=object)[chrom],
+            "tss": tss,
+            "strand": np.where(rng.random(n_genes) < 0.5, "+", "-"),
+        }
+    )
+    frame.to_csv(path, sep="\t", index=False)
+
+
+def make_reads(
+    n_reads: int, tss_path: Path, sizes: dict[str, int], near_tss: float, seed: int, path: Path
+) -> None:
+    """Unsorted tagAlign.gz: a fraction of reads around TSSs (ChIP-like), the rest uniform."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from isal import igzip
+
+    rng = np.random.default_rng(seed + 1)
+    genes = pd.read_csv(tss_path, sep="\t")
+    names = list(sizes)
+    size = np.array([sizes[c] for c in names], dtype=np.int64)
+    gene_chrom = np.array([names.index(c) for c in genes["chrom"]])
+    gene_tss = genes["tss"].to_numpy(np.int64)
+    chrom_names = pa.array(names)
+    tmp = path.with_suffix(".part")
+    with igzip.open(tmp, "wb", compresslevel=1) as fh:
+        for lo in range(0, n_reads, 1_000_000):
+            m = min(1_000_000, n_reads - lo)
+            chrom = rng.choice(len(names), size=m, p=size / size.sum())
+            start = (rng.random(m) * (size[chrom] - READ_LENGTH)).astype(np.int64)
+            near = rng.random(m) < near_tss
+            pick = rng.integers(0, len(gene_tss), int(near.sum()))
+            chrom[near] = gene_chrom[pick]
+            start[near] = np.clip(
+                gene_tss[pick] + rng.normal(0, 2500, pick.size).astype(np.int64),
+                0,
+                size[chrom[near]] - READ_LENGTH,
+            )
+            strand = pa.array(np.where(rng.random(m) < 0.5, "+", "-"))
+            line = pc.binary_join_element_wise(
+                chrom_names.take(pa.array(chrom)),
+                pc.cast(pa.array(start), pa.string()),
+                pc.cast(pa.array(start + READ_LENGTH), pa.string()),
+                "N",
+                "1000",
+                strand,
+                "\t",
+            )
+            line = pc.binary_join_element_wise(line, "\n", "")
+            offsets = np.frombuffer(line.buffers()[1], dtype=np.int32)[
+                line.offset : line.offset + len(line) + 1
+            ]
+            fh.write(memoryview(line.buffers()[2])[offsets[0] : offsets[-1]])
+    tmp.replace(path)
+
+
+def write_bins(tss_path: Path, window_bp: int, bin_bp: int, path: Path) -> None:
+    """bins.bed for bedtools: one line per bin, named by its flat index gene * n_bins + column."""
+    import pandas as pd
+
+    from chromexpr.preprocess.geometry import BinGeometry, bin_starts
+
+    genes = pd.read_csv(tss_path, sep="\t")
+    geometry = BinGeometry(window_bp=window_bp, bin_bp=bin_bp)
+    starts = bin_starts(genes["tss"].to_numpy(), genes["strand"].to_numpy(), geometry).ravel()
+    frame = pd.DataFrame(
+        {
+            "chrom": np.repeat(genes["chrom"].to_numpy(), geometry.n_bins),
+            "start": starts,
+            "end": starts + bin_bp,
+            "name": np.arange(starts.size),
+        }
+    )
+    frame.to_csv(path, sep="\t", header=False, index=False)
+
+
+def run_child(cmd: list[str], stdout: Path | None = None) -> dict:
+    """Run ``cmd``; wall seconds, CPU seconds and peak RSS (MB) of that process alone."""
+    out = open(stdout, "wb") if stdout else subprocess.DEVNULL
+    try:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if stdout:
+            out.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with exit status {proc.returncode}")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_mb": usage.ru_maxrss / 1024,  # ru_maxrss is in KiB on Linux
+    }
+
+
+def native_child(args: argparse.Namespace) -> None:
+    """Child-process entry: bin with the native engine, save counts as .npy, stats as JSON."""
+    import pandas as pd
+
+    from chromexpr.preprocess.binning import bin_reads
+    from chromexpr.preprocess.geometry import BinGeometry
+
+    tss = pd.read_csv(args.tss, sep="\t", dtype={"gene_id": "string", "chrom": "string", "strand": "string"})
+    geometry = BinGeometry(window_bp=args.window_bp, bin_bp=args.bin_bp)
+    counts, stats = bin_reads(args.reads_file, tss, geometry, engine="native")
+    np.save(args.counts, counts)
+    Path(args.counts).with_suffix(".json").write_text(json.dumps(stats, indent=1))
+
+
+def bedtools_counts(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """Counts from bedtools' output, back in (gene, column) order via the bin names."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=["chrom", "start", "end", "name", "count"]),
+        parse_options=pacsv.ParseOptions(delimiter="\t"),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=["name", "count"], column_types={"name": pa.int64(), "count": pa.int64()}
+        ),
+    )
+    counts = np.full(shape[0] * shape[1], -1, dtype=np.int64)
+    counts[table.column("name").to_numpy()] = table.column("count").to_numpy()
+    return counts.reshape(shape)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reads", type=int, default=20_000_000, help="simulated reads (default 20M)")
+    parser.add_argument("--genes", type=int, default=20_000, help="genes (default 20,000)")
+    parser.add_argument("--window-bp", type=int, default=5000)
+    parser.add_argument("--bin-bp", type=int, default=100)
+    parser.add_argument("--near-tss", type=float, default=0.3, help="fraction of reads drawn near TSSs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=OUT, help="cache and output folder (bench/out)")
+    parser.add_argument("--skip-bedtools", action="store_true", help="time the native engine only")
+    sub = parser.add_subparsers(dest="child")
+    child = sub.add_parser("_native", help=argparse.SUPPRESS)
+    child.add_argument("--tss", required=True)
+    child.add_argument("--reads-file", required=True)
+    child.add_argument("--counts", required=True)
+    args = parser.parse_args()
+    if args.child == "_native":
+        native_child(args)
+        return 0
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    sizes = chrom_sizes()
+    tag = f"g{args.genes}_w{args.window_bp}_s{args.seed}"
+    tss_path = args.out / f"tss_{tag}.tsv"
+    reads_path = args.out / f"reads_{args.reads}_{tag}_n{args.near_tss}.tagAlign.gz"
+    bins_path = args.out / f"bins_{tag}_b{args.bin_bp}.bed"
+    if not tss_path.exists():
+        make_genes(args.genes, args.window_bp, sizes, args.seed, tss_path)
+    if not reads_path.exists():
+        print(f"generating {args.reads:,} unsorted reads -> {reads_path} (cached for later runs)")
+        started = time.perf_counter()
+        make_reads(args.reads, tss_path, sizes, args.near_tss, args.seed, reads_path)
+        print(f"  {time.perf_counter() - started:.1f} s, {reads_path.stat().st_size / 1e6:.0f} MB")
+    if not bins_path.exists():
+        write_bins(tss_path, args.window_bp, args.bin_bp, bins_path)
+    n_bins = 2 * args.window_bp // args.bin_bp
+    shape = (args.genes, n_bins)
+
+    native_npy = args.out / "native_counts.npy"
+    print(f"{args.reads:,} reads, {args.genes:,} genes x {n_bins} bins, {os.cpu_count()} CPUs")
+    native = run_child(
+        [sys.executable, __file__, "--window-bp", str(args.window_bp), "--bin-bp", str(args.bin_bp),
+         "_native", "--tss", str(tss_path), "--reads-file", str(reads_path), "--counts", str(native_npy)]
+    )  # fmt: skip
+    counts_native = np.load(native_npy)
+    stats = json.loads(native_npy.with_suffix(".json").read_text())
+    print(
+        f"native    wall {native['wall_s']:7.2f} s  cpu {native['cpu_s']:7.2f} s  "
+        f"peak {native['peak_mb']:7.0f} MB  (in-process {stats['seconds']:.2f} s, "
+        f"{stats['reads_near_windows']:,} reads near windows)"
+    )
+    if args.skip_bedtools:
+        return 0
+
+    bedtools_out = args.out / "bedtools_counts.bed"
+    bedtools = run_child(
+        ["bedtools", "intersect", "-c", "-a", str(bins_path), "-b", str(reads_path)], bedtools_out
+    )
+    print(
+        f"bedtools  wall {bedtools['wall_s']:7.2f} s  cpu {bedtools['cpu_s']:7.2f} s  "
+        f"peak {bedtools['peak_mb']:7.0f} MB"
+    )
+    print(
+        f"speed-up  wall {bedtools['wall_s'] / native['wall_s']:.1f}x  "
+        f"cpu {bedtools['cpu_s'] / native['cpu_s']:.1f}x;  "
+        f"memory native/bedtools {native['peak_mb'] / bedtools['peak_mb']:.2f}"
+    )
+    counts_bedtools = bedtools_counts(bedtools_out, shape)
+    equal = counts_native.shape == counts_bedtools.shape and np.array_equal(counts_native, counts_bedtools)
+    diff = int((counts_native != counts_bedtools).sum()) if counts_native.shape == shape else "shape"
+    print(
+        f"counts equal bin by bin: {'yes' if equal else 'NO'} "
+        f"({counts_native.sum():,} read-bin overlaps; differing bins: {0 if equal else diff})"
+    )
+    return 0 if equal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

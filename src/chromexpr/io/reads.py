@@ -1,0 +1,654 @@
+"""Streaming reader of aligned reads: tagAlign / BED (plain or gzip) and BAM.
+
+Reads come out in chunks of compact numpy arrays (:class:`ReadChunk`): one small array of chromosome
+names plus an ``int32`` code per read, and ``int64`` starts and ends. No Python string is made per
+read: 20M reads as a pandas ``str`` column would take gigabytes, as codes they take 80 MB.
+
+Formats are recognised by their first bytes, never by the file name:
+
+* gzip (``1f 8b``): decompressed with ``isal`` (several times faster than ``zlib``); a gzip stream
+  whose content starts with ``BAM\\1`` is a BAM file.
+* anything else is read as tab-separated text, BED-like: ``chrom start end ...``; only the first three
+  columns are used, so tagAlign (6 columns), BED3..BED12 and bedGraph-like files all work. Leading
+  ``track``/``browser``/``#`` lines and blank lines are skipped.
+* bigWig, bigBed and CRAM are recognised only to say what to do instead.
+
+Text is decompressed and cut into blocks of whole lines (a few MB) in this thread; each block is
+parsed by ``pyarrow.csv`` (multi-threaded C++) and checked with numpy. A block that pyarrow cannot
+parse or that holds an invalid read (negative start, ``end <= start``, a comment or whitespace line
+in the middle, ragged column counts) is parsed again line by line in Python: harmless oddities are
+skipped, and the first bad line raises :class:`~chromexpr.errors.InputError` naming the file and its
+1-based line. Only that block pays for Python parsing; the next block is back on the fast path.
+(pyarrow is never handed a Python file object: its read-ahead threads would call back into Python.)
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+
+from chromexpr.errors import InputError
+
+ReadFormat = Literal["bed", "bed.gz", "bam"]
+
+#: Reads per chunk: about 40 MB of arrays, large enough that numpy's per-call overhead vanishes.
+DEFAULT_CHUNK_READS = 2_000_000
+
+# Decompressed text handed to pyarrow at once (about 110,000 tagAlign lines), and the size of the pieces
+# pyarrow parses in parallel within it. 4 MB blocks were as fast as 8 or 16 MB and use less memory.
+_TEXT_BLOCK = 4 << 20
+_PARSE_BLOCK = 1 << 20
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BIGWIG_MAGICS = (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26")
+_BIGBED_MAGICS = (b"\xeb\xf2\x89\x87", b"\x87\x89\xf2\xeb")
+
+# Integers as pyarrow's int64 parser accepts them (it trims blanks, and reads 0x.. as hex), so a
+# block parsed in Python accepts exactly what pyarrow accepts elsewhere in the file.
+_INT_RE = re.compile(rb"\s*(-?[0-9]+|0[xX][0-9a-fA-F]+)\s*")
+
+# Larger coordinates cannot be genomic (and would overflow int64 arithmetic downstream).
+_MAX_COORD = 1 << 62
+
+_FORMAT_HINT = (
+    "expected a tab-separated tagAlign/BED file (chrom, start, end, ...; 0-based, half-open), "
+    "plain or gzip-compressed, or a BAM file"
+)
+
+
+@dataclass
+class ReadChunk:
+    """A chunk of reads in compact form.
+
+    Attributes:
+        chroms: chromosome names, ``(k,)``, as spelled in the file; ``codes`` index into it.
+        codes: ``(n,) int32`` chromosome of each read.
+        starts: ``(n,) int64`` 0-based start of each read.
+        ends: ``(n,) int64`` exclusive end of each read (``> start``).
+        first_read: 0-based index, among all reads of the file, of this chunk's first read.
+        path: the file the reads come from (for error messages).
+        skipped: BAM records not returned as reads, by reason (``unmapped``, ``secondary``,
+            ``no_cigar``); empty for text files, where nothing is skipped.
+        lines: where each read came from, as segments ``(first read of the segment, line)``: an
+            ``int`` line for a run of reads on consecutive lines, or an array with one line per
+            read. Use :meth:`line_of`.
+    """
+
+    chroms: np.ndarray
+    codes: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    first_read: int
+    path: Path
+    skipped: dict[str, int] = field(default_factory=dict)
+    lines: list[tuple[int, int | np.ndarray]] = field(default_factory=list, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def line_of(self, i: int) -> int:
+        """1-based line of read ``i`` of this chunk (BAM: 1-based record number), for messages."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"read {i} of a chunk of {len(self)}")
+        segment = bisect_right([first for first, _ in self.lines], i) - 1
+        first, line = self.lines[segment]
+        if isinstance(line, np.ndarray):
+            return int(line[i - first])
+        return line + (i - first)
+
+
+# ----------------------------------------------------------------------------------------------
+# Format detection and opening
+# ----------------------------------------------------------------------------------------------
+
+
+def detect_read_format(path: str | Path) -> ReadFormat:
+    """Recognise a reads file by its first bytes: ``"bam"``, ``"bed.gz"`` or ``"bed"``.
+
+    Raises:
+        InputError: the file is missing or empty, or is a bigWig/bigBed/CRAM file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("reads file not found", path=path, hint="check the path in config/cells.tsv")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not head:
+        raise InputError(
+            "the reads file is empty (0 bytes)",
+            path=path,
+            hint="the download or alignment step probably failed; recreate the file",
+        )
+    if head in _BIGWIG_MAGICS:
+        raise InputError(
+            "this is a bigWig file, not aligned reads",
+            path=path,
+            hint="list it as a bigWig track (signal is then binned with bin_bigwig), or give the reads",
+        )
+    if head in _BIGBED_MAGICS:
+        raise InputError(
+            "this is a bigBed file, which chromexpr does not read",
+            path=path,
+            hint="convert it to BED with `bigBedToBed FILE out.bed`",
+        )
+    if head == b"CRAM":
+        raise InputError(
+            "CRAM is not supported",
+            path=path,
+            hint="convert it to BAM with `samtools view -b -T ref.fa FILE > reads.bam`",
+        )
+    if head[:2] == _GZIP_MAGIC:
+        try:
+            from isal import igzip
+
+            with igzip.open(path, "rb") as gz:
+                inner = gz.read(4)
+        except Exception as exc:  # EOFError, BadGzipFile, or isal's IsalError (not an OSError)
+            raise InputError(
+                f"the file starts like gzip but cannot be decompressed ({exc})",
+                path=path,
+                line=1,
+                hint="the file is truncated or corrupt: download it again (check with `gzip -t`)",
+            ) from exc
+        return "bam" if inner == b"BAM\x01" else "bed.gz"
+    return "bed"
+
+
+def _open_binary(path: Path, fmt: ReadFormat) -> BinaryIO:
+    if fmt == "bed.gz":
+        from isal import igzip
+
+        return igzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def _is_header(line: bytes) -> bool:
+    """``track``/``browser``/``#`` lines of UCSC BED files carry no reads."""
+    return line.startswith((b"#", b"track", b"browser"))
+
+
+def _is_blank(line: bytes) -> bool:
+    return not line.strip()
+
+
+def _gzip_errors() -> tuple[type[BaseException], ...]:
+    from isal.isal_zlib import error as isal_error
+
+    # EOFError: truncated stream; OSError covers BadGzipFile; IsalError: corrupt deflate data.
+    return (EOFError, OSError, isal_error)
+
+
+def _gzip_error(path: Path, complete_lines: int, exc: BaseException) -> InputError:
+    return InputError(
+        f"the gzip stream is truncated or corrupt after {complete_lines} complete lines ({exc})",
+        path=path,
+        line=complete_lines + 1,
+        hint="the file was probably cut short (an interrupted download or copy): fetch it again "
+        "and check it with `gzip -t FILE`",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Public reader
+# ----------------------------------------------------------------------------------------------
+
+
+def iter_read_chunks(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -> Iterator[ReadChunk]:
+    """Stream the reads of ``path`` in chunks of about ``chunk_reads`` reads.
+
+    Text (tagAlign/BED, plain or gzip): every data line is one read; only the first three columns
+    are read; blank lines and ``#``/``track``/``browser`` lines are skipped. BAM: every mapped,
+    non-secondary record with a CIGAR is one read spanning ``reference_start .. reference_end``
+    (what ``bedtools`` uses for BAM without ``-split``); supplementary, duplicate and QC-fail
+    records are kept, as bedtools keeps them.
+
+    Memory is bounded by the chunk size, whatever the file size.
+
+    Raises:
+        InputError: naming the file and 1-based line of the first bad read (too few columns,
+            non-integer coordinate, negative start, ``end <= start``, empty chromosome name), a
+            truncated or corrupt gzip/BAM, or a file without any read.
+    """
+    path = Path(path)
+    if chunk_reads <= 0:
+        raise ValueError(f"chunk_reads must be positive, got {chunk_reads}")
+    fmt = detect_read_format(path)
+    if fmt == "bam":
+        yield from _iter_bam(path, chunk_reads)
+    else:
+        yield from _iter_text(path, fmt, chunk_reads)
+
+
+def read_chrom_names(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -> list[str]:
+    """Chromosome names used by the reads of ``path``, in order of first appearance.
+
+    BAM: the header's reference names. Text: a full pass over the file (it has no header).
+    """
+    path = Path(path)
+    if detect_read_format(path) == "bam":
+        import pysam
+
+        with pysam.AlignmentFile(str(path), "rb", check_sq=False) as bam:
+            return list(bam.references)
+    seen: dict[str, None] = {}
+    for chunk in iter_read_chunks(path, chunk_reads):
+        for name in chunk.chroms[np.unique(chunk.codes)]:
+            seen.setdefault(str(name), None)
+    return list(seen)
+
+
+# ----------------------------------------------------------------------------------------------
+# Text: blocks of whole lines, parsed by pyarrow, or by Python where pyarrow gives up
+# ----------------------------------------------------------------------------------------------
+
+
+def _iter_blocks(path: Path, fmt: ReadFormat) -> Iterator[tuple[bytes, int]]:
+    """Decompressed blocks of whole lines, each with the 1-based line number of its first line."""
+    line = 1
+    carry = b""
+    broken_stream = _gzip_errors() if fmt == "bed.gz" else ()
+    try:
+        with _open_binary(path, fmt) as fh:
+            while True:
+                data = fh.read(_TEXT_BLOCK)
+                if not data:
+                    break
+                cut = data.rfind(b"\n")
+                if cut < 0:  # a line longer than a block: keep collecting
+                    carry += data
+                    continue
+                block = carry + data[: cut + 1] if carry else data[: cut + 1]
+                carry = data[cut + 1 :]
+                yield block, line
+                line += block.count(b"\n")
+    except broken_stream as exc:
+        raise _gzip_error(path, _lines_before_gzip_error(path), exc) from exc
+    if carry:  # last line without a newline
+        yield carry + b"\n", line
+
+
+def _lines_before_gzip_error(path: Path) -> int:
+    """Complete lines that decompress before a broken gzip stream fails (error path only).
+
+    A large read loses everything it decompressed when the stream fails, so count in small reads.
+    """
+    from isal import igzip
+
+    lines = 0
+    try:
+        with igzip.open(path, "rb") as fh:
+            while piece := fh.read(8192):
+                lines += piece.count(b"\n")
+    except _gzip_errors():
+        pass
+    return lines
+
+
+def _iter_text(path: Path, fmt: ReadFormat, chunk_reads: int) -> Iterator[ReadChunk]:
+    names: dict[str, int] = {}  # chromosome -> code, for the whole file
+    parts: list[_Part] = []
+    pending = 0
+    first_read = 0
+    for index, (block, first_line) in enumerate(_iter_blocks(path, fmt)):
+        if index == 0:
+            block, first_line = _strip_header(block, first_line)
+        part = _parse_block_fast(block, first_line, names)
+        if part is None:
+            part = _parse_block_python(block, first_line, names, path)
+        if len(part.codes) == 0:
+            continue
+        parts.append(part)
+        pending += len(part.codes)
+        if pending >= chunk_reads:
+            chunk = _make_chunk(names, parts, first_read, path)
+            first_read += len(chunk)
+            parts, pending = [], 0
+            yield chunk
+    if parts:
+        chunk = _make_chunk(names, parts, first_read, path)
+        first_read += len(chunk)
+        yield chunk
+    if first_read == 0:
+        raise InputError(
+            "the reads file contains no reads",
+            path=path,
+            hint="the upstream step (download, alignment, filtering) produced an empty file; recreate it",
+        )
+
+
+@dataclass
+class _Part:
+    """Reads of one block; ``lines`` as in :attr:`ReadChunk.lines`, relative to the block."""
+
+    codes: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    lines: int | np.ndarray
+
+
+def _strip_header(block: bytes, first_line: int) -> tuple[bytes, int]:
+    """Drop leading ``track``/``browser``/``#`` and blank lines (UCSC BED headers) from block 1."""
+    offset = 0
+    while offset < len(block):
+        end = block.find(b"\n", offset) + 1
+        line = block[offset:end]
+        if not (_is_header(line) or _is_blank(line)):
+            break
+        offset = end
+        first_line += 1
+    return block[offset:], first_line
+
+
+def _parse_block_fast(block: bytes, first_line: int, names: dict[str, int]) -> _Part | None:
+    """pyarrow parse of one block; ``None`` when anything is off (the Python parser then decides)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pacsv.ReadOptions(
+                autogenerate_column_names=True, block_size=_PARSE_BLOCK, use_threads=True
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t",
+                quote_char=False,  # BED has no quoting; a stray '"' in a name column must not matter
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=["f0", "f1", "f2"],
+                # Dictionary-encoded chromosome: a few names plus int32 indices per batch.
+                column_types={
+                    "f0": pa.dictionary(pa.int32(), pa.string()),
+                    "f1": pa.int64(),
+                    "f2": pa.int64(),
+                },
+                # Without this an empty coordinate would silently become null.
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    starts = table.column(1).to_numpy()
+    ends = table.column(2).to_numpy()
+    if starts.size and (starts.min() < 0 or not np.all(ends > starts) or ends.max() >= _MAX_COORD):
+        return None
+    codes = []
+    for piece in table.column(0).chunks:  # each batch has its own dictionary
+        dictionary = piece.dictionary.to_pylist()
+        if "" in dictionary:
+            return None
+        lut = np.array([names.setdefault(n, len(names)) for n in dictionary], dtype=np.int32)
+        codes.append(lut[piece.indices.to_numpy(zero_copy_only=False)])
+    n_lines = block.count(b"\n")
+    if n_lines == len(starts):
+        lines: int | np.ndarray = first_line
+    else:
+        # pyarrow skipped empty lines: number the data lines the same way.
+        raw = np.frombuffer(block, dtype=np.uint8)
+        ends_at = np.flatnonzero(raw == 10)
+        begins = np.concatenate([[0], ends_at[:-1] + 1])
+        length = ends_at - begins
+        crlf_only = (length == 1) & (raw[begins] == 13)
+        lines = first_line + np.flatnonzero((length > 0) & ~crlf_only)
+        if lines.size != len(starts):
+            return None
+    return _Part(
+        codes=np.concatenate(codes) if len(codes) != 1 else codes[0],
+        starts=starts,
+        ends=ends,
+        lines=lines,
+    )
+
+
+def _parse_block_python(block: bytes, first_line: int, names: dict[str, int], path: Path) -> _Part:
+    """Line-by-line parse of a block pyarrow refused: skip harmless lines, report the first bad one."""
+    codes: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    lines: list[int] = []
+    for lineno, raw in enumerate(block.split(b"\n")[:-1], start=first_line):
+        if _is_blank(raw) or _is_header(raw):
+            continue
+        chrom, start, end = _parse_line(raw.rstrip(b"\r"), path, lineno)
+        codes.append(names.setdefault(chrom, len(names)))
+        starts.append(start)
+        ends.append(end)
+        lines.append(lineno)
+    return _Part(
+        codes=np.array(codes, dtype=np.int32),
+        starts=np.array(starts, dtype=np.int64),
+        ends=np.array(ends, dtype=np.int64),
+        lines=np.array(lines, dtype=np.int64),
+    )
+
+
+def _make_chunk(names: Mapping[str, int], parts: list[_Part], first_read: int, path: Path) -> ReadChunk:
+    lines: list[tuple[int, int | np.ndarray]] = []
+    offset = 0
+    for part in parts:
+        lines.append((offset, part.lines))
+        offset += len(part.codes)
+    return ReadChunk(
+        chroms=np.array(list(names), dtype=object),
+        codes=np.concatenate([p.codes for p in parts]).astype(np.int32, copy=False),
+        starts=np.concatenate([p.starts for p in parts]).astype(np.int64, copy=False),
+        ends=np.concatenate([p.ends for p in parts]).astype(np.int64, copy=False),
+        first_read=first_read,
+        path=path,
+        lines=lines,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Python parsing of single lines (exact error reporting)
+# ----------------------------------------------------------------------------------------------
+
+
+def _parse_int(token: bytes) -> int | None:
+    m = _INT_RE.fullmatch(token)
+    if m is None:
+        return None
+    digits = m.group(1)
+    return int(digits, 16) if digits[:2] in (b"0x", b"0X") else int(digits)
+
+
+def _parse_line(text: bytes, path: Path, lineno: int) -> tuple[str, int, int]:
+    """Parse one data line (without its newline) into ``(chrom, start, end)`` or raise."""
+    fields = text.split(b"\t")
+    if len(fields) < 3:
+        hint = _FORMAT_HINT
+        if len(text.split()) >= 3:
+            hint = (
+                "the columns seem to be separated by spaces; tagAlign/BED must be tab-separated "
+                "(convert with `tr ' ' '\\t'`)"
+            )
+        raise InputError(
+            f"expected at least 3 tab-separated columns (chrom, start, end), found {len(fields)}: "
+            f"{_show(text)}",
+            path=path,
+            line=lineno,
+            hint=hint,
+        )
+    try:
+        chrom = fields[0].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the chromosome name is not text: {_show(fields[0])}",
+            path=path,
+            line=lineno,
+            hint=_FORMAT_HINT,
+        ) from exc
+    if not chrom:
+        raise InputError(
+            f"the chromosome name (column 1) is empty: {_show(text)}",
+            path=path,
+            line=lineno,
+            hint="every read needs a chromosome name such as chr1",
+        )
+    values = []
+    for column, label in ((1, "start"), (2, "end")):
+        value = _parse_int(fields[column])
+        if value is None:
+            raise InputError(
+                f"column {column + 1} ({label}) is not an integer: {_show(fields[column])}",
+                path=path,
+                line=lineno,
+                hint="coordinates must be whole numbers (0-based, half-open); " + _FORMAT_HINT,
+            )
+        if value >= _MAX_COORD:
+            raise InputError(
+                f"column {column + 1} ({label}) is implausibly large: {value}",
+                path=path,
+                line=lineno,
+                hint="no genome is that long; the file is corrupt or not a tagAlign/BED file",
+            )
+        values.append(value)
+    start, end = values
+    if start < 0:
+        raise InputError(
+            f"start is negative ({start})",
+            path=path,
+            line=lineno,
+            hint="BED coordinates are 0-based and start at 0; fix or remove this read",
+        )
+    if end <= start:
+        raise InputError(
+            f"end ({end}) must be greater than start ({start})",
+            path=path,
+            line=lineno,
+            hint="intervals are half-open [start, end): a read of length L at p is written p, p+L",
+        )
+    return chrom, start, end
+
+
+def _show(raw: bytes, limit: int = 80) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+# ----------------------------------------------------------------------------------------------
+# BAM
+# ----------------------------------------------------------------------------------------------
+
+
+def _iter_bam(path: Path, chunk_reads: int) -> Iterator[ReadChunk]:
+    import pysam
+
+    try:
+        bam = pysam.AlignmentFile(str(path), "rb", check_sq=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(
+            f"cannot open the BAM file ({exc})",
+            path=path,
+            hint="check it with `samtools quickcheck FILE`; re-create it if that fails",
+        ) from exc
+    chroms = np.array(list(bam.references), dtype=object)
+    codes: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    records: list[int] = []
+    skipped = {"unmapped": 0, "secondary": 0, "no_cigar": 0}
+    first_read = 0
+    n_total = 0
+    record = 0
+
+    def flush() -> ReadChunk:
+        chunk = ReadChunk(
+            chroms=chroms,
+            codes=np.array(codes, dtype=np.int32),
+            starts=np.array(starts, dtype=np.int64),
+            ends=np.array(ends, dtype=np.int64),
+            first_read=first_read,
+            path=path,
+            skipped=dict(skipped),
+            lines=[(0, np.array(records, dtype=np.int64))],
+        )
+        for key in skipped:
+            skipped[key] = 0
+        return chunk
+
+    with bam:
+        try:
+            for record, aln in enumerate(bam.fetch(until_eof=True), start=1):
+                flag = aln.flag
+                if flag & 0x4 or aln.reference_id < 0:
+                    skipped["unmapped"] += 1
+                    continue
+                if flag & 0x100:
+                    # A multi-mapped read would otherwise count once per alignment.
+                    skipped["secondary"] += 1
+                    continue
+                end = aln.reference_end
+                if end is None or end <= aln.reference_start:
+                    skipped["no_cigar"] += 1
+                    continue
+                codes.append(aln.reference_id)
+                starts.append(aln.reference_start)
+                ends.append(end)
+                records.append(record)
+                if len(codes) >= chunk_reads:
+                    chunk = flush()
+                    first_read += len(chunk)
+                    n_total += len(chunk)
+                    codes, starts, ends, records = [], [], [], []
+                    yield chunk
+        except (OSError, ValueError) as exc:
+            raise InputError(
+                f"the BAM file is truncated or corrupt after record {record} ({exc})",
+                path=path,
+                line=record + 1,
+                hint="re-create or re-download it; `samtools quickcheck FILE` detects this",
+            ) from exc
+    if codes or any(skipped.values()):
+        chunk = flush()
+        n_total += len(chunk)
+        yield chunk
+    if n_total == 0:
+        raise InputError(
+            "the BAM file contains no mapped primary reads",
+            path=path,
+            hint="check the alignment step (`samtools flagstat FILE`)",
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Chromosome naming
+# ----------------------------------------------------------------------------------------------
+
+_MITO = {"M", "MT"}
+
+
+def _chrom_key(name: str) -> str:
+    """Name without the UCSC ``chr`` prefix; both mitochondrial spellings become ``M``."""
+    core = name[3:] if name[:3].lower() == "chr" else name
+    return "M" if core.upper() in _MITO else core
+
+
+def normalize_chrom_names(read_chroms: Iterable[str], reference_chroms: Iterable[str]) -> dict[str, str]:
+    """Map each chromosome name of the reads to the spelling of the reference (e.g. the TSS table).
+
+    UCSC (``chr1``, ``chrX``, ``chrM``) and Ensembl/NCBI (``1``, ``X``, ``MT``) spellings are matched
+    in both directions; ``chrM``, ``chrMT``, ``M`` and ``MT`` are one chromosome. A name already in
+    the reference maps to itself, and so does a name without a counterpart (its reads are then
+    reported as on a chromosome outside the table, never silently lost).
+
+    >>> normalize_chrom_names(["1", "MT", "GL000192.1"], ["chr1", "chrM"])
+    {'1': 'chr1', 'MT': 'chrM', 'GL000192.1': 'GL000192.1'}
+    """
+    reference = list(reference_chroms)
+    exact = set(reference)
+    by_key: dict[str, str] = {}
+    for name in reference:
+        by_key.setdefault(_chrom_key(name), name)
+    return {name: name if name in exact else by_key.get(_chrom_key(name), name) for name in read_chroms}
