@@ -1,0 +1,126 @@
+"""Classification metrics in numpy: AUROC, AUPRC (average precision) and accuracy.
+
+They agree with scikit-learn (``roc_auc_score``, ``average_precision_score``, ``accuracy_score``)
+to rounding, but never raise on a degenerate split: when ``y`` holds a single class, or a score is
+not finite (a diverged model), the ranking metrics are NaN with a ``RuntimeWarning`` so that one bad
+cell does not stop a sweep, and the NaN shows in the results table.
+
+``y`` is 0/1 (class 1 = expressed above the cell's median); ``score`` / ``prob`` is any score that
+is larger for class 1 (a probability, a logit).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from chromexpr.errors import InputError
+
+
+def _check(y, score, name: str) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y).ravel()
+    score = np.asarray(score, dtype=np.float64).ravel()
+    if y.shape != score.shape:
+        raise InputError(f"{name}: {y.size} labels but {score.size} scores")
+    if y.size and not np.isin(y, (0, 1)).all():
+        bad = y[~np.isin(y, (0, 1))][0]
+        raise InputError(f"{name}: labels must be 0 or 1, found {bad!r}")
+    return y.astype(np.int64), score
+
+
+def _undefined(y: np.ndarray, score: np.ndarray, name: str) -> bool:
+    """True (with a warning) where a ranking metric has no value."""
+    n_pos = int(y.sum())
+    if y.size == 0 or n_pos == 0 or n_pos == y.size:
+        warnings.warn(
+            f"{name} is undefined with a single class ({y.size} samples, {n_pos} positive); "
+            "reported as NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return True
+    if not np.isfinite(score).all():
+        warnings.warn(
+            f"{name}: {int((~np.isfinite(score)).sum())} scores are NaN or infinite "
+            "(did training diverge?); reported as NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return True
+    return False
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values``, tied values sharing the mean of their ranks."""
+    values = np.asarray(values)
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    # tie groups: [starts[i], ends[i]) in sorted order
+    boundary = np.flatnonzero(np.diff(sorted_values) != 0) + 1
+    starts = np.concatenate(([0], boundary))
+    ends = np.concatenate((boundary, [values.size]))
+    mean_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def auroc(y, score) -> float:
+    """Area under the ROC curve: the Mann-Whitney probability that a random positive scores above a
+    random negative, ties counting one half (equals ``sklearn.metrics.roc_auc_score``)."""
+    y, score = _check(y, score, "auroc")
+    if _undefined(y, score, "AUROC"):
+        return float("nan")
+    ranks = average_ranks(score)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    u = ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def auprc(y, score) -> float:
+    """Average precision, ``sum_n (R_n - R_(n-1)) P_n`` over the distinct score thresholds from
+    the highest down (no interpolation), exactly as ``sklearn.metrics.average_precision_score``."""
+    y, score = _check(y, score, "auprc")
+    if _undefined(y, score, "AUPRC"):
+        return float("nan")
+    order = np.argsort(score, kind="mergesort")[::-1]  # descending; sklearn's order
+    score, y = score[order], y[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(score)), y.size - 1]  # one threshold per score
+    tp = np.cumsum(y)[last_of_tie]
+    predicted = last_of_tie + 1
+    precision = tp / predicted
+    recall = tp / tp[-1]
+    recall_step = np.diff(np.r_[0.0, recall])
+    return float(np.sum(recall_step * precision))
+
+
+def accuracy(y, prob, threshold: float = 0.5) -> float:
+    """Fraction of genes whose call ``prob >= threshold`` equals the label."""
+    y, prob = _check(y, prob, "accuracy")
+    if y.size == 0:
+        warnings.warn(
+            "accuracy of zero samples is undefined; reported as NaN", RuntimeWarning, stacklevel=2
+        )
+        return float("nan")
+    return float(np.mean((prob >= threshold).astype(np.int64) == y))
+
+
+def classification_metrics(y, prob, threshold: float = 0.5) -> dict[str, float | int]:
+    """``auroc``, ``auprc``, ``accuracy`` (at ``threshold``), ``n`` and ``n_positive`` of one split.
+
+    Args:
+        y: 0/1 labels ``(n,)``.
+        prob: probability of class 1 ``(n,)`` (any monotone score works for the AUCs, but accuracy
+            needs a probability).
+        threshold: probability at and above which a gene is called class 1.
+    """
+    y_arr, prob_arr = _check(y, prob, "classification_metrics")
+    return {
+        "auroc": auroc(y_arr, prob_arr),
+        "auprc": auprc(y_arr, prob_arr),
+        "accuracy": accuracy(y_arr, prob_arr, threshold),
+        "n": int(y_arr.size),
+        "n_positive": int(y_arr.sum()),
+    }

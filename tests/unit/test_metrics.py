@@ -1,0 +1,110 @@
+"""Tests for chromexpr.evaluation.metrics: agreement with scikit-learn (ties included), hand-worked
+values, and degenerate splits giving NaN with a warning instead of an exception."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import rankdata
+from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
+
+from chromexpr.errors import InputError
+from chromexpr.evaluation.metrics import (
+    accuracy,
+    auprc,
+    auroc,
+    average_ranks,
+    classification_metrics,
+)
+
+
+def random_case(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random labels with both classes and scores with many ties (few distinct values)."""
+    n = int(rng.integers(2, 400))
+    y = rng.integers(0, 2, n)
+    y[rng.choice(n, 2, replace=False)] = [0, 1]
+    distinct = int(rng.integers(1, 30))
+    score = rng.integers(0, distinct, n) / max(distinct - 1, 1)
+    return y, score
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_agrees_with_sklearn_on_random_data_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        y, score = random_case(rng)
+        assert auroc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+        assert auprc(y, score) == pytest.approx(average_precision_score(y, score), abs=1e-12)
+        assert accuracy(y, score) == accuracy_score(y, score >= 0.5)
+
+
+def test_agrees_with_sklearn_on_continuous_scores():
+    rng = np.random.default_rng(42)
+    y = rng.integers(0, 2, 5000)
+    score = rng.normal(size=5000) + y  # informative, no ties
+    assert auroc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert auprc(y, score) == pytest.approx(average_precision_score(y, score), abs=1e-12)
+
+
+def test_hand_worked_values():
+    # positives score 0.9 and 0.4, negatives 0.5 and 0.1: pairs (pos > neg) = 0.9>0.5, 0.9>0.1,
+    # 0.4>0.1 -> 3 of 4 -> AUROC 0.75
+    y, score = [1, 0, 1, 0], [0.9, 0.5, 0.4, 0.1]
+    assert auroc(y, score) == 0.75
+    # thresholds from the top: 0.9 (P 1/1, R 1/2), 0.5 (P 1/2, R 1/2), 0.4 (P 2/3, R 1)
+    # AP = 0.5 * 1 + 0 * 0.5 + 0.5 * 2/3 = 5/6
+    assert auprc(y, score) == pytest.approx(5 / 6)
+    # calls at 0.5: 1 1 0 0 vs labels 1 0 1 0 -> 2 of 4 right
+    assert accuracy(y, score) == 0.5
+    assert accuracy(y, score, threshold=0.45) == 0.5  # 1 1 0 0 still
+    assert accuracy(y, score, threshold=0.3) == 0.75  # 1 1 1 0 vs 1 0 1 0 -> 3 of 4
+
+
+def test_all_scores_tied_is_chance():
+    # every score equal: each pair counts 1/2 -> AUROC 0.5; one threshold: AP = positive fraction
+    y = [1, 0, 0, 1, 1]
+    assert auroc(y, [0.3] * 5) == 0.5
+    assert auprc(y, [0.3] * 5) == pytest.approx(3 / 5)
+
+
+def test_average_ranks_match_scipy():
+    values = np.array([3.0, 1.0, 3.0, 2.0, 3.0, 1.0])
+    np.testing.assert_array_equal(average_ranks(values), rankdata(values))
+
+
+@pytest.mark.parametrize("y", [[1, 1, 1], [0, 0, 0, 0], []])
+def test_single_class_is_nan_with_a_warning(y):
+    score = np.linspace(0, 1, len(y))
+    with pytest.warns(RuntimeWarning, match="single class"):
+        assert np.isnan(auroc(y, score))
+    with pytest.warns(RuntimeWarning, match="single class"):
+        assert np.isnan(auprc(y, score))
+
+
+def test_single_class_split_still_gives_accuracy():
+    with pytest.warns(RuntimeWarning):
+        result = classification_metrics([1, 1, 1], [0.9, 0.2, 0.7])
+    assert np.isnan(result["auroc"]) and np.isnan(result["auprc"])
+    assert result["accuracy"] == pytest.approx(2 / 3)
+    assert (result["n"], result["n_positive"]) == (3, 3)
+
+
+def test_non_finite_scores_are_nan_with_a_warning():
+    with pytest.warns(RuntimeWarning, match="NaN or infinite"):
+        assert np.isnan(auroc([0, 1, 0, 1], [0.1, np.nan, 0.3, 0.8]))
+
+
+def test_classification_metrics_keys_and_no_warning_on_good_input():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = classification_metrics(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.6, 0.4]))
+    assert result == {"auroc": 1.0, "auprc": 1.0, "accuracy": 1.0, "n": 4, "n_positive": 2}
+
+
+def test_bad_input_is_an_input_error():
+    with pytest.raises(InputError, match="labels must be 0 or 1"):
+        auroc([0, 2, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(InputError, match="3 labels but 2 scores"):
+        auprc([0, 1, 1], [0.1, 0.2])
