@@ -15,6 +15,8 @@ include: "rules/download.smk"
 include: "rules/reference.smk"
 include: "rules/binning.smk"
 include: "rules/dataset.smk"
+include: "rules/train.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -1,8 +1,10 @@
 # Configuration and table validation, and the helpers the rules use. No rules here.
 import hashlib
+import shutil
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from snakemake.utils import validate
 
 validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))
@@ -149,6 +151,8 @@ def dataset_files():
 def final_targets():
     """What 'snakemake' builds by default."""
     targets = dataset_files() + ["results/datasets/summary.tsv"]
+    if MODELS:
+        targets += ["results/report/index.html"]
     if config["export"]["deepchrome_csv"]:
         targets += expand("results/export/deepchrome/{cell}.csv.gz", cell=CELLS)
     return targets
@@ -173,3 +177,47 @@ CHECKSUMS = _read_checksums()
 def known_checksum(name):
     """Size and sha256 of a download when the checksum table lists it (else empty strings)."""
     return CHECKSUMS.get(name, {"size": "", "sha256": ""})
+
+
+def _card_framework(name):
+    path = REPO / "models" / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(
+            f"config key 'train.models': no model card {path}; "
+            f"available: {', '.join(sorted(p.stem for p in (REPO / 'models').glob('*.yaml')))}"
+        )
+    with open(path) as fh:
+        return yaml.safe_load(fh).get("framework", "torch")
+
+
+MODELS = list(config["train"]["models"])
+SEEDS = list(config["train"]["seeds"])
+FRAMEWORK = {m: _card_framework(m) for m in MODELS}
+TORCH_MODELS = [m for m in MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
+SKLEARN_MODELS = [m for m in MODELS if FRAMEWORK[m] == "sklearn"] or ["__none__"]
+TORCH_MODELS_RE = "|".join(TORCH_MODELS)
+SKLEARN_MODELS_RE = "|".join(SKLEARN_MODELS)
+
+
+def train_gpus():
+    """GPUs a torch training job asks for: 1 when it will use CUDA (the profile caps how many run at
+    once), 0 for CPU training so that CPU jobs run in parallel. On SLURM the profile sets it."""
+    device = config["train"]["device"]
+    if device == "cuda" or (device == "auto" and shutil.which("nvidia-smi")):
+        return 1
+    return 0
+
+
+def card_file(wildcards):
+    """The model card of a training job."""
+    return str(REPO / "models" / f"{wildcards.model}.yaml")
+
+
+def run_metrics():
+    """metrics.json of every single-cell run."""
+    return expand(
+        "results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
+        model=MODELS,
+        cell=CELLS,
+        seed=SEEDS,
+    )

@@ -101,7 +101,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     inputs = {s: getattr(args, s) for s in ("train", "valid", "test") if getattr(args, s)}
     ingest_processed(args.format, inputs, args.cell, args.out, expression=args.expression,
-                     log1p=args.log1p, fit_on=args.fit_on)
+                     log1p=args.log1p, fit_on=args.fit_on, window_bp=args.window_bp)
     print(f"wrote {args.out}")
     return 0
 
@@ -198,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", required=True)
     p.add_argument("--expression", help="expression matrix (labels by median; needed for deepdiff)")
     p.add_argument("--out", required=True, help="dataset .npz")
+    p.add_argument("--window-bp", type=int, help="keep only the central bins of TSS +/- this many bases")
     p.add_argument("--log1p", action="store_true")
     p.add_argument("--fit-on", choices=["all", "train"], default="all")
     p.set_defaults(func=cmd_ingest)

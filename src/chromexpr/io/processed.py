@@ -617,6 +617,20 @@ def _canonical_order(marks: Sequence[str], where: Path) -> list[int]:
     return [by_lower[m.lower()] for m in CANONICAL_MARKS]
 
 
+def _crop_window(counts: np.ndarray, geometry: dict, window_bp: int) -> tuple[np.ndarray, dict]:
+    """Keep the central bins covering TSS +/- ``window_bp`` (the TSS bin stays the TSS bin)."""
+    bin_bp, full = int(geometry["bin_bp"]), int(geometry["window_bp"])
+    if window_bp <= 0 or window_bp > full or window_bp % bin_bp:
+        raise InputError(
+            f"window_bp {window_bp} must be a positive multiple of {bin_bp} up to the released {full}",
+            key="window_bp",
+        )
+    drop = (full - window_bp) // bin_bp
+    cropped = counts[:, :, drop : counts.shape[2] - drop]
+    return cropped, {**geometry, "window_bp": window_bp, "n_bins": int(cropped.shape[2]),
+                     "cropped_from_window_bp": full}
+
+
 def _geometry_for(n_bins: int, where: Path) -> dict:
     """Window implied by the released bin count: 100 bins -> +/-5 kb, 200 -> +/-10 kb (100 bp bins)."""
     if n_bins % 2:
@@ -650,6 +664,7 @@ def ingest_processed(
     marks_order: Sequence[str] | None = None,
     log1p: bool = False,
     fit_on: str = "all",
+    window_bp: int | None = None,
 ) -> Path:
     """Turn a released processed data set (one file per split) into a chromexpr dataset ``.npz``.
 
@@ -669,6 +684,8 @@ def ingest_processed(
             the release's order.
         log1p: apply ``log1p`` before the z-score.
         fit_on: ``all`` or ``train``: genes the z-score statistics come from.
+        window_bp: keep only the central bins covering TSS +/- ``window_bp`` (e.g. 5000 to feed
+            DeepDiff's +/- 10 kb data to the 100-bin DeepChrome family); ``None`` keeps all bins.
 
     Returns:
         ``out`` as a Path.
@@ -726,6 +743,9 @@ def ingest_processed(
 
     order = _canonical_order(first.marks, first.path)
     counts = np.concatenate([t.counts for t in tables.values()], axis=0)[:, order, :]
+    geometry = _geometry_for(first.n_bins, first.path)
+    if window_bp is not None:
+        counts, geometry = _crop_window(counts, geometry, window_bp)
     gene_ids = np.concatenate([t.gene_ids for t in tables.values()])
     split = np.concatenate([np.full(len(t.gene_ids), s) for s, t in tables.items()])
 
@@ -764,7 +784,7 @@ def ingest_processed(
         expr_values,
         split,
         cell=cell,
-        geometry=_geometry_for(first.n_bins, first.path),
+        geometry=geometry,
         provenance=provenance,
         log1p=log1p,
         fit_on=fit_on,

@@ -1,0 +1,61 @@
+# The single-cell experiment: one job per model x cell x seed (DeepChrome protocol: train, select on
+# valid AUROC, test once). Torch models ask for a GPU; scikit-learn baselines do not.
+
+
+rule train_torch:
+    input:
+        dataset="results/datasets/{cell}.npz",
+        card=card_file,
+    output:
+        model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pt",
+        metrics="results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
+        predictions="results/runs/single_cell/{model}/{cell}/seed{seed}/predictions.tsv.gz",
+        history="results/runs/single_cell/{model}/{cell}/seed{seed}/history.tsv",
+    log:
+        "logs/train/single_cell/{model}/{cell}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/single_cell/{model}/{cell}/seed{seed}.tsv"
+    wildcard_constraints:
+        model=TORCH_MODELS_RE,
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=train_gpus(),
+        mem_mb=lambda wc, attempt: 6000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,
+    params:
+        train=config["train"],
+        code=code_version("training", "models", "evaluation", "preprocess/dataset.py"),
+    script:
+        "../workflow/scripts/train_model.py"
+
+
+rule train_sklearn:
+    input:
+        dataset="results/datasets/{cell}.npz",
+        card=card_file,
+    output:
+        model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pkl",
+        metrics="results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
+        predictions="results/runs/single_cell/{model}/{cell}/seed{seed}/predictions.tsv.gz",
+        history="results/runs/single_cell/{model}/{cell}/seed{seed}/history.tsv",
+    log:
+        "logs/train/single_cell/{model}/{cell}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/single_cell/{model}/{cell}/seed{seed}.tsv"
+    wildcard_constraints:
+        model=SKLEARN_MODELS_RE,
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 6000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        train=config["train"],
+        code=code_version("training", "models", "evaluation", "preprocess/dataset.py"),
+    script:
+        "../workflow/scripts/train_model.py"
