@@ -23,6 +23,14 @@ rule bin_reads:
         bins=config["bins"],
         engine=config["binning"]["engine"],
         bigwig_stat=config["binning"]["bigwig_stat"],
-        code=code_version("preprocess", "io"),
+        code=code_version(
+            "preprocess/binning.py",
+            "preprocess/counting.py",
+            "preprocess/geometry.py",
+            "io/reads.py",
+            "io/bigwig.py",
+            "io/tables.py",
+            "io/atomic.py",
+        ),
     script:
         "../workflow/scripts/bin_reads.py"

@@ -201,7 +201,8 @@ SKLEARN_MODELS_RE = "|".join(SKLEARN_MODELS)
 
 def train_gpus():
     """GPUs a torch training job asks for: 1 when it will use CUDA (the profile caps how many run at
-    once), 0 for CPU training so that CPU jobs run in parallel. On SLURM the profile sets it."""
+    once), 0 for CPU training so that CPU jobs run in parallel. On SLURM the profile sets it.
+    """
     device = config["train"]["device"]
     if device == "cuda" or (device == "auto" and shutil.which("nvidia-smi")):
         return 1

@@ -19,7 +19,9 @@ if SOURCE == "processed":
         params:
             fmt=config["source"]["processed"]["format"],
             normalize=config["normalize"],
-            code=code_version("io", "preprocess"),
+            code=code_version(
+                "io/processed.py", "preprocess/dataset.py", "io/atomic.py"
+            ),
         script:
             "../workflow/scripts/ingest_processed.py"
 
@@ -49,7 +51,12 @@ else:
             duplicates=config["expression"]["duplicates"],
             bins=config["bins"],
             binning=config["binning"],
-            code=code_version("preprocess", "io"),
+            code=code_version(
+                "preprocess/dataset.py",
+                "preprocess/reference.py",
+                "io/tables.py",
+                "io/atomic.py",
+            ),
         script:
             "../workflow/scripts/build_dataset.py"
 
@@ -68,7 +75,7 @@ rule export_deepchrome_csv:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        code=code_version("io", "preprocess"),
+        code=code_version("io/processed.py", "preprocess/dataset.py", "io/atomic.py"),
     script:
         "../workflow/scripts/export_deepchrome_csv.py"
 
@@ -87,6 +94,6 @@ rule summarize_datasets:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        code=code_version("preprocess", "evaluation"),
+        code=code_version("evaluation/summary.py", "preprocess/dataset.py"),
     script:
         "../workflow/scripts/summarize_datasets.py"

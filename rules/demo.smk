@@ -21,6 +21,6 @@ rule simulate_reads:
     params:
         seed=config["source"]["demo"]["seed"],
         depth=config["source"]["demo"]["depth"],
-        code=code_version("sources", "io"),
+        code=code_version("sources", "io/tables.py", "io/atomic.py"),
     script:
         "../workflow/scripts/simulate_reads.py"

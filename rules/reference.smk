@@ -25,6 +25,11 @@ rule prepare_reference:
         bins=config["bins"],
         split=config["split"],
         duplicates=config["expression"]["duplicates"],
-        code=code_version("preprocess", "io"),
+        code=code_version(
+            "preprocess/reference.py",
+            "preprocess/geometry.py",
+            "io/tables.py",
+            "io/atomic.py",
+        ),
     script:
         "../workflow/scripts/prepare_reference.py"

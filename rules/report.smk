@@ -43,7 +43,7 @@ rule report:
         runtime=20,
     params:
         report=config["report"],
-        code=code_version("evaluation", "plotting"),
+        code=code_version("evaluation/report.py", "plotting"),
     script:
         "../workflow/scripts/build_report.py"
 

@@ -27,7 +27,9 @@ rule train_torch:
         runtime=lambda wc, attempt: 240 * attempt,
     params:
         train=config["train"],
-        code=code_version("training", "models", "evaluation", "preprocess/dataset.py"),
+        code=code_version(
+            "training", "models", "evaluation/metrics.py", "preprocess/dataset.py"
+        ),
     script:
         "../workflow/scripts/train_model.py"
 
@@ -56,6 +58,8 @@ rule train_sklearn:
         runtime=lambda wc, attempt: 60 * attempt,
     params:
         train=config["train"],
-        code=code_version("training", "models", "evaluation", "preprocess/dataset.py"),
+        code=code_version(
+            "training", "models", "evaluation/metrics.py", "preprocess/dataset.py"
+        ),
     script:
         "../workflow/scripts/train_model.py"

@@ -1,0 +1,217 @@
+"""The workflow as users run it: lint, formatting, offline dry runs, a demo run end to end, kill + resume."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# A small but complete demo: two cells, all five marks, the full gene set, lighter sequencing depth.
+# Training: three models (two torch, one scikit-learn), two epochs: the whole chain, CI-sized.
+SMALL = ["--config", "cells=[E003, E116]", "source={kind: demo, demo: {depth: 0.5}}",
+         "train={models: [deepchrome, linear12, logreg], max_epochs: 2}"]
+
+
+def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake from the test's Python environment, as a user would from the shell."""
+    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), *args]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def job_counts(text: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run."""
+    counts = {}
+    for m in re.finditer(r"^(\w+)\s+(\d+)$", text, flags=re.M):
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean():
+    proc = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", "rules"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_remc_dag_builds_offline(tmp_path):
+    """The full 56-cell REMC DAG builds without network (downloads are our own rules)."""
+    t0 = time.perf_counter()
+    proc = snakemake("-n", "--cores", "2", "--directory", str(tmp_path),
+                     "--configfile", str(REPO / "config/remc.yaml"))
+    seconds = time.perf_counter() - t0
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["download_reads"] == 56 * 5
+    assert counts["bin_reads"] == 56 * 5
+    assert counts["build_dataset"] == 56
+    assert counts["download_expression"] == counts["download_annotation"] == 1
+    # 14 model cards (12 torch, 2 scikit-learn) x 56 cells x 3 seeds
+    assert counts["train_torch"] == 12 * 56 * 3 and counts["train_sklearn"] == 2 * 56 * 3
+    assert counts["report"] == 1
+    assert seconds < 60, f"DAG build took {seconds:.1f} s"
+
+
+def test_demo_dag(tmp_path):
+    proc = snakemake("-n", "--cores", "2", "--directory", str(tmp_path))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["simulate_reads"] == 25 and counts["bin_reads"] == 25 and counts["build_dataset"] == 5
+    # every model card of the demo config on every demo cell
+    assert counts["train_torch"] + counts["train_sklearn"] == 14 * 5
+    assert counts["report"] == 1
+
+
+def test_bad_config_names_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cells: [E003]\nbins: {window_bp: -5}\n")
+    proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    assert "window_bp" in proc.stdout + proc.stderr
+
+
+def test_local_source_reports_missing_files(tmp_path):
+    table = tmp_path / "cells.tsv"
+    table.write_text("cell\tmark\tpath\nE003\tH3K4me3\treads.tagAlign.gz\n")
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text(f"source: {{kind: local, local: {{files: {table}, annotation: a.tsv, expression: e.tsv}}}}\n"
+                   "cells: [E003]\n")
+    proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert str(table) in out and "E003/H3K4me1" in out
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One real demo run (two cells) shared by the end-to-end checks."""
+    work = tmp_path_factory.mktemp("demo")
+    t0 = time.perf_counter()
+    snakemake("--cores", "2", "--directory", str(work), *SMALL, timeout=1500)
+    return work, time.perf_counter() - t0
+
+
+def test_demo_produces_datasets(demo_run):
+    from chromexpr.preprocess.dataset import load_dataset
+
+    work, _ = demo_run
+    tss = pd.read_csv(work / "results/reference/tss.tsv", sep="\t")
+    for cell in ("E003", "E116"):
+        ds = load_dataset(work / f"results/datasets/{cell}.npz")
+        assert ds.counts.shape == (len(tss), 5, 100)
+        assert list(ds.gene_ids) == list(tss["gene_id"])
+        assert abs(ds.label.mean() - 0.5) < 0.02
+        assert ds.meta["provenance"]["inputs"]["expression"]["sha256"]
+        assert set(ds.meta["provenance"]["marks"]) == set(ds.marks)
+    summary = pd.read_csv(work / "results/datasets/summary.tsv", sep="\t")
+    # learnable from the marks, but not trivially
+    assert summary["baseline_logreg_test_auroc"].between(0.65, 0.97).all(), summary
+    # counts are temporary by default
+    assert not list((work / "results/counts").glob("*/*.npy"))
+
+
+def test_demo_counts_equal_bedtools(demo_run, tmp_path):
+    """The workflow's native counts equal `bedtools intersect -c` bin by bin on a real demo file."""
+    from chromexpr.preprocess.dataset import load_dataset
+
+    work, _ = demo_run
+    out = tmp_path / "bedtools.tsv"
+    subprocess.run([str(BIN / "chromexpr"), "bin-reads", "--reads", str(work / "resources/demo/E116-H3K27me3.tagAlign.gz"),
+                    "--tss", str(work / "results/reference/tss.tsv"), "--engine", "bedtools", "--out", str(out)],
+                   check=True)
+    ref = pd.read_csv(out, sep="\t", index_col=0)
+    ds = load_dataset(work / "results/datasets/E116.npz")
+    mark = list(ds.marks).index("H3K27me3")
+    assert list(ref.index) == list(ds.gene_ids)
+    np.testing.assert_array_equal(ref.to_numpy(), ds.counts[:, mark, :])
+
+
+def test_demo_export_is_deepchrome_csv(demo_run):
+    work, _ = demo_run
+    with gzip.open(work / "results/export/deepchrome/E003.csv.gz", "rt") as fh:
+        header = fh.readline().strip()
+        first = fh.readline().strip().split(",")
+    assert header == "geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K9me3,label"
+    assert first[1] == "1"
+
+
+def test_demo_trains_and_reports(demo_run):
+    import json
+
+    work, _ = demo_run
+    for model in ("deepchrome", "linear12", "logreg"):
+        for cell in ("E003", "E116"):
+            run = work / f"results/runs/single_cell/{model}/{cell}/seed0"
+            metrics = json.loads((run / "metrics.json").read_text())
+            assert metrics["model"] == model and metrics["cell"] == cell and metrics["seed"] == 0
+            assert 0.6 < metrics["test_auroc"] <= 1.0
+            assert (run / "predictions.tsv.gz").exists() and (run / "history.tsv").exists()
+            assert not (run / "checkpoint.pt").exists()
+    report = work / "results/report"
+    html = (report / "index.html").read_text()
+    for name in ("table2.tsv", "per_cell_auroc.png", "auroc_distribution.png", "paired_vs_deepchrome.png"):
+        assert (report / name).stat().st_size > 0
+        assert name in html
+    table2 = pd.read_csv(report / "table2.tsv", sep="\t")
+    assert set(table2["model"]) == {"deepchrome", "linear12", "logreg"}
+
+
+def test_figures_target_redraws_without_training(demo_run):
+    work, _ = demo_run
+    png = work / "results/report/per_cell_auroc.png"
+    before = png.stat().st_mtime_ns
+    proc = snakemake("--cores", "1", "--directory", str(work), *SMALL, "figures")
+    out = proc.stdout + proc.stderr
+    assert png.stat().st_mtime_ns > before
+    assert "train_torch" not in out and "train_sklearn" not in out and "rule report" not in out
+
+
+def test_rerun_does_nothing_and_redoes_only_missing(demo_run):
+    work, _ = demo_run
+    proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    (work / "results/datasets/E116.npz").unlink()
+    counts = job_counts(snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL).stdout)
+    # E116's counts were temporary, so its 5 marks are binned again; nothing of E003 and no simulation
+    assert counts.get("build_dataset") == 1 and counts.get("bin_reads") == 5
+    assert "simulate_reads" not in counts and "prepare_reference" not in counts
+
+
+def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
+    """SIGKILL the whole run mid-way: every file under its final name is complete; a re-run finishes."""
+    from chromexpr.preprocess.dataset import load_dataset
+
+    cfg = ["--config", "cells=[E003]", "source={kind: demo, demo: {depth: 0.5}}"]
+    target = "results/datasets/E003.npz"
+    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--cores", "2", "--directory", str(tmp_path),
+           *cfg, target]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((tmp_path / "resources/demo").glob("*.tagAlign.gz"))) < 2:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for path in (tmp_path / "resources/demo").glob("*.tagAlign.gz"):
+        with gzip.open(path, "rb") as fh:  # a truncated gzip raises here
+            while fh.read(1 << 20):
+                pass
+    snakemake("--cores", "2", "--directory", str(tmp_path), *cfg, target, timeout=900)
+    ds = load_dataset(tmp_path / "results/datasets/E003.npz")
+    assert ds.counts.shape[1:] == (5, 100)
