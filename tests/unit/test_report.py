@@ -153,10 +153,19 @@ def test_paired_wins_losses_and_wilcoxon(runs):
 
 
 def test_paired_too_few_cells_gives_nan_with_note(runs):
-    paired = paired_vs_reference(runs, "deepchrome").set_index("model")  # default: at least 6 cells
+    paired = paired_vs_reference(runs, "deepchrome", min_cells=6).set_index("model")
     assert paired["p_value"].isna().all()
     assert "too few" in paired.loc["attentivechrome", "note"]
     assert paired.loc["attentivechrome", "wins"] == 4
+
+
+def test_paired_default_reports_exact_p_with_its_floor(runs):
+    # default min_cells 5: attentivechrome has 5 non-zero differences -> exact p 6/32, floor 2/2^5
+    paired = paired_vs_reference(runs, "deepchrome").set_index("model")
+    assert paired.loc["attentivechrome", "p_value"] == pytest.approx(6 / 32)
+    assert "cannot be below 0.0625" in paired.loc["attentivechrome", "note"]
+    # transferchrome: 4 non-zero differences (< 5) -> no test
+    assert math.isnan(paired.loc["transferchrome", "p_value"])
 
 
 def test_paired_all_zero_and_missing_reference(tmp_path):

@@ -230,7 +230,7 @@ def paired_vs_reference(
     df: pd.DataFrame,
     reference: str = "deepchrome",
     *,
-    min_cells: int = 6,
+    min_cells: int = 5,
     tie_tolerance: float = TIE_TOLERANCE,
 ) -> pd.DataFrame:
     """Each other model against ``reference`` over the cells both have (per-cell mean AUROC over seeds).
@@ -276,6 +276,10 @@ def paired_vs_reference(
 
                 res = wilcoxon(diff)
                 row.update(wilcoxon_statistic=float(res.statistic), p_value=float(res.pvalue))
+                if nonzero < 6:
+                    # the exact two-sided test cannot go below 2 / 2^n: say so next to the p-value
+                    row["note"] = (f"exact test on {nonzero} differences: p cannot be below "
+                                   f"{2 / 2**nonzero:.4g}")
         rows.append(row)
     return pd.DataFrame(rows, columns=cols)
 
@@ -647,7 +651,7 @@ def build_report(
     published: str | Path | None = DEFAULT_PUBLISHED,
     reference_model: str = "deepchrome",
     title: str = "chromexpr: single-cell expression prediction",
-    min_cells: int = 6,
+    min_cells: int = 5,
 ) -> dict[str, Path]:
     """Write the tables, figures and ``index.html`` of a report of single-cell runs into ``out_dir``.
 

@@ -13,6 +13,11 @@ MODEL_ORDER = (
     "attentivechrome",
     "convchrome",
     "transferchrome",
+    "transferchrome_alpha",
+    "transferchrome_beta",
+    "transferchrome_1",
+    "transferchrome_2",
+    "transferchrome_3",
     "linear12",
     "logreg",
     "random_forest",
@@ -29,9 +34,15 @@ MODEL_COLORS = {
     "linear12": "#999999",
     "logreg": "#CC79A7",
     "random_forest": "#997700",
+    # the TransferChrome ablations: Paul Tol's muted scheme, distinct from each other and from the rest
+    "transferchrome_alpha": "#CC6677",
+    "transferchrome_beta": "#882255",
+    "transferchrome_1": "#117733",
+    "transferchrome_2": "#88CCEE",
+    "transferchrome_3": "#DDCC77",
 }
 # Models without a fixed colour get one of these, picked from a hash of the name (stable across runs).
-FALLBACK_COLORS = ("#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
+FALLBACK_COLORS = ("#44AA99", "#999933", "#AA4499", "#6699CC", "#EE8866", "#BBCC33", "#222255", "#AAAA00")
 
 PUBLISHED_MARKER_COLOR = "#222222"
 
