@@ -19,6 +19,7 @@ ever leaving a file under its final name that looks complete but is not. The con
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import http.client
 import logging
@@ -430,24 +431,18 @@ def download(
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    fetch = functools.partial(
+        _fetch_with_retries, url, part, expected_size=expected_size, retries=retries, backoff_s=backoff_s,
+        max_backoff_s=max_backoff_s, timeout_s=timeout_s, chunk_bytes=chunk_bytes, config_key=config_key,
+        say=say,
+    )
 
     if scheme == "file":
         _copy_local(url, part, say)
         server_total: int | None = None
         stitched = False
     else:
-        server_total, stitched = _fetch_with_retries(
-            url,
-            part,
-            expected_size=expected_size,
-            retries=retries,
-            backoff_s=backoff_s,
-            max_backoff_s=max_backoff_s,
-            timeout_s=timeout_s,
-            chunk_bytes=chunk_bytes,
-            config_key=config_key,
-            say=say,
-        )
+        server_total, stitched = fetch()
 
     problem = check(part, server_total)
     if problem is not None and stitched:
@@ -455,18 +450,7 @@ def download(
         # wrong although each piece was fine: one clean transfer from byte 0 decides.
         say.warning(f"{url}: resumed download failed verification ({problem}); downloading from byte 0")
         part.unlink()
-        server_total, _ = _fetch_with_retries(
-            url,
-            part,
-            expected_size=expected_size,
-            retries=retries,
-            backoff_s=backoff_s,
-            max_backoff_s=max_backoff_s,
-            timeout_s=timeout_s,
-            chunk_bytes=chunk_bytes,
-            config_key=config_key,
-            say=say,
-        )
+        server_total, _ = fetch()
         problem = check(part, server_total)
     if problem is not None:
         with contextlib.suppress(FileNotFoundError):
