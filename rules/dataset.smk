@@ -18,6 +18,7 @@ if SOURCE == "processed":
             runtime=lambda wc, attempt: 20 * attempt,
         params:
             fmt=config["source"]["processed"]["format"],
+            window_bp=config["source"]["processed"]["window_bp"],
             normalize=config["normalize"],
             code=code_version(
                 "io/processed.py", "preprocess/dataset.py", "io/atomic.py"

@@ -17,10 +17,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# A small but complete demo: two cells, all five marks, the full gene set, lighter sequencing depth.
-# Training: three models (two torch, one scikit-learn), two epochs: the whole chain, CI-sized.
-SMALL = ["--config", "cells=[E003, E116]", "source={kind: demo, demo: {depth: 0.5}}",
-         "train={models: [deepchrome, linear12, logreg], max_epochs: 2}"]
+# The whole chain, CI-sized (see the file). Nested --config values arrive as strings, hence a file.
+SMALL = ["--configfile", str(REPO / "tests/workflow/config_small.yaml")]
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess:
@@ -182,6 +180,17 @@ def test_figures_target_redraws_without_training(demo_run):
     assert "train_torch" not in out and "train_sklearn" not in out and "rule report" not in out
 
 
+def test_snakemake_report_packages_the_figures(demo_run, tmp_path):
+    import zipfile
+
+    work, _ = demo_run
+    out = tmp_path / "report.zip"
+    snakemake("--cores", "1", "--directory", str(work), *SMALL, "--report", str(out))
+    names = zipfile.ZipFile(out).namelist()
+    for figure in ("per_cell_auroc.png", "auroc_distribution.png", "paired_vs_deepchrome.png", "table2.tsv"):
+        assert any(n.endswith(figure) for n in names), figure
+
+
 def test_rerun_does_nothing_and_redoes_only_missing(demo_run):
     work, _ = demo_run
     proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL)
@@ -197,10 +206,10 @@ def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
     """SIGKILL the whole run mid-way: every file under its final name is complete; a re-run finishes."""
     from chromexpr.preprocess.dataset import load_dataset
 
-    cfg = ["--config", "cells=[E003]", "source={kind: demo, demo: {depth: 0.5}}"]
+    cfg = [*SMALL, "--config", "cells=[E003]"]
     target = "results/datasets/E003.npz"
     cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--cores", "2", "--directory", str(tmp_path),
-           *cfg, target]
+           target, *cfg]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 300
@@ -212,6 +221,6 @@ def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
         with gzip.open(path, "rb") as fh:  # a truncated gzip raises here
             while fh.read(1 << 20):
                 pass
-    snakemake("--cores", "2", "--directory", str(tmp_path), *cfg, target, timeout=900)
+    snakemake("--cores", "2", "--directory", str(tmp_path), target, *cfg, timeout=900)
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
     assert ds.counts.shape[1:] == (5, 100)

@@ -8,4 +8,5 @@ ingest_processed(
     snakemake.params.fmt, {s: snakemake.input[s] for s in ("train", "valid", "test")},
     snakemake.wildcards.cell, snakemake.output[0], expression=snakemake.input.expression or None,
     log1p=snakemake.params.normalize["log1p"], fit_on=snakemake.params.normalize["fit_on"],
+    window_bp=snakemake.params.window_bp,
 )
