@@ -174,7 +174,7 @@ def test_figures_target_redraws_without_training(demo_run):
     work, _ = demo_run
     png = work / "results/report/per_cell_auroc.png"
     before = png.stat().st_mtime_ns
-    proc = snakemake("--cores", "1", "--directory", str(work), *SMALL, "figures")
+    proc = snakemake("figures", "--cores", "1", "--directory", str(work), *SMALL)
     out = proc.stdout + proc.stderr
     assert png.stat().st_mtime_ns > before
     assert "train_torch" not in out and "train_sklearn" not in out and "rule report" not in out
@@ -221,6 +221,8 @@ def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
         with gzip.open(path, "rb") as fh:  # a truncated gzip raises here
             while fh.read(1 << 20):
                 pass
+    # a SIGKILLed Snakemake cannot release its lock: the user runs --unlock, then the same command
+    snakemake("--unlock", "--directory", str(tmp_path), *cfg)
     snakemake("--cores", "2", "--directory", str(tmp_path), target, *cfg, timeout=900)
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
     assert ds.counts.shape[1:] == (5, 100)
