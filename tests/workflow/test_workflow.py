@@ -96,6 +96,53 @@ def test_local_source_reports_missing_files(tmp_path):
     assert str(table) in out and "E003/H3K4me1" in out
 
 
+def test_local_source_end_to_end(tmp_path):
+    """The user's own files: tagAlign.gz, plain BED and a BAM, listed in a table, to a dataset."""
+    import pysam
+
+    from chromexpr.preprocess.dataset import load_dataset
+
+    demo = REPO / "data/demo"
+    reads = tmp_path / "reads"
+    subprocess.run([str(BIN / "chromexpr"), "simulate", "--genes", str(demo / "genes.tsv"), "--expression",
+                    str(demo / "expression.tsv"), "--chrom-sizes", str(demo / "chrom.sizes"), "--cells", "E003",
+                    "--marks", "H3K4me3", "H3K27me3", "H3K36me3", "--depth", "0.2", "--out-dir", str(reads)],
+                   check=True, capture_output=True)
+    # H3K27me3 as plain BED (chr-less names, as some aligners write them); H3K36me3 as a BAM
+    bed = reads / "E003-H3K27me3.bed"
+    with gzip.open(reads / "E003-H3K27me3.tagAlign.gz", "rt") as src, open(bed, "w") as dst:
+        for line in src:
+            dst.write(line.removeprefix("chr"))
+    sizes = dict(line.split() for line in (demo / "chrom.sizes").read_text().splitlines())
+    bam = reads / "E003-H3K36me3.bam"
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": c, "LN": int(n)} for c, n in sizes.items()]}
+    with pysam.AlignmentFile(bam, "wb", header=header) as out, gzip.open(reads / "E003-H3K36me3.tagAlign.gz", "rt") as src:
+        names = list(sizes)
+        for i, line in enumerate(src):
+            chrom, start, end, _, _, strand = line.split("\t")
+            seg = pysam.AlignedSegment(out.header)
+            seg.query_name, seg.reference_id = f"r{i}", names.index(chrom)
+            seg.reference_start, seg.cigarstring = int(start), f"{int(end) - int(start)}M"
+            seg.flag, seg.mapping_quality = (16 if strand.strip() == "-" else 0), 60
+            seg.query_sequence = "A" * (int(end) - int(start))
+            out.write(seg)
+    table = tmp_path / "cells.tsv"
+    table.write_text("cell\tmark\tpath\n"
+                     f"E003\tH3K4me3\t{reads / 'E003-H3K4me3.tagAlign.gz'}\n"
+                     f"E003\tH3K27me3\t{bed}\nE003\tH3K36me3\t{bam}\n")
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text(
+        f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
+        f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
+        "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\n"
+    )
+    snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
+    ds = load_dataset(tmp_path / "results/datasets/E003.npz")
+    assert ds.counts.shape == (3318, 3, 100) and ds.counts.sum() > 0
+    assert ds.meta["provenance"]["marks"]["H3K36me3"]["input"]["path"] == str(bam)
+    assert ds.meta["provenance"]["marks"]["H3K27me3"]["stats"]["chrom_renamed"]
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """One real demo run (two cells) shared by the end-to-end checks."""
