@@ -41,7 +41,7 @@ def summarize_dataset(dataset: Dataset) -> dict[str, object]:
         "valid": int((dataset.split == "valid").sum()),
         "test": int((dataset.split == "test").sum()),
         "positive_fraction": round(float(dataset.label.mean()), 4),
-        "median_expression": dataset.meta.get("label", {}).get("median", float("nan")),
+        "median_expression": round(float(dataset.meta.get("label", {}).get("median", float("nan"))), 4),
     }
     for i, mark in enumerate(dataset.marks):
         row[f"mean_{mark}"] = round(float(np.asarray(dataset.counts[:, i], dtype=np.float64).mean()), 4)
