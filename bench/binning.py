@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 
-# UCSC hg19 primary chromosomes, used when data/reference/hg19.chrom.sizes is absent.
+# UCSC hg19 primary chromosomes, used when src/chromexpr/data/hg19.chrom.sizes is absent.
 HG19_SIZES = {
     "chr1": 249250621, "chr2": 243199373, "chr3": 198022430, "chr4": 191154276,
     "chr5": 180915260, "chr6": 171115067, "chr7": 159138663, "chr8": 146364022,
@@ -46,8 +46,8 @@ READ_LENGTH = 36  # REMC consolidated tagAlign reads are 36 bp
 
 
 def chrom_sizes() -> dict[str, int]:
-    """hg19 sizes from data/reference/hg19.chrom.sizes if present, else the embedded table."""
-    path = ROOT / "data" / "reference" / "hg19.chrom.sizes"
+    """hg19 sizes from src/chromexpr/data/hg19.chrom.sizes if present, else the embedded table."""
+    path = ROOT / "src" / "chromexpr" / "data" / "hg19.chrom.sizes"
     if path.is_file():
         sizes = {}
         for line in path.read_text().splitlines():

@@ -24,7 +24,9 @@ from chromexpr.models import (
 )
 from chromexpr.models.classical import MarkMeans
 from chromexpr.models.layers import sinusoidal_encoding, tss_distance_kb
-from chromexpr.models.registry import REPO_MODELS_DIR
+from chromexpr.shipped import cards_dir
+
+REPO_MODELS_DIR = cards_dir()
 
 CARDS = [
     "deepchrome",

@@ -1,6 +1,6 @@
 """Model cards and the registry that turns a card into a model.
 
-A card (``models/<name>.yaml`` at the repository root) names a registered class and its
+A card (``chromexpr/cards/<name>.yaml``, package data) names a registered class and its
 hyperparameters, the input it expects, training defaults, the citation and every deviation from the
 paper. ``build_model(card)`` is the one way the pipeline makes a model::
 
@@ -10,8 +10,8 @@ paper. ``build_model(card)`` is the one way the pipeline makes a model::
     model = build_model("transferchrome", overrides={"domain_head": True})
 
 Bare card names are looked up, in order, in: the ``cards_dir`` argument, the directories in
-``$CHROMEXPR_MODELS_DIR`` (``os.pathsep``-separated), ``./models`` and the repository's ``models/``
-located relative to this package.
+``$CHROMEXPR_MODELS_DIR`` (``os.pathsep``-separated) and the cards shipped in the package
+(``chromexpr.shipped.cards_dir()``), so an installed wheel finds them as a checkout does.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import numpy as np
 import yaml
 
 from chromexpr.errors import InputError
+from chromexpr.shipped import cards_dir as shipped_cards_dir
 
 log = logging.getLogger(__name__)
 
 ENV_MODELS_DIR = "CHROMEXPR_MODELS_DIR"
-REPO_MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
 
 FRAMEWORKS = ("torch", "sklearn")
 TASKS = ("classification", "regression", "differential")
@@ -109,8 +109,7 @@ def cards_dirs(cards_dir: str | Path | None = None) -> list[Path]:
     env = os.environ.get(ENV_MODELS_DIR)
     if env:
         dirs.extend(Path(p) for p in env.split(os.pathsep) if p)
-    dirs.append(Path.cwd() / "models")
-    dirs.append(REPO_MODELS_DIR)
+    dirs.append(shipped_cards_dir())
     unique: list[Path] = []
     for d in dirs:
         if d not in unique:
@@ -127,7 +126,12 @@ def list_cards(cards_dir: str | Path | None = None) -> list[str]:
     return sorted(names)
 
 
-def _resolve_card_path(name_or_path: str | Path, cards_dir: str | Path | None) -> Path:
+def card_path(name_or_path: str | Path, cards_dir: str | Path | None = None) -> Path:
+    """The YAML file ``load_card`` reads for a bare card name or a path.
+
+    Raises:
+        InputError: when no such card exists (listing the available ones).
+    """
     path = Path(name_or_path)
     looks_like_path = path.suffix in (".yaml", ".yml") or len(path.parts) > 1
     if looks_like_path:
@@ -169,7 +173,7 @@ def load_card(
         data = copy.deepcopy(dict(card))
         validate_card(data, source=None)
         return data
-    path = _resolve_card_path(card, cards_dir)
+    path = card_path(card, cards_dir)
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
@@ -202,7 +206,7 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
 
     for key in REQUIRED_KEYS:
         if key not in card:
-            fail(f"missing required key '{key}'", key, "see models/deepchrome.yaml for a full card")
+            fail(f"missing required key '{key}'", key, "see the shipped card deepchrome.yaml (chromexpr/cards/) for a full card")
     if card["class"] not in REGISTRY:
         fail(
             f"unknown model class '{card['class']}'",

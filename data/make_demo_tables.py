@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python data/demo/make_tables.py ../shared/data/real data/demo
+    python data/make_demo_tables.py ../shared/data/real src/chromexpr/data/demo
 
 Reads ``remc_genes_hg19_tss.tsv.gz``, ``remc_rpkm_56cells.tsv.gz`` and ``hg19.chrom.sizes`` from the
 source directory and writes ``genes.tsv``, ``expression.tsv`` and ``chrom.sizes`` into the output

@@ -1,0 +1,63 @@
+"""The library works when installed from a wheel (no editable install, no repository checkout):
+model cards and the shipped reference tables are package data found through importlib.resources."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+CHECK = textwrap.dedent(
+    """
+    import chromexpr, torch
+    from pathlib import Path
+    from chromexpr.models import build_model, count_parameters, list_cards
+    from chromexpr.evaluation.report import read_published
+    from chromexpr.shipped import shipped_file
+
+    here = Path(chromexpr.__file__).resolve()
+    assert "site-packages" in here.parts, here          # the installed copy, not the checkout
+    assert len(list_cards()) == 14, list_cards()
+    model = build_model("deepchrome")
+    assert count_parameters(model) == 644177
+    out = model(torch.zeros(2, 5, 100))
+    assert out["logits"].shape == (2,)
+    published = read_published()
+    assert len(published) > 168 and set(published["statistic"]) >= {"cell", "mean"}
+    assert shipped_file("demo/genes.tsv").read_text().startswith("gene_id")
+    print("OK", here.parent)
+    """
+)
+
+
+def test_wheel_installs_and_finds_its_data(tmp_path):
+    # build from a copy of the project files, so that nothing is written into the checkout
+    src = tmp_path / "project"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    shutil.copytree(REPO / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(wheels), str(src)], check=True, capture_output=True)
+    wheel = next(wheels.glob("chromexpr-*.whl"))
+    # a fresh venv; the test environment's dependencies (torch, numpy, ...) are reached through a
+    # .pth line, which does not process that environment's editable-install hook
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+                    str(wheel)], check=True, capture_output=True)
+    run = tmp_path / "elsewhere"
+    run.mkdir()
+    proc = subprocess.run([str(python), "-c", CHECK], cwd=run, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("OK ") and str(venv) in proc.stdout
