@@ -33,13 +33,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from chromexpr.dataset import CANONICAL_MARKS, build_dataset, load_dataset, save_dataset
 from chromexpr.models import build_model, list_cards, load_card
-from chromexpr.preprocess.dataset import build_dataset, load_dataset, save_dataset
 from chromexpr.training import model_inputs, predict_logits, resolve_device, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-MARKS = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
+MARKS = list(CANONICAL_MARKS)
 
 
 def make_dataset(n_genes: int, n_bins: int, seed: int, path: Path) -> Path:

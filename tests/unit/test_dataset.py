@@ -1,13 +1,16 @@
-"""Tests for chromexpr.preprocess.dataset (DESIGN.md section 4: labels, normalization, dataset files).
+"""Tests for chromexpr.dataset (DESIGN.md section 4: labels, normalization, dataset files).
 
 Every expected number is worked out by hand in the comment beside it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
+import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,139 +18,15 @@ import pandas as pd
 import pytest
 
 import chromexpr
-from chromexpr.errors import InputError
-from chromexpr.preprocess.dataset import (
+from chromexpr.dataset import (
     Dataset,
     assemble_dataset,
     build_dataset,
-    label_by_median,
     load_dataset,
     save_dataset,
-    zscore_marks,
 )
-from chromexpr.preprocess.reference import write_splits
-
-# --------------------------------------------------------------------------------------------
-# label_by_median
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("expression", "median", "labels"),
-    [
-        ([1, 2, 3, 4], 2.5, [0, 0, 1, 1]),  # even: (2 + 3) / 2 = 2.5
-        ([5, 1, 3], 3.0, [1, 0, 1]),  # odd: sorted 1 3 5 -> 3; 3 >= 3 -> 1 (the median itself is 1)
-        ([4, 1, 2, 2], 2.0, [1, 0, 1, 1]),  # sorted 1 2 2 4 -> (2 + 2) / 2 = 2; both 2s -> 1
-        ([0, 0, 0, 7.5], 0.0, [1, 1, 1, 1]),  # median (0 + 0) / 2 = 0; every value >= 0
-        ([2.0, 2.0, 2.0], 2.0, [1, 1, 1]),  # constant: all equal to the median
-        ([0.1, 100.0], 50.05, [0, 1]),  # (0.1 + 100) / 2 = 50.05
-        ([9], 9.0, [1]),  # a single gene is its own median
-    ],
-)
-def test_label_by_median(expression: list[float], median: float, labels: list[int]) -> None:
-    out, med = label_by_median(np.array(expression, dtype=np.float64))
-    assert med == pytest.approx(median)
-    assert out.tolist() == labels
-    assert out.dtype == np.int8
-    assert isinstance(med, float)
-
-
-def test_label_by_median_rejects_empty_and_nan() -> None:
-    with pytest.raises(InputError):
-        label_by_median(np.array([]))
-    with pytest.raises(InputError, match="NaN"):
-        label_by_median(np.array([1.0, np.nan, 3.0]))
-    with pytest.raises(InputError):
-        label_by_median(np.array([1.0, np.inf]))
-
-
-# --------------------------------------------------------------------------------------------
-# zscore_marks
-# --------------------------------------------------------------------------------------------
-
-# (genes=2, marks=2, bins=2). Mark 0: values 1 3 5 7 -> mean 4, deviations -3 -1 1 3,
-# population variance (9 + 1 + 1 + 9) / 4 = 5, sd sqrt(5) = 2.2360680.
-# (The sample sd would be sqrt(20 / 3) = 2.5819889; per-bin statistics would give bin 0 = 1 5 -> -1 1.)
-# Mark 1: constant 7 -> sd 0 -> kept as 1, signal all zeros.
-TINY = np.array([[[1, 3], [7, 7]], [[5, 7], [7, 7]]], dtype=np.int32)
-R5 = math.sqrt(5)
-
-
-def test_zscore_by_hand() -> None:
-    signal, mean, sd = zscore_marks(TINY)
-    assert mean.tolist() == [4.0, 7.0]
-    assert sd[0] == pytest.approx(R5)  # population sd, not sqrt(20/3)
-    assert sd[1] == 1.0  # zero variance -> 1
-    # mark 0: (1-4)/sqrt5 = -1.3416408, (3-4)/sqrt5 = -0.4472136, (5-4)/sqrt5 = 0.4472136, (7-4)/sqrt5 = 1.3416408
-    np.testing.assert_allclose(signal[:, 0, :], [[-3 / R5, -1 / R5], [1 / R5, 3 / R5]], rtol=1e-6)
-    np.testing.assert_allclose(signal[:, 0, :], [[-1.3416408, -0.4472136], [0.4472136, 1.3416408]], rtol=1e-6)
-    # mark 1: (7 - 7) / 1 = 0 everywhere, no NaN
-    assert (signal[:, 1, :] == 0).all()
-    assert not np.isnan(signal).any()
-    assert signal.dtype == np.float32
-    assert mean.dtype == np.float64 and sd.dtype == np.float64
-    assert signal.shape == TINY.shape
-
-
-def test_zscore_log1p_first() -> None:
-    # one mark, values 0 1 3 7 -> log1p: 0, L, 2L, 3L with L = ln 2 = 0.6931472
-    # mean 1.5L = 1.0397208; deviations -1.5L -0.5L 0.5L 1.5L; variance (2.25+0.25+0.25+2.25)/4 L^2 = 1.25 L^2
-    # sd = sqrt(1.25) L = 0.7749636; z = (-1.5, -0.5, 0.5, 1.5) / sqrt(1.25) = -1.3416408 -0.4472136 ...
-    counts = np.array([[[0, 1]], [[3, 7]]])
-    signal, mean, sd = zscore_marks(counts, log1p=True)
-    L = math.log(2)
-    assert mean[0] == pytest.approx(1.5 * L)  # 1.0397208
-    assert sd[0] == pytest.approx(math.sqrt(1.25) * L)  # 0.7749636
-    np.testing.assert_allclose(signal[:, 0, :], [[-1.3416408, -0.4472136], [0.4472136, 1.3416408]], rtol=1e-6)
-    # without log1p: mean (0+1+3+7)/4 = 2.75, var (7.5625+3.0625+0.0625+18.0625)/4 = 7.1875,
-    # sd 2.6809513, first z = -2.75 / 2.6809513 = -1.0257553
-    raw, raw_mean, raw_sd = zscore_marks(counts)
-    assert raw_mean[0] == 2.75
-    assert raw_sd[0] == pytest.approx(math.sqrt(7.1875))
-    assert raw[0, 0, 0] == pytest.approx(-1.0257553, rel=1e-6)
-
-
-def test_zscore_fit_mask_uses_only_fit_genes() -> None:
-    # genes 0 and 1 (fit) are mark 0 of TINY: mean 4, sd sqrt5; gene 2 (not fit) is 100 200
-    counts = np.array([[[1, 3]], [[5, 7]], [[100, 200]]])
-    signal, mean, sd = zscore_marks(counts, fit_mask=np.array([True, True, False]))
-    assert mean.tolist() == [4.0]
-    assert sd[0] == pytest.approx(R5)
-    # the statistics are applied to every gene: (100 - 4)/sqrt5 = 42.9325, (200 - 4)/sqrt5 = 87.653862
-    np.testing.assert_allclose(signal[2, 0], [96 / R5, 196 / R5], rtol=1e-6)
-    np.testing.assert_allclose(signal[2, 0], [42.932505, 87.653862], rtol=1e-6)
-    # fitting on all genes gives other numbers: mean (1+3+5+7+100+200)/6 = 316/6 = 52.666...
-    _, mean_all, _ = zscore_marks(counts)
-    assert mean_all[0] == pytest.approx(316 / 6)
-
-
-def test_zscore_zero_variance_on_fit_genes() -> None:
-    # fit genes constant 2 -> sd kept 1; the other gene (5) becomes (5 - 2) / 1 = 3
-    counts = np.array([[[2, 2]], [[2, 2]], [[5, 5]]])
-    signal, mean, sd = zscore_marks(counts, fit_mask=[True, True, False])
-    assert (mean.tolist(), sd.tolist()) == ([2.0], [1.0])
-    assert signal[:, 0, :].tolist() == [[0, 0], [0, 0], [3, 3]]
-
-
-def test_zscore_all_zero_mark_is_zeros() -> None:
-    # an unmapped mark (all zero reads), with log1p: log1p(0) = 0, sd 0 -> 1, signal 0, not NaN
-    counts = np.zeros((5, 2, 4))
-    counts[:, 1] = np.arange(20).reshape(5, 4)
-    signal, mean, sd = zscore_marks(counts, log1p=True)
-    assert (signal[:, 0] == 0).all()
-    assert mean[0] == 0.0 and sd[0] == 1.0
-    assert np.isfinite(signal).all()
-
-
-def test_zscore_errors() -> None:
-    with pytest.raises(InputError):
-        zscore_marks(np.zeros((3, 4)))  # not (genes, marks, bins)
-    with pytest.raises(InputError, match="log1p"):
-        zscore_marks(np.array([[[-1.0, 2.0]]]), log1p=True)
-    with pytest.raises(InputError) as exc:
-        zscore_marks(TINY, fit_mask=np.array([False, False]))
-    assert exc.value.key == "normalize.fit_on"
-
+from chromexpr.errors import InputError
+from chromexpr.io.tables import write_splits
 
 # --------------------------------------------------------------------------------------------
 # build_dataset
@@ -448,3 +327,71 @@ def test_assemble_dataset_corrupt_counts_names_file(inputs: dict) -> None:
         assemble_dataset({"H3K4me3": bad}, inputs["tss"], inputs["splits"], inputs["expr"], tmp / "o.npz",
                          cell="E003")
     assert exc.value.path == str(bad)
+
+
+# --------------------------------------------------------------------------------------------
+# a file that is not a dataset at all; byte-reproducible builds
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("E003.tsv", b"gene_id\tE003\nG1\t1\n", "it is a text file (it looks like TSV), not an .npz archive"),
+        ("E003.csv", b"geneID,binID,label\n", "it is a text file (it looks like CSV), not an .npz archive"),
+        ("E003.csv.gz", gzip.compress(b"a,b\n"), "it is gzip-compressed, not an .npz archive"),
+        ("empty.npz", b"", "the file is empty"),
+    ],
+)
+def test_load_dataset_given_something_else_says_what_to_do(
+    tmp_path: Path, name: str, content: bytes, what: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as exc:
+        load_dataset(path)
+    msg = str(exc.value)
+    assert exc.value.path == str(path)
+    assert msg.startswith(f"{path}: not a chromexpr dataset: {what}")
+    assert "'chromexpr dataset' or 'chromexpr ingest'" in msg and "results/datasets/<cell>.npz" in msg
+    assert "pickle" not in msg
+
+
+def test_load_dataset_given_an_npy(tmp_path: Path) -> None:
+    path = tmp_path / "H3K4me3.npy"
+    np.save(path, np.zeros((2, 3)))
+    with pytest.raises(InputError, match="it is a single .npy array, not an .npz archive"):
+        load_dataset(path)
+
+
+def test_assemble_twice_gives_the_same_bytes_and_no_timings(inputs: dict) -> None:
+    cdir, tmp = inputs["cdir"], inputs["tmp"]
+    # a sidecar as the binning step writes it, wall-clock seconds included
+    (cdir / "H3K27me3.json").write_text(json.dumps(
+        {"input": {"path": "x.tagAlign.gz", "sha256": "0" * 64}, "seconds": 1.234,
+         "stats": {"reads": 7, "seconds": 0.5}}
+    ))
+    counts = {"H3K4me3": cdir / "H3K4me3.npy", "H3K27me3": cdir / "H3K27me3.npy"}
+    a = tmp / "a" / "E003.npz"
+    b = tmp / "b" / "E003.npz"
+    ds = assemble_dataset(counts, inputs["tss"], inputs["splits"], inputs["expr"], a, cell="E003")
+    time.sleep(2.1)  # zip member times have a 2-second resolution
+    assemble_dataset(counts, inputs["tss"], inputs["splits"], inputs["expr"], b, cell="E003")
+    assert sha(a) == sha(b)
+    assert ds.meta["provenance"]["marks"]["H3K27me3"] == {
+        "input": {"path": "x.tagAlign.gz", "sha256": "0" * 64}, "stats": {"reads": 7}
+    }
+    assert "seconds" not in json.dumps(load_dataset(a).meta)
+
+
+def test_save_dataset_is_deterministic(tmp_path: Path) -> None:
+    ds = small(5)
+    a = save_dataset(ds, tmp_path / "a.npz")
+    time.sleep(2.1)
+    b = save_dataset(ds, tmp_path / "b.npz")
+    assert a.read_bytes() == b.read_bytes()
+    with zipfile.ZipFile(a) as zf:
+        infos = zf.infolist()
+    assert [i.filename for i in infos] == [f"{k}.npy" for k in [*FIELDS, "meta"]]
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}

@@ -9,10 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from chromexpr.dataset import CANONICAL_MARKS as MARKS
 from chromexpr.errors import InputError
-from chromexpr.sources.demo import MARKS, latent_activity, read_demo_tables, simulate_cell, simulate_reads
+from chromexpr.shipped import shipped_file
+from chromexpr.sources.demo import (
+    latent_activity,
+    read_demo_tables,
+    simulate_cell,
+    simulate_reads,
+)
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
+DEMO_DIR = shipped_file("demo/genes.tsv").parent
 CHROMS = ["chr21", "chr22"]  # the two smallest demo chromosomes keep every simulation well under a second
 CELL = "E123"
 

@@ -1,5 +1,5 @@
-"""Tests for chromexpr.evaluation.metrics: agreement with scikit-learn (ties included), hand-worked
-values, and degenerate splits giving NaN with a warning instead of an exception."""
+"""Tests for chromexpr.evaluation.metrics: the thin wrapper over scikit-learn (ties included),
+hand-worked values, and degenerate splits giving NaN with a warning instead of an exception."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.stats import rankdata
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 
 from chromexpr.errors import InputError
@@ -15,7 +15,6 @@ from chromexpr.evaluation.metrics import (
     accuracy,
     auprc,
     auroc,
-    average_ranks,
     classification_metrics,
 )
 
@@ -69,9 +68,34 @@ def test_all_scores_tied_is_chance():
     assert auprc(y, [0.3] * 5) == pytest.approx(3 / 5)
 
 
-def test_average_ranks_match_scipy():
-    values = np.array([3.0, 1.0, 3.0, 2.0, 3.0, 1.0])
-    np.testing.assert_array_equal(average_ranks(values), rankdata(values))
+@pytest.mark.parametrize("seed", range(3))
+def test_wrapper_equals_sklearn_exactly_with_ties_any_label_dtype(seed):
+    # the wrapper passes scores on unchanged: the very same float as scikit-learn, whatever dtype
+    # the labels come in (bool, int8 as stored in a dataset, float 0/1) and with many tied scores
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(25):
+        y, score = random_case(rng)
+        expected_auroc, expected_auprc = roc_auc_score(y, score), average_precision_score(y, score)
+        for labels in (y, y.astype(np.int8), y.astype(bool), y.astype(np.float64)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert auroc(labels, score) == expected_auroc
+                assert auprc(labels, score) == expected_auprc
+        assert isinstance(auroc(y, score), float) and isinstance(auprc(y, score), float)
+
+
+def test_degenerate_cases_never_reach_sklearn():
+    # where scikit-learn raises or warns (UndefinedMetricWarning, depending on its version: one
+    # class, no positive, a non-finite score), the wrapper gives NaN with its own RuntimeWarning,
+    # exactly as the former numpy code did
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.isnan(auroc([1, 1, 1], [0.1, 0.2, 0.3]))
+        assert np.isnan(auprc([0, 0, 0], [0.1, 0.2, 0.3]))
+        assert np.isnan(auprc([0, 1], [np.inf, 0.2]))
+    kinds = [w.category for w in caught]
+    assert kinds == [RuntimeWarning] * 3
+    assert not any(issubclass(k, UndefinedMetricWarning) for k in kinds)
 
 
 @pytest.mark.parametrize("y", [[1, 1, 1], [0, 0, 0, 0], []])

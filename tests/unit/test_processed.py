@@ -1,32 +1,39 @@
-"""Tests for chromexpr.io.processed: the released DeepChrome / DeepDiff CSVs -> datasets, and back."""
+"""Tests for chromexpr.sources.processed: the released DeepChrome / DeepDiff CSVs -> datasets, and back."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from chromexpr.errors import InputError
-from chromexpr.io.processed import (
+from chromexpr.dataset import (
     CANONICAL_MARKS,
+    SPLITS,
+    Dataset,
+    build_dataset,
+    load_dataset,
+    save_dataset,
+)
+from chromexpr.errors import InputError
+from chromexpr.io.deepchrome_csv import (
     DEEPCHROME_HEADER,
     DEEPCHROME_MARKS,
-    DEEPDIFF_MARKS,
-    export_deepchrome_csv,
-    ingest_processed,
     read_deepchrome_csv,
-    read_deepdiff_csv,
-    read_expression_values,
 )
-from chromexpr.preprocess.dataset import Dataset, build_dataset, load_dataset, save_dataset
+from chromexpr.io.deepdiff_csv import DEEPDIFF_MARKS
+from chromexpr.io.tables import read_expression
+from chromexpr.sources.processed import export_deepchrome_csv, ingest_processed
 
 REAL = Path(__file__).resolve().parents[2] / "data" / "real"
 SAMPLE = REAL / "deepdiff_sample"
 COUNTS = REAL / "remc_counts_9cells.tsv.gz"
-SPLIT_NAMES = ("train", "valid", "test")
+SPLIT_NAMES = SPLITS
 
 
 def _inputs(cell: str) -> dict[str, Path]:
@@ -84,7 +91,7 @@ def test_real_labels_balanced_around_median(real: dict[str, Dataset], cell: str)
     assert np.array_equal(ds.label, (ds.expression >= median).astype(np.int8))
     assert 0.48 <= ds.label.mean() <= 0.55
     # expression comes from the matrix column of this cell
-    expr = read_expression_values(COUNTS, cell)
+    expr = read_expression(COUNTS, [cell])[cell]
     assert np.array_equal(ds.expression, expr.loc[ds.gene_ids].to_numpy())
 
 
@@ -105,15 +112,6 @@ def test_real_marks_reordered_against_raw_text(real: dict[str, Dataset]) -> None
         for mark in CANONICAL_MARKS:
             raw_value = int(fields[1 + DEEPDIFF_MARKS.index(mark)])
             assert ds.counts[g, CANONICAL_MARKS.index(mark), bin_index] == raw_value, (mark, fields)
-
-
-def test_real_reader_symbols_and_lines() -> None:
-    table = read_deepdiff_csv(SAMPLE / "E003.test.csv.gz")
-    assert table.counts.shape == (200, 5, 200)
-    assert table.marks == list(DEEPDIFF_MARKS)
-    assert table.gene_ids[0] == "ENSG00000000003"
-    assert table.symbols[0] == "TSPAN6"
-    assert table.gene_lines[:3].tolist() == [1, 201, 401]
 
 
 def test_round_trip_export_then_read(real: dict[str, Dataset], tmp_path: Path) -> None:
@@ -152,7 +150,7 @@ def test_export_from_path_and_signal(real: dict[str, Dataset], tmp_path: Path) -
 
 
 # --------------------------------------------------------------------------------------------------
-# DeepChrome format: ingest, header, plain/gzip, marks_order
+# DeepChrome format: ingest, marks_order
 # --------------------------------------------------------------------------------------------------
 
 
@@ -177,40 +175,6 @@ def _write(path: Path, rows: list[str], *, header: str | None = None) -> Path:
     else:
         path.write_text(text)
     return path
-
-
-def test_deepchrome_with_and_without_header_gz_and_plain(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2", "G3"])
-    a = read_deepchrome_csv(_write(tmp_path / "a.csv", rows))
-    b = read_deepchrome_csv(_write(tmp_path / "b.csv.gz", rows, header=DEEPCHROME_HEADER))
-    assert a.counts.shape == (3, 5, 4)
-    assert np.array_equal(a.counts, b.counts)
-    assert a.gene_lines.tolist() == [1, 5, 9] and b.gene_lines.tolist() == [2, 6, 10]
-    assert a.labels.tolist() == [0, 1, 0]
-    # counts[g, m, b] is column 2 + m of the row of bin b
-    fields = rows[4 + 2].split(",")
-    assert a.counts[1, :, 2].tolist() == [int(f) for f in fields[2:7]]
-
-
-def test_deepchrome_header_orders_marks(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2"])
-    shuffled = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
-    t = read_deepchrome_csv(
-        _write(tmp_path / "h.csv", rows, header="geneID,binID," + ",".join(shuffled) + ",label")
-    )
-    assert t.marks == shuffled
-    with pytest.raises(InputError) as err:
-        read_deepchrome_csv(tmp_path / "h.csv", marks=list(DEEPCHROME_MARKS))
-    assert err.value.line == 1
-
-
-def test_trailing_and_inner_blank_lines_are_skipped(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2"])
-    path = tmp_path / "blank.csv"
-    path.write_text("\n".join(rows[:4]) + "\n\n" + "\n".join(rows[4:]) + "\n\n")
-    t = read_deepchrome_csv(path)
-    assert t.counts.shape == (2, 5, 4)
-    assert t.gene_lines.tolist() == [1, 6]
 
 
 def test_ingest_deepchrome_keeps_labels_and_splits(tmp_path: Path) -> None:
@@ -252,11 +216,6 @@ def test_ingest_marks_order_for_headerless_files(tmp_path: Path) -> None:
     assert ds.meta["provenance"]["marks_order_given"] is True
 
 
-# --------------------------------------------------------------------------------------------------
-# validation: every error names file and line
-# --------------------------------------------------------------------------------------------------
-
-
 def _expect_error(call, path: Path, line: int | None, fragment: str) -> InputError:
     with pytest.raises(InputError) as err:
         call()
@@ -267,171 +226,6 @@ def _expect_error(call, path: Path, line: int | None, fragment: str) -> InputErr
     if line is not None:
         assert f"{path}:{line}" in str(exc)
     return exc
-
-
-def _mutate(rows: list[str], i: int, col: int, value: str) -> list[str]:
-    rows = list(rows)
-    fields = rows[i].split(",")
-    fields[col] = value
-    rows[i] = ",".join(fields)
-    return rows
-
-
-@pytest.mark.parametrize("gz", [False, True])
-@pytest.mark.parametrize(
-    ("case", "line", "fragment"),
-    [
-        ("too_many_fields", 3, "expected 8 comma-separated fields"),
-        ("too_few_fields", 6, "found 7"),
-        ("non_numeric", 4, "is not a number"),
-        ("nan", 4, "not a finite number"),
-        ("negative", 7, "negative"),
-        ("not_contiguous", 9, "appears again"),
-        ("bins_out_of_order", 3, "bin id 4 where 3"),
-        ("other_bin_count", 5, "has 3 bins (lines 5-7)"),
-        ("label_not_constant", 6, "label 0 differs from 1"),
-        ("label_not_binary", 5, "label 2 is not 0 or 1"),
-        ("duplicate_gene", 9, "listed twice"),
-        ("empty_gene", 2, "empty gene id"),
-    ],
-)
-def test_deepchrome_errors_name_file_and_line(
-    tmp_path: Path, gz: bool, case: str, line: int, fragment: str
-) -> None:
-    rows = _deepchrome_rows(["G1", "G2", "G3"], labels=[1, 1, 0])  # lines 1-4 G1, 5-8 G2, 9-12 G3
-    if case == "too_many_fields":
-        rows[2] += ",7"
-    elif case == "too_few_fields":
-        rows[5] = rows[5].rsplit(",", 1)[0]
-    elif case == "non_numeric":
-        rows = _mutate(rows, 3, 4, "x")
-    elif case == "nan":
-        rows = _mutate(rows, 3, 4, "nan")
-    elif case == "negative":
-        rows = _mutate(rows, 6, 3, "-2")
-    elif case == "not_contiguous":
-        rows = rows[:4] + rows[4:8] + [r.replace("G3,", "G1,", 1) for r in rows[8:]]
-    elif case == "bins_out_of_order":
-        rows[2], rows[3] = rows[3], rows[2]
-    elif case == "other_bin_count":
-        del rows[7]
-    elif case == "label_not_constant":
-        rows = _mutate(rows, 5, 7, "0")
-    elif case == "label_not_binary":
-        rows = [_mutate(rows, i, 7, "2")[i] if 4 <= i < 8 else r for i, r in enumerate(rows)]
-    elif case == "duplicate_gene":
-        rows = rows[:8] + [r.replace("G3,", "G2,", 1) for r in rows[8:]]
-    elif case == "empty_gene":
-        rows = _mutate(rows, 1, 0, "")
-    path = _write(tmp_path / ("bad.csv.gz" if gz else "bad.csv"), rows)
-    _expect_error(lambda: read_deepchrome_csv(path), path, line, fragment)
-
-
-@pytest.mark.parametrize(
-    ("case", "line", "fragment"),
-    [
-        ("too_many_fields", 2, "expected 6 comma-separated fields"),
-        ("non_numeric", 3, "is not a number"),
-        ("no_underscore", 2, "is not GENEID_SYMBOL_bin"),
-        ("bad_bin_index", 3, "bin index 'x'"),
-        ("not_contiguous", 7, "appears again"),
-        ("bins_out_of_order", 2, "bin id 3 where 2"),
-        ("other_bin_count", 4, "has 2 bins"),
-        ("symbol_changes", 3, "symbol 'OTHER' differs from 'SYM_A'"),
-        ("duplicate_gene", 7, "listed twice"),
-        ("negative", 5, "negative"),
-    ],
-)
-def test_deepdiff_errors_name_file_and_line(tmp_path: Path, case: str, line: int, fragment: str) -> None:
-    genes = [("ENSG1", "SYM_A"), ("ENSG2", "B"), ("ENSG3", "C_D_E")]  # 3 bins each: lines 1-3, 4-6, 7-9
-    rows = [f"{g}_{s}_{b},1,2,3,4,5" for g, s in genes for b in (1, 2, 3)]
-    if case == "too_many_fields":
-        rows[1] += ",6"
-    elif case == "non_numeric":
-        rows = _mutate(rows, 2, 3, "three")
-    elif case == "no_underscore":
-        rows = _mutate(rows, 1, 0, "ENSG1")
-    elif case == "bad_bin_index":
-        rows = _mutate(rows, 2, 0, "ENSG1_SYM_A_x")
-    elif case == "not_contiguous":
-        rows = rows[:6] + [r.replace("ENSG3_C_D_E", "ENSG1_SYM_A") for r in rows[6:]]
-    elif case == "bins_out_of_order":
-        rows[1], rows[2] = rows[2], rows[1]
-    elif case == "other_bin_count":
-        del rows[5]
-    elif case == "symbol_changes":
-        rows = _mutate(rows, 2, 0, "ENSG1_OTHER_3")
-    elif case == "duplicate_gene":
-        rows = rows[:6] + [r.replace("ENSG3_C_D_E", "ENSG2_B") for r in rows[6:]]
-    elif case == "negative":
-        rows = _mutate(rows, 4, 5, "-1")
-    path = _write(tmp_path / "bad.csv", rows)
-    _expect_error(lambda: read_deepdiff_csv(path), path, line, fragment)
-
-
-def test_deepdiff_symbols_with_underscores(tmp_path: Path) -> None:
-    rows = [f"ENSG9_A_B_C_{b},{b},0,0,0,0" for b in (1, 2)]
-    t = read_deepdiff_csv(_write(tmp_path / "u.csv", rows))
-    assert t.gene_ids.tolist() == ["ENSG9"]
-    assert t.symbols.tolist() == ["A_B_C"]
-    assert t.counts[0, 0].tolist() == [1, 2]
-
-
-def test_empty_file(tmp_path: Path) -> None:
-    path = tmp_path / "empty.csv"
-    path.write_text("")
-    _expect_error(lambda: read_deepchrome_csv(path), path, None, "empty")
-    header_only = _write(tmp_path / "h.csv", [], header=DEEPCHROME_HEADER)
-    _expect_error(lambda: read_deepchrome_csv(header_only), header_only, None, "no data rows")
-
-
-def test_truncated_gzip(tmp_path: Path) -> None:
-    good = _write(tmp_path / "good.csv.gz", _deepchrome_rows([f"G{i}" for i in range(200)], n_bins=100))
-    bad = tmp_path / "bad.csv.gz"
-    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    _expect_error(lambda: read_deepchrome_csv(bad), bad, None, "cannot be read")
-
-
-# --------------------------------------------------------------------------------------------------
-# expression
-# --------------------------------------------------------------------------------------------------
-
-
-def test_expression_matrix_real_header() -> None:
-    expr = read_expression_values(COUNTS, "E123")
-    assert expr.name == "E123"
-    assert len(expr) == 19795
-    assert expr.dtype == np.float64
-    assert expr.loc["ENSG00000000003"] == 153.0
-    assert expr.loc["ENSG00000026025"] == 147369.0  # this row writes some values as 1.83836e+06
-
-
-def test_expression_two_column_files(tmp_path: Path) -> None:
-    plain = tmp_path / "E004.expr.csv"
-    plain.write_text("ENSG00000000003,22128\nENSG00000000005_TNMD,2085\n")
-    expr = read_expression_values(plain, "E004")
-    assert expr.to_dict() == {"ENSG00000000003": 22128.0, "ENSG00000000005": 2085.0}
-    with_header = tmp_path / "with_header.tsv"
-    with_header.write_text("gene_id\tE004\nENSG1\t1.5\n")
-    assert read_expression_values(with_header, "E004").to_dict() == {"ENSG1": 1.5}
-    _expect_error(lambda: read_expression_values(with_header, "E005"), with_header, 1, "for cell E004")
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "fragment"),
-    [
-        ("ENSG1,3\nENSG2,abc\n", 2, "is not a number"),
-        ("ENSG1,3\n\nENSG2,-4\n", 3, "negative"),
-        ("ENSG1,3\nENSG2,inf\n", 2, "not finite"),
-        ("ENSG1,3\nENSG1_X,4\n", 2, "listed twice"),
-        ("gene_id\tE003\tE004\nENSG1\t3\n", 2, "expected 3 fields"),
-        ("gene_id\tE004\tE005\nENSG1\t3\t4\n", 1, "no column for cell E003"),
-    ],
-)
-def test_expression_errors(tmp_path: Path, text: str, line: int, fragment: str) -> None:
-    path = tmp_path / "expr.txt"
-    path.write_text(text)
-    _expect_error(lambda: read_expression_values(path, "E003"), path, line, fragment)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -503,4 +297,82 @@ def test_export_missing_marks(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="H3K27me3, H3K9me3"):
         export_deepchrome_csv(ds, tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# expression.duplicates, as for the other sources
+# --------------------------------------------------------------------------------------------------
+
+
+def _deepdiff_files(tmp_path: Path) -> dict[str, Path]:
+    # two genes, 4 bins each (window +/- 200 bp)
+    rows = [f"{g}_{b},1,2,3,4,5" for g in ("ENSG1_A", "ENSG2_B") for b in (1, 2, 3, 4)]
+    return {"train": _write(tmp_path / "train.csv", rows)}
+
+
+def test_ingest_expression_duplicates_error_names_file_and_line(tmp_path: Path) -> None:
+    # ENSG1 is on line 1 and again on line 3 (with a different value)
+    expr = tmp_path / "E003.expr.csv"
+    expr.write_text("ENSG1_A,4\nENSG2_B,7\nENSG1_A,9\n")
+    files = _deepdiff_files(tmp_path)
+    exc = _expect_error(
+        lambda: ingest_processed("deepdiff", files, "E003", tmp_path / "o.npz", expression=expr),
+        expr,
+        3,
+        "duplicate gene 'ENSG1' (first on line 1)",
+    )
+    assert "expression.duplicates: first" in str(exc)
+    assert not (tmp_path / "o.npz").exists()
+    with pytest.raises(InputError) as err:
+        ingest_processed("deepdiff", files, "E003", tmp_path / "o.npz", expression=expr,
+                         expression_duplicates="last")
+    assert err.value.key == "expression.duplicates"
+
+
+def test_ingest_expression_duplicates_first_keeps_the_first_row(tmp_path: Path) -> None:
+    expr = tmp_path / "E003.expr.csv"
+    expr.write_text("ENSG1_A,4\nENSG2_B,7\nENSG1_A,9\n")
+    out = ingest_processed("deepdiff", _deepdiff_files(tmp_path), "E003", tmp_path / "o.npz",
+                           expression=expr, expression_duplicates="first")
+    ds = load_dataset(out)
+    assert ds.gene_ids.tolist() == ["ENSG1", "ENSG2"]
+    # first rows: ENSG1 4, ENSG2 7 (not 9); median (4 + 7) / 2 = 5.5 -> labels 0, 1
+    # (keeping the last row instead would give ENSG1 9 -> median 8 -> labels 1, 0)
+    assert ds.expression.tolist() == [4.0, 7.0]
+    assert ds.meta["label"]["median"] == 5.5
+    assert ds.label.tolist() == [0, 1]
+    assert ds.meta["geometry"]["window_bp"] == 200 and ds.counts.shape == (2, 5, 4)
+
+
+# --------------------------------------------------------------------------------------------------
+# byte-reproducible datasets; a table given where a dataset is expected
+# --------------------------------------------------------------------------------------------------
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_ingest_twice_gives_the_same_bytes(tmp_path: Path) -> None:
+    inputs = {s: SAMPLE / f"E003.{s}.csv.gz" for s in ("valid", "test")}
+    a = ingest_processed("deepdiff", inputs, "E003", tmp_path / "a" / "E003.npz", expression=COUNTS)
+    time.sleep(2.1)  # zip member times have a 2-second resolution
+    b = ingest_processed("deepdiff", inputs, "E003", tmp_path / "b" / "E003.npz", expression=COUNTS)
+    assert _sha(a) == _sha(b)
+    with zipfile.ZipFile(a) as zf:
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert [info.filename for info in zf.infolist()][0] == "counts.npy"
+
+
+def test_export_given_a_tsv_says_it_is_not_a_dataset(tmp_path: Path) -> None:
+    table = tmp_path / "E003.tsv"
+    table.write_text("gene_id\tE003\nENSG1\t3\n")
+    with pytest.raises(InputError) as err:
+        export_deepchrome_csv(table, tmp_path / "o.csv")
+    msg = str(err.value)
+    assert err.value.path == str(table)
+    assert msg.startswith(f"{table}: not a chromexpr dataset: it is a text file (it looks like TSV)")
+    assert "'chromexpr dataset'" in msg and "results/datasets/<cell>.npz" in msg
+    assert "pickle" not in msg
     assert not (tmp_path / "o.csv").exists()

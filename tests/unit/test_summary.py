@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chromexpr.evaluation.summary import baseline_auroc, summarize_dataset, summarize_datasets
-from chromexpr.preprocess.dataset import Dataset, build_dataset, save_dataset
+from chromexpr.dataset import Dataset, build_dataset, save_dataset
+from chromexpr.evaluation.summary import (
+    baseline_auroc,
+    summarize_dataset,
+    summarize_datasets,
+)
 
 GEOM = {"window_bp": 500, "bin_bp": 100, "orient_by_strand": True, "n_bins": 10}
 

@@ -20,10 +20,10 @@ import pytest
 import torch
 import yaml
 
+from chromexpr.dataset import CANONICAL_MARKS, build_dataset, load_dataset, save_dataset
 from chromexpr.errors import InputError
 from chromexpr.evaluation.metrics import auroc
 from chromexpr.models import build_model, load_card
-from chromexpr.preprocess.dataset import build_dataset, load_dataset, save_dataset
 from chromexpr.training import (
     HISTORY_COLUMNS,
     METRICS_KEYS,
@@ -33,7 +33,7 @@ from chromexpr.training import (
     train_model,
 )
 
-MARKS = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
+MARKS = list(CANONICAL_MARKS)
 N_GENES, N_BINS = 300, 100
 REQUIRED_METRICS = {
     "model", "cell", "seed", "device", "amp", "parameters", "test_auroc", "test_auprc",

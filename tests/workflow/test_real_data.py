@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chromexpr.io.processed import ingest_processed
+from chromexpr.sources.processed import ingest_processed
 from chromexpr.training import train_model
 
 REPO = Path(__file__).resolve().parents[2]

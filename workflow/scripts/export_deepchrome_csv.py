@@ -1,6 +1,6 @@
 """Export one dataset in the DeepChrome CSV format (chromexpr.io.processed)."""
 
-from chromexpr.io.processed import export_deepchrome_csv
+from chromexpr.sources.processed import export_deepchrome_csv
 from chromexpr.workflow import log_to
 
 log_to(snakemake)

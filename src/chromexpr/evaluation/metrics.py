@@ -1,9 +1,10 @@
-"""Classification metrics in numpy: AUROC, AUPRC (average precision) and accuracy.
+"""Classification metrics: AUROC, AUPRC (average precision) and accuracy.
 
-They agree with scikit-learn (``roc_auc_score``, ``average_precision_score``, ``accuracy_score``)
-to rounding, but never raise on a degenerate split: when ``y`` holds a single class, or a score is
-not finite (a diverged model), the ranking metrics are NaN with a ``RuntimeWarning`` so that one bad
-cell does not stop a sweep, and the NaN shows in the results table.
+AUROC and AUPRC are scikit-learn's (``roc_auc_score``, ``average_precision_score``) behind a thin
+wrapper that never raises on a degenerate split: when ``y`` holds a single class, or a score is not
+finite (a diverged model), the ranking metrics are NaN with a ``RuntimeWarning`` (where scikit-learn
+would raise or warn differently) so that one bad cell does not stop a sweep, and the NaN shows in
+the results table. Accuracy equals ``accuracy_score`` on the calls ``prob >= threshold``.
 
 ``y`` is 0/1 (class 1 = expressed above the cell's median); ``score`` / ``prob`` is any score that
 is larger for class 1 (a probability, a logit).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from chromexpr.errors import InputError
 
@@ -51,49 +53,28 @@ def _undefined(y: np.ndarray, score: np.ndarray, name: str) -> bool:
     return False
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``values``, tied values sharing the mean of their ranks."""
-    values = np.asarray(values)
-    order = np.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    # tie groups: [starts[i], ends[i]) in sorted order
-    boundary = np.flatnonzero(np.diff(sorted_values) != 0) + 1
-    starts = np.concatenate(([0], boundary))
-    ends = np.concatenate((boundary, [values.size]))
-    mean_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = np.repeat(mean_rank, ends - starts)
-    return ranks
-
-
 def auroc(y, score) -> float:
-    """Area under the ROC curve: the Mann-Whitney probability that a random positive scores above a
-    random negative, ties counting one half (equals ``sklearn.metrics.roc_auc_score``)."""
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``): the Mann-Whitney probability
+    that a random positive scores above a random negative, ties counting one half.
+
+    NaN with a ``RuntimeWarning`` when ``y`` holds a single class or a score is not finite.
+    """
     y, score = _check(y, score, "auroc")
     if _undefined(y, score, "AUROC"):
         return float("nan")
-    ranks = average_ranks(score)
-    n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    u = ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    return float(roc_auc_score(y, score))
 
 
 def auprc(y, score) -> float:
-    """Average precision, ``sum_n (R_n - R_(n-1)) P_n`` over the distinct score thresholds from
-    the highest down (no interpolation), exactly as ``sklearn.metrics.average_precision_score``."""
+    """Average precision (``sklearn.metrics.average_precision_score``): ``sum_n (R_n - R_(n-1)) P_n``
+    over the distinct score thresholds from the highest down, without interpolation.
+
+    NaN with a ``RuntimeWarning`` when ``y`` holds a single class or a score is not finite.
+    """
     y, score = _check(y, score, "auprc")
     if _undefined(y, score, "AUPRC"):
         return float("nan")
-    order = np.argsort(score, kind="mergesort")[::-1]  # descending; sklearn's order
-    score, y = score[order], y[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(score)), y.size - 1]  # one threshold per score
-    tp = np.cumsum(y)[last_of_tie]
-    predicted = last_of_tie + 1
-    precision = tp / predicted
-    recall = tp / tp[-1]
-    recall_step = np.diff(np.r_[0.0, recall])
-    return float(np.sum(recall_step * precision))
+    return float(average_precision_score(y, score))
 
 
 def accuracy(y, prob, threshold: float = 0.5) -> float:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
+from chromexpr.shipped import shipped_file
 from chromexpr.plotting import (
     auroc_distribution_figure,
     order_models,
@@ -45,7 +46,7 @@ METRIC_KEYS = (
     "model", "cell", "seed", "test_auroc", "test_auprc", "test_accuracy", "valid_auroc",
     "best_epoch", "epochs_run", "wall_seconds", "parameters", "device",
 )
-DEFAULT_PUBLISHED = Path(__file__).resolve().parents[3] / "data" / "reference" / "published_auroc.tsv"
+DEFAULT_PUBLISHED = shipped_file("published_auroc.tsv")
 PUBLISHED_COLUMNS = ("source", "kind", "model", "task", "cell", "cell_name", "statistic", "value", "n_cells", "notes")
 
 # Our model names -> the names the published sources use for the same architecture.
@@ -289,11 +290,11 @@ def paired_vs_reference(
 
 
 def read_published(path: str | Path = DEFAULT_PUBLISHED) -> pd.DataFrame:
-    """The tidy published-AUROC table (``data/reference/published_auroc.tsv``), checked."""
+    """The tidy published-AUROC table (shipped as ``chromexpr:published_auroc.tsv``), checked."""
     path = Path(path)
     if not path.is_file():
         raise InputError("published AUROC table not found", path=path,
-                         hint="use data/reference/published_auroc.tsv of the repository, or pass published=None")
+                         hint="use the table shipped with chromexpr (report.published: chromexpr:published_auroc.tsv), or pass published=None")
     table = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
     missing = [c for c in PUBLISHED_COLUMNS if c not in table.columns]
     if missing:
@@ -706,7 +707,7 @@ def build_report(
         md = ("# Published numbers beside ours\n\n## Table 2\n\n"
               f"{_markdown(published_table2_display(comparison.table2))}\n"
               "Rows over different cells are not directly comparable; the 'same cells' rows are. Published "
-              "DeepChrome per-cell values have 2 decimals. Sources: data/reference/published_auroc.tsv. "
+              "DeepChrome per-cell values have 2 decimals. Sources: published_auroc.tsv shipped with chromexpr. "
               f"{SAME_DATA_CAVEAT}\n\n"
               f"## Per cell\n\n{_markdown(published_per_cell_display(comparison.per_cell))}")
     else:

@@ -11,8 +11,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from chromexpr.dataset import Dataset, load_dataset
 from chromexpr.io.atomic import atomic_path
-from chromexpr.preprocess.dataset import Dataset, load_dataset
 
 
 def baseline_auroc(dataset: Dataset, seed: int = 0) -> float:

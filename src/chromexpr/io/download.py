@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 from isal import igzip, isal_zlib
 
 from chromexpr.errors import DownloadError, InputError
+from chromexpr.logs import Say, get_logger
 
 __all__ = ["download", "file_url", "remote_size"]
 
@@ -60,25 +61,6 @@ def _user_agent() -> str:
         return f"chromexpr/{version('chromexpr')}"
     except Exception:  # noqa: BLE001 - an uninstalled checkout must still be able to download
         return "chromexpr"
-
-
-class _Say:
-    """Adapter so callers can pass ``print``, a list's ``append`` or a ``logging.Logger``."""
-
-    def __init__(self, log: LogLike | None) -> None:
-        self._log = log if log is not None else _LOGGER
-
-    def info(self, msg: str) -> None:
-        if isinstance(self._log, logging.Logger):
-            self._log.info(msg)
-        else:
-            self._log(msg)
-
-    def warning(self, msg: str) -> None:
-        if isinstance(self._log, logging.Logger):
-            self._log.warning(msg)
-        else:
-            self._log(f"warning: {msg}")
 
 
 # --- outcomes of one HTTP request (internal control flow) ------------------------------------------
@@ -172,7 +154,7 @@ def _fetch_once(
     expected_size: int | None,
     timeout_s: float,
     chunk_bytes: int,
-    say: _Say,
+    say: Say,
 ) -> _Fetched:
     """One HTTP GET that appends to (or rewrites) ``part``; raises _Retryable/_Restart/_Permanent."""
     headers = {
@@ -398,7 +380,7 @@ def download(
         InputError: ``url`` has an unsupported scheme.
     """
     dest = Path(dest)
-    say = _Say(log)
+    say = get_logger(log, _LOGGER)
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
         raise InputError(
@@ -469,7 +451,7 @@ def download(
     return dest
 
 
-def _copy_local(url: str, part: Path, say: _Say) -> None:
+def _copy_local(url: str, part: Path, say: Say) -> None:
     """``file://`` source: a plain copy (local copies do not fail halfway in ways worth resuming)."""
     src = _local_path(url)
     if not src.is_file():
@@ -489,7 +471,7 @@ def _fetch_with_retries(
     timeout_s: float,
     chunk_bytes: int,
     config_key: str | None,
-    say: _Say,
+    say: Say,
 ) -> tuple[int | None, bool]:
     """Fill ``part`` with the whole file, resuming and retrying; returns (server total, stitched)."""
     failures = 0  # consecutive failed attempts; reset by any attempt that made progress

@@ -1,1 +1,1 @@
-"""Preprocessing: reference (TSS, filter, windows, splits), binning, datasets, normalization."""
+"""Preprocessing: geometry, reference (TSS, filter, windows, splits), binning, normalization."""

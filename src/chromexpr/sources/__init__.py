@@ -1,5 +1,5 @@
-"""Data sources that fill ``resources/``: demo (simulated reads), remc, local, processed."""
+"""Data sources that fill ``resources/`` and datasets: demo (simulated reads), remc, local, processed."""
 
-from chromexpr.sources.demo import MARKS, read_demo_tables, simulate_cell, simulate_reads
+from chromexpr.sources.demo import read_demo_tables, simulate_cell, simulate_reads
 
-__all__ = ["MARKS", "read_demo_tables", "simulate_cell", "simulate_reads"]
+__all__ = ["read_demo_tables", "simulate_cell", "simulate_reads"]

@@ -42,11 +42,10 @@ import numpy as np
 import pandas as pd
 from isal import igzip
 
+from chromexpr.dataset import CANONICAL_MARKS
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
 
-#: The five core REMC marks, in the DeepChrome column order.
-MARKS: tuple[str, ...] = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
 #: The cells whose real RPKM the demo tables carry.
 DEMO_CELLS: tuple[str, ...] = ("E003", "E066", "E085", "E116", "E123")
 
@@ -327,7 +326,7 @@ def simulate_reads(
             without a value get background reads only and are counted in the stats.
         chrom_sizes: chromosome -> length; background covers each of these chromosomes.
         cell: cell id; keys the latent activity shared by all marks of the cell.
-        mark: one of :data:`MARKS`.
+        mark: one of :data:`chromexpr.dataset.CANONICAL_MARKS`.
         out: output path (gzip, written atomically).
         seed: master seed; identical inputs and seed give byte-identical reads.
         depth: multiplies every read rate (1.0 gives ~150k-400k reads on the demo chromosomes).
@@ -337,9 +336,9 @@ def simulate_reads(
         Stats: path, cell, mark, seed, depth, read_length, reads, signal_reads, background_reads,
         genes, genes_without_expression, unknown_strand.
     """
-    if mark not in MARKS:
+    if mark not in CANONICAL_MARKS:
         raise InputError(
-            f"cannot simulate mark {mark!r}", key="marks", hint=f"the demo simulates {', '.join(MARKS)}"
+            f"cannot simulate mark {mark!r}", key="marks", hint=f"the demo simulates {', '.join(CANONICAL_MARKS)}"
         )
     if not depth > 0:
         raise InputError(f"depth must be positive, got {depth}", key="source.depth", hint="use e.g. 1.0")

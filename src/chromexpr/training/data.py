@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from chromexpr.dataset import SPLITS, Dataset
 from chromexpr.errors import InputError
-from chromexpr.preprocess.dataset import SPLITS, Dataset
 
 
 @dataclass

@@ -40,9 +40,12 @@ import yaml
 from scipy.special import expit
 
 import chromexpr
+from chromexpr.dataset import Dataset, load_dataset
 from chromexpr.errors import ChromexprError, InputError
 from chromexpr.evaluation.metrics import classification_metrics
 from chromexpr.io.atomic import sha256sum
+from chromexpr.io.jsonio import to_jsonable
+from chromexpr.logs import LogTarget, log_sink
 from chromexpr.models import (
     build_model,
     cards_dirs,
@@ -50,7 +53,6 @@ from chromexpr.models import (
     load_card,
     resolve_hyperparameters,
 )
-from chromexpr.preprocess.dataset import Dataset, load_dataset
 from chromexpr.training import outputs
 from chromexpr.training.checkpoint import (
     CHECKPOINT_NAME,
@@ -101,7 +103,6 @@ METRICS_KEYS = (
 )
 
 EVAL_BATCH = 1024  # genes per forward pass when predicting; fixed so predictions are reproducible
-LogTarget = logging.Logger | Callable[[str], Any] | str | Path | None
 
 
 class TrainingError(ChromexprError, RuntimeError):
@@ -109,28 +110,6 @@ class TrainingError(ChromexprError, RuntimeError):
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _log_sink(log: LogTarget) -> Iterator[Callable[[str], None]]:
-    """A ``say(message)`` function for a logger, a callable, or a file path (appended to)."""
-    if log is None:
-        yield logger.info
-    elif isinstance(log, logging.Logger):
-        yield log.info
-    elif isinstance(log, (str, Path)):
-        Path(log).parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as fh:
-
-            def say(message: str) -> None:
-                fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
-                fh.flush()
-
-            yield say
-    elif callable(log):
-        yield log
-    else:
-        raise TypeError(f"log must be a logging.Logger, a callable or a file path, got {log!r}")
 
 
 def _card_path(card: str | Path) -> Path | None:
@@ -724,7 +703,7 @@ def train_model(
         )
     }
 
-    with _log_sink(log) as say:
+    with log_sink(log, logger) as say:
         if framework == "sklearn":
             if device not in ("auto", "cpu"):
                 say(f"device {device!r} ignored: scikit-learn models run on the CPU")
@@ -826,4 +805,4 @@ def train_model(
             f"(best epoch {result['best_epoch']}, valid AUROC {_fmt(result['valid']['auroc'])}); "
             f"{metrics['wall_seconds']:.1f} s"
         )
-    return outputs.json_ready(metrics)
+    return to_jsonable(metrics)

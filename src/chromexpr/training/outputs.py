@@ -13,8 +13,6 @@ history.tsv        epoch, train_loss, valid_loss, valid_auroc, valid_auprc, lr, 
 from __future__ import annotations
 
 import gzip
-import json
-import math
 import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from chromexpr.io.atomic import atomic_path
+from chromexpr.io.jsonio import write_json
 
 HISTORY_COLUMNS = (
     "epoch",
@@ -37,25 +36,9 @@ HISTORY_COLUMNS = (
 PREDICTION_COLUMNS = ("gene_id", "split", "label", "probability")
 
 
-def json_ready(value: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN / inf to None, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_metrics(path: str | Path, metrics: Mapping[str, Any]) -> Path:
     """``metrics.json``, keys in the given order, NaN as ``null``."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(json_ready(metrics), indent=2, allow_nan=False) + "\n")
-    return path
+    return write_json(path, metrics)
 
 
 def write_predictions(

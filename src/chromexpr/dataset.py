@@ -1,4 +1,4 @@
-"""Per-cell datasets: counts -> labels, normalized signal, provenance, one ``.npz`` per cell.
+"""The per-cell dataset container: counts -> labels, normalized signal, provenance; one ``.npz`` per cell.
 
 The ``.npz`` holds only plain arrays (no pickles) so any numpy can read it:
 
@@ -15,70 +15,56 @@ marks             (marks,) str
 zscore_mean/std   (marks,) float64            statistics used for the z-score
 meta              () str                      JSON: cell, geometry, normalization, provenance
 ================  ==========================  =============================================
+
+The file is written byte-reproducibly (:func:`chromexpr.io.npz.write_npz`: fixed zip member dates,
+fixed member order, sorted JSON keys) and holds no wall-clock values, so two identical builds give
+the same sha256. Timings are logged, not stored.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import logging
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import chromexpr
 from chromexpr.errors import InputError
-from chromexpr.io.atomic import atomic_path
+from chromexpr.io.atomic import sha256sum
+from chromexpr.io.jsonio import dumps_json, read_json
+from chromexpr.io.npz import NPY_MAGIC, ZIP_MAGICS, write_npz
+from chromexpr.io.tables import SPLITS, read_expression, read_splits, read_tss_table
+from chromexpr.io.text import GZIP_MAGIC
+from chromexpr.preprocess.normalization import label_by_median, zscore_marks
 
-SPLITS = ("train", "valid", "test")
+__all__ = [
+    "CANONICAL_MARKS",
+    "SPLITS",
+    "Dataset",
+    "assemble_dataset",
+    "build_dataset",
+    "load_dataset",
+    "save_dataset",
+]
+
+log = logging.getLogger("chromexpr.dataset")
+
+#: chromexpr's order of the five core REMC marks (axis 1 of a dataset built from a release).
+CANONICAL_MARKS: tuple[str, ...] = ("H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3")
 _DATASET_KEYS = ("counts", "signal", "expression", "label", "split", "gene_ids", "marks",
                  "zscore_mean", "zscore_std", "meta")
-
-
-def label_by_median(expression: np.ndarray) -> tuple[np.ndarray, float]:
-    """Binary labels: expression >= the median over these genes -> 1, else 0.
-
-    The median itself is labelled 1 (DESIGN.md section 4). Returns ``(labels, median)``.
-    """
-    expression = np.asarray(expression, dtype=np.float64)
-    if expression.size == 0:
-        raise InputError("cannot label an empty set of genes")
-    if not np.all(np.isfinite(expression)):
-        raise InputError("expression contains NaN or infinite values; clean the expression table")
-    median = float(np.median(expression))
-    return (expression >= median).astype(np.int8), median
-
-
-def zscore_marks(
-    counts: np.ndarray, *, log1p: bool = False, fit_mask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Z-score each mark with mean and sd over all genes x bins of that mark (paper Eq. 1).
-
-    Args:
-        counts: ``(genes, marks, bins)`` raw values.
-        log1p: apply ``log(1 + x)`` before standardising.
-        fit_mask: boolean ``(genes,)``; statistics are computed on these genes only
-            (``fit_on: train``), then applied to every gene. ``None`` uses all genes.
-
-    Returns:
-        ``(signal float32, mean per mark, sd per mark)``. A mark with zero variance keeps
-        sd 1 so that its signal is all zeros rather than NaN.
-    """
-    x = np.asarray(counts, dtype=np.float64)
-    if x.ndim != 3:
-        raise InputError(f"counts must be (genes, marks, bins), got shape {x.shape}")
-    if log1p:
-        if (x < 0).any():
-            raise InputError("log1p needs non-negative values; disable normalize.log1p")
-        x = np.log1p(x)
-    fit = x if fit_mask is None else x[np.asarray(fit_mask, dtype=bool)]
-    if fit.shape[0] == 0:
-        raise InputError("no genes to fit the z-score on", key="normalize.fit_on")
-    mean = fit.mean(axis=(0, 2))
-    sd = fit.std(axis=(0, 2))
-    sd = np.where(sd > 0, sd, 1.0)
-    signal = (x - mean[None, :, None]) / sd[None, :, None]
-    return signal.astype(np.float32), mean, sd
+_REBUILD_HINT = "rebuild it with 'snakemake results/datasets/<cell>.npz'"
+_NOT_A_DATASET_HINT = (
+    "give the .npz that 'chromexpr dataset' or 'chromexpr ingest' writes (in the workflow: "
+    "results/datasets/<cell>.npz); to make one from released CSVs run 'chromexpr ingest', from "
+    "count matrices 'chromexpr dataset'"
+)
 
 
 @dataclass
@@ -104,6 +90,7 @@ class Dataset:
     def subset(self, split: str) -> np.ndarray:
         """Boolean mask of the genes in ``split``."""
         return self.split == split
+
 
 
 def build_dataset(
@@ -185,40 +172,117 @@ def build_dataset(
 
 
 def save_dataset(dataset: Dataset, path: str | Path) -> Path:
-    """Write ``dataset`` to ``path`` (``.npz``, compressed) atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                counts=dataset.counts,
-                signal=dataset.signal,
-                expression=dataset.expression,
-                label=dataset.label,
-                split=dataset.split,
-                gene_ids=dataset.gene_ids,
-                marks=dataset.marks,
-                zscore_mean=dataset.zscore_mean,
-                zscore_std=dataset.zscore_std,
-                meta=np.array(json.dumps(dataset.meta, sort_keys=True)),
-            )
-    return path
+    """Write ``dataset`` to ``path`` (``.npz``, compressed) atomically and byte-reproducibly."""
+    arrays = {
+        "counts": dataset.counts,
+        "signal": dataset.signal,
+        "expression": dataset.expression,
+        "label": dataset.label,
+        "split": dataset.split,
+        "gene_ids": dataset.gene_ids,
+        "marks": dataset.marks,
+        "zscore_mean": dataset.zscore_mean,
+        "zscore_std": dataset.zscore_std,
+        "meta": np.array(dumps_json(dataset.meta, indent=None, sort_keys=True)),
+    }
+    return write_npz(path, arrays)
+
+
+def _not_an_npz(path: Path) -> InputError | None:
+    """The error for a file that is not a zip archive at all (``None`` when it starts like one)."""
+    with open(path, "rb") as fh:
+        start = fh.read(512)
+    if start[:4] in ZIP_MAGICS:
+        return None
+    if not start:
+        what = "the file is empty"
+    elif start.startswith(NPY_MAGIC):
+        what = "it is a single .npy array, not an .npz archive"
+    elif start.startswith(GZIP_MAGIC):
+        what = "it is gzip-compressed, not an .npz archive"
+    else:
+        try:  # incremental: a character cut at the end of the sample is no error
+            codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+        except UnicodeDecodeError:
+            what = "it is not an .npz archive"
+        else:
+            kind = "TSV" if b"\t" in start else "CSV" if b"," in start else "text"
+            what = f"it is a text file (it looks like {kind}), not an .npz archive"
+    return InputError(f"not a chromexpr dataset: {what}", path=path, hint=_NOT_A_DATASET_HINT)
 
 
 def load_dataset(path: str | Path) -> Dataset:
-    """Read a dataset written by :func:`save_dataset`."""
+    """Read a dataset written by :func:`save_dataset`.
+
+    Raises:
+        InputError: naming the file, when it is missing, is not an ``.npz`` at all (a table given by
+            mistake: says what it is and what to give instead), is damaged, or is an ``.npz`` that
+            is not a chromexpr dataset.
+    """
     path = Path(path)
-    hint = "rebuild it with 'snakemake results/datasets/<cell>.npz'"
+    if not path.is_file():
+        raise InputError("dataset file not found", path=path, hint=_REBUILD_HINT)
+    error = _not_an_npz(path)
+    if error is not None:
+        raise error
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"not a readable chromexpr dataset ({exc})", path=path, hint=hint) from exc
+        raise InputError(f"not a readable chromexpr dataset ({exc})", path=path, hint=_REBUILD_HINT) from exc
     missing = [k for k in _DATASET_KEYS if k not in arrays]
     if missing:
-        raise InputError(f"not a chromexpr dataset: missing {', '.join(missing)}", path=path, hint=hint)
-    meta = json.loads(str(arrays.pop("meta")))
-    return Dataset(meta=meta, **arrays)
+        raise InputError(
+            f"not a chromexpr dataset: missing {', '.join(missing)}", path=path, hint=_NOT_A_DATASET_HINT
+        )
+    meta = _meta_from(path, arrays["meta"])
+    return Dataset(meta=meta, **{k: arrays[k] for k in _DATASET_KEYS if k != "meta"})
+
+
+def _meta_from(path: Path, meta: np.ndarray) -> dict[str, Any]:
+    """The ``meta`` member of a dataset file as a dict."""
+    try:
+        value = json.loads(str(meta))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the dataset's meta is not JSON ({exc.msg})", path=path, hint=_REBUILD_HINT) from None
+    if not isinstance(value, dict):
+        raise InputError("the dataset's meta is not a JSON object", path=path, hint=_REBUILD_HINT)
+    return value
+
+
+#: Keys of the binning stats that hold wall-clock measurements: logged, never stored in a dataset.
+_TIMING_KEYS = frozenset({"seconds", "wall_seconds", "elapsed_seconds"})
+
+
+def _without_timings(value: Any, found: dict[str, Any], where: str = "") -> Any:
+    """``value`` without the :data:`_TIMING_KEYS` at any depth; what was dropped goes to ``found``."""
+    if isinstance(value, Mapping):
+        kept = {}
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if key in _TIMING_KEYS:
+                found[name] = item
+            else:
+                kept[key] = _without_timings(item, found, name)
+        return kept
+    if isinstance(value, list):
+        return [_without_timings(v, found, where) for v in value]
+    return value
+
+
+def _read_counts_matrix(path: str | Path, n_genes: int) -> np.ndarray:
+    """One mark's ``(genes, bins)`` count matrix (``.npy``), checked against the TSS table."""
+    hint = "re-run the binning step for this cell and mark"
+    try:
+        mat = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(f"not a readable counts matrix ({exc})", path=path, hint=hint) from exc
+    if not isinstance(mat, np.ndarray) or mat.ndim != 2:
+        shape = getattr(mat, "shape", "an archive")
+        raise InputError(f"counts must be (genes, bins), got shape {shape}", path=path, hint=hint)
+    if mat.shape[0] != n_genes:
+        raise InputError(f"{mat.shape[0]} rows but the TSS table has {n_genes} genes", path=path, hint=hint)
+    return mat
 
 
 def assemble_dataset(
@@ -240,22 +304,18 @@ def assemble_dataset(
     Args:
         counts: mark -> ``.npy`` of shape ``(genes, bins)``, rows in the order of ``tss``.
             A sidecar ``.json`` beside each (written by the binning step) is folded into the
-            provenance (raw input file and its checksum, read statistics).
+            provenance (raw input file and its checksum, read statistics); its wall-clock timings
+            are logged instead, so that identical builds give identical files.
         tss: the reference TSS table (``gene_id chrom tss strand``).
         splits: the split manifest.
         expression: expression matrix with a column for ``cell``.
         out: the ``.npz`` to write.
         cell: the cell (epigenome) id.
-        log1p, fit_on: normalization (see :func:`zscore_marks`).
-        expression_duplicates: ``error`` or ``first`` (see ``read_expression``).
+        log1p, fit_on: normalization (see :func:`chromexpr.preprocess.normalization.zscore_marks`).
+        expression_duplicates: ``error`` or ``first`` (see :func:`chromexpr.io.tables.read_expression`).
         inputs: extra input files to record in the provenance with their checksums.
         parameters: the parameters to record (geometry, engine, ...).
     """
-    import chromexpr
-    from chromexpr.io.atomic import sha256sum
-    from chromexpr.io.tables import read_expression, read_tss_table
-    from chromexpr.preprocess.reference import read_splits
-
     genes = read_tss_table(tss)
     gene_ids = genes["gene_id"].to_numpy(dtype=str)
     split_map = read_splits(splits)
@@ -272,21 +332,13 @@ def assemble_dataset(
     mats = []
     provenance: dict[str, Any] = {"chromexpr_version": chromexpr.__version__, "marks": {}, "inputs": {}}
     for mark in marks:
-        try:
-            mat = np.load(counts[mark], allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise InputError(f"not a readable counts matrix ({exc})", path=counts[mark],
-                             hint="re-run the binning step for this cell and mark") from exc
-        if mat.ndim != 2:
-            raise InputError(f"counts must be (genes, bins), got shape {mat.shape}", path=counts[mark],
-                             hint="re-run the binning step for this cell and mark")
-        if mat.shape[0] != len(gene_ids):
-            raise InputError(f"{mat.shape[0]} rows but the TSS table has {len(gene_ids)} genes",
-                             path=counts[mark], hint="re-run the binning step for this cell and mark")
-        mats.append(mat)
+        mats.append(_read_counts_matrix(counts[mark], len(gene_ids)))
         sidecar = Path(counts[mark]).with_suffix(".json")
         if sidecar.exists():
-            provenance["marks"][mark] = json.loads(sidecar.read_text())
+            timings: dict[str, Any] = {}
+            provenance["marks"][mark] = _without_timings(read_json(sidecar), timings)
+            for key, value in timings.items():
+                log.info("%s %s: %s %s s (not stored in the dataset)", cell, mark, key, value)
     n_bins = {m.shape[1] for m in mats}
     if len(n_bins) != 1:
         raise InputError(f"marks of {cell} have different bin counts {sorted(n_bins)}",
