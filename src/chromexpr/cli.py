@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
 from chromexpr import __version__
-from chromexpr.errors import ChromexprError
+from chromexpr.errors import ChromexprError, InputError
 
 
 def _geometry(args: argparse.Namespace):
-    from chromexpr.preprocess.geometry import BinGeometry
+    from chromexpr.preprocess.geometry import CLI_NAMES, BinGeometry
 
-    return BinGeometry(window_bp=args.window_bp, bin_bp=args.bin_bp, orient_by_strand=not args.genomic_order)
+    # errors name --window-bp / --bin-bp, not the config keys the workflow uses
+    return BinGeometry.checked(
+        args.window_bp, args.bin_bp, orient_by_strand=not args.genomic_order, names=CLI_NAMES
+    )
 
 
 def _add_geometry(p: argparse.ArgumentParser) -> None:
@@ -37,7 +41,7 @@ def cmd_bin_reads(args: argparse.Namespace) -> int:
     from chromexpr.io.tables import read_chrom_sizes, read_tss_table
     from chromexpr.preprocess.binning import bin_bigwig, bin_reads, write_counts_tsv
     from chromexpr.preprocess.geometry import window_bounds
-    from chromexpr.preprocess.reference import inside_chromosome
+    from chromexpr.preprocess.reference import check_chrom_naming, inside_chromosome
 
     geometry = _geometry(args)
     genes = read_tss_table(args.tss)
@@ -47,13 +51,33 @@ def cmd_bin_reads(args: argparse.Namespace) -> int:
         genes.loc[unknown, "strand"] = "+"
     sizes = read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes else None
     inside = window_bounds(genes["tss"].to_numpy(), genes["strand"].to_numpy(), geometry)[0] >= 0
+    keep = inside
     if sizes is not None:
-        inside &= inside_chromosome(genes, sizes, geometry)
+        check_chrom_naming(genes, sizes, genes_path=args.tss, sizes_path=args.chrom_sizes)
+        sized = genes["chrom"].isin(list(sizes)).to_numpy()
+        if (~sized).any():
+            absent = list(dict.fromkeys(genes.loc[~sized, "chrom"]))
+            logging.warning("%s: %d genes on chromosomes without a size in %s (%s) are left out", args.tss,
+                            int((~sized).sum()), args.chrom_sizes, ", ".join(absent[:5]))
+        inside = inside_chromosome(genes, sizes, geometry)
+        keep = inside & sized
+        inside |= ~sized  # counted above, not as windows outside their chromosome
     if (~inside).any():
-        logging.warning("%d genes whose window leaves the chromosome are left out", int((~inside).sum()))
-        genes = genes[inside].reset_index(drop=True)
+        logging.warning("%s: %d genes whose window (+/- %d bp) leaves the chromosome are left out",
+                        args.tss, int((~inside).sum()), geometry.window_bp)
+    if not keep.any():
+        raise InputError(
+            f"none of the {len(genes)} genes is left to bin: every window (TSS +/- {geometry.window_bp:,} bp) "
+            "leaves its chromosome" + (f" or lies on a chromosome {args.chrom_sizes} lacks" if sizes else ""),
+            path=args.tss,
+            hint="check --window-bp, and that --chrom-sizes belongs to the assembly of the TSS table",
+        )
+    if (~keep).any():
+        genes = genes[keep].reset_index(drop=True)
     if args.bigwig:
-        counts, stats = bin_bigwig(args.bigwig, genes, geometry, stat=args.stat)
+        counts, stats = bin_bigwig(
+            args.bigwig, genes, geometry, stat=args.stat, missing_chromosomes=args.missing_chromosomes
+        )
     else:
         counts, stats = bin_reads(args.reads, genes, geometry, engine=args.engine, chrom_sizes=sizes)
     write_counts_tsv(counts, genes["gene_id"].to_numpy(), args.out)
@@ -81,7 +105,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 def cmd_dataset(args: argparse.Namespace) -> int:
     """Assemble a dataset .npz from per-mark count .npy files."""
-    from chromexpr.preprocess.dataset import assemble_dataset
+    from chromexpr.dataset import assemble_dataset
 
     counts = {}
     for item in args.counts:
@@ -97,9 +121,12 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest released processed CSVs (DeepChrome/AttentiveChrome or DeepDiff) into a dataset .npz."""
-    from chromexpr.io.processed import ingest_processed
+    from chromexpr.sources.processed import ingest_processed
 
     inputs = {s: getattr(args, s) for s in ("train", "valid", "test") if getattr(args, s)}
+    if not inputs:
+        raise InputError("no input file given", hint="give the release's split files with --train, --valid "
+                         "and/or --test")
     ingest_processed(args.format, inputs, args.cell, args.out, expression=args.expression,
                      log1p=args.log1p, fit_on=args.fit_on, window_bp=args.window_bp)
     print(f"wrote {args.out}")
@@ -108,7 +135,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a dataset .npz to the DeepChrome CSV format."""
-    from chromexpr.io.processed import export_deepchrome_csv
+    from chromexpr.sources.processed import export_deepchrome_csv
 
     export_deepchrome_csv(args.dataset, args.out)
     print(f"wrote {args.out}")
@@ -158,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="native (numpy, fast) or bedtools (reference); reads only")
     p.add_argument("--stat", choices=["mean", "sum", "max"], default="mean", help="bigWig statistic per bin")
     p.add_argument("--chrom-sizes", help="chromosome sizes: genes whose window leaves a chromosome are left out")
+    p.add_argument("--missing-chromosomes", choices=["error", "warn"], default="error",
+                   help="bigWig only: genes on chromosomes the bigWig lacks are an error (default), or "
+                   "with 'warn' are kept as zeros (config key binning.missing_chromosomes)")
     _add_geometry(p)
     p.set_defaults(func=cmd_bin_reads)
 
@@ -226,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256")
     p.add_argument("--retries", type=int, default=5)
     p.set_defaults(func=cmd_download)
+    for command in sub.choices.values():  # the flags of each command, to name them in errors
+        command.set_defaults(known_flags=frozenset(o for a in command._actions for o in a.option_strings))
     return parser
 
 
@@ -237,8 +269,64 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ChromexprError as exc:
+        if isinstance(exc, InputError):
+            exc = _for_command_line(exc, args.known_flags)
         print(f"chromexpr {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file system refusing (permissions, full disk, a file where a folder goes)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"chromexpr {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+#: Config keys of the workflow and the flags that set the same thing on the command line.
+CONFIG_FLAGS: dict[str, str] = {
+    "bins.window_bp": "--window-bp",
+    "bins.bin_bp": "--bin-bp",
+    "window_bp": "--window-bp",
+    "binning.engine": "--engine",
+    "binning.stat": "--stat",
+    "binning.missing_chromosomes": "--missing-chromosomes",
+    "reference.annotation_format": "--annotation-format",
+    "reference.min_tss_distance": "--min-tss-distance",
+    "reference.unknown_strand": "--unknown-strand",
+    "reference.chromosomes": "--chromosomes",
+    "split": "--split",
+    "split.method": "--split",
+    "split.valid_chromosomes": "--valid-chromosomes",
+    "split.test_chromosomes": "--test-chromosomes",
+    "expression.duplicates": "--duplicates",
+    "normalize.fit_on": "--fit-on",
+    "cells": "--cell",
+}
+
+
+def _for_command_line(exc: InputError, flags: frozenset[str]) -> InputError:
+    """``exc`` with the config keys it names replaced by the flags of this command (when it has them).
+
+    The library names config keys, as the workflow needs; on the command line the user set a flag.
+    An error whose key this command has no flag for is returned as it is.
+    """
+    flag_of = {key: flag for key, flag in CONFIG_FLAGS.items() if flag in flags}
+    if exc.key == "cells" and "--cells" in flags:
+        flag_of["cells"] = "--cells"
+    flag = flag_of.get(exc.key or "")
+    if flag is None:
+        return exc
+    # dotted keys are unambiguous in prose ('split' alone is not: "the blocks split leaves ...")
+    dotted = sorted((k for k in flag_of if "." in k), key=len, reverse=True)
+    pattern = re.compile("|".join(rf"(?<![\w.]){re.escape(k)}(?!\w)" for k in dotted)) if dotted else None
+
+    def swap(text: str) -> str:
+        if pattern is not None:
+            text = pattern.sub(lambda m: flag_of[m.group(0)], text)
+            text = re.sub(r"(--[a-z-]+): ", r"\1 ", text)  # "key: value" -> "--flag value"
+        return text.replace(" in the config", "")
+
+    message = swap(exc.message)
+    if flag not in message:
+        message = f"{flag}: {message}"
+    return InputError(message, path=exc.path, line=exc.line, hint=swap(exc.hint) if exc.hint else None)
 
 
 if __name__ == "__main__":

@@ -82,11 +82,69 @@ def test_minus_strand_not_reversed_without_orientation(bigwig: Path) -> None:
 def test_chr_less_gene_table_and_missing_chromosome(bigwig: Path) -> None:
     genes = GENES.assign(chrom=["1", "1", "1"])
     genes.loc[len(genes)] = ["elsewhere", "7", 2000, "+"]  # chromosome the bigWig lacks: zeros
-    total, stats = bin_bigwig(bigwig, genes, GEO, stat="sum")
+    total, stats = bin_bigwig(bigwig, genes, GEO, stat="sum", missing_chromosomes="warn")
     np.testing.assert_allclose(total[:3], EXPECTED_SUM, atol=1e-4)
     np.testing.assert_array_equal(total[3], np.zeros(6))
     assert stats["genes_on_chroms_missing_from_bigwig"] == {"7": 1}
+    assert stats["missing_chromosomes"] == {"names": ["7"], "genes": 1}
     assert stats["chrom_renamed"] == {"chr1": "1"}
+
+
+def test_missing_chromosome_is_an_error_by_default(bigwig: Path) -> None:
+    genes = GENES.copy()
+    genes.loc[len(genes)] = ["elsewhere", "chr7", 2000, "+"]
+    genes.loc[len(genes)] = ["elsewhere2", "chr7", 9000, "-"]
+    with pytest.raises(InputError) as info:
+        bin_bigwig(bigwig, genes, GEO)
+    text = str(info.value)
+    assert info.value.path == str(bigwig) and text.startswith(f"{bigwig}: ")
+    assert "the bigWig lacks 1 chromosome(s) of the TSS table (chr7): 2 of 5 genes lie on them" in text
+    assert "would be all zeros (the bigWig lists chr1, chr2)" in text
+    assert "same assembly" in text and "binning.missing_chromosomes: warn" in text
+    assert "--missing-chromosomes warn" in text
+
+
+def test_many_missing_chromosomes_listed_first_few_with_count(bigwig: Path) -> None:
+    rows = [(f"g{i}", f"chr{c}", 2000, "+") for i, c in enumerate([1, 3, 4, 5, 6, 7, 8, 9, 9])]
+    genes = pd.DataFrame(rows, columns=["gene_id", "chrom", "tss", "strand"])
+    with pytest.raises(InputError, match=r"lacks 7 chromosome\(s\) of the TSS table "
+                       r"\(chr3, chr4, chr5, chr6, chr7 and 2 more\): 8 of 9 genes"):
+        bin_bigwig(bigwig, genes, GEO)
+
+
+def test_missing_chromosomes_warn_logs_the_same_facts(
+    bigwig: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    genes = GENES.copy()
+    genes.loc[len(genes)] = ["elsewhere", "chrX", 2000, "+"]
+    with caplog.at_level("WARNING", logger="chromexpr.binning"):
+        values, stats = bin_bigwig(bigwig, genes, GEO, missing_chromosomes="warn")
+    assert stats["missing_chromosomes"] == {"names": ["chrX"], "genes": 1}
+    np.testing.assert_array_equal(values[3], np.zeros(6))
+    [record] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert str(bigwig) in record.getMessage()
+    assert "lacks 1 chromosome(s) of the TSS table (chrX): 1 of 4 genes" in record.getMessage()
+    assert "kept as zeros" in record.getMessage()
+
+
+def test_missing_chromosomes_bad_setting_names_key(bigwig: Path) -> None:
+    with pytest.raises(InputError, match="config key 'binning.missing_chromosomes'.*'ignore'"):
+        bin_bigwig(bigwig, GENES, GEO, missing_chromosomes="ignore")  # type: ignore[arg-type]
+
+
+def test_ensembl_bigwig_with_ucsc_table_and_exact_name_preferred(tmp_path: Path) -> None:
+    # a bigWig naming chromosomes '1' (Ensembl) is read for a TSS table naming them 'chr1', as reads are
+    ensembl = make_bigwig(tmp_path / "ensembl.bw", {"1": 10_000, "2": 5_000},
+                          [(c.removeprefix("chr"), s, e, v) for c, s, e, v in ENTRIES])
+    total, stats = bin_bigwig(ensembl, GENES, GEO, stat="sum")
+    np.testing.assert_allclose(total, EXPECTED_SUM, atol=1e-4)
+    assert stats["chrom_renamed"] == {"1": "chr1"} and stats["missing_chromosomes"]["genes"] == 0
+    # a bigWig listing both spellings: the one spelled as in the table is read, whatever the order
+    both = make_bigwig(tmp_path / "both.bw", {"chr1": 10_000, "1": 10_000},
+                       [("chr1", 100, 200, 5.0), ("1", 100, 200, 9.0)])
+    genes = pd.DataFrame({"gene_id": ["g"], "chrom": ["1"], "tss": [400], "strand": ["+"]})
+    total, _ = bin_bigwig(both, genes, GEO, stat="max")
+    assert total[0, 0] == 9.0
 
 
 def test_window_past_chromosome_end(bigwig: Path) -> None:
@@ -110,10 +168,32 @@ def test_not_a_bigwig(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a bigWig") as info:
         bin_bigwig(path, GENES, GEO)
     assert info.value.path == str(path)
+    assert "content is plain text, though the name says bigWig" in str(info.value)
     cut = tmp_path / "cut.bw"
     cut.write_bytes(b"\x26\xfc\x8f\x88" + b"\0" * 20)  # right magic, nothing behind it
     with pytest.raises(InputError, match="truncated or corrupt"):
         BigWig(cut)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\x1f\x8b" + bytes(range(256)) * 4, "a gzip stream that cannot be decompressed"),
+        (bytes(range(256)) * 8, "binary data of no known format"),
+    ],
+)
+def test_not_a_bigwig_says_what_the_content_is(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "signal.bigwig"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        BigWig(path)
+    assert str(info.value).startswith(f"{path}: not a bigWig file (no bigWig magic number 0x888FFC26)")
+    assert words in str(info.value)
+
+
+def test_directory_instead_of_bigwig(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory, not a bigWig file"):
+        BigWig(tmp_path)
 
 
 def test_unknown_stat(bigwig: Path) -> None:

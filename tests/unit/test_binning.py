@@ -346,3 +346,16 @@ def test_write_counts_tsv(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValueError, match="do not match"):
         write_counts_tsv(HAND_EXPECTED, ["only_one"], tmp_path / "bad.tsv")
+
+
+def test_gene_errors_name_the_tss_file_and_line(tmp_path: Path) -> None:
+    from chromexpr.io.tables import read_tss_table
+
+    tss = tmp_path / "tss.tsv"
+    tss.write_text("gene_id\tchrom\ttss\tstrand\nok\tchr1\t10000\t+\nearly\tchr1\t1000\t+\n")
+    reads = tmp_path / "r.bed"
+    reads.write_text("chr1\t9000\t9036\n")
+    with pytest.raises(InputError) as info:
+        bin_reads(reads, read_tss_table(tss), BinGeometry())  # window [-4000, 6000) of 'early'
+    assert info.value.path == str(tss) and info.value.line == 3
+    assert str(info.value).startswith(f"{tss}:3: 1 gene(s) have a window that leaves the chromosome")

@@ -85,8 +85,8 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path):
 
 def test_reference_ingest_export_round_trip(tmp_path):
     ref = tmp_path / "ref"
-    run("reference", "--annotation", str(REPO / "data/demo/genes.tsv"), "--chrom-sizes",
-        str(REPO / "data/demo/chrom.sizes"), "--expression", str(REPO / "data/demo/expression.tsv"),
+    run("reference", "--annotation", str(REPO / "src/chromexpr/data/demo/genes.tsv"), "--chrom-sizes",
+        str(REPO / "src/chromexpr/data/demo/chrom.sizes"), "--expression", str(REPO / "src/chromexpr/data/demo/expression.tsv"),
         "--out-dir", str(ref))
     # the demo genes: 3,789 -> 3,318 after the 5 kb TSS filter (data/demo/README.md)
     assert len(pd.read_csv(ref / "tss.tsv", sep="\t")) == 3318
@@ -107,3 +107,139 @@ def test_help_lists_subcommands():
     out = run("--help").stdout
     for sub in ("bin-reads", "ingest", "reference", "dataset", "export", "simulate", "download"):
         assert sub in out
+
+
+# --------------------------------------------------------------------------------------------
+# bad inputs: the message names the flag or the file (and line), never a config key or a traceback
+# --------------------------------------------------------------------------------------------
+
+
+def _stderr_first_line(proc: subprocess.CompletedProcess) -> str:
+    """The first line of the error message (warnings logged before it are skipped)."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    return next(line for line in proc.stderr.splitlines() if line.startswith("chromexpr ") and ": error: " in line)
+
+
+@pytest.mark.parametrize(
+    ("flags", "first_line"),
+    [
+        (["--bin-bp", "33", "--window-bp", "5000"], "--window-bp 5000 is not a multiple of --bin-bp 33"),
+        (["--window-bp", "0"], "--window-bp 0 must be positive"),
+        (["--window-bp", "-300"], "--window-bp -300 must be positive"),
+        (["--bin-bp", "0"], "--bin-bp 0 must be positive"),
+    ],
+)
+def test_bad_geometry_names_the_flag(small_inputs, tmp_path, flags, first_line):
+    tss, reads = small_inputs
+    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), *flags,
+               check=False)
+    assert _stderr_first_line(proc) == f"chromexpr bin-reads: error: {first_line}"
+    assert "bins." not in proc.stderr and "config key" not in proc.stderr
+
+
+def _bigwig_chr1(path):
+    import pyBigWig
+
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chr1", 10_000)])
+    bw.addEntries(["chr1"], [700], ends=[800], values=[2.0])
+    bw.close()
+    return path
+
+
+def test_bigwig_missing_chromosomes_error_then_warn(tmp_path):
+    bw_path = _bigwig_chr1(tmp_path / "signal.bw")
+    tss = tmp_path / "tss.tsv"
+    tss.write_text("gene_id\tchrom\ttss\tstrand\nGP\tchr1\t1000\t+\nG17\tchr17\t1000\t+\n")
+    out = tmp_path / "bw.tsv"
+    args = ["bin-reads", "--bigwig", str(bw_path), "--tss", str(tss), "--out", str(out), "--window-bp", "300"]
+    proc = run(*args, check=False)
+    assert _stderr_first_line(proc) == (
+        f"chromexpr bin-reads: error: {bw_path}: the bigWig lacks 1 chromosome(s) of the TSS table (chr17): "
+        "1 of 2 genes lie on them and would be all zeros (the bigWig lists chr1)"
+    )
+    assert "--missing-chromosomes warn" in proc.stderr and not out.exists()
+    proc = run(*args, "--missing-chromosomes", "warn")
+    assert "lacks 1 chromosome(s)" in proc.stderr  # the warning
+    table = pd.read_csv(out, sep="\t", index_col=0)
+    np.testing.assert_allclose(table.loc["G17"].to_numpy(), np.zeros(6))
+    np.testing.assert_allclose(table.loc["GP"].to_numpy(), [2, 0, 0, 0, 0, 0])
+
+
+def test_tss_and_chrom_sizes_naming_mismatch(small_inputs, tmp_path):
+    _, reads = small_inputs
+    tss = tmp_path / "tss17.tsv"
+    tss.write_text("gene_id\tchrom\ttss\tstrand\nG1\t17\t1000\t+\n")
+    sizes = tmp_path / "hg19.chrom.sizes"
+    sizes.write_text("chr17\t81195210\n")
+    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--chrom-sizes", str(sizes), "--out",
+               str(tmp_path / "o.tsv"), check=False)
+    assert _stderr_first_line(proc) == (
+        f"chromexpr bin-reads: error: {tss}:2: TSS chromosomes use '17', chromosome sizes ({sizes}) use "
+        "'chr17': a naming mismatch (UCSC 'chr' prefix vs Ensembl) on 1 of 1 chromosomes"
+    )
+
+
+def test_random_bytes_named_bam(small_inputs, tmp_path):
+    tss, _ = small_inputs
+    bam = tmp_path / "reads.bam"
+    bam.write_bytes(np.random.default_rng(3).integers(0, 256, 10_000, dtype=np.uint8).tobytes())
+    proc = run("bin-reads", "--reads", str(bam), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), "--window-bp",
+               "300", check=False)
+    assert _stderr_first_line(proc).startswith(
+        f"chromexpr bin-reads: error: {bam}: not a BAM file (no BAM header after BGZF decompression)"
+    )
+
+
+def test_tagalign_as_chrom_sizes(small_inputs, tmp_path):
+    tss, reads = small_inputs
+    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--chrom-sizes", str(reads), "--out",
+               str(tmp_path / "o.tsv"), check=False)
+    first = _stderr_first_line(proc)
+    assert first.startswith(f"chromexpr bin-reads: error: {reads}:1: expected 2 columns 'chrom size', found 6")
+    assert "this looks like a reads file (tagAlign/BED" in first
+
+
+def test_config_keys_become_flags_in_messages(tmp_path):
+    ann = tmp_path / "genes.tsv"
+    ann.write_text("gene_id\tchrom\ttss\tstrand\n" + "".join(f"G{i}\tchr1\t{10_000 * (i + 1)}\t+\n" for i in range(9)))
+    sizes = tmp_path / "chrom.sizes"
+    sizes.write_text("chr1\t1000000\n")
+    base = ["reference", "--annotation", str(ann), "--chrom-sizes", str(sizes), "--out-dir", str(tmp_path / "ref")]
+    proc = run(*base, "--min-tss-distance", "-1", check=False)
+    assert _stderr_first_line(proc) == "chromexpr reference: error: --min-tss-distance: min_tss_distance must be >= 0, got -1"
+    proc = run(*base, "--split", "chromosome", check=False)
+    assert _stderr_first_line(proc) == (
+        "chromexpr reference: error: the chromosome split needs --valid-chromosomes and --test-chromosomes"
+    )
+    assert "config key" not in proc.stderr
+
+
+def test_output_path_problems_are_named(small_inputs, tmp_path):
+    tss, reads = small_inputs
+    args = ["bin-reads", "--reads", str(reads), "--tss", str(tss), "--window-bp", "300", "--out"]
+    (tmp_path / "adir").mkdir()
+    proc = run(*args, str(tmp_path / "adir"), check=False)
+    assert _stderr_first_line(proc) == (
+        f"chromexpr bin-reads: error: {tmp_path / 'adir'}: the output is a directory; cannot write a file there"
+    )
+    proc = run(*args, str(tss / "o.tsv"), check=False)  # a file where a folder should be
+    assert _stderr_first_line(proc).endswith(f"cannot create the output's folder: {tss} is a file")
+
+
+def test_no_gene_left_to_bin_names_the_tss_table(small_inputs, tmp_path):
+    tss, reads = small_inputs
+    sizes = tmp_path / "small.sizes"
+    sizes.write_text("chr1\t2000\n")
+    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--chrom-sizes", str(sizes), "--window-bp",
+               "5000", "--out", str(tmp_path / "o.tsv"), check=False)
+    assert _stderr_first_line(proc).startswith(
+        f"chromexpr bin-reads: error: {tss}: none of the 2 genes is left to bin: every window (TSS +/- 5,000 bp)"
+    )
+
+
+def test_ingest_without_files(tmp_path):
+    proc = run("ingest", "--format", "deepchrome", "--cell", "E003", "--out", str(tmp_path / "x.npz"), check=False)
+    assert _stderr_first_line(proc) == "chromexpr ingest: error: no input file given"
+    assert "--train" in proc.stderr

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from chromexpr.errors import InputError
-from chromexpr.preprocess.geometry import BinGeometry, bin_starts, window_bounds
+from chromexpr.preprocess.geometry import (
+    CLI_NAMES,
+    BinGeometry,
+    bin_starts,
+    window_bounds,
+)
 
 SMALL = BinGeometry(window_bp=300, bin_bp=100)  # 2 * 300 / 100 = 6 bins, tss_bin = 300 / 100 = 3
 
@@ -56,6 +61,41 @@ def test_non_positive_sizes_rejected(window: int, bin_: int) -> None:
     with pytest.raises(InputError) as exc:
         BinGeometry(window_bp=window, bin_bp=bin_)
     assert exc.value.key is not None and exc.value.key.startswith("bins")
+
+
+@pytest.mark.parametrize(
+    ("window", "bin_", "config_key", "flag_text"),
+    [
+        (5000, 33, "bins.window_bp", "--window-bp 5000 is not a multiple of --bin-bp 33"),
+        (0, 100, "bins.window_bp", "--window-bp 0 must be positive"),
+        (-5000, 100, "bins.window_bp", "--window-bp -5000 must be positive"),
+        (5000, 0, "bins.bin_bp", "--bin-bp 0 must be positive"),
+        (5000, -100, "bins.bin_bp", "--bin-bp -100 must be positive"),
+    ],
+)
+def test_one_validation_names_config_keys_or_flags(window: int, bin_: int, config_key: str, flag_text: str) -> None:
+    # the workflow (config) and the command line share check_sizes; each names its own parameters
+    with pytest.raises(InputError) as exc:
+        BinGeometry(window_bp=window, bin_bp=bin_)
+    assert exc.value.key == config_key and f"config key '{config_key}'" in str(exc.value)
+    with pytest.raises(InputError) as exc:
+        BinGeometry.checked(window, bin_, names=CLI_NAMES)
+    assert exc.value.key is None
+    assert str(exc.value).startswith(flag_text)
+    assert "bins." not in str(exc.value) and "config key" not in str(exc.value)
+
+
+def test_not_a_multiple_suggests_windows_that_are() -> None:
+    with pytest.raises(InputError, match="4983 or 5016 with --bin-bp 33"):
+        BinGeometry.checked(5000, 33, names=CLI_NAMES)
+
+
+@pytest.mark.parametrize("value", ["5000", 5000.0, True, None])
+def test_sizes_must_be_whole_numbers(value: object) -> None:
+    with pytest.raises(InputError, match="is not a whole number of bases") as exc:
+        BinGeometry(window_bp=value, bin_bp=100)  # type: ignore[arg-type]
+    assert exc.value.key == "bins.window_bp"
+    assert BinGeometry.checked(np.int64(300), 100).n_bins == 6
 
 
 def test_plus_window_bounds() -> None:

@@ -15,6 +15,7 @@ from chromexpr.io.reads import (
     iter_read_chunks,
     normalize_chrom_names,
     read_chrom_names,
+    sniff_content,
 )
 
 TAGALIGN = (
@@ -237,6 +238,66 @@ def test_bigwig_given_as_reads(tmp_path: Path) -> None:
     expect_error(path, None, "bigWig")
 
 
+# Random bytes: no gzip magic, no bigWig magic, not text (fixed seed for a stable test).
+RANDOM_BYTES = np.random.default_rng(7).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+
+
+def test_random_bytes_named_bam(tmp_path: Path) -> None:
+    path = tmp_path / "reads.bam"
+    path.write_bytes(RANDOM_BYTES)
+    err = expect_error(path, None, "samtools quickcheck")
+    assert str(err).startswith(
+        f"{path}: not a BAM file (no BAM header after BGZF decompression): the content is binary data"
+    )
+    assert "though the name says BAM" in str(err)
+    assert "spaces" not in str(err)
+
+
+@pytest.mark.parametrize(("gz", "words"), [(False, "plain text"), (True, "gzip-compressed text")])
+def test_text_named_bam_names_both_formats(tmp_path: Path, gz: bool, words: str) -> None:
+    path = write(tmp_path / "reads.bam", TAGALIGN, gz=gz)
+    err = expect_error(path, None, "not a BAM file (no BAM header after BGZF decompression)")
+    assert f"the content is {words}, though the name says BAM" in str(err)
+
+
+def test_random_bytes_under_a_text_name(tmp_path: Path) -> None:
+    path = tmp_path / "reads.tagAlign"
+    path.write_bytes(RANDOM_BYTES)
+    err = expect_error(path, None, "not a reads file: the content is binary data of no known format")
+    assert "its name says plain-text tagAlign/BED" in str(err)
+    assert "spaces" not in str(err)
+
+
+def test_gzip_of_binary_data(tmp_path: Path) -> None:
+    path = tmp_path / "reads.tagAlign.gz"
+    path.write_bytes(gzip.compress(RANDOM_BYTES))
+    expect_error(path, None, "not a reads file: the content is gzip-compressed binary data")
+
+
+def test_sam_text(tmp_path: Path) -> None:
+    path = write(tmp_path / "reads.txt", "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:1000\nr\t0\tchr1\t5\t30\t4M\t*\t0\t0\tACGT\tIIII\n")
+    expect_error(path, 1, "SAM file", "samtools view -b")
+
+
+def test_directory_instead_of_reads(tmp_path: Path) -> None:
+    expect_error(tmp_path, None, "is a directory, not a reads file")
+
+
+def test_readable_content_under_another_name_warns_naming_both(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path / "reads.bw", TAGALIGN)  # text under a bigWig name: read, with a warning
+    with caplog.at_level("WARNING", logger="chromexpr.reads"):
+        assert read_all(path) == EXPECTED
+    assert f"{path}: read as plain text by its content; its name says bigWig" in caplog.text
+
+
+def test_latin1_text_is_not_called_binary(tmp_path: Path) -> None:
+    path = tmp_path / "reads.bed"
+    path.write_bytes(b"chr1\t1\t5\n" + "chr\xe9\t1\t5\n".encode("latin-1"))
+    expect_error(path, 2, "chromosome name is not text")
+
+
 # ------------------------------------------------------------------------------------------
 # BAM
 # ------------------------------------------------------------------------------------------
@@ -278,6 +339,7 @@ BAM_RECORDS = [
 def test_bam_reads_spans_and_skips(tmp_path: Path) -> None:
     path = make_bam(tmp_path / "reads.bam", BAM_RECORDS)
     assert detect_read_format(path) == "bam"
+    assert sniff_content(path) == "bam"
     chunks = list(iter_read_chunks(path))
     assert read_all(path) == (
         ["chr1", "chr1", "chr1", "chr1", "chr2"],

@@ -14,21 +14,20 @@ import pandas as pd
 import pytest
 
 from chromexpr.errors import InputError
+from chromexpr.io.tables import read_splits
 from chromexpr.preprocess.geometry import BinGeometry
 from chromexpr.preprocess.reference import (
     filter_tss,
     inside_chromosome,
     make_splits,
     prepare_reference,
-    read_splits,
     select_reference,
-    write_splits,
     write_windows_bed,
 )
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_GENES = REPO / "data" / "real" / "remc_genes_hg19_tss.tsv.gz"
-HG19_SIZES = REPO / "data" / "real" / "hg19.chrom.sizes"
+HG19_SIZES = REPO / "src" / "chromexpr" / "data" / "hg19.chrom.sizes"
 
 
 def genes(*rows: tuple) -> pd.DataFrame:
@@ -458,6 +457,34 @@ def test_prepare_reference_logs_counts(tmp_path: Path, caplog: pytest.LogCapture
     assert "tss_filter_dropped: 1" in text
 
 
+@pytest.mark.parametrize(("tss_chrom", "sizes_chrom"), [("17", "chr17"), ("chr17", "17")])
+def test_prepare_reference_chromosome_naming_mismatch_names_both_files(
+    tmp_path: Path, tss_chrom: str, sizes_chrom: str
+) -> None:
+    ann = _write(tmp_path / "genes.tsv", f"gene_id\tchrom\ttss\tstrand\nA\t{tss_chrom}\t10000\t+\n"
+                 f"B\t{tss_chrom}\t30000\t-\n")
+    sizes = _write(tmp_path / "chrom.sizes", f"{sizes_chrom}\t100000\n")
+    with pytest.raises(InputError) as exc:
+        prepare_reference(ann, sizes, tmp_path / "t.tsv", tmp_path / "w.bed", tmp_path / "s.tsv", geometry=GEOM)
+    text = str(exc.value)
+    assert text.startswith(
+        f"{ann}:2: TSS chromosomes use '{tss_chrom}', chromosome sizes ({sizes}) use '{sizes_chrom}': "
+        "a naming mismatch (UCSC 'chr' prefix vs Ensembl)"
+    )
+    assert "rename one of them" in text
+    assert not (tmp_path / "t.tsv").exists()
+
+
+def test_naming_check_ignores_chromosomes_left_out_on_purpose(tmp_path: Path) -> None:
+    # 'MT' would be chrM, but only chr1 is wanted: no error, MT's gene is counted as another chromosome
+    ann = _write(tmp_path / "genes.tsv", "gene_id\tchrom\ttss\tstrand\nA\tchr1\t10000\t+\nB\tchr1\t30000\t+\n"
+                 "C\tchr1\t60000\t+\nM\tMT\t3000\t+\n")
+    sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\nchrM\t16571\n")
+    summary = prepare_reference(ann, sizes, tmp_path / "t.tsv", tmp_path / "w.bed", tmp_path / "s.tsv",
+                                geometry=GEOM, chromosomes=["chr1"])
+    assert summary["counts"]["kept"] == 3
+
+
 def test_write_windows_bed_plus_and_minus(tmp_path: Path) -> None:
     df = genes(("P", "chr1", 5000, "+"), ("M", "chr1", 5000, "-"))
     write_windows_bed(df, BinGeometry(), tmp_path / "w.bed")
@@ -466,14 +493,3 @@ def test_write_windows_bed_plus_and_minus(tmp_path: Path) -> None:
         "chr1\t0\t10000\tP\t0\t+",   # 5000 - 5000, 5000 + 5000
         "chr1\t1\t10001\tM\t0\t-",   # 5000 + 1 - 5000, 5000 + 1 + 5000
     ]
-
-
-def test_splits_round_trip_and_bad_header(tmp_path: Path) -> None:
-    s = pd.Series(["train", "test"], index=pd.Index(["b", "a"], name="gene_id"), name="whatever")
-    write_splits(s, tmp_path / "s.tsv")
-    assert (tmp_path / "s.tsv").read_text() == "gene_id\tsplit\nb\ttrain\na\ttest\n"
-    assert read_splits(tmp_path / "s.tsv").to_dict() == {"b": "train", "a": "test"}
-    bad = _write(tmp_path / "bad.tsv", "gene\tsplit\na\ttrain\n")
-    with pytest.raises(InputError) as exc:
-        read_splits(bad)
-    assert exc.value.line == 1 and str(bad) in str(exc.value)

@@ -13,13 +13,16 @@ import pytest
 
 from chromexpr.errors import InputError
 from chromexpr.io.tables import (
+    SPLITS,
     normalize_strand,
     read_annotation,
     read_chrom_sizes,
     read_expression,
     read_gene_info,
     read_gtf,
+    read_splits,
     read_tss_table,
+    write_splits,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,6 +163,32 @@ def test_tss_table_empty_and_missing(tmp_path: Path) -> None:
         read_tss_table(write(tmp_path / "h.tsv", "gene_id\tchrom\ttss\tstrand\n"))
     with pytest.raises(InputError, match="not found"):
         read_tss_table(tmp_path / "absent.tsv")
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("gene_id chrom tss strand\nG1 chr1 1000 +\n", "the columns seem to be separated by spaces"),
+        ("G1\tchr1\t1000\t+\n", "the first line 'G1\\tchr1\\t1000\\t+' looks like data, not a header"),
+        ("chr1\t100\t136\tN\t1000\t+\n", "the first line 'chr1\\t100\\t136\\tN\\t1000\\t+' is 'chrom start end"),
+        ("gene_id\tchrom\ttss\n", "missing column(s) 'strand' (header has: gene_id, chrom, tss)"),
+    ],
+)
+def test_tss_table_wrong_header_says_what_the_file_looks_like(tmp_path: Path, text: str, start: str) -> None:
+    path = write(tmp_path / "t.tsv", "\n" + text)  # a leading blank line: the header is on line 2
+    with pytest.raises(InputError) as exc:
+        read_tss_table(path)
+    assert str(exc.value).startswith(f"{path}:2: {start}")
+    assert "gene_id<TAB>chrom<TAB>tss<TAB>strand" in str(exc.value)
+
+
+def test_tss_table_directory_and_duplicate_hint(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory, not a TSS table"):
+        read_tss_table(tmp_path)
+    dup = write(tmp_path / "d.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\nG1\tchr1\t90\t+\n")
+    with pytest.raises(InputError, match="one row \\(one TSS\\) per gene") as exc:
+        read_tss_table(dup)
+    assert "expression.duplicates" not in str(exc.value)  # that setting is about expression matrices
 
 
 def test_tss_table_truncated_gzip(tmp_path: Path) -> None:
@@ -402,6 +431,119 @@ def test_expression_ragged_and_empty(tmp_path: Path) -> None:
         read_expression(write(tmp_path / "h.tsv", "gene_id\tE1\n"), ["E1"])
 
 
+# the layouts of the processed source: DeepDiff's {cell}.expr.csv and the real REMC matrix
+
+REAL_COUNTS = REPO / "data" / "real" / "remc_counts_9cells.tsv.gz"
+
+
+def _expect(call, path: Path, line: int | None, fragment: str) -> InputError:
+    with pytest.raises(InputError) as err:
+        call()
+    exc = err.value
+    assert exc.path == str(path), str(exc)
+    assert exc.line == line, str(exc)
+    assert fragment in str(exc), str(exc)
+    if line is not None:
+        assert f"{path}:{line}" in str(exc)
+    return exc
+
+
+def test_expression_real_matrix_with_header() -> None:
+    expr = read_expression(REAL_COUNTS, ["E123"])["E123"]
+    assert len(expr) == 19795
+    assert expr.dtype == np.float64
+    assert expr.loc["ENSG00000000003"] == 153.0
+    assert expr.loc["ENSG00000026025"] == 147369.0  # this row writes some values as 1.83836e+06
+
+
+def test_expression_two_column_files(tmp_path: Path) -> None:
+    # DeepDiff's {cell}.expr.csv: no header, comma-separated, ids may be ENSG_SYMBOL
+    plain = write(tmp_path / "E004.expr.csv", "ENSG00000000003,22128\nENSG00000000005_TNMD,2085\n")
+    expr = read_expression(plain, ["E004"])
+    assert expr.columns.tolist() == ["E004"]
+    assert expr["E004"].to_dict() == {"ENSG00000000003": 22128.0, "ENSG00000000005": 2085.0}
+    assert read_expression(plain, []).index.tolist() == ["ENSG00000000003", "ENSG00000000005"]
+    gz = write(tmp_path / "E004.expr.csv.gz", "ENSG1_A,1\nENSG2_B,2\n", gz=True)
+    assert read_expression(gz, ["E004"])["E004"].to_dict() == {"ENSG1": 1.0, "ENSG2": 2.0}
+    # a header naming the cell: an ordinary one-cell matrix
+    with_header = write(tmp_path / "with_header.tsv", "gene_id\tE004\nENSG1\t1.5\n")
+    assert read_expression(with_header, ["E004"])["E004"].to_dict() == {"ENSG1": 1.5}
+    _expect(lambda: read_expression(with_header, ["E005"]), with_header, 1, "for cell E004, not E005")
+    # a header whose value column is not a cell: the values of the cell asked for
+    named = write(tmp_path / "named.csv", "gene,rpkm\nENSG7_X,3\n")
+    assert read_expression(named, ["E003"])["E003"].to_dict() == {"ENSG7": 3.0}
+
+
+def test_expression_headerless_file_holds_one_cell(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", "ENSG1,3\nENSG2,4\n")
+    exc = _expect(lambda: read_expression(path, ["E003", "E004"]), path, 1, "one cell's values")
+    assert exc.key == "cells"
+    with pytest.raises(InputError):
+        read_expression(path)  # which cell would it be?
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("ENSG1,3\nENSG2,abc\n", 2, "'abc' for cell E003 is not numeric"),
+        ("ENSG1,3\n\nENSG2,-4\n", 3, "negative"),
+        ("ENSG1,3\nENSG2,inf\n", 2, "not finite"),
+        ("ENSG1,3\nENSG1_X,4\n", 2, "duplicate gene 'ENSG1' (first on line 1)"),
+        ("ENSG1,3\n_X,4\n", 2, "empty gene id"),
+        ("gene_id\tE003\tE004\nENSG1\t3\n", 2, "expected 3 fields"),
+        ("gene_id\tE004\tE005\nENSG1\t3\t4\n", 1, "cells ['E003'] have no column"),
+        ("\ngene_id\tE004\tE005\nENSG1\t3\t4\n", 2, "have no column"),  # the header is on line 2
+    ],
+)
+def test_expression_errors_name_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
+    path = write(tmp_path / "expr.txt", text)
+    _expect(lambda: read_expression(path, ["E003"]), path, line, fragment)
+
+
+def test_expression_duplicates_in_a_deepdiff_file(tmp_path: Path) -> None:
+    # ENSG2 on lines 2 and 3 (as ENSG2_B): error names line 3 and the first line; first keeps 5
+    path = write(tmp_path / "E003.expr.csv", "ENSG1_A,1\nENSG2_B,5\nENSG2_B,9\nENSG3_C,2\n")
+    exc = _expect(lambda: read_expression(path, ["E003"]), path, 3, "first on line 2")
+    assert "expression.duplicates" in str(exc)
+    df = read_expression(path, ["E003"], duplicates="first")
+    assert df["E003"].to_dict() == {"ENSG1": 1.0, "ENSG2": 5.0, "ENSG3": 2.0}
+    assert df.attrs["duplicates_dropped"] == 1
+
+
+def test_expression_gene_id_column_found_by_name(tmp_path: Path) -> None:
+    # no gene_column given: the column named gene_id is the id, wherever it is
+    path = write(tmp_path / "e.tsv", "symbol\tgene_id\tE1\nA\tG1\t1\nB\tG2\t2\n")
+    assert read_expression(path, ["E1"]).index.tolist() == ["G1", "G2"]
+
+
+# --------------------------------------------------------------------------------------------
+# read_splits / write_splits
+# --------------------------------------------------------------------------------------------
+
+
+def test_splits_round_trip_and_bad_header(tmp_path: Path) -> None:
+    s = pd.Series(["train", "test"], index=pd.Index(["b", "a"], name="gene_id"), name="whatever")
+    write_splits(s, tmp_path / "s.tsv")
+    assert (tmp_path / "s.tsv").read_text() == "gene_id\tsplit\nb\ttrain\na\ttest\n"
+    back = read_splits(tmp_path / "s.tsv")
+    assert back.to_dict() == {"b": "train", "a": "test"}
+    assert back.name == "split" and back.index.name == "gene_id"
+    bad = write(tmp_path / "bad.tsv", "gene\tsplit\na\ttrain\n")
+    with pytest.raises(InputError) as exc:
+        read_splits(bad)
+    assert exc.value.line == 1 and str(bad) in str(exc.value)
+
+
+def test_splits_gzip_and_bad_rows(tmp_path: Path) -> None:
+    assert SPLITS == ("train", "valid", "test")
+    gz = write(tmp_path / "s.tsv.gz", "gene_id\tsplit\nG1\tvalid\n", gz=True)
+    assert read_splits(gz).to_dict() == {"G1": "valid"}
+    unknown = write(tmp_path / "u.tsv", "gene_id\tsplit\nG1\ttrain\nG2\tholdout\n")
+    _expect(lambda: read_splits(unknown), unknown, 3, "split 'holdout' is not one of train, valid, test")
+    twice = write(tmp_path / "t.tsv", "gene_id\tsplit\nG1\ttrain\nG2\ttest\nG1\tvalid\n")
+    _expect(lambda: read_splits(twice), twice, 4, "first on line 2")
+
+
 # --------------------------------------------------------------------------------------------
 # read_chrom_sizes
 # --------------------------------------------------------------------------------------------
@@ -413,7 +555,7 @@ def test_chrom_sizes(tmp_path: Path) -> None:
 
 
 def test_chrom_sizes_real_hg19() -> None:
-    sizes = read_chrom_sizes(REPO / "data" / "real" / "hg19.chrom.sizes")
+    sizes = read_chrom_sizes(REPO / "src" / "chromexpr" / "data" / "hg19.chrom.sizes")
     assert len(sizes) == 24
     assert sizes["chr1"] == 249_250_621
 
@@ -438,6 +580,36 @@ def test_chrom_sizes_errors(tmp_path: Path, text: str, line: int, needle: str) -
 def test_chrom_sizes_empty(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no chromosomes"):
         read_chrom_sizes(write(tmp_path / "c.sizes", "# nothing\n"))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_chrom_sizes_given_a_tagalign(tmp_path: Path, gz: bool) -> None:
+    path = write(tmp_path / "reads.tagAlign.gz", "chr1\t100\t136\tN\t1000\t+\nchr2\t5\t41\tN\t1000\t-\n", gz=gz)
+    with pytest.raises(InputError) as exc:
+        read_chrom_sizes(path)
+    text = str(exc.value)
+    assert exc.value.line == 1
+    assert text.startswith(f"{path}:1: expected 2 columns 'chrom size', found 6: ")
+    assert "this looks like a reads file (tagAlign/BED" in text
+
+
+def test_chrom_sizes_wrong_column_counts(tmp_path: Path) -> None:
+    # UCSC chromInfo.txt: a third column with the sequence file is ignored
+    info = write(tmp_path / "chromInfo.txt", "chr1\t249250621\t/gbdb/hg19/hg19.2bit\n")
+    assert read_chrom_sizes(info) == {"chr1": 249_250_621}
+    with pytest.raises(InputError, match="expected 2 columns 'chrom size', found 4") as exc:
+        read_chrom_sizes(write(tmp_path / "c.sizes", "chr1\t100\nchr2\t100\tx\ty\n"))
+    assert exc.value.line == 2
+    with pytest.raises(InputError, match="expected 2 columns 'chrom size', found 1: 'chr2'"):
+        read_chrom_sizes(write(tmp_path / "d.sizes", "chr1\t100\nchr2\n"))
+
+
+def test_chrom_sizes_header_line_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"size 'size' is not an integer \(a header line\?\)") as exc:
+        read_chrom_sizes(write(tmp_path / "h.sizes", "chrom\tsize\nchr1\t100\n"))
+    assert exc.value.line == 1 and "remove the header line" in str(exc.value)
+    with pytest.raises(InputError, match="is a directory, not a chromosome sizes file"):
+        read_chrom_sizes(tmp_path)
 
 
 # --------------------------------------------------------------------------------------------

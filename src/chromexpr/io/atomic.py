@@ -1,6 +1,10 @@
 """Atomic output: write to a temporary name beside the target, rename when complete.
 
-A killed job therefore never leaves a half-written file under the final name.
+A killed job therefore never leaves a half-written file under the final name. A job killed with
+SIGKILL (or SIGTERM, whose default action skips ``finally`` blocks) does leave its temporary,
+``.{name}.XXXXXXXX.tmp{suffixes}``; the next write of the same target removes it, unless another
+process is still writing it (each writer holds an ``flock`` on its temporary while it writes, and
+the kernel drops that lock when the process dies, however it dies).
 """
 
 from __future__ import annotations
@@ -8,26 +12,125 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from chromexpr.errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows; there every stale temporary is removed
+    fcntl = None  # type: ignore[assignment]
+
+# tempfile names its files with 8 characters from this alphabet (tempfile._RandomNameSequence).
+_RANDOM_PART = r"[a-z0-9_]{8}"
+
+
+def temporary_pattern(target: str | Path, suffix: str | None = None) -> re.Pattern[str]:
+    """The names :func:`atomic_path` gives temporaries of ``target``, any random part.
+
+    Matches ``.{name}.XXXXXXXX.tmp`` followed by nothing, by ``suffix``, or by the target's own
+    suffixes (all of them or the last), so temporaries of another target (``a.npy`` next to ``a``)
+    never match.
+    """
+    target = Path(target)
+    endings = {"", "".join(target.suffixes), target.suffix, suffix or ""}
+    alternatives = "|".join(re.escape(e) for e in sorted(endings, key=len, reverse=True))
+    return re.compile(rf"\.{re.escape(target.name)}\.{_RANDOM_PART}\.tmp(?:{alternatives})")
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive ``flock`` on ``fd`` without waiting; False when another process holds one."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # file systems without flock support: treat the file as unlocked
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | Path, suffix: str | None = None) -> list[Path]:
+    """Remove temporaries of ``target`` left by killed writers; return those removed.
+
+    A temporary that another live process is writing (it holds the lock) is left alone, and so
+    is anything not named like a temporary of this very target (:func:`temporary_pattern`).
+    """
+    target = Path(target)
+    pattern = temporary_pattern(target, suffix)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY)
+        except OSError:  # vanished meanwhile, or not ours to read
+            continue
+        try:
+            if _lock(fd):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _locked_temporary(target: Path, suffix: str) -> tuple[int, Path]:
+    """Create and lock a fresh temporary beside ``target``; retry if a cleaner removed it first."""
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
+        _lock(fd)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(tmp))
+        except FileNotFoundError:  # another writer's cleanup took it between mkstemp and the lock
+            same = False
+        if same:
+            return fd, Path(tmp)
+        os.close(fd)
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it to ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left untouched.
-    ``suffix`` defaults to the target's own suffixes so that libraries which pick a format
-    from the extension (``np.savez`` adds ``.npz``, gzip detection) behave the same.
+    On any exception the temporary file is removed and ``target`` is left untouched. Temporaries
+    of ``target`` that killed writers left behind are removed first
+    (:func:`remove_stale_temporaries`). ``suffix`` defaults to the target's own suffixes so that
+    libraries which pick a format from the extension (``np.savez`` adds ``.npz``, gzip detection)
+    behave the same.
+
+    Raises:
+        InputError: ``target`` is a directory, or its folder is a file.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise InputError(
+            "the output is a directory; cannot write a file there",
+            path=target,
+            hint="give a file name for the output (inside that directory, or remove the directory)",
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), target.parent)
+        raise InputError(
+            f"cannot create the output's folder: {blocking} is a file",
+            path=target,
+            hint="give an output path whose folders are folders (or move that file away)",
+        ) from None
     if suffix is None:
         suffix = "".join(target.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    remove_stale_temporaries(target, suffix)
+    fd, tmp_path = _locked_temporary(target, suffix)
     try:
         yield tmp_path
         # mkstemp creates 0600 files; give the output the permissions of a normal new file
@@ -39,6 +142,8 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def sha256sum(path: str | Path, chunk: int = 1 << 20) -> str:

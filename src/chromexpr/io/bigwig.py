@@ -30,13 +30,26 @@ class BigWig:
     def __init__(self, path: str | Path) -> None:
         import pyBigWig
 
+        from chromexpr.io.reads import describe_content, name_mismatch, sniff_content
+
         self.path = Path(path)
+        if self.path.is_dir():
+            raise InputError(
+                "is a directory, not a bigWig file",
+                path=self.path,
+                hint="give the bigWig file itself (check the path in config/cells.tsv)",
+            )
         if not self.path.is_file():
             raise InputError(
                 "bigWig file not found", path=self.path, hint="check the path in config/cells.tsv"
             )
-        with open(self.path, "rb") as fh:
-            magic = fh.read(4)
+        try:
+            with open(self.path, "rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            raise InputError(
+                f"cannot be read ({exc.strerror or exc})", path=self.path, hint="check the file's permissions"
+            ) from exc
         if magic in _BIGBED_MAGICS:
             raise InputError(
                 "this is a bigBed file, not a bigWig",
@@ -44,8 +57,12 @@ class BigWig:
                 hint="convert intervals with `bigBedToBed` and list them as reads (BED), or give a bigWig",
             )
         if magic not in _BIGWIG_MAGICS:
+            kind = sniff_content(self.path)
+            promised = name_mismatch(self.path, kind)
+            named = f", though the name says {promised}" if promised else ""
             raise InputError(
-                "not a bigWig file (wrong magic number)",
+                f"not a bigWig file (no bigWig magic number 0x888FFC26): the content is "
+                f"{describe_content(kind)}{named}",
                 path=self.path,
                 hint="give a bigWig here; tagAlign/BED/BAM files are read counts and are listed as reads",
             )

@@ -11,7 +11,12 @@ Formats are recognised by their first bytes, never by the file name:
 * anything else is read as tab-separated text, BED-like: ``chrom start end ...``; only the first three
   columns are used, so tagAlign (6 columns), BED3..BED12 and bedGraph-like files all work. Leading
   ``track``/``browser``/``#`` lines and blank lines are skipped.
-* bigWig, bigBed and CRAM are recognised only to say what to do instead.
+* bigWig, bigBed, CRAM and SAM are recognised only to say what to do instead, and binary data of
+  no known format (also behind gzip) is refused before any parsing.
+
+A file whose name promises another format than its content holds is read by its content with a
+warning naming both; a ``.bam`` name on anything but BAM is an error (:func:`sniff_content`,
+:func:`format_by_name`).
 
 Text is decompressed and cut into blocks of whole lines (a few MB) in this thread; each block is
 parsed by ``pyarrow.csv`` (multi-threaded C++) and checked with numpy. A block that pyarrow cannot
@@ -24,6 +29,7 @@ skipped, and the first bad line raises :class:`~chromexpr.errors.InputError` nam
 
 from __future__ import annotations
 
+import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
@@ -36,6 +42,12 @@ import numpy as np
 from chromexpr.errors import InputError
 
 ReadFormat = Literal["bed", "bed.gz", "bam"]
+#: What :func:`sniff_content` finds in a file.
+ContentKind = Literal[
+    "empty", "bam", "gzip-text", "gzip-binary", "gzip-corrupt", "bigwig", "bigbed", "cram", "sam", "text", "binary"
+]
+
+log = logging.getLogger("chromexpr.reads")
 
 #: Reads per chunk: about 40 MB of arrays, large enough that numpy's per-call overhead vanishes.
 DEFAULT_CHUNK_READS = 2_000_000
@@ -48,6 +60,23 @@ _PARSE_BLOCK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _BIGWIG_MAGICS = (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26")
 _BIGBED_MAGICS = (b"\xeb\xf2\x89\x87", b"\x87\x89\xf2\xeb")
+_BAM_MAGIC = b"BAM\x01"
+# Bytes looked at to tell text from binary data (decompressed, for gzip).
+_SNIFF_BYTES = 1 << 16
+
+_CONTENT_WORDS: dict[str, str] = {
+    "empty": "empty (0 bytes)",
+    "bam": "a BAM file (BGZF-compressed alignments)",
+    "gzip-text": "gzip-compressed text",
+    "gzip-binary": "gzip-compressed binary data (neither BAM nor text)",
+    "gzip-corrupt": "a gzip stream that cannot be decompressed",
+    "bigwig": "a bigWig file",
+    "bigbed": "a bigBed file",
+    "cram": "a CRAM file",
+    "sam": "SAM text (alignments with an @HD/@SQ header)",
+    "text": "plain text",
+    "binary": "binary data of no known format (not BAM/BGZF, gzip, bigWig or text)",
+}
 
 # Integers as pyarrow's int64 parser accepts them (it trims blanks, and reads 0x.. as hex), so a
 # block parsed in Python accepts exactly what pyarrow accepts elsewhere in the file.
@@ -108,56 +137,220 @@ class ReadChunk:
 # ----------------------------------------------------------------------------------------------
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\v")
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """True when ``sample`` (the first bytes of a file) is not text.
+
+    Binary: a NUL byte, or not UTF-8 with more than 1% control bytes (random data has about 10%).
+    Text in another encoding (Latin-1) passes, for the line parser to point at the bad line.
+    """
+    if b"\0" in sample:
+        return True
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:  # only a character cut at the end of the sample
+            return False
+        controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+        return controls > len(sample) // 100
+    return False
+
+
+def sniff_content(path: str | Path) -> ContentKind:
+    """What ``path`` holds, told by its bytes alone (gzip is decompressed to look inside).
+
+    ``bam`` is a gzip (BGZF) stream that decompresses to the ``BAM\\1`` magic; ``gzip-corrupt`` a
+    stream that fails before its first bytes decompress (a failure further in is left to the
+    reader, which reports the line). ``text`` and ``gzip-text`` hold UTF-8 without NUL bytes.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if not head:
+        return "empty"
+    magic = head[:4]
+    if magic in _BIGWIG_MAGICS:
+        return "bigwig"
+    if magic in _BIGBED_MAGICS:
+        return "bigbed"
+    if magic == b"CRAM":
+        return "cram"
+    if head[:2] == _GZIP_MAGIC:
+        from isal import igzip
+
+        inner = b""
+        try:
+            with igzip.open(path, "rb") as gz:
+                # small pieces: a stream broken further in still shows its first bytes
+                while len(inner) < _SNIFF_BYTES and (piece := gz.read(4096)):
+                    inner += piece
+        except Exception:  # EOFError, BadGzipFile, or isal's IsalError (not an OSError)
+            if len(inner) < 4:
+                return "gzip-corrupt"
+        if inner[:4] == _BAM_MAGIC:
+            return "bam"
+        return "gzip-binary" if _looks_binary(inner) else "gzip-text"
+    if _looks_binary(head):
+        return "binary"
+    if head.startswith((b"@HD\t", b"@SQ\t")):
+        return "sam"
+    return "text"
+
+
+def describe_content(kind: ContentKind) -> str:
+    """Words for a :data:`ContentKind`, for messages (``"gzip-compressed text"``)."""
+    return _CONTENT_WORDS[kind]
+
+
+_TEXT_SUFFIXES = (".bed", ".tagalign", ".txt", ".tsv", ".bedgraph", ".bdg", ".narrowpeak", ".broadpeak")
+
+
+def format_by_name(path: str | Path) -> tuple[str, str] | None:
+    """The format a file name promises, as ``(kind, words)``, or ``None`` when it promises none.
+
+    ``kind`` is a :data:`ContentKind` (``gzip-text`` for ``.bed.gz``/``.tagAlign.gz``, ``text`` for
+    ``.bed``/``.tagAlign``), or ``gzip`` for another ``.gz`` name; ``words`` says it for messages.
+    """
+    name = Path(path).name.lower()
+    for suffixes, kind, words in (
+        ((".bam",), "bam", "BAM"),
+        ((".cram",), "cram", "CRAM"),
+        ((".sam",), "sam", "SAM"),
+        ((".bw", ".bigwig"), "bigwig", "bigWig"),
+        ((".bb", ".bigbed"), "bigbed", "bigBed"),
+    ):
+        if name.endswith(suffixes):
+            return kind, words
+    if name.endswith((".gz", ".bgz")):
+        inner = name.rsplit(".", 1)[0]
+        if inner.endswith(_TEXT_SUFFIXES):
+            return "gzip-text", "gzip-compressed tagAlign/BED"
+        return "gzip", "gzip-compressed"
+    if name.endswith(_TEXT_SUFFIXES):
+        return "text", "plain-text tagAlign/BED"
+    return None
+
+
+def name_mismatch(path: str | Path, content: ContentKind) -> str | None:
+    """The format the name of ``path`` promises (``"BAM"``) when its ``content`` is another, else ``None``."""
+    promised = format_by_name(path)
+    if promised is None:
+        return None
+    kind, words = promised
+    if kind == content or (kind.startswith("gzip") and content.startswith("gzip")):
+        return None  # a corrupt gzip stream is still what a .gz name promises
+    if kind == "bam" and content == "gzip-corrupt":
+        return None  # BAM is BGZF, i.e. gzip: a broken one is a broken BAM
+    return words
+
+
+def _name_says(path: Path, content: ContentKind) -> str:
+    """``"; its name says BAM"`` when the name promises another format than ``content``, else ``""``."""
+    words = name_mismatch(path, content)
+    return f"; its name says {words}" if words else ""
+
+
 def detect_read_format(path: str | Path) -> ReadFormat:
-    """Recognise a reads file by its first bytes: ``"bam"``, ``"bed.gz"`` or ``"bed"``.
+    """Recognise a reads file by its content: ``"bam"``, ``"bed.gz"`` or ``"bed"``.
+
+    The content decides; a name promising another readable format (gzip text named ``.bed``) only
+    gets a warning naming both, but a ``.bam`` name on anything but BAM is refused.
 
     Raises:
-        InputError: the file is missing or empty, or is a bigWig/bigBed/CRAM file.
+        InputError: the file is missing, a directory or empty; is a bigWig/bigBed/CRAM/SAM file,
+            binary data of no known format, or a gzip stream that does not decompress; or is
+            named ``.bam`` without being BAM.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(
+            "is a directory, not a reads file",
+            path=path,
+            hint="give the tagAlign/BED/BAM file itself (check the path in config/cells.tsv)",
+        )
     if not path.is_file():
         raise InputError("reads file not found", path=path, hint="check the path in config/cells.tsv")
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if not head:
+    try:
+        kind = sniff_content(path)
+    except OSError as exc:
+        raise InputError(
+            f"cannot be read ({exc.strerror or exc})", path=path, hint="check the file's permissions"
+        ) from exc
+    named = _name_says(path, kind)
+    promised = format_by_name(path)
+    if promised is not None and promised[0] == "bam" and kind == "gzip-corrupt":
+        raise InputError(
+            "the BAM file is truncated or corrupt: no BAM header after BGZF decompression "
+            "(the gzip stream fails at its start)",
+            path=path,
+            hint="re-create or re-download it; `samtools quickcheck FILE` detects this",
+        )
+    if promised is not None and promised[0] == "bam" and kind not in ("bam", "empty"):
+        raise InputError(
+            f"not a BAM file (no BAM header after BGZF decompression): the content is "
+            f"{describe_content(kind)}, though the name says BAM",
+            path=path,
+            hint="give the BAM file itself (`samtools quickcheck FILE` checks one); if this is "
+            "another format on purpose, name it after its content (.tagAlign.gz, .bed, ...)",
+        )
+    if kind == "empty":
         raise InputError(
             "the reads file is empty (0 bytes)",
             path=path,
             hint="the download or alignment step probably failed; recreate the file",
         )
-    if head in _BIGWIG_MAGICS:
+    if kind == "bigwig":
         raise InputError(
-            "this is a bigWig file, not aligned reads",
+            f"this is a bigWig file, not aligned reads{named}",
             path=path,
             hint="list it as a bigWig track (signal is then binned with bin_bigwig), or give the reads",
         )
-    if head in _BIGBED_MAGICS:
+    if kind == "bigbed":
         raise InputError(
-            "this is a bigBed file, which chromexpr does not read",
+            f"this is a bigBed file, which chromexpr does not read{named}",
             path=path,
             hint="convert it to BED with `bigBedToBed FILE out.bed`",
         )
-    if head == b"CRAM":
+    if kind == "cram":
         raise InputError(
-            "CRAM is not supported",
+            f"CRAM is not supported{named}",
             path=path,
             hint="convert it to BAM with `samtools view -b -T ref.fa FILE > reads.bam`",
         )
-    if head[:2] == _GZIP_MAGIC:
-        try:
-            from isal import igzip
+    if kind == "sam":
+        raise InputError(
+            f"this is a SAM file (text alignments), which chromexpr does not read{named}",
+            path=path,
+            line=1,
+            hint="convert it to BAM with `samtools view -b FILE > reads.bam`",
+        )
+    if kind == "gzip-corrupt":
+        from isal import igzip
 
+        try:
             with igzip.open(path, "rb") as gz:
-                inner = gz.read(4)
+                gz.read(4)
+            detail = "no data"
         except Exception as exc:  # EOFError, BadGzipFile, or isal's IsalError (not an OSError)
-            raise InputError(
-                f"the file starts like gzip but cannot be decompressed ({exc})",
-                path=path,
-                line=1,
-                hint="the file is truncated or corrupt: download it again (check with `gzip -t`)",
-            ) from exc
-        return "bam" if inner == b"BAM\x01" else "bed.gz"
-    return "bed"
+            detail = str(exc) or type(exc).__name__
+        raise InputError(
+            f"the file starts like gzip but cannot be decompressed ({detail}){named}",
+            path=path,
+            line=1,
+            hint="the file is truncated or corrupt: download it again (check with `gzip -t`)",
+        )
+    if kind in ("binary", "gzip-binary"):
+        raise InputError(
+            f"not a reads file: the content is {describe_content(kind)}{named}",
+            path=path,
+            hint=_FORMAT_HINT + "; check that the path points at the reads of this cell and mark",
+        )
+    if named:
+        log.warning("%s: read as %s by its content%s", path, describe_content(kind), named)
+    if kind == "bam":
+        return "bam"
+    return "bed.gz" if kind == "gzip-text" else "bed"
 
 
 def _open_binary(path: Path, fmt: ReadFormat) -> BinaryIO:
@@ -500,11 +693,17 @@ def _parse_line(text: bytes, path: Path, lineno: int) -> tuple[str, int, int]:
     for column, label in ((1, "start"), (2, "end")):
         value = _parse_int(fields[column])
         if value is None:
+            hint = "coordinates must be whole numbers (0-based, half-open); " + _FORMAT_HINT
+            if re.fullmatch(rb"[A-Za-z_]+", fields[column].strip()):
+                hint = (
+                    "is this a header line? tagAlign/BED files have no column names (only "
+                    "track/browser/# lines): remove the line or start it with '#'"
+                )
             raise InputError(
                 f"column {column + 1} ({label}) is not an integer: {_show(fields[column])}",
                 path=path,
                 line=lineno,
-                hint="coordinates must be whole numbers (0-based, half-open); " + _FORMAT_HINT,
+                hint=hint,
             )
         if value >= _MAX_COORD:
             raise InputError(

@@ -31,6 +31,7 @@ Both engines validate the reads the same way and return the same statistics.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -54,6 +55,11 @@ from chromexpr.preprocess.geometry import BinGeometry, bin_starts, window_bounds
 
 Engine = Literal["native", "bedtools"]
 BigWigStat = Literal["mean", "sum", "max"]
+#: What to do with genes on chromosomes a bigWig does not list: refuse, or keep them as zeros.
+MissingChromosomes = Literal["error", "warn"]
+MISSING_CHROMOSOMES: tuple[str, ...] = ("error", "warn")
+
+log = logging.getLogger("chromexpr.binning")
 
 TSS_COLUMNS = ("gene_id", "chrom", "tss", "strand")
 
@@ -84,6 +90,18 @@ class _Genes:
     genomic_col: np.ndarray  # (G, n_bins) int64, genomic bin index of each transcription column
 
 
+def _where(tss: pd.DataFrame, row: int | None = None) -> dict:
+    """``path`` and ``line`` of a TSS table row for an InputError, as far as the table knows them.
+
+    :func:`chromexpr.io.tables.read_tss_table` records its file in ``attrs["path"]`` and each
+    gene's line in the ``_line`` column.
+    """
+    where: dict = {"path": tss.attrs.get("path")}
+    if row is not None and "_line" in tss.columns:
+        where["line"] = int(tss["_line"].iloc[row])
+    return where
+
+
 def _prepare_genes(tss: pd.DataFrame, geometry: BinGeometry) -> _Genes:
     """Validate the TSS table and compute windows and bins; windows are checked against 0 here."""
     missing = [c for c in TSS_COLUMNS if c not in tss.columns]
@@ -91,9 +109,10 @@ def _prepare_genes(tss: pd.DataFrame, geometry: BinGeometry) -> _Genes:
         raise InputError(
             f"the TSS table lacks column(s) {missing}; it has {list(tss.columns)}",
             hint=f"pass the table written by the reference step (columns {', '.join(TSS_COLUMNS)})",
+            **_where(tss),
         )
     if len(tss) == 0:
-        raise InputError("the TSS table has no genes", hint="check the reference step's filters")
+        raise InputError("the TSS table has no genes", hint="check the reference step's filters", **_where(tss))
     position = pd.to_numeric(tss["tss"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(position) | (position % 1 != 0)
     if bad.any():
@@ -102,6 +121,7 @@ def _prepare_genes(tss: pd.DataFrame, geometry: BinGeometry) -> _Genes:
             f"TSS of gene {tss['gene_id'].iloc[row]!r} (row {row}) is not an integer: "
             f"{tss['tss'].iloc[row]!r}",
             hint="TSS positions are 0-based integers",
+            **_where(tss, row),
         )
     tss_pos = position.astype(np.int64)
     strand = tss["strand"].astype(str).to_numpy()
@@ -141,6 +161,7 @@ def _check_windows(tss: pd.DataFrame, genes: _Genes, sizes: Mapping[str, int] | 
         f"[{genes.window_start[g]}, {genes.window_end[g]}) vs {limit}",
         hint="the reference step drops genes whose window leaves the chromosome; bin its TSS "
         "table (results/reference/tss.tsv) rather than the raw annotation",
+        **_where(tss, g),
     )
 
 
@@ -514,11 +535,36 @@ def bin_reads(
     return counts, stats
 
 
+def check_missing_chromosomes(value: object, *, key: str = "binning.missing_chromosomes") -> None:
+    """Refuse a ``missing_chromosomes`` setting other than ``error`` or ``warn``, naming ``key``."""
+    if value not in MISSING_CHROMOSOMES:
+        raise InputError(
+            f"unknown value {value!r} for genes on chromosomes a bigWig lacks",
+            key=key,
+            hint="use error (refuse such a bigWig) or warn (keep those genes as zeros)",
+        )
+
+
+def _missing_chromosomes_text(missing: Mapping[str, int], bigwig_chroms: list[str], n_genes: int) -> str:
+    names = list(missing)
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    listed = ", ".join(bigwig_chroms[:5])
+    if len(bigwig_chroms) > 5:
+        listed += f", ... ({len(bigwig_chroms)} in all)"
+    genes = sum(missing.values())
+    return (
+        f"the bigWig lacks {len(names)} chromosome(s) of the TSS table ({shown}): {genes:,} of "
+        f"{n_genes:,} genes lie on them and would be all zeros (the bigWig lists {listed})"
+    )
+
+
 def bin_bigwig(
     path: str | Path,
     tss: pd.DataFrame,
     geometry: BinGeometry,
     stat: BigWigStat = "mean",
+    *,
+    missing_chromosomes: MissingChromosomes = "error",
 ) -> tuple[np.ndarray, dict]:
     """Summarise a bigWig track per bin around each TSS.
 
@@ -528,31 +574,42 @@ def bin_bigwig(
     sum, and ``max`` is the largest value with uncovered bases as 0 (a bin of only negative
     values next to a gap has max 0).
 
+    Chromosome names may use the other convention than the TSS table (``17`` vs ``chr17``), as
+    for reads (:func:`chromexpr.io.reads.normalize_chrom_names`); an exact match is preferred.
+
     Args:
         path: local bigWig file.
         tss: TSS table as for :func:`bin_reads`.
         geometry: window and bin sizes.
         stat: ``"mean"``, ``"sum"`` or ``"max"``.
+        missing_chromosomes: genes on chromosomes the bigWig does not list: ``"error"`` (the
+            default) refuses the file, ``"warn"`` logs a warning and leaves their rows 0.
 
     Returns:
         ``(values, stats)``: ``(len(tss), n_bins) float32``, columns in transcription order;
-        ``stats`` counts genes on chromosomes the bigWig lacks (their rows are 0).
+        ``stats["missing_chromosomes"]`` is ``{"names": [...], "genes": n}`` for the chromosomes
+        of the TSS table the bigWig lacks (their genes' rows are 0) and
+        ``stats["genes_on_chroms_missing_from_bigwig"]`` the genes per such chromosome.
 
     Raises:
-        InputError: not a readable bigWig, a window leaves its chromosome, or no gene lies on a
-            chromosome of the bigWig.
+        InputError: not a readable bigWig, a window leaves its chromosome, no gene lies on a
+            chromosome of the bigWig, or (with ``missing_chromosomes="error"``) some genes do not.
     """
     if stat not in ("mean", "sum", "max"):
         raise InputError(
             f"unknown bigWig statistic {stat!r}", key="binning.stat", hint="use mean, sum or max"
         )
+    check_missing_chromosomes(missing_chromosomes)
     started = time.perf_counter()
     path = Path(path)
     genes = _prepare_genes(tss, geometry)
     n, width = geometry.n_bins, geometry.bin_bp
     with BigWig(path) as bw:
         to_table = normalize_chrom_names(bw.chrom_sizes, genes.chroms)
-        to_bigwig = {target: name for name, target in to_table.items()}
+        to_bigwig: dict[str, str] = {}
+        for name, target in to_table.items():  # a name spelled as in the table wins over a renamed one
+            if target not in to_bigwig or name == target:
+                to_bigwig[target] = name
         sizes = {c: bw.chrom_sizes[to_bigwig[c]] for c in genes.chroms if c in to_bigwig}
         present = np.array([c in sizes for c in genes.chroms])[genes.chrom_index]
         if not present.any():
@@ -562,6 +619,22 @@ def bin_bigwig(
                 path=path,
                 hint="check that the bigWig and the annotation use the same organism and assembly",
             )
+        missing: dict[str, int] = {}
+        for g in np.flatnonzero(~present):
+            chrom = genes.chroms[genes.chrom_index[g]]
+            missing[chrom] = missing.get(chrom, 0) + 1
+        if missing:
+            text = _missing_chromosomes_text(missing, list(bw.chrom_sizes), len(genes.gene_ids))
+            if missing_chromosomes == "error":
+                raise InputError(
+                    text,
+                    path=path,
+                    hint="check that the bigWig is of the same assembly as the annotation and names "
+                    "chromosomes like the TSS table ('chr1' and '1' are matched; other aliases are "
+                    "not); or keep those genes as zeros with the config key "
+                    "binning.missing_chromosomes: warn (command line: --missing-chromosomes warn)",
+                )
+            log.warning("%s: %s; kept as zeros (missing_chromosomes: warn)", path, text)
         _check_windows(tss, genes, sizes, " (in the bigWig)")
         genomic = np.zeros((len(genes.gene_ids), n), dtype=np.float64)
         for g in np.flatnonzero(present):
@@ -574,14 +647,11 @@ def bin_bigwig(
     if stat == "mean":
         genomic /= width
     values = np.take_along_axis(genomic, genes.genomic_col, axis=1).astype(np.float32)
-    missing: dict[str, int] = {}
-    for g in np.flatnonzero(~present):
-        chrom = genes.chroms[genes.chrom_index[g]]
-        missing[chrom] = missing.get(chrom, 0) + 1
     stats = {
         "stat": stat,
         "genes": int(len(genes.gene_ids)),
         "bins": n,
+        "missing_chromosomes": {"names": list(missing), "genes": int(sum(missing.values()))},
         "genes_on_chroms_missing_from_bigwig": missing,
         "chrom_renamed": {k: v for k, v in to_table.items() if k != v and v in sizes},
         "seconds": round(time.perf_counter() - started, 3),

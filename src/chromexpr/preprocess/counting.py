@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,11 +20,15 @@ BIGWIG_SUFFIXES = (".bw", ".bigwig", ".bigWig", ".BigWig")
 
 
 def is_bigwig(path: str | Path) -> bool:
-    """True for a bigWig file (by suffix, or by its magic number when the file exists)."""
+    """True for a bigWig file (by suffix, or by its magic number when the file exists).
+
+    A file named like a bigWig counts as one whatever it holds, so that reading it says what
+    its content is instead (:class:`chromexpr.io.bigwig.BigWig`).
+    """
     path = Path(path)
     if path.suffix in BIGWIG_SUFFIXES:
         return True
-    if path.exists():
+    if path.is_file():
         with open(path, "rb") as fh:
             magic = fh.read(4)
         return magic in (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26")
@@ -41,20 +45,45 @@ def bin_file(
     engine: str = "native",
     bigwig_stat: str = "mean",
     chrom_sizes: str | Path | dict[str, int] | None = None,
+    missing_chromosomes: Literal["error", "warn"] = "error",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Count ``reads`` (tagAlign/BED/BAM) or summarise a bigWig per bin for every gene of ``tss``.
 
     Writes ``out_counts`` (``.npy``, genes x bins, rows in ``tss`` order) and ``out_stats``
     (JSON: input path and sha256, engine, read statistics, wall time), both atomically.
-    """
-    from chromexpr.preprocess.binning import bin_bigwig, bin_reads
 
+    Args:
+        reads: the input; a bigWig is told by its content (or, failing that, its name).
+        tss: the TSS table (the reference step's ``tss.tsv``).
+        out_counts: ``.npy`` output.
+        out_stats: JSON output, or ``None``.
+        geometry: window and bin sizes (default: DeepChrome's, 5 kb and 100 bp).
+        engine: reads only: ``native`` or ``bedtools``.
+        bigwig_stat: bigWig only: ``mean``, ``sum`` or ``max`` per bin.
+        chrom_sizes: reads only: chromosome sizes (file or mapping) to check windows and reads against.
+        missing_chromosomes: bigWig only (config key ``binning.missing_chromosomes``): genes on
+            chromosomes the bigWig does not list are an ``error`` (the default) or, with ``warn``,
+            logged and kept as zeros; the stats JSON records them under
+            ``stats.missing_chromosomes`` (``names`` and ``genes``).
+
+    Raises:
+        InputError: for a bad input or setting, naming the file and line or the config key.
+    """
+    from chromexpr.preprocess.binning import (
+        bin_bigwig,
+        bin_reads,
+        check_missing_chromosomes,
+    )
+
+    check_missing_chromosomes(missing_chromosomes)
     geometry = geometry or BinGeometry()
     genes = read_tss_table(tss)
     sizes = read_chrom_sizes(chrom_sizes) if isinstance(chrom_sizes, (str, Path)) else chrom_sizes
     t0 = time.perf_counter()
     if is_bigwig(reads):
-        counts, stats = bin_bigwig(reads, genes, geometry, stat=bigwig_stat)
+        counts, stats = bin_bigwig(
+            reads, genes, geometry, stat=bigwig_stat, missing_chromosomes=missing_chromosomes
+        )
         method = f"bigwig:{bigwig_stat}"
     else:
         counts, stats = bin_reads(reads, genes, geometry, engine=engine, chrom_sizes=sizes)

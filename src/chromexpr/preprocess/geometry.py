@@ -8,6 +8,7 @@ reversed when ``orient_by_strand`` is true (the default).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -30,18 +31,27 @@ class BinGeometry:
     orient_by_strand: bool = True
 
     def __post_init__(self) -> None:
-        if self.bin_bp <= 0 or self.window_bp <= 0:
-            raise InputError(
-                f"window_bp ({self.window_bp}) and bin_bp ({self.bin_bp}) must be positive",
-                key="bins",
-                hint="use e.g. window_bp: 5000, bin_bp: 100",
-            )
-        if self.window_bp % self.bin_bp:
-            raise InputError(
-                f"window_bp ({self.window_bp}) is not a multiple of bin_bp ({self.bin_bp})",
-                key="bins.window_bp",
-                hint="choose a window that is a whole number of bins, e.g. 5000 with bin_bp 100",
-            )
+        check_sizes(self.window_bp, self.bin_bp)
+
+    @classmethod
+    def checked(
+        cls,
+        window_bp: int = 5000,
+        bin_bp: int = 100,
+        orient_by_strand: bool = True,
+        *,
+        names: Mapping[str, str] | None = None,
+    ) -> BinGeometry:
+        """Build a geometry whose errors name the parameters as the caller calls them.
+
+        ``names`` maps ``window_bp`` / ``bin_bp`` to a config key (``bins.window_bp``, the default,
+        see :data:`CONFIG_NAMES`) or a command-line flag (``--window-bp``, see :data:`CLI_NAMES`).
+
+        Raises:
+            InputError: as :func:`check_sizes`.
+        """
+        check_sizes(window_bp, bin_bp, names=names)
+        return cls(window_bp=window_bp, bin_bp=bin_bp, orient_by_strand=orient_by_strand)
 
     @property
     def n_bins(self) -> int:
@@ -56,6 +66,56 @@ class BinGeometry:
     def as_dict(self) -> dict:
         """Plain dict for provenance and npz metadata."""
         return {**asdict(self), "n_bins": self.n_bins}
+
+
+#: How the workflow names the geometry parameters: keys of the config's ``bins`` section.
+CONFIG_NAMES: dict[str, str] = {"window_bp": "bins.window_bp", "bin_bp": "bins.bin_bp"}
+#: How the ``chromexpr`` command line names them.
+CLI_NAMES: dict[str, str] = {"window_bp": "--window-bp", "bin_bp": "--bin-bp"}
+
+
+def check_sizes(window_bp: object, bin_bp: object, *, names: Mapping[str, str] | None = None) -> None:
+    """The one validation of window and bin sizes: whole numbers, positive, window a multiple of bin.
+
+    Args:
+        window_bp: bases on each side of the TSS.
+        bin_bp: bin width.
+        names: what to call each parameter in messages, ``{"window_bp": ..., "bin_bp": ...}``:
+            a config key (the default, :data:`CONFIG_NAMES`; the error then carries it as ``key``)
+            or a command-line flag starting with ``-`` (:data:`CLI_NAMES`; the message names it).
+
+    Raises:
+        InputError: naming the offending parameter and a valid example.
+    """
+    names = {**CONFIG_NAMES, **(names or {})}
+    is_flag = {param: name.startswith("-") for param, name in names.items()}
+
+    def say(param: str, value: object) -> str:
+        return f"{names[param]} {value}" if is_flag[param] else f"{param} ({value})"
+
+    def fail(param: str, message: str, hint: str) -> InputError:
+        if is_flag[param]:
+            return InputError(message, hint=hint)
+        return InputError(message, key=names[param], hint=hint)
+
+    example = (
+        f"e.g. {names['window_bp']} 5000 {names['bin_bp']} 100"
+        if is_flag["window_bp"]
+        else f"e.g. {names['window_bp']}: 5000, {names['bin_bp']}: 100"
+    )
+    for param, value in (("bin_bp", bin_bp), ("window_bp", window_bp)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise fail(param, f"{say(param, repr(value))} is not a whole number of bases", f"use {example}")
+        if value <= 0:
+            raise fail(param, f"{say(param, value)} must be positive", f"use {example}")
+    assert isinstance(window_bp, (int, np.integer)) and isinstance(bin_bp, (int, np.integer))
+    if window_bp % bin_bp:
+        raise fail(
+            "window_bp",
+            f"{say('window_bp', window_bp)} is not a multiple of {say('bin_bp', bin_bp)}",
+            f"choose a window that is a whole number of bins: {window_bp // bin_bp * bin_bp or bin_bp} or "
+            f"{(window_bp // bin_bp + 1) * bin_bp} with {names['bin_bp']} {bin_bp}, or {example}",
+        )
 
 
 def _minus_mask(strand: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,15 +12,26 @@ import pandas as pd
 
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
-from chromexpr.io.tables import read_annotation, read_chrom_sizes, read_expression, read_tss_table
+from chromexpr.io.jsonio import write_json
+from chromexpr.io.tables import (
+    SPLITS,
+    TSS_COLUMNS,
+    read_annotation,
+    read_chrom_sizes,
+    read_expression,
+    read_tss_table,
+    write_splits,
+)
 from chromexpr.preprocess.geometry import BinGeometry, window_bounds
 
 log = logging.getLogger("chromexpr.reference")
 
 SPLIT_METHODS = ("blocks", "random", "chromosome")
+#: Default ``reference.min_tss_distance``: bases a kept TSS must lie downstream of the last kept one.
+MIN_TSS_DISTANCE = 5000
 
 
-def filter_tss(genes: pd.DataFrame, min_tss_distance: int = 5000) -> pd.DataFrame:
+def filter_tss(genes: pd.DataFrame, min_tss_distance: int = MIN_TSS_DISTANCE) -> pd.DataFrame:
     """Keep TSSs at least ``min_tss_distance`` apart (DESIGN.md section 4).
 
     Per chromosome, genes are sorted by TSS (ties by gene id); the first is kept, and a gene
@@ -29,7 +39,8 @@ def filter_tss(genes: pd.DataFrame, min_tss_distance: int = 5000) -> pd.DataFram
     Returns the kept rows sorted by (chrom, tss, gene_id).
     """
     if min_tss_distance < 0:
-        raise InputError("min_tss_distance must be >= 0", key="reference.min_tss_distance")
+        raise InputError(f"min_tss_distance must be >= 0, got {min_tss_distance}", key="reference.min_tss_distance",
+                         hint="use 0 to keep every TSS, or e.g. 5000 (DeepChrome)")
     ordered = genes.sort_values(["chrom", "tss", "gene_id"], kind="mergesort")
     keep = np.zeros(len(ordered), dtype=bool)
     chrom = ordered["chrom"].to_numpy()
@@ -40,6 +51,51 @@ def filter_tss(genes: pd.DataFrame, min_tss_distance: int = 5000) -> pd.DataFram
             keep[i] = True
             last_chrom, last_kept = chrom[i], tss[i]
     return ordered[keep].reset_index(drop=True)
+
+
+def check_chrom_naming(
+    genes: pd.DataFrame,
+    chrom_sizes: dict[str, int],
+    *,
+    genes_path: str | Path | None = None,
+    sizes_path: str | Path | None = None,
+    chromosomes: list[str] | None = None,
+) -> None:
+    """Refuse TSS chromosomes that miss the chromosome sizes only by their spelling (``17`` vs ``chr17``).
+
+    Genes on such a chromosome would otherwise be dropped as "without size" or "window outside
+    the chromosome". Only chromosomes whose sizes spelling is in ``chromosomes`` (when given)
+    count. ``genes_path`` / ``sizes_path`` name the files in the message; the line is that of the
+    first gene on the chromosome when ``genes`` has the readers' ``_line`` column.
+
+    Raises:
+        InputError: ``TSS chromosomes use '17', chromosome sizes use 'chr17': a naming mismatch``.
+    """
+    from chromexpr.io.reads import normalize_chrom_names
+
+    sizes = set(chrom_sizes)
+    chroms = [str(c) for c in pd.unique(genes["chrom"].astype(str))]
+    absent = [c for c in chroms if c not in sizes]
+    if not absent:
+        return
+    wanted = set(chromosomes) if chromosomes else sizes
+    renamed = normalize_chrom_names(absent, sizes)
+    for name, target in renamed.items():
+        if target == name or target not in wanted:
+            continue
+        line = None
+        if "_line" in genes.columns:
+            line = int(genes.loc[genes["chrom"].astype(str) == name, "_line"].iloc[0])
+        sizes_named = f" ({sizes_path})" if sizes_path is not None else ""
+        n_affected = sum(1 for c in absent if renamed[c] != c)
+        raise InputError(
+            f"TSS chromosomes use '{name}', chromosome sizes{sizes_named} use '{target}': a naming "
+            f"mismatch (UCSC 'chr' prefix vs Ensembl) on {n_affected} of {len(chroms)} chromosomes",
+            path=genes_path,
+            line=line,
+            hint="rename one of them so that both spell chromosomes alike: `sed 's/^chr//'` drops the "
+            "prefix, `sed 's/^/chr/'` adds it (on the chromosome sizes, or on the annotation's chrom column)",
+        )
 
 
 def inside_chromosome(genes: pd.DataFrame, chrom_sizes: dict[str, int], geometry: BinGeometry) -> np.ndarray:
@@ -71,7 +127,7 @@ def make_splits(
     split = np.empty(len(ids), dtype=object)
     if method == "blocks":
         order = np.argsort(ids, kind="mergesort")
-        for name, block in zip(("train", "valid", "test"), np.array_split(order, 3), strict=True):
+        for name, block in zip(SPLITS, np.array_split(order, 3), strict=True):
             split[block] = name
     elif method == "random":
         fr = np.asarray(fractions, dtype=np.float64)
@@ -82,7 +138,7 @@ def make_splits(
         order = np.argsort(ids, kind="mergesort")
         perm = order[np.random.default_rng(seed).permutation(len(ids))]
         cuts = np.round(np.cumsum(fr)[:2] * len(ids)).astype(int)
-        for name, block in zip(("train", "valid", "test"), np.split(perm, cuts), strict=True):
+        for name, block in zip(SPLITS, np.split(perm, cuts), strict=True):
             split[block] = name
     elif method == "chromosome":
         valid = set(valid_chromosomes or [])
@@ -101,7 +157,7 @@ def make_splits(
         raise InputError(f"unknown split method '{method}'", key="split.method",
                          hint=f"use one of {', '.join(SPLIT_METHODS)}")
     out = pd.Series(split.astype(str), index=pd.Index(ids, name="gene_id"), name="split")
-    for name in ("train", "valid", "test"):
+    for name in SPLITS:
         if not (out == name).any():
             raise InputError(f"the {method} split leaves no gene in '{name}'", key="split",
                              hint="check the split settings against the genes kept")
@@ -123,7 +179,7 @@ def select_reference(
     chrom_sizes: dict[str, int],
     geometry: BinGeometry,
     *,
-    min_tss_distance: int = 5000,
+    min_tss_distance: int = MIN_TSS_DISTANCE,
     unknown_strand: str = "plus",
     chromosomes: list[str] | None = None,
     split: dict[str, Any] | None = None,
@@ -137,7 +193,7 @@ def select_reference(
     5. drop genes whose window leaves the chromosome;
     6. assign splits (:func:`make_splits`).
     """
-    genes = annotation[["gene_id", "chrom", "tss", "strand"]].copy()
+    genes = annotation[list(TSS_COLUMNS)].copy()
     counts: dict[str, Any] = {"annotation": int(len(genes))}
     if expression_genes is not None:
         has = genes["gene_id"].isin(pd.Index(expression_genes))
@@ -190,7 +246,7 @@ def select_reference(
 def write_tss(genes: pd.DataFrame, path: str | Path) -> None:
     """Write the TSS table (``gene_id chrom tss strand``) atomically."""
     with atomic_path(path) as tmp:
-        genes[["gene_id", "chrom", "tss", "strand"]].to_csv(tmp, sep="\t", index=False)
+        genes[list(TSS_COLUMNS)].to_csv(tmp, sep="\t", index=False)
 
 
 def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Path) -> None:
@@ -200,20 +256,6 @@ def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Pa
                         "name": genes["gene_id"], "score": 0, "strand": genes["strand"]})
     with atomic_path(path) as tmp:
         bed.to_csv(tmp, sep="\t", index=False, header=False)
-
-
-def write_splits(splits: pd.Series, path: str | Path) -> None:
-    """Write the split manifest (``gene_id split``) atomically."""
-    with atomic_path(path) as tmp:
-        splits.rename("split").to_frame().to_csv(tmp, sep="\t")
-
-
-def read_splits(path: str | Path) -> pd.Series:
-    """Read a split manifest written by :func:`write_splits`."""
-    df = pd.read_csv(path, sep="\t", dtype={"gene_id": str, "split": str})
-    if list(df.columns) != ["gene_id", "split"]:
-        raise InputError("a split manifest has the header 'gene_id split'", path=path, line=1)
-    return df.set_index("gene_id")["split"]
 
 
 def prepare_reference(
@@ -228,7 +270,7 @@ def prepare_reference(
     expression_duplicates: str = "error",
     gene_types: list[str] | None = None,
     geometry: BinGeometry | None = None,
-    min_tss_distance: int = 5000,
+    min_tss_distance: int = MIN_TSS_DISTANCE,
     unknown_strand: str = "plus",
     chromosomes: list[str] | None = None,
     split: dict[str, Any] | None = None,
@@ -241,6 +283,7 @@ def prepare_reference(
     geometry = geometry or BinGeometry()
     ann = read_annotation(annotation, annotation_format, gene_types)
     sizes = read_chrom_sizes(chrom_sizes)
+    check_chrom_naming(ann, sizes, genes_path=annotation, sizes_path=chrom_sizes, chromosomes=chromosomes)
     expr_genes = None
     if expression is not None:
         expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
@@ -256,12 +299,11 @@ def prepare_reference(
     summary = {"counts": result.counts, "geometry": geometry.as_dict(), "min_tss_distance": min_tss_distance,
                "unknown_strand": unknown_strand}
     if out_summary is not None:
-        with atomic_path(out_summary) as tmp:
-            Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(out_summary, summary)
     return summary
 
 
 __all__ = [
-    "filter_tss", "inside_chromosome", "make_splits", "select_reference", "prepare_reference",
-    "read_splits", "read_tss_table", "write_tss", "write_windows_bed", "write_splits",
+    "check_chrom_naming", "filter_tss", "inside_chromosome", "make_splits", "select_reference", "prepare_reference",
+    "read_tss_table", "write_tss", "write_windows_bed",
 ]
