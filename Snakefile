@@ -2,7 +2,14 @@
 # Stages live in rules/*.smk; the logic lives in the chromexpr library (src/chromexpr).
 from snakemake.utils import min_version
 
+from chromexpr.dag import exit_on_input_error, read_yaml
+
 min_version("9.0")
+
+# A YAML syntax error in the default config is reported with its file and line (Snakemake's own
+# message names neither); `chromexpr check-config FILE` does the same for a --configfile.
+with exit_on_input_error():
+    read_yaml(f"{workflow.basedir}/config/config.yaml")
 
 
 # The demo config of this repository; --configfile FILE adds or overrides keys.
@@ -10,6 +17,7 @@ configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/shipped.smk"
 include: "rules/demo.smk"
 include: "rules/download.smk"
 include: "rules/reference.smk"

@@ -20,17 +20,8 @@ rule bin_reads:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     params:
-        bins=config["bins"],
-        engine=config["binning"]["engine"],
-        bigwig_stat=config["binning"]["bigwig_stat"],
-        code=code_version(
-            "preprocess/binning.py",
-            "preprocess/counting.py",
-            "preprocess/geometry.py",
-            "io/reads.py",
-            "io/bigwig.py",
-            "io/tables.py",
-            "io/atomic.py",
-        ),
+        geometry=geometry(),
+        binning=binning_params,
+        code=script_code("bin_reads.py"),
     script:
         "../workflow/scripts/bin_reads.py"

@@ -1,84 +1,168 @@
 # Configuration and table validation, and the helpers the rules use. No rules here.
-import hashlib
+#
+# The patterns every rule here follows (README, "Workflow correctness").
+# - params carry only the config values the job uses, read key by key (never a whole section), so
+#   editing another key re-runs nothing;
+# - inputs and outputs are relative paths; files shipped with chromexpr (cards, demo and reference
+#   tables) are staged into resources/shipped/ by a rule whose only param is their checksum, so a
+#   finished project can move to another directory (or machine) without re-running anything;
+# - params.code = script_code(<script>): a hash of every chromexpr module the script imports,
+#   computed by walking its imports, so a library edit re-runs exactly the rules it affects;
+# - every cross-key rule and every input table is checked here, before any job runs.
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from snakemake.utils import validate
 
-validate(config, workflow.source_path("../config/schemas/config.schema.yaml"))
+from chromexpr import dag
+from chromexpr.errors import InputError
+from chromexpr.io.atomic import sha256sum
+from chromexpr.io.tables import read_expression
+from chromexpr.models import load_card
+from chromexpr.models.registry import card_path
+from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
-SOURCE = config["source"]["kind"]
-CELLS = list(config["cells"])
-MARKS = list(config["marks"])
 REPO = Path(workflow.basedir)
+SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
+SHIPPED = shipped_names()
 
 
-wildcard_constraints:
-    cell="|".join(CELLS),
-    mark="|".join(MARKS),
+def script_code(script):
+    """Hash of the chromexpr modules workflow/scripts/<script> imports (chromexpr.dag.code_hash)."""
+    return dag.code_hash(REPO / "workflow" / "scripts" / script)
 
 
 def repo_or_cwd(path):
-    """A config path: absolute, relative to the working directory, or else to the repository."""
+    """A user path from the config: relative to the working directory or else to the repository
+    (then absolute, so such inputs move only together with the repository)."""
     p = Path(path)
     if p.is_absolute() or p.exists():
         return str(p)
     return str(REPO / p)
 
 
-def code_version(*parts):
-    """Hash of library sources, as a params value, so that library edits re-run the rules using them."""
-    h = hashlib.sha256()
-    root = REPO / "src" / "chromexpr"
-    for part in parts:
-        target = root / part
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
-        for f in files:
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+def config_file(key, *, must_exist=True):
+    """The input path for the config value at dotted ``key``: a shipped file (``chromexpr:<name>``)
+    is staged into resources/shipped/<name>; a user path is taken as written (see repo_or_cwd).
+    """
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    if is_shipped(value):
+        name = value[len(SHIPPED_PREFIX) :]
+        if name not in SHIPPED:
+            raise InputError(
+                f"chromexpr ships no file '{name}'",
+                key=key,
+                hint=f"shipped files: {', '.join(SHIPPED)}; or give a path to your own file",
+            )
+        return f"resources/shipped/{name}"
+    if not value:
+        raise InputError(
+            "no file given", key=key, hint="set it to the path of your file"
+        )
+    path = repo_or_cwd(value)
+    if must_exist and not Path(path).exists():
+        raise InputError(
+            f"file '{value}' not found (looked in the working directory and the repository)",
+            key=key,
+            hint="fix the path, or give it relative to the directory you run snakemake in",
+        )
+    return path
+
+
+def shipped_checksum(wildcards):
+    """sha256 of a shipped file: the only param of the rule that stages it."""
+    return sha256sum(shipped_file(wildcards.name))
+
+
+def local_file(path):
+    """The real file behind an input path, for checks at DAG build (staged files are read from
+    the package)."""
+    if path.startswith("resources/shipped/"):
+        return shipped_file(path[len("resources/shipped/") :])
+    return Path(path)
 
 
 def _check_duplicates(table, keys, path):
     dup = table.duplicated(keys, keep=False)
     if dup.any():
+        line = int(dup.to_numpy().nonzero()[0][0]) + 2
         row = table[dup].iloc[0]
-        raise ValueError(
-            f"{path}: {', '.join(str(row[k]) for k in keys)} is listed more than once; keep one row"
+        raise InputError(
+            f"{', '.join(str(row[k]) for k in keys)} is listed more than once",
+            path=path,
+            line=line,
+            hint="keep one row for it",
         )
+
+
+def _read_table(path, schema):
+    if not Path(path).is_file():
+        raise InputError(
+            "table not found",
+            path=path,
+            hint="create it, or fix the config key naming it",
+        )
+    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").dropna(how="all")
+    try:
+        validate(table, workflow.source_path(schema))
+    except (
+        Exception
+    ) as exc:  # snakemake wraps the jsonschema error; keep its first line
+        raise InputError(
+            f"does not match its schema: {str(exc).splitlines()[0]}",
+            path=path,
+            hint=f"see {schema.removeprefix('../')} for the columns",
+        ) from None
+    return table
 
 
 def _read_files_table():
     path = repo_or_cwd(config["source"]["local"]["files"])
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").dropna(how="all")
-    validate(table, workflow.source_path("../config/schemas/files.schema.yaml"))
+    table = _read_table(path, "../config/schemas/files.schema.yaml")
     _check_duplicates(table, ["cell", "mark"], path)
     have = set(zip(table["cell"], table["mark"]))
     missing = [f"{c}/{m}" for c in CELLS for m in MARKS if (c, m) not in have]
     if missing:
-        raise ValueError(
-            f"{path}: no file for {len(missing)} cell/mark pairs ({', '.join(missing[:6])}...); "
-            "add a row 'cell mark path' for each, or remove the cell or mark from the config"
+        raise InputError(
+            f"no file for {len(missing)} cell/mark pairs ({', '.join(missing[:6])}"
+            f"{' ...' if len(missing) > 6 else ''})",
+            path=path,
+            hint="add a row 'cell mark path' for each, or remove the cell or mark from the config",
         )
-    return {(r.cell, r.mark): repo_or_cwd(r.path) for r in table.itertuples()}
+    files = {(r.cell, r.mark): repo_or_cwd(r.path) for r in table.itertuples()}
+    for (cell, mark), file in files.items():
+        if cell in CELLS and mark in MARKS and not Path(file).is_file():
+            raise InputError(
+                f"the file of {cell}/{mark} does not exist: {file}",
+                path=path,
+                hint="fix the path (relative paths are taken from the working directory)",
+            )
+    return files
 
 
 def _read_processed_table():
     path = repo_or_cwd(config["source"]["processed"]["files"])
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").dropna(how="all")
-    validate(table, workflow.source_path("../config/schemas/processed.schema.yaml"))
+    table = _read_table(path, "../config/schemas/processed.schema.yaml")
     _check_duplicates(table, ["cell", "split"], path)
-    missing = [c for c in CELLS if c not in set(table["cell"])]
+    have = set(zip(table["cell"], table["split"]))
+    missing = [
+        f"{c} {s}"
+        for c in CELLS
+        for s in ("train", "valid", "test")
+        if (c, s) not in have
+    ]
     if missing:
-        raise ValueError(
-            f"{path}: no files for cells {missing}; add rows 'cell split path' or drop them from 'cells'"
+        raise InputError(
+            f"no file for {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}",
+            path=path,
+            hint="add a row 'cell split path' for each (split = train, valid, test), "
+            "or drop the cell from 'cells'",
         )
     return {(r.cell, r.split): repo_or_cwd(r.path) for r in table.itertuples()}
-
-
-LOCAL_FILES = _read_files_table() if SOURCE == "local" else {}
-PROCESSED_FILES = _read_processed_table() if SOURCE == "processed" else {}
 
 
 def reads_file(wildcards):
@@ -90,13 +174,29 @@ def reads_file(wildcards):
     return LOCAL_FILES[(wildcards.cell, wildcards.mark)]
 
 
+def is_bigwig(wildcards):
+    """Whether the input of a binning job is a bigWig (by its name, as the binning step tells)."""
+    return str(reads_file(wildcards)).lower().endswith((".bigwig", ".bw"))
+
+
+def binning_params(wildcards):
+    """What a binning job uses: the engine for reads; the statistic and the missing-chromosome
+    policy for bigWig signal (each only where it changes the result)."""
+    if is_bigwig(wildcards):
+        return {
+            "bigwig_stat": config["binning"]["bigwig_stat"],
+            "missing_chromosomes": config["binning"]["missing_chromosomes"],
+        }
+    return {"engine": config["binning"]["engine"]}
+
+
 def annotation_file():
     """The gene annotation of the source."""
     if SOURCE == "demo":
-        return repo_or_cwd(config["source"]["demo"]["genes"])
+        return config_file("source.demo.genes")
     if SOURCE == "remc":
         return "resources/remc/gene_info.tsv"
-    return repo_or_cwd(config["source"]["local"]["annotation"])
+    return config_file("source.local.annotation")
 
 
 def annotation_format():
@@ -107,18 +207,62 @@ def annotation_format():
 def expression_file():
     """The expression matrix of the source."""
     if SOURCE == "demo":
-        return repo_or_cwd(config["source"]["demo"]["expression"])
+        return config_file("source.demo.expression")
     if SOURCE == "remc":
         return "resources/remc/expression.tsv.gz"
     if SOURCE == "processed":
-        return repo_or_cwd(config["source"]["processed"]["expression"])
-    return repo_or_cwd(config["source"]["local"]["expression"])
+        return config_file("source.processed.expression")
+    return config_file("source.local.expression")
 
 
 def chrom_sizes_file():
     """Chromosome sizes of the assembly."""
     key = {"demo": "demo", "remc": "remc"}.get(SOURCE, "local")
-    return repo_or_cwd(config["source"][key]["chrom_sizes"])
+    return config_file(f"source.{key}.chrom_sizes")
+
+
+def processed_expression():
+    """Expression matrix for the processed source, or nothing (labels come with the files)."""
+    return (
+        config_file("source.processed.expression")
+        if config["source"]["processed"]["expression"]
+        else []
+    )
+
+
+def _check_expression_cells():
+    """Every configured cell has a column in the expression matrix (read now when it exists)."""
+    if SOURCE == "remc":
+        path = (
+            "resources/remc/expression.tsv.gz"  # downloaded: checked once it is there
+        )
+        if not Path(path).exists():
+            return
+    elif SOURCE == "processed":
+        path = processed_expression()
+        if not path:
+            return
+    else:
+        path = expression_file()
+    read_expression(
+        local_file(path), CELLS, duplicates=config["expression"]["duplicates"]
+    )
+
+
+def geometry():
+    """The bin geometry (bins.*), as the library's BinGeometry takes it."""
+    return {k: config["bins"][k] for k in ("window_bp", "bin_bp", "orient_by_strand")}
+
+
+def split_params():
+    """The split settings that the configured split method uses."""
+    split = config["split"]
+    keys = {
+        "blocks": [],
+        "random": ["seed", "fractions"],
+        "chromosome": ["valid_chromosomes", "test_chromosomes"],
+    }[split["method"]]
+    return {"method": split["method"], **{k: split[k] for k in keys}}
 
 
 def counts_file():
@@ -128,19 +272,17 @@ def counts_file():
 
 
 def dataset_counts(wildcards):
-    """The per-mark count matrices of one cell, in config mark order."""
-    return {m: f"results/counts/{wildcards.cell}/{m}.npy" for m in MARKS}
+    """The per-mark count matrices of one cell (and their binning records), in config mark order."""
+    files = {m: f"results/counts/{wildcards.cell}/{m}.npy" for m in MARKS}
+    files.update(
+        {f"{m}_stats": f"results/counts/{wildcards.cell}/{m}.json" for m in MARKS}
+    )
+    return files
 
 
 def processed_inputs(wildcards):
     """The released split files of one cell."""
     return {s: PROCESSED_FILES[(wildcards.cell, s)] for s in ("train", "valid", "test")}
-
-
-def processed_expression():
-    """Expression matrix for the processed source, or nothing (labels come with the files)."""
-    path = config["source"]["processed"]["expression"]
-    return repo_or_cwd(path) if path else []
 
 
 def dataset_files():
@@ -162,41 +304,22 @@ def _read_checksums():
     path = config["source"]["remc"]["checksums"]
     if SOURCE != "remc" or not path:
         return {}
-    table = pd.read_csv(repo_or_cwd(path), sep="\t", dtype=str, comment="#")
+    path = repo_or_cwd(path)
+    table = pd.read_csv(path, sep="\t", dtype=str, comment="#")
     for col in ("file", "size", "sha256"):
         if col not in table.columns:
-            raise ValueError(
-                f"{path}: missing column '{col}' (header must be 'file size sha256')"
+            raise InputError(
+                f"missing column '{col}'",
+                path=path,
+                line=1,
+                hint="the header must be 'file size sha256'",
             )
     return {r.file: {"size": r.size, "sha256": r.sha256} for r in table.itertuples()}
-
-
-CHECKSUMS = _read_checksums()
 
 
 def known_checksum(name):
     """Size and sha256 of a download when the checksum table lists it (else empty strings)."""
     return CHECKSUMS.get(name, {"size": "", "sha256": ""})
-
-
-def _card_framework(name):
-    path = REPO / "models" / f"{name}.yaml"
-    if not path.exists():
-        raise ValueError(
-            f"config key 'train.models': no model card {path}; "
-            f"available: {', '.join(sorted(p.stem for p in (REPO / 'models').glob('*.yaml')))}"
-        )
-    with open(path) as fh:
-        return yaml.safe_load(fh).get("framework", "torch")
-
-
-MODELS = list(config["train"]["models"])
-SEEDS = list(config["train"]["seeds"])
-FRAMEWORK = {m: _card_framework(m) for m in MODELS}
-TORCH_MODELS = [m for m in MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
-SKLEARN_MODELS = [m for m in MODELS if FRAMEWORK[m] == "sklearn"] or ["__none__"]
-TORCH_MODELS_RE = "|".join(TORCH_MODELS)
-SKLEARN_MODELS_RE = "|".join(SKLEARN_MODELS)
 
 
 def train_gpus():
@@ -209,9 +332,18 @@ def train_gpus():
     return 0
 
 
-def card_file(wildcards):
-    """The model card of a training job."""
-    return str(REPO / "models" / f"{wildcards.model}.yaml")
+def card_checksum(wildcards):
+    """sha256 of the model card's file: a training job's record of the card it uses (the card
+    itself is package data, found by name, so it is not an input path)."""
+    return sha256sum(card_path(wildcards.model))
+
+
+def torch_training_params():
+    """The train.* keys a torch training job uses (the cards' values where null)."""
+    return {
+        k: config["train"][k]
+        for k in ("device", "max_epochs", "patience", "batch_size")
+    }
 
 
 def run_metrics():
@@ -222,3 +354,37 @@ def run_metrics():
         cell=CELLS,
         seed=SEEDS,
     )
+
+
+# Every check that can be made before a job runs, in one place: a problem stops the run here with one
+# message (the config key, or the file and line, and what to do) instead of failing jobs later.
+with dag.exit_on_input_error():
+    # the concise check first (one message naming the key), then Snakemake's, which fills defaults
+    dag.validate_config(config, SCHEMA)
+    validate(config, str(SCHEMA))
+    SOURCE = config["source"]["kind"]
+    CELLS = list(config["cells"])
+    MARKS = list(config["marks"])
+    MODELS = list(config["train"]["models"])
+    SEEDS = list(config["train"]["seeds"])
+    CARDS = {m: load_card(m) for m in MODELS}
+    dag.check_config(config, CARDS)
+    LOCAL_FILES = _read_files_table() if SOURCE == "local" else {}
+    PROCESSED_FILES = _read_processed_table() if SOURCE == "processed" else {}
+    if SOURCE == "processed":
+        processed_expression()
+    else:
+        annotation_file(), expression_file(), chrom_sizes_file()
+    if MODELS:
+        config_file("report.published")
+    _check_expression_cells()
+    CHECKSUMS = _read_checksums()
+
+FRAMEWORK = {m: CARDS[m]["framework"] for m in MODELS}
+TORCH_MODELS = [m for m in MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
+SKLEARN_MODELS = [m for m in MODELS if FRAMEWORK[m] == "sklearn"] or ["__none__"]
+
+
+wildcard_constraints:
+    cell="|".join(CELLS),
+    mark="|".join(MARKS),

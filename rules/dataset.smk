@@ -19,10 +19,10 @@ if SOURCE == "processed":
         params:
             fmt=config["source"]["processed"]["format"],
             window_bp=config["source"]["processed"]["window_bp"],
-            normalize=config["normalize"],
-            code=code_version(
-                "io/processed.py", "preprocess/dataset.py", "io/atomic.py"
-            ),
+            log1p=config["normalize"]["log1p"],
+            fit_on=config["normalize"]["fit_on"],
+            duplicates=config["expression"]["duplicates"],
+            code=script_code("ingest_processed.py"),
         script:
             "../workflow/scripts/ingest_processed.py"
 
@@ -48,16 +48,11 @@ else:
             runtime=lambda wc, attempt: 20 * attempt,
         params:
             marks=MARKS,
-            normalize=config["normalize"],
+            log1p=config["normalize"]["log1p"],
+            fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
-            bins=config["bins"],
-            binning=config["binning"],
-            code=code_version(
-                "preprocess/dataset.py",
-                "preprocess/reference.py",
-                "io/tables.py",
-                "io/atomic.py",
-            ),
+            geometry=geometry(),
+            code=script_code("build_dataset.py"),
         script:
             "../workflow/scripts/build_dataset.py"
 
@@ -76,7 +71,7 @@ rule export_deepchrome_csv:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        code=code_version("io/processed.py", "preprocess/dataset.py", "io/atomic.py"),
+        code=script_code("export_deepchrome_csv.py"),
     script:
         "../workflow/scripts/export_deepchrome_csv.py"
 
@@ -95,6 +90,6 @@ rule summarize_datasets:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        code=code_version("evaluation/summary.py", "preprocess/dataset.py"),
+        code=script_code("summarize_datasets.py"),
     script:
         "../workflow/scripts/summarize_datasets.py"

@@ -3,9 +3,9 @@
 
 rule simulate_reads:
     input:
-        genes=repo_or_cwd(config["source"]["demo"]["genes"]),
-        expression=repo_or_cwd(config["source"]["demo"]["expression"]),
-        chrom_sizes=repo_or_cwd(config["source"]["demo"]["chrom_sizes"]),
+        genes=config_file("source.demo.genes"),
+        expression=config_file("source.demo.expression"),
+        chrom_sizes=config_file("source.demo.chrom_sizes"),
     output:
         "resources/demo/{cell}-{mark}.tagAlign.gz",
     log:
@@ -21,6 +21,6 @@ rule simulate_reads:
     params:
         seed=config["source"]["demo"]["seed"],
         depth=config["source"]["demo"]["depth"],
-        code=code_version("sources", "io/tables.py", "io/atomic.py"),
+        code=script_code("simulate_reads.py"),
     script:
         "../workflow/scripts/simulate_reads.py"

@@ -21,15 +21,13 @@ rule prepare_reference:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         annotation_format=annotation_format(),
-        reference=config["reference"],
-        bins=config["bins"],
-        split=config["split"],
+        gene_types=config["reference"]["gene_types"],
+        chromosomes=config["reference"]["chromosomes"],
+        unknown_strand=config["reference"]["unknown_strand"],
+        min_tss_distance=config["reference"]["min_tss_distance"],
+        geometry=geometry(),
+        split=split_params(),
         duplicates=config["expression"]["duplicates"],
-        code=code_version(
-            "preprocess/reference.py",
-            "preprocess/geometry.py",
-            "io/tables.py",
-            "io/atomic.py",
-        ),
+        code=script_code("prepare_reference.py"),
     script:
         "../workflow/scripts/prepare_reference.py"

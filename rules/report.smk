@@ -4,7 +4,7 @@
 rule report:
     input:
         metrics=run_metrics(),
-        published=repo_or_cwd(config["report"]["published"]),
+        published=config_file("report.published"),
     output:
         html="results/report/index.html",
         table2=report(
@@ -42,8 +42,9 @@ rule report:
         mem_mb=2000,
         runtime=20,
     params:
-        report=config["report"],
-        code=code_version("evaluation/report.py", "plotting"),
+        reference_model=config["report"]["reference_model"],
+        title=config["report"]["title"],
+        code=script_code("build_report.py"),
     script:
         "../workflow/scripts/build_report.py"
 

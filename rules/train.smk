@@ -5,7 +5,6 @@
 rule train_torch:
     input:
         dataset="results/datasets/{cell}.npz",
-        card=card_file,
     output:
         model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pt",
         metrics="results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
@@ -16,7 +15,7 @@ rule train_torch:
     benchmark:
         "benchmarks/train/single_cell/{model}/{cell}/seed{seed}.tsv"
     wildcard_constraints:
-        model=TORCH_MODELS_RE,
+        model="|".join(TORCH_MODELS),
         seed=r"\d+",
     conda:
         "../envs/train.yaml"
@@ -26,10 +25,9 @@ rule train_torch:
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 240 * attempt,
     params:
-        train=config["train"],
-        code=code_version(
-            "training", "models", "evaluation/metrics.py", "preprocess/dataset.py"
-        ),
+        card=card_checksum,
+        train=torch_training_params(),
+        code=script_code("train_model.py"),
     script:
         "../workflow/scripts/train_model.py"
 
@@ -37,7 +35,6 @@ rule train_torch:
 rule train_sklearn:
     input:
         dataset="results/datasets/{cell}.npz",
-        card=card_file,
     output:
         model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pkl",
         metrics="results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
@@ -48,7 +45,7 @@ rule train_sklearn:
     benchmark:
         "benchmarks/train/single_cell/{model}/{cell}/seed{seed}.tsv"
     wildcard_constraints:
-        model=SKLEARN_MODELS_RE,
+        model="|".join(SKLEARN_MODELS),
         seed=r"\d+",
     conda:
         "../envs/train.yaml"
@@ -57,9 +54,8 @@ rule train_sklearn:
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
     params:
-        train=config["train"],
-        code=code_version(
-            "training", "models", "evaluation/metrics.py", "preprocess/dataset.py"
-        ),
+        card=card_checksum,
+        train={},
+        code=script_code("train_model.py"),
     script:
         "../workflow/scripts/train_model.py"

@@ -1,18 +1,77 @@
-"""Glue for the thin workflow scripts: send logs to the rule's log file."""
+"""Glue for the thin workflow scripts: logging to the rule's log file, and input errors for people.
+
+``log_to(snakemake)`` is the first line of every script in ``workflow/scripts/``. It
+
+* sends stderr and the ``chromexpr`` logger to the rule's log file;
+* prints an uncaught ``ChromexprError`` (an ``InputError``: bad file, line or config key) as its
+  message alone, to the log and to the terminal, and exits 1, instead of ending a Python traceback;
+* remembers that input error with a fingerprint of the job (rule, wildcards, params, and the path,
+  size and modification time of every input), so that a retry of the same job with the same inputs
+  (``retries`` in the profile, meant for jobs that ran out of memory or time) stops at once with the
+  same message instead of redoing the work. Changing an input, a parameter or the library (the
+  ``code`` param) changes the fingerprint, and the job runs again.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import sys
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+
+from chromexpr.errors import ChromexprError
+from chromexpr.io.jsonio import dumps_json, write_json
+
+#: where input-error records live, relative to the working directory (Snakemake's own folder).
+ERROR_RECORDS = Path(".snakemake") / "chromexpr" / "input_errors"
+
+
+def _items(named: Any) -> list[tuple[str, Any]]:
+    try:
+        return [(str(k), v) for k, v in named.items()]
+    except AttributeError:
+        return [(str(i), v) for i, v in enumerate(named)]
+
+
+def job_fingerprint(snakemake: Any) -> str:
+    """sha256 of what determines a job's result: rule, wildcards, params and every input file's
+    path, size and mtime (a file that does not exist counts as missing)."""
+    files = []
+    for path in sorted(str(p) for p in snakemake.input):
+        try:
+            st = os.stat(path)
+            files.append([path, st.st_size, st.st_mtime_ns])
+        except OSError:
+            files.append([path, None, None])
+    record = {
+        "rule": snakemake.rule,
+        "wildcards": dict(_items(snakemake.wildcards)),
+        "params": [[k, v] for k, v in _items(snakemake.params)],
+        "inputs": files,
+    }
+    return hashlib.sha256(dumps_json(record, indent=None, sort_keys=True).encode()).hexdigest()
+
+
+def _record_path(snakemake: Any) -> Path:
+    key = dumps_json([snakemake.rule, sorted(_items(snakemake.wildcards))], indent=None)
+    return ERROR_RECORDS / f"{snakemake.rule}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def _fail(message: str, stream: Any) -> None:
+    for out in {id(s): s for s in (stream, sys.__stderr__) if s is not None}.values():
+        print(f"chromexpr: {message}", file=out, flush=True)
+    raise SystemExit(1)
 
 
 def log_to(snakemake: Any) -> logging.Logger:
-    """Redirect stderr and the ``chromexpr`` logger to the rule's first log file.
+    """Redirect stderr and the ``chromexpr`` logger to the rule's first log file, and turn input
+    errors into plain messages (see the module docstring).
 
-    Returns the ``chromexpr`` logger. Uncaught exceptions (e.g. ``InputError``) end up in the
-    log with their full message, which Snakemake shows for failed jobs.
+    Returns the ``chromexpr`` logger.
     """
     path = Path(snakemake.log[0])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,5 +80,30 @@ def log_to(snakemake: Any) -> logging.Logger:
     logging.basicConfig(stream=stream, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
     logger = logging.getLogger("chromexpr")
-    logger.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+    logger.info("rule %s, wildcards %s", snakemake.rule, dict(_items(snakemake.wildcards)))
+
+    record = _record_path(snakemake)
+    fingerprint = job_fingerprint(snakemake)
+    if record.is_file():
+        try:
+            previous = json.loads(record.read_text())
+        except (OSError, ValueError):
+            previous = {}
+        if previous.get("fingerprint") == fingerprint:
+            _fail(
+                f"{previous['message']}\n  (this job failed with this input error before, with the "
+                "same inputs, parameters and code; it is not run again until one of them changes)",
+                stream,
+            )
+        record.unlink(missing_ok=True)
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if isinstance(exc, ChromexprError):
+            write_json(record, {"fingerprint": fingerprint, "message": str(exc)})
+            logger.error("%s", exc)
+            print(f"chromexpr: {exc}", file=sys.__stderr__, flush=True)
+            return  # the interpreter exits with status 1 after an uncaught exception
+        sys.__excepthook__(kind, exc, tb)
+
+    sys.excepthook = hook
     return logger

@@ -223,7 +223,7 @@ def _table(path: Path) -> pd.DataFrame:
 def test_slurm_outputs_equal_local(slurm_run, local_run):
     import torch
 
-    from chromexpr.preprocess.dataset import load_dataset  # noqa: F401 - the dataset must load
+    from chromexpr.dataset import load_dataset  # noqa: F401 - the dataset must load
 
     work, _, _ = slurm_run
     local = local_run
@@ -296,7 +296,7 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
     bad.write_bytes(data[: len(data) // 2])  # a download cut in the middle
     table = tmp_path / "cells.tsv"
     table.write_text(f"cell\tmark\tpath\nE003\tH3K4me3\t{good}\nE003\tH3K27me3\t{bad}\n")
-    demo = REPO / "data/demo"
+    demo = REPO / "src/chromexpr/data/demo"
     cfg = tmp_path / "local.yaml"
     cfg.write_text(yaml.safe_dump({
         "cells": ["E003"], "marks": ["H3K4me3", "H3K27me3"],

@@ -6,8 +6,7 @@ from chromexpr.evaluation.report import build_report
 from chromexpr.workflow import log_to
 
 log_to(snakemake)
-r = snakemake.params.report
 build_report(
     list(snakemake.input.metrics), Path(snakemake.output.html).parent, published=snakemake.input.published,
-    reference_model=r["reference_model"], title=r["title"],
+    reference_model=snakemake.params.reference_model, title=snakemake.params.title,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +22,11 @@ BIN = Path(sys.executable).parent
 SMALL = ["--configfile", str(REPO / "tests/workflow/config_small.yaml")]
 
 
-def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900, check: bool = True,
+              repo: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run Snakemake from the test's Python environment, as a user would from the shell."""
-    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), *args]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cmd = [str(BIN / "snakemake"), "-s", str(repo / "Snakefile"), *args]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
@@ -37,6 +39,37 @@ def job_counts(text: str) -> dict[str, int]:
     for m in re.finditer(r"^(\w+)\s+(\d+)$", text, flags=re.M):
         counts[m.group(1)] = int(m.group(2))
     return counts
+
+
+def jobs_to_run(work: Path, *extra: str, repo: Path = REPO, env: dict | None = None) -> dict[str, int]:
+    """Jobs per rule that a dry run of the small demo in ``work`` would run (without 'all')."""
+    proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL, *extra, repo=repo, env=env)
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    counts = job_counts(out)
+    return {rule: n for rule, n in counts.items() if rule not in ("all", "total")}
+
+
+def layered(tmp_path: Path, name: str, text: str) -> list[str]:
+    """--configfile arguments: the small demo, then ``text`` on top of it."""
+    extra = tmp_path / f"{name}.yaml"
+    extra.write_text(text)
+    return ["--configfile", str(REPO / "tests/workflow/config_small.yaml"), str(extra)]
+
+
+def copy_workflow(dest: Path, *, with_library: bool = False) -> Path:
+    """A copy of the repository's workflow (Snakefile, rules, scripts, config), optionally with the
+    library sources, as a colleague's checkout in another place would be."""
+    dest.mkdir(parents=True, exist_ok=True)
+    names = ["Snakefile", "rules", "workflow", "config", "profiles"] + (["src"] if with_library else [])
+    for name in names:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
 
 
 def test_lint_is_clean():
@@ -100,9 +133,9 @@ def test_local_source_end_to_end(tmp_path):
     """The user's own files: tagAlign.gz, plain BED and a BAM, listed in a table, to a dataset."""
     import pysam
 
-    from chromexpr.preprocess.dataset import load_dataset
+    from chromexpr.dataset import load_dataset
 
-    demo = REPO / "data/demo"
+    demo = REPO / "src/chromexpr/data/demo"
     reads = tmp_path / "reads"
     subprocess.run([str(BIN / "chromexpr"), "simulate", "--genes", str(demo / "genes.tsv"), "--expression",
                     str(demo / "expression.tsv"), "--chrom-sizes", str(demo / "chrom.sizes"), "--cells", "E003",
@@ -134,7 +167,7 @@ def test_local_source_end_to_end(tmp_path):
     cfg.write_text(
         f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
         f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
-        "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\n"
+        "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\n"
     )
     snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
@@ -153,7 +186,7 @@ def demo_run(tmp_path_factory):
 
 
 def test_demo_produces_datasets(demo_run):
-    from chromexpr.preprocess.dataset import load_dataset
+    from chromexpr.dataset import load_dataset
 
     work, _ = demo_run
     tss = pd.read_csv(work / "results/reference/tss.tsv", sep="\t")
@@ -173,7 +206,7 @@ def test_demo_produces_datasets(demo_run):
 
 def test_demo_counts_equal_bedtools(demo_run, tmp_path):
     """The workflow's native counts equal `bedtools intersect -c` bin by bin on a real demo file."""
-    from chromexpr.preprocess.dataset import load_dataset
+    from chromexpr.dataset import load_dataset
 
     work, _ = demo_run
     out = tmp_path / "bedtools.tsv"
@@ -238,10 +271,11 @@ def test_snakemake_report_packages_the_figures(demo_run, tmp_path):
         assert any(n.endswith(figure) for n in names), figure
 
 
-def test_rerun_does_nothing_and_redoes_only_missing(demo_run):
+def test_rerun_does_nothing_and_redoes_only_missing(demo_run, tmp_path):
     work, _ = demo_run
     proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+    work = Path(shutil.copytree(work, tmp_path / "copy", symlinks=True))  # the fixture stays finished
     (work / "results/datasets/E116.npz").unlink()
     counts = job_counts(snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL).stdout)
     # E116's counts were temporary, so its 5 marks are binned again; nothing of E003 and no simulation
@@ -251,7 +285,7 @@ def test_rerun_does_nothing_and_redoes_only_missing(demo_run):
 
 def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
     """SIGKILL the whole run mid-way: every file under its final name is complete; a re-run finishes."""
-    from chromexpr.preprocess.dataset import load_dataset
+    from chromexpr.dataset import load_dataset
 
     cfg = [*SMALL, "--config", "cells=[E003]"]
     target = "results/datasets/E003.npz"
@@ -273,3 +307,115 @@ def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
     snakemake("--cores", "2", "--directory", str(tmp_path), target, *cfg, timeout=900)
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
     assert ds.counts.shape[1:] == (5, 100)
+
+
+# --- workflow correctness: what re-runs after an edit, a move, a library change -------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # dropping a model: no other model's run is redone, only the report that lists them
+        ("train: {models: [deepchrome, logreg]}", {"report": 1}),
+        # a second seed: only the new seed's runs (3 models x 2 cells) and the report
+        ("train: {seeds: [0, 1]}", {"train_torch": 4, "train_sklearn": 2, "report": 1}),
+        ("report: {title: another title}", {"report": 1}),
+        ("export: {deepchrome_csv: false}", {}),
+        # threads are a resource, not a parameter of the result
+        ("train: {threads: 2}", {}),
+        # a key the torch jobs use re-runs exactly them (scikit-learn cards take no epochs)
+        ("train: {max_epochs: 3}", {"train_torch": 4, "report": 1}),
+        ("train: {patience: 5}", {"train_torch": 4, "report": 1}),
+        # a bigWig-only setting does not touch the binning of tagAlign reads
+        ("binning: {bigwig_stat: max, missing_chromosomes: warn}", {}),
+    ],
+)
+def test_config_edit_reruns_only_the_jobs_that_use_it(demo_run, tmp_path, edit, expected):
+    work, _ = demo_run
+    extra = tmp_path / "edit.yaml"
+    extra.write_text(edit + "\n")
+    proc = snakemake("-n", "--cores", "2", "--directory", str(work), "--configfile",
+                     str(REPO / "tests/workflow/config_small.yaml"), str(extra))
+    out = proc.stdout + proc.stderr
+    counts = {} if "Nothing to be done" in out else {
+        r: n for r, n in job_counts(out).items() if r not in ("all", "total")}
+    assert counts == expected, out[-3000:]
+
+
+def test_moved_project_is_up_to_date(demo_run, tmp_path):
+    """A finished project copied elsewhere (results with .snakemake/, and a checkout of the
+    workflow in another place) dry-runs to nothing: no input, output or param holds a path."""
+    work, _ = demo_run
+    moved = tmp_path / "scratch" / "project"
+    shutil.copytree(work, moved, symlinks=True)
+    checkout = copy_workflow(tmp_path / "colleague" / "chromexpr")
+    assert jobs_to_run(moved, repo=checkout) == {}
+
+
+def params_changes(work: Path, repo: Path, env: dict) -> set[str]:
+    """Rules with a job that a dry run would re-run because its params changed (the jobs below them
+    re-run too, because their inputs will be new; those are not counted)."""
+    proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL, repo=repo, env=env)
+    rules, rule = set(), None
+    for line in proc.stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("reason:") and "Params have changed" in line:
+            rules.add(rule)
+    return rules
+
+
+def test_library_edit_reruns_exactly_the_rules_importing_it(demo_run, tmp_path):
+    """Editing one library module changes the code param of exactly the rules whose scripts import
+    it (directly or transitively), computed from the imports, not from hand-kept lists."""
+    from chromexpr.dag import module_closure
+
+    work, _ = demo_run
+    checkout = copy_workflow(tmp_path / "checkout", with_library=True)
+    env = {"PYTHONPATH": str(checkout / "src")}  # the copy's library runs, in the DAG and in jobs
+    assert params_changes(work, checkout, env) == set()
+    rule_script = {"simulate_reads": "simulate_reads.py", "prepare_reference": "prepare_reference.py",
+                   "bin_reads": "bin_reads.py", "build_dataset": "build_dataset.py",
+                   "summarize_datasets": "summarize_datasets.py", "export_deepchrome_csv": "export_deepchrome_csv.py",
+                   "train_torch": "train_model.py", "train_sklearn": "train_model.py", "report": "build_report.py",
+                   "stage_shipped": "stage_shipped.py"}
+    # modules whose importing rules do not feed each other (a job below a re-run job re-runs for its
+    # new input, and a dry run then names that reason instead of the params)
+    for module in ("chromexpr.plotting.figures", "chromexpr.evaluation.summary", "chromexpr.io.deepchrome_csv",
+                   "chromexpr.preprocess.binning", "chromexpr.models.deepchrome"):
+        path = checkout / "src" / (module.replace(".", "/") + ".py")
+        original = path.read_text()
+        path.write_text(original + "\n# an edit\n")
+        try:
+            changed = params_changes(work, checkout, env)
+        finally:
+            path.write_text(original)
+        expected = {rule for rule, script in rule_script.items()
+                    if module in module_closure(checkout / "workflow/scripts" / script, root=checkout / "src/chromexpr")}
+        assert expected, module
+        assert changed == expected, (module, changed, expected)
+
+
+def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
+    """A malformed reads file found by a job: the run prints our message (file and line), not a
+    traceback, and the profile's retry stops at once instead of redoing the work."""
+    demo = REPO / "src/chromexpr/data/demo"
+    reads = tmp_path / "E003-H3K4me3.tagAlign"
+    reads.write_text("chr17\t100\t136\tN\t1000\t+\nchr17\t200\n")
+    table = tmp_path / "cells.tsv"
+    table.write_text(f"cell\tmark\tpath\nE003\tH3K4me3\t{reads}\n")
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text(
+        f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
+        f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
+        "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\n"
+    )
+    proc = snakemake("results/datasets/E003.npz", "--cores", "1", "--directory", str(tmp_path),
+                     "--configfile", str(cfg), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"chromexpr: {reads}:2: " in out, out[-4000:]
+    assert "Traceback" not in out
+    log = (tmp_path / "logs/bin_reads/E003-H3K4me3.log").read_text()
+    # the retry (attempt 2, profile retries: 1) stopped before binning, with the same message
+    assert "not run again" in log and f"{reads}:2: " in log

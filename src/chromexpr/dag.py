@@ -1,0 +1,304 @@
+"""What the Snakefile calls while it builds the DAG, before any job runs.
+
+* ``validate_config``: the config against its JSON schema, with one short message per problem
+  (the key, what is wrong, the nearest valid key for a typo) instead of a schema dump.
+* ``check_config``: the rules the schema cannot say (window a multiple of the bin, no duplicate
+  marks or cells, the marks every configured model card needs, a trained reference model, ...).
+* ``code_hash``: a hash of every chromexpr module a workflow script imports, found by walking the
+  imports (``ast``), so that a library edit re-runs exactly the rules whose code changed.
+* ``read_yaml``: a YAML file, with the file and line of a syntax error.
+
+None of this is imported by the workflow scripts, so editing it re-runs nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from chromexpr.errors import InputError
+from chromexpr.io.jsonio import dumps_json
+
+PACKAGE = "chromexpr"
+
+
+@contextlib.contextmanager
+def exit_on_input_error() -> Iterator[None]:
+    """Print an ``InputError`` raised inside as its message alone and exit 1.
+
+    The Snakefile runs its checks inside this, so that a bad config or table stops the run before any
+    job with one message (file and line or config key, and what to do), not a traceback.
+    """
+    try:
+        yield
+    except InputError as exc:
+        print(f"chromexpr: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+# --- config files ---------------------------------------------------------------------------------
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a syntax error names the file and the 1-based line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError("file not found", path=path, hint="check the path") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        start = getattr(exc, "context_mark", None)
+        if context and start is not None and mark is not None and start.line != mark.line:
+            context = f"{context} started at line {start.line + 1}"
+        what = f"{context}: {problem}" if context else problem
+        raise InputError(
+            f"YAML syntax error: {what}"
+            + (f" (column {mark.column + 1})" if mark is not None else ""),
+            path=path,
+            line=None if mark is None else mark.line + 1,
+            hint="fix the YAML at that line (unclosed bracket or quote, a missing ':', tabs mixed with spaces)",
+        ) from exc
+
+
+def _schema_at(schema: Mapping[str, Any], path: Sequence[Any]) -> Mapping[str, Any]:
+    node = schema
+    for part in path:
+        if isinstance(part, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(part, {})
+    return node
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unknown_keys(config: Any, schema: Mapping[str, Any], prefix: tuple = ()) -> None:
+    """Raise for the first key the schema does not know, naming the nearest known key."""
+    if not isinstance(config, Mapping) or "properties" not in schema:
+        return
+    known = list(schema["properties"])
+    for key, value in config.items():
+        if key not in schema["properties"]:
+            if schema.get("additionalProperties", True) is not False:
+                continue
+            where = _dotted((*prefix, key))
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
+            hint = f"did you mean '{_dotted((*prefix, close[0]))}'? " if close else ""
+            raise InputError(
+                "unknown config key",
+                key=where,
+                hint=f"{hint}valid keys here: {', '.join(known)}",
+            )
+        _unknown_keys(value, schema["properties"][key], (*prefix, key))
+
+
+def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
+    """Check ``config`` against the JSON schema at ``schema_path``.
+
+    Raises:
+        InputError: naming the config key, what is wrong, and (for a typo) the nearest valid key.
+    """
+    schema = read_yaml(schema_path)
+    _unknown_keys(config, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    err = jsonschema.exceptions.best_match(errors)
+    key = _dotted(err.absolute_path) or None
+    node = _schema_at(schema, list(err.absolute_path))
+    description = node.get("description")
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        raise InputError(
+            f"required key '{missing}' is missing",
+            key=_dotted((*err.absolute_path, missing)),
+            hint=_schema_at(schema, [*err.absolute_path, missing]).get("description"),
+        )
+    raise InputError(
+        f"{err.message}",
+        key=key,
+        hint=(description.strip() if isinstance(description, str) else None),
+    )
+
+
+# --- rules the schema cannot express --------------------------------------------------------------
+
+
+def _duplicates(values: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    dup: list[str] = []
+    for v in values:
+        if v in seen and v not in dup:
+            dup.append(v)
+        seen.add(v)
+    return dup
+
+
+def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> None:
+    """Cross-key rules, checked before any job runs.
+
+    Args:
+        config: the validated config (defaults filled in).
+        cards: the loaded model card of every model in ``train.models``.
+
+    Raises:
+        InputError: naming the key at fault and what to do.
+    """
+    for key in ("cells", "marks"):
+        dup = _duplicates(list(config[key]))
+        if dup:
+            raise InputError(
+                f"{', '.join(dup)} listed more than once",
+                key=key,
+                hint=f"list each of the {key} once (the dataset has one {key[:-1]} axis entry per item)",
+            )
+    bins = config["bins"]
+    if bins["window_bp"] % bins["bin_bp"]:
+        raise InputError(
+            f"{bins['window_bp']} is not a multiple of bins.bin_bp ({bins['bin_bp']}), so the bins "
+            "would not tile the window",
+            key="bins.window_bp",
+            hint=f"use e.g. {bins['window_bp'] - bins['window_bp'] % bins['bin_bp']}, "
+            "or a bin width that divides the window",
+        )
+    models = list(config["train"]["models"])
+    dup = _duplicates(models)
+    if dup:
+        raise InputError(f"{', '.join(dup)} listed more than once", key="train.models",
+                         hint="list each model card once")
+    marks = list(config["marks"])
+    n_bins = 2 * bins["window_bp"] // bins["bin_bp"]
+    for model in models:
+        spec = cards[model]["input"]
+        lacking = [m for m in spec["marks"] if m not in marks]
+        if lacking:
+            raise InputError(
+                f"model card '{model}' needs the mark(s) {', '.join(lacking)}, which 'marks' lacks "
+                f"(marks: {', '.join(marks)})",
+                key="train.models",
+                hint=f"add {', '.join(lacking)} to 'marks', or remove '{model}' from train.models",
+            )
+        if int(spec["bins"]) != n_bins and config["source"]["kind"] != "processed":
+            raise InputError(
+                f"model card '{model}' expects {spec['bins']} bins, but bins.window_bp "
+                f"{bins['window_bp']} / bins.bin_bp {bins['bin_bp']} gives {n_bins}",
+                key="bins",
+                hint=f"set the bins to give {spec['bins']} per gene, or remove '{model}' from train.models",
+            )
+    reference = config["report"]["reference_model"]
+    if models and reference not in models:
+        raise InputError(
+            f"'{reference}' is not trained (train.models: {', '.join(models)})",
+            key="report.reference_model",
+            hint="name one of train.models, or add it to train.models",
+        )
+
+
+# --- library code hashes --------------------------------------------------------------------------
+
+
+def _package_root() -> Path:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:  # pragma: no cover - we are inside the package
+        raise RuntimeError("chromexpr is not importable")
+    return Path(spec.origin).parent
+
+
+def _module_file(root: Path, dotted: str) -> Path | None:
+    """File of the chromexpr module ``dotted`` (a package's ``__init__.py``), or None."""
+    parts = dotted.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = root.joinpath(*parts[1:]) if len(parts) > 1 else root
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    candidate = base.with_suffix(".py")
+    return candidate if candidate.is_file() else None
+
+
+def _imported_modules(tree: ast.AST, current: str | None, is_package: bool) -> set[str]:
+    """Dotted names of every module an import statement anywhere in ``tree`` executes."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and current is not None:
+                pkg = current.split(".") if is_package else current.split(".")[:-1]
+                pkg = pkg[: len(pkg) - (node.level - 1)]
+                base = ".".join(pkg + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            # 'from chromexpr.x import y' may import the submodule chromexpr.x.y
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    with_parents: set[str] = set()
+    for name in found:
+        parts = name.split(".")
+        with_parents.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {n for n in with_parents if n == PACKAGE or n.startswith(PACKAGE + ".")}
+
+
+def module_closure(script: str | Path, *, root: str | Path | None = None) -> list[str]:
+    """Every chromexpr module that running ``script`` imports, directly or transitively.
+
+    Imports anywhere in a file count (also those inside functions), and importing ``a.b.c`` counts
+    ``a`` and ``a.b`` too, because Python runs their ``__init__``. Returns sorted dotted names.
+    """
+    root = Path(root) if root is not None else _package_root()
+    script = Path(script)
+    todo = list(_imported_modules(ast.parse(script.read_text(encoding="utf-8")), None, False))
+    seen: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(root, name)
+        if path is None:
+            continue
+        seen[name] = path
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        todo.extend(_imported_modules(tree, name, path.name == "__init__.py") - set(seen))
+    return sorted(seen)
+
+
+def code_hash(script: str | Path, *, root: str | Path | None = None) -> str:
+    """16 hex digits of sha256 over the source of ``module_closure(script)``.
+
+    A rule passes it as a ``params:`` value, so that editing any module its script imports re-runs
+    the rule's jobs (Snakemake's own code trigger covers the script file itself).
+    """
+    root = Path(root) if root is not None else _package_root()
+    digest = hashlib.sha256()
+    for name in module_closure(script, root=root):
+        path = _module_file(root, name)
+        assert path is not None
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def fingerprint(value: Any) -> str:
+    """16 hex digits of sha256 of a JSON-serialisable value (canonical form, sorted keys)."""
+    text = dumps_json(value, indent=None, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,189 @@
+"""Tests of chromexpr.dag: config checks at DAG build and library code hashes from an import walk."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from chromexpr.dag import check_config, code_hash, fingerprint, module_closure, read_yaml, validate_config
+from chromexpr.errors import InputError
+from chromexpr.models import load_card
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
+SCRIPTS = REPO / "workflow" / "scripts"
+
+
+@pytest.fixture()
+def demo_config() -> dict:
+    """The demo config with the schema's defaults filled in, as the Snakefile sees it."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    validate(config, str(SCHEMA))
+    return config
+
+
+def cards(config: dict) -> dict:
+    return {m: load_card(m) for m in config["train"]["models"]}
+
+
+# --- YAML and schema ------------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path):
+    bad = tmp_path / "my.yaml"
+    bad.write_text("cells: [E003]\nmarks: [H3K4me3, H3K27me3\ntrain:\n  seeds: [0]\n")
+    with pytest.raises(InputError) as err:
+        read_yaml(bad)
+    text = str(err.value)
+    # the unclosed '[' of line 2 is reported where the parser gives up (line 3), with where it began
+    assert text.splitlines()[0] == (
+        f"{bad}:3: YAML syntax error: while parsing a flow sequence started at line 2: "
+        "expected ',' or ']', but got ':' (column 6)"
+    )
+    assert text.splitlines()[1].startswith("  -> fix the YAML at that line")
+
+
+def test_unknown_top_level_key_names_nearest(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["trian"] = {"models": ["deepchrome"]}
+    with pytest.raises(InputError) as err:
+        validate_config(config, SCHEMA)
+    text = str(err.value)
+    assert text.splitlines()[0] == "config key 'trian': unknown config key"
+    assert "did you mean 'train'?" in text
+    assert len(text.splitlines()) == 2  # no schema dump
+
+
+def test_unknown_nested_key_names_nearest(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["bins"]["windw_bp"] = 5000
+    with pytest.raises(InputError, match=r"config key 'bins.windw_bp': unknown config key\n.*did you mean 'bins.window_bp'"):
+        validate_config(config, SCHEMA)
+
+
+def test_wrong_value_names_key_and_description(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["bins"]["window_bp"] = -5
+    with pytest.raises(InputError) as err:
+        validate_config(config, SCHEMA)
+    first, hint = str(err.value).splitlines()
+    assert first == "config key 'bins.window_bp': -5 is less than the minimum of 1"
+    assert "Bases each side of the TSS" in hint
+
+
+def test_missing_required_key():
+    with pytest.raises(InputError, match=r"config key 'cells': required key 'cells' is missing"):
+        validate_config({"marks": ["H3K4me3"]}, SCHEMA)
+
+
+def test_demo_config_is_valid(demo_config):
+    validate_config(demo_config, SCHEMA)
+    check_config(demo_config, cards(demo_config))
+
+
+# --- cross-key rules ------------------------------------------------------------------------------
+
+
+def test_duplicate_marks(demo_config):
+    demo_config["marks"] = ["H3K4me3", "H3K4me3"]
+    with pytest.raises(InputError, match=r"config key 'marks': H3K4me3 listed more than once"):
+        check_config(demo_config, cards(demo_config))
+
+
+def test_duplicate_cells(demo_config):
+    demo_config["cells"] = ["E003", "E116", "E003"]
+    with pytest.raises(InputError, match=r"config key 'cells': E003 listed more than once"):
+        check_config(demo_config, cards(demo_config))
+
+
+def test_window_not_a_multiple_of_bin(demo_config):
+    demo_config["bins"]["window_bp"] = 5050
+    with pytest.raises(InputError) as err:
+        check_config(demo_config, cards(demo_config))
+    first, hint = str(err.value).splitlines()
+    assert first.startswith("config key 'bins.window_bp': 5050 is not a multiple of bins.bin_bp (100)")
+    assert "use e.g. 5000" in hint
+
+
+def test_card_needs_a_mark_the_config_lacks(demo_config):
+    demo_config["marks"] = ["H3K4me3", "H3K27me3"]
+    demo_config["train"]["models"] = ["logreg", "deepchrome"]
+    with pytest.raises(InputError) as err:
+        check_config(demo_config, cards(demo_config))
+    text = str(err.value)
+    # every shipped card lists the five marks by name; the first model lacking one is reported
+    assert text.startswith("config key 'train.models': model card 'logreg' needs the mark(s) H3K4me1, H3K36me3, H3K9me3")
+    assert "add H3K4me1, H3K36me3, H3K9me3 to 'marks'" in text
+
+
+def test_card_bins_differ_from_geometry(demo_config):
+    demo_config["bins"]["window_bp"] = 10000
+    with pytest.raises(InputError, match=r"model card 'deepchrome' expects 100 bins, but .* gives 200"):
+        check_config(demo_config, cards(demo_config))
+
+
+def test_reference_model_not_trained(demo_config):
+    demo_config["train"]["models"] = ["linear12", "logreg"]
+    with pytest.raises(InputError, match=r"config key 'report.reference_model': 'deepchrome' is not trained"):
+        check_config(demo_config, cards(demo_config))
+
+
+# --- code hashes ----------------------------------------------------------------------------------
+
+
+def make_package(root: Path) -> Path:
+    """A tiny stand-in package named chromexpr: a imports b (relative), b imports c inside a function;
+    d is imported by nobody."""
+    pkg = root / "chromexpr"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("VERSION = 1\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "a.py").write_text("from . import b\nimport numpy\n")
+    (pkg / "sub" / "b.py").write_text("def f():\n    from chromexpr.c import g\n    return g\n")
+    (pkg / "c.py").write_text("def g():\n    return 1\n")
+    (pkg / "d.py").write_text("X = 1\n")
+    script = root / "script.py"
+    script.write_text("from chromexpr.sub.a import b\nimport os\n")
+    return pkg
+
+
+def test_module_closure_follows_relative_and_local_imports(tmp_path):
+    pkg = make_package(tmp_path)
+    closure = module_closure(tmp_path / "script.py", root=pkg)
+    assert closure == ["chromexpr", "chromexpr.c", "chromexpr.sub", "chromexpr.sub.a", "chromexpr.sub.b"]
+
+
+def test_code_hash_changes_exactly_with_imported_modules(tmp_path):
+    pkg = make_package(tmp_path)
+    script = tmp_path / "script.py"
+    before = code_hash(script, root=pkg)
+    (pkg / "d.py").write_text("X = 2\n")  # imported by nobody
+    assert code_hash(script, root=pkg) == before
+    (pkg / "c.py").write_text("def g():\n    return 2\n")  # reached through a function-local import
+    changed = code_hash(script, root=pkg)
+    assert changed != before and len(changed) == 16
+
+
+def test_real_scripts_cover_the_modules_they_run():
+    """The modules the hand-written lists missed (io/atomic.py, preprocess/geometry.py) are covered."""
+    train = module_closure(SCRIPTS / "train_model.py")
+    assert "chromexpr.io.atomic" in train and "chromexpr.models.deepchrome" in train
+    assert "chromexpr.training.loop" in train
+    report = module_closure(SCRIPTS / "build_report.py")
+    assert "chromexpr.io.atomic" in report and "chromexpr.plotting.figures" in report
+    assert "chromexpr.io.atomic" in module_closure(SCRIPTS / "build_dataset.py")
+    binning = module_closure(SCRIPTS / "bin_reads.py")
+    assert {"chromexpr.io.reads", "chromexpr.io.bigwig", "chromexpr.preprocess.binning",
+            "chromexpr.preprocess.geometry", "chromexpr.io.atomic"} <= set(binning)
+    # the DAG-side module is imported by no script, so editing it re-runs nothing
+    for script in SCRIPTS.glob("*.py"):
+        assert "chromexpr.dag" not in module_closure(script), script.name
+
+
+def test_fingerprint_is_order_independent():
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
