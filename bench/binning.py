@@ -78,9 +78,7 @@ def make_genes(n_genes: int, window_bp: int, sizes: dict[str, int], seed: int, p
     frame.to_csv(path, sep="\t", index=False)
 
 
-def make_reads(
-    n_reads: int, tss_path: Path, sizes: dict[str, int], near_tss: float, seed: int, path: Path
-) -> None:
+def make_reads(n_reads: int, tss_path: Path, sizes: dict[str, int], near_tss: float, seed: int, path: Path) -> None:
     """Unsorted tagAlign.gz: a fraction of reads around TSSs (ChIP-like), the rest uniform."""
     import pandas as pd
     import pyarrow as pa
@@ -119,9 +117,7 @@ def make_reads(
                 "\t",
             )
             line = pc.binary_join_element_wise(line, "\n", "")
-            offsets = np.frombuffer(line.buffers()[1], dtype=np.int32)[
-                line.offset : line.offset + len(line) + 1
-            ]
+            offsets = np.frombuffer(line.buffers()[1], dtype=np.int32)[line.offset : line.offset + len(line) + 1]
             fh.write(memoryview(line.buffers()[2])[offsets[0] : offsets[-1]])
     tmp.replace(path)
 
@@ -200,9 +196,7 @@ def bedtools_counts(path: Path, shape: tuple[int, int]) -> np.ndarray:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reads", type=int, default=20_000_000, help="simulated reads (default 20M)")
     parser.add_argument("--genes", type=int, default=20_000, help="genes (default 20,000)")
     parser.add_argument("--window-bp", type=int, default=5000)
@@ -256,9 +250,7 @@ def main() -> int:
         return 0
 
     bedtools_out = args.out / "bedtools_counts.bed"
-    bedtools = run_child(
-        ["bedtools", "intersect", "-c", "-a", str(bins_path), "-b", str(reads_path)], bedtools_out
-    )
+    bedtools = run_child(["bedtools", "intersect", "-c", "-a", str(bins_path), "-b", str(reads_path)], bedtools_out)
     print(
         f"bedtools  wall {bedtools['wall_s']:7.2f} s  cpu {bedtools['cpu_s']:7.2f} s  "
         f"peak {bedtools['peak_mb']:7.0f} MB"

@@ -59,9 +59,7 @@ def make_dataset(n_genes: int, n_bins: int, seed: int, path: Path) -> Path:
     rate[:, 3] *= np.exp(-0.4 * z)[:, None]  # H3K27me3 repressive
     counts = rng.poisson(rate).astype(np.int32)  # (genes, marks, bins)
     n_train, n_valid = n_genes * 6 // 10, n_genes * 2 // 10
-    split = np.array(
-        ["train"] * n_train + ["valid"] * n_valid + ["test"] * (n_genes - n_train - n_valid)
-    )
+    split = np.array(["train"] * n_train + ["valid"] * n_valid + ["test"] * (n_genes - n_train - n_valid))
     dataset = build_dataset(
         counts,
         [f"BENCH{i:06d}" for i in range(n_genes)],
@@ -148,9 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     cards = args.cards or list_cards(ROOT / "models")
     OUT.mkdir(parents=True, exist_ok=True)
-    dataset = make_dataset(
-        args.genes, args.bins, 0, OUT / f"training_dataset_g{args.genes}_b{args.bins}.npz"
-    )
+    dataset = make_dataset(args.genes, args.bins, 0, OUT / f"training_dataset_g{args.genes}_b{args.bins}.npz")
     host = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
     print(
         f"synthetic dataset {dataset.name}: {args.genes} genes x {len(MARKS)} marks x {args.bins} "
@@ -171,9 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = bench_card(name, dataset, device, args.epochs, Path(tmp))
                 rows.append(row)
                 print(f"  {name:22s} {time.perf_counter() - start:6.1f} s", file=sys.stderr)
-            table = pd.DataFrame(
-                [r for r in rows if r["device"].split(":")[0] == device.split(":")[0]]
-            )
+            table = pd.DataFrame([r for r in rows if r["device"].split(":")[0] == device.split(":")[0]])
             table.to_csv(OUT / f"training_{device.split(':')[0]}.tsv", sep="\t", index=False)
     print(pd.DataFrame(rows).to_string(index=False))
     return 0

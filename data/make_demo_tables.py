@@ -42,9 +42,7 @@ def tss_filter_count(genes: pd.DataFrame, min_distance: int = MIN_TSS_DISTANCE) 
 
 def main() -> None:
     """Write the three demo tables and print what was kept."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("src", type=Path, help="directory with the shared real REMC tables")
     parser.add_argument("out", type=Path, help="output directory (data/demo)")
     args = parser.parse_args()
@@ -53,9 +51,7 @@ def main() -> None:
     # (unknown) must stay empty rather than become NaN.
     genes = pd.read_csv(args.src / "remc_genes_hg19_tss.tsv.gz", sep="\t", dtype=str, keep_default_na=False)
     rpkm = pd.read_csv(args.src / "remc_rpkm_56cells.tsv.gz", sep="\t", dtype=str, keep_default_na=False)
-    sizes = pd.read_csv(
-        args.src / "hg19.chrom.sizes", sep="\t", header=None, names=["chrom", "size"], dtype=str
-    )
+    sizes = pd.read_csv(args.src / "hg19.chrom.sizes", sep="\t", header=None, names=["chrom", "size"], dtype=str)
     if not genes["gene_id"].equals(rpkm["gene_id"]):
         raise SystemExit("gene and RPKM tables are not row-aligned; the cut below assumes they are")
 

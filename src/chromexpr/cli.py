@@ -24,16 +24,17 @@ def _geometry(args: argparse.Namespace):
     from chromexpr.preprocess.geometry import CLI_NAMES, BinGeometry
 
     # errors name --window-bp / --bin-bp, not the config keys the workflow uses
-    return BinGeometry.checked(
-        args.window_bp, args.bin_bp, orient_by_strand=not args.genomic_order, names=CLI_NAMES
-    )
+    return BinGeometry.checked(args.window_bp, args.bin_bp, orient_by_strand=not args.genomic_order, names=CLI_NAMES)
 
 
 def _add_geometry(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-bp", type=int, default=5000, help="bases each side of the TSS (default 5000)")
     p.add_argument("--bin-bp", type=int, default=100, help="bin width (default 100)")
-    p.add_argument("--genomic-order", action="store_true",
-                   help="keep '-' genes' bins in genomic order (default: transcription order)")
+    p.add_argument(
+        "--genomic-order",
+        action="store_true",
+        help="keep '-' genes' bins in genomic order (default: transcription order)",
+    )
 
 
 def cmd_bin_reads(args: argparse.Namespace) -> int:
@@ -57,14 +58,23 @@ def cmd_bin_reads(args: argparse.Namespace) -> int:
         sized = genes["chrom"].isin(list(sizes)).to_numpy()
         if (~sized).any():
             absent = list(dict.fromkeys(genes.loc[~sized, "chrom"]))
-            logging.warning("%s: %d genes on chromosomes without a size in %s (%s) are left out", args.tss,
-                            int((~sized).sum()), args.chrom_sizes, ", ".join(absent[:5]))
+            logging.warning(
+                "%s: %d genes on chromosomes without a size in %s (%s) are left out",
+                args.tss,
+                int((~sized).sum()),
+                args.chrom_sizes,
+                ", ".join(absent[:5]),
+            )
         inside = inside_chromosome(genes, sizes, geometry)
         keep = inside & sized
         inside |= ~sized  # counted above, not as windows outside their chromosome
     if (~inside).any():
-        logging.warning("%s: %d genes whose window (+/- %d bp) leaves the chromosome are left out",
-                        args.tss, int((~inside).sum()), geometry.window_bp)
+        logging.warning(
+            "%s: %d genes whose window (+/- %d bp) leaves the chromosome are left out",
+            args.tss,
+            int((~inside).sum()),
+            geometry.window_bp,
+        )
     if not keep.any():
         raise InputError(
             f"none of the {len(genes)} genes is left to bin: every window (TSS +/- {geometry.window_bp:,} bp) "
@@ -90,14 +100,27 @@ def cmd_reference(args: argparse.Namespace) -> int:
     from chromexpr.preprocess.reference import prepare_reference
 
     out = Path(args.out_dir)
-    split = {"method": args.split, "seed": args.seed,
-             "valid_chromosomes": args.valid_chromosomes, "test_chromosomes": args.test_chromosomes}
+    split = {
+        "method": args.split,
+        "seed": args.seed,
+        "valid_chromosomes": args.valid_chromosomes,
+        "test_chromosomes": args.test_chromosomes,
+    }
     summary = prepare_reference(
-        args.annotation, args.chrom_sizes, out / "tss.tsv", out / "windows.bed", out / "splits.tsv",
-        annotation_format=args.annotation_format, expression=args.expression,
-        expression_duplicates=args.duplicates, geometry=_geometry(args),
-        min_tss_distance=args.min_tss_distance, unknown_strand=args.unknown_strand,
-        chromosomes=args.chromosomes, split=split, out_summary=out / "summary.json",
+        args.annotation,
+        args.chrom_sizes,
+        out / "tss.tsv",
+        out / "windows.bed",
+        out / "splits.tsv",
+        annotation_format=args.annotation_format,
+        expression=args.expression,
+        expression_duplicates=args.duplicates,
+        geometry=_geometry(args),
+        min_tss_distance=args.min_tss_distance,
+        unknown_strand=args.unknown_strand,
+        chromosomes=args.chromosomes,
+        split=split,
+        out_summary=out / "summary.json",
     )
     print(f"kept {summary['counts']['kept']} genes; split {summary['counts']['split']}")
     return 0
@@ -113,8 +136,17 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         if not path:
             raise ChromexprError(f"--counts takes MARK=PATH, got {item!r}")
         counts[mark] = path
-    ds = assemble_dataset(counts, args.tss, args.splits, args.expression, args.out, cell=args.cell,
-                          log1p=args.log1p, fit_on=args.fit_on, expression_duplicates=args.duplicates)
+    ds = assemble_dataset(
+        counts,
+        args.tss,
+        args.splits,
+        args.expression,
+        args.out,
+        cell=args.cell,
+        log1p=args.log1p,
+        fit_on=args.fit_on,
+        expression_duplicates=args.duplicates,
+    )
     print(f"{args.out}: {ds.counts.shape[0]} genes x {ds.counts.shape[1]} marks x {ds.counts.shape[2]} bins")
     return 0
 
@@ -125,10 +157,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     inputs = {s: getattr(args, s) for s in ("train", "valid", "test") if getattr(args, s)}
     if not inputs:
-        raise InputError("no input file given", hint="give the release's split files with --train, --valid "
-                         "and/or --test")
-    ingest_processed(args.format, inputs, args.cell, args.out, expression=args.expression,
-                     log1p=args.log1p, fit_on=args.fit_on, window_bp=args.window_bp)
+        raise InputError(
+            "no input file given", hint="give the release's split files with --train, --valid and/or --test"
+        )
+    ingest_processed(
+        args.format,
+        inputs,
+        args.cell,
+        args.out,
+        expression=args.expression,
+        log1p=args.log1p,
+        fit_on=args.fit_on,
+        window_bp=args.window_bp,
+    )
     print(f"wrote {args.out}")
     return 0
 
@@ -162,8 +203,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     """Download a file with resume, retries with back-off and verification."""
     from chromexpr.io.download import download
 
-    download(args.url, args.out, expected_size=args.size, sha256=args.sha256, retries=args.retries,
-             log=logging.getLogger("chromexpr.download"))
+    download(
+        args.url,
+        args.out,
+        expected_size=args.size,
+        sha256=args.sha256,
+        retries=args.retries,
+        log=logging.getLogger("chromexpr.download"),
+    )
     print(f"wrote {args.out}")
     return 0
 
@@ -181,13 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--bigwig", help="bigWig file (per-bin statistic, see --stat)")
     p.add_argument("--tss", required=True, help="TSV with header 'gene_id chrom tss strand' (0-based TSS)")
     p.add_argument("--out", required=True, help="output TSV: 'gene_id bin_0 ... bin_{n-1}', transcription order")
-    p.add_argument("--engine", choices=["native", "bedtools"], default="native",
-                   help="native (numpy, fast) or bedtools (reference); reads only")
+    p.add_argument(
+        "--engine",
+        choices=["native", "bedtools"],
+        default="native",
+        help="native (numpy, fast) or bedtools (reference); reads only",
+    )
     p.add_argument("--stat", choices=["mean", "sum", "max"], default="mean", help="bigWig statistic per bin")
     p.add_argument("--chrom-sizes", help="chromosome sizes: genes whose window leaves a chromosome are left out")
-    p.add_argument("--missing-chromosomes", choices=["error", "warn"], default="error",
-                   help="bigWig only: genes on chromosomes the bigWig lacks are an error (default), or "
-                   "with 'warn' are kept as zeros (config key binning.missing_chromosomes)")
+    p.add_argument(
+        "--missing-chromosomes",
+        choices=["error", "warn"],
+        default="error",
+        help="bigWig only: genes on chromosomes the bigWig lacks are an error (default), or "
+        "with 'warn' are kept as zeros (config key binning.missing_chromosomes)",
+    )
     _add_geometry(p)
     p.set_defaults(func=cmd_bin_reads)
 
@@ -264,8 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``chromexpr`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="chromexpr: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="chromexpr: %(message)s", stream=sys.stderr
+    )
     try:
         return int(args.func(args) or 0)
     except ChromexprError as exc:

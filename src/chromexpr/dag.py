@@ -67,8 +67,7 @@ def read_yaml(path: str | Path) -> Any:
             context = f"{context} started at line {start.line + 1}"
         what = f"{context}: {problem}" if context else problem
         raise InputError(
-            f"YAML syntax error: {what}"
-            + (f" (column {mark.column + 1})" if mark is not None else ""),
+            f"YAML syntax error: {what}" + (f" (column {mark.column + 1})" if mark is not None else ""),
             path=path,
             line=None if mark is None else mark.line + 1,
             hint="fix the YAML at that line (unclosed bracket or quote, a missing ':', tabs mixed with spaces)",
@@ -185,8 +184,9 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
     models = list(config["train"]["models"])
     dup = _duplicates(models)
     if dup:
-        raise InputError(f"{', '.join(dup)} listed more than once", key="train.models",
-                         hint="list each model card once")
+        raise InputError(
+            f"{', '.join(dup)} listed more than once", key="train.models", hint="list each model card once"
+        )
     marks = list(config["marks"])
     n_bins = 2 * bins["window_bp"] // bins["bin_bp"]
     for model in models:

@@ -38,9 +38,9 @@ import chromexpr
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import sha256sum
 from chromexpr.io.jsonio import dumps_json, read_json
-from chromexpr.io.npz import NPY_MAGIC, ZIP_MAGICS, write_npz
+from chromexpr.io.magic import GZIP_MAGIC, NPY_MAGIC, ZIP_MAGICS
+from chromexpr.io.npz import write_npz
 from chromexpr.io.tables import SPLITS, read_expression, read_splits, read_tss_table
-from chromexpr.io.text import GZIP_MAGIC
 from chromexpr.preprocess.normalization import label_by_median, zscore_marks
 
 __all__ = [
@@ -57,8 +57,18 @@ log = logging.getLogger("chromexpr.dataset")
 
 #: chromexpr's order of the five core REMC marks (axis 1 of a dataset built from a release).
 CANONICAL_MARKS: tuple[str, ...] = ("H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3")
-_DATASET_KEYS = ("counts", "signal", "expression", "label", "split", "gene_ids", "marks",
-                 "zscore_mean", "zscore_std", "meta")
+_DATASET_KEYS = (
+    "counts",
+    "signal",
+    "expression",
+    "label",
+    "split",
+    "gene_ids",
+    "marks",
+    "zscore_mean",
+    "zscore_std",
+    "meta",
+)
 _REBUILD_HINT = "rebuild it with 'snakemake results/datasets/<cell>.npz'"
 _NOT_A_DATASET_HINT = (
     "give the .npz that 'chromexpr dataset' or 'chromexpr ingest' writes (in the workflow: "
@@ -90,7 +100,6 @@ class Dataset:
     def subset(self, split: str) -> np.ndarray:
         """Boolean mask of the genes in ``split``."""
         return self.split == split
-
 
 
 def build_dataset(
@@ -232,9 +241,7 @@ def load_dataset(path: str | Path) -> Dataset:
         raise InputError(f"not a readable chromexpr dataset ({exc})", path=path, hint=_REBUILD_HINT) from exc
     missing = [k for k in _DATASET_KEYS if k not in arrays]
     if missing:
-        raise InputError(
-            f"not a chromexpr dataset: missing {', '.join(missing)}", path=path, hint=_NOT_A_DATASET_HINT
-        )
+        raise InputError(f"not a chromexpr dataset: missing {', '.join(missing)}", path=path, hint=_NOT_A_DATASET_HINT)
     meta = _meta_from(path, arrays["meta"])
     return Dataset(meta=meta, **{k: arrays[k] for k in _DATASET_KEYS if k != "meta"})
 
@@ -321,13 +328,19 @@ def assemble_dataset(
     split_map = read_splits(splits)
     missing = np.setdiff1d(gene_ids, split_map.index.to_numpy(dtype=str))
     if missing.size:
-        raise InputError(f"{missing.size} genes of the TSS table have no split (e.g. {missing[0]})",
-                         path=splits, hint="rebuild the reference: results/reference/splits.tsv")
+        raise InputError(
+            f"{missing.size} genes of the TSS table have no split (e.g. {missing[0]})",
+            path=splits,
+            hint="rebuild the reference: results/reference/splits.tsv",
+        )
     expr = read_expression(expression, [cell], duplicates=expression_duplicates)[cell]
     absent = np.setdiff1d(gene_ids, expr.index.to_numpy(dtype=str))
     if absent.size:
-        raise InputError(f"{absent.size} genes have no expression for {cell} (e.g. {absent[0]})",
-                         path=expression, hint="the reference must be built from this expression matrix")
+        raise InputError(
+            f"{absent.size} genes have no expression for {cell} (e.g. {absent[0]})",
+            path=expression,
+            hint="the reference must be built from this expression matrix",
+        )
     marks = list(counts)
     mats = []
     provenance: dict[str, Any] = {"chromexpr_version": chromexpr.__version__, "marks": {}, "inputs": {}}
@@ -341,16 +354,26 @@ def assemble_dataset(
                 log.info("%s %s: %s %s s (not stored in the dataset)", cell, mark, key, value)
     n_bins = {m.shape[1] for m in mats}
     if len(n_bins) != 1:
-        raise InputError(f"marks of {cell} have different bin counts {sorted(n_bins)}",
-                         hint="bin every mark with the same window and bin size")
+        raise InputError(
+            f"marks of {cell} have different bin counts {sorted(n_bins)}",
+            hint="bin every mark with the same window and bin size",
+        )
     stacked = np.stack(mats, axis=1)  # (genes, marks, bins)
     for name, path in {"tss": tss, "splits": splits, "expression": expression, **(inputs or {})}.items():
         provenance["inputs"][name] = {"path": str(path), "sha256": sha256sum(path)}
     provenance["parameters"] = parameters or {}
     geometry = (parameters or {}).get("geometry", {"n_bins": int(stacked.shape[2])})
     dataset = build_dataset(
-        stacked, gene_ids, marks, expr.loc[gene_ids].to_numpy(), split_map.loc[gene_ids].to_numpy(dtype=str),
-        cell=cell, geometry=geometry, provenance=provenance, log1p=log1p, fit_on=fit_on,
+        stacked,
+        gene_ids,
+        marks,
+        expr.loc[gene_ids].to_numpy(),
+        split_map.loc[gene_ids].to_numpy(dtype=str),
+        cell=cell,
+        geometry=geometry,
+        provenance=provenance,
+        log1p=log1p,
+        fit_on=fit_on,
     )
     save_dataset(dataset, out)
     return dataset

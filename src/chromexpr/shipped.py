@@ -50,9 +50,7 @@ def shipped_names() -> list[str]:
     """Every shipped data file, as the name ``shipped_file`` takes (``demo/genes.tsv``, ...)."""
     root = data_dir()
     return sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and p.name.endswith(_DATA_SUFFIXES)
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name.endswith(_DATA_SUFFIXES)
     )
 
 

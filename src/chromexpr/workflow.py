@@ -77,8 +77,9 @@ def log_to(snakemake: Any) -> logging.Logger:
     path.parent.mkdir(parents=True, exist_ok=True)
     stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the script
     sys.stderr = stream
-    logging.basicConfig(stream=stream, level=logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
+    logging.basicConfig(
+        stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True
+    )
     logger = logging.getLogger("chromexpr")
     logger.info("rule %s, wildcards %s", snakemake.rule, dict(_items(snakemake.wildcards)))
 

@@ -107,14 +107,15 @@ def test_missing_chromosome_is_an_error_by_default(bigwig: Path) -> None:
 def test_many_missing_chromosomes_listed_first_few_with_count(bigwig: Path) -> None:
     rows = [(f"g{i}", f"chr{c}", 2000, "+") for i, c in enumerate([1, 3, 4, 5, 6, 7, 8, 9, 9])]
     genes = pd.DataFrame(rows, columns=["gene_id", "chrom", "tss", "strand"])
-    with pytest.raises(InputError, match=r"lacks 7 chromosome\(s\) of the TSS table "
-                       r"\(chr3, chr4, chr5, chr6, chr7 and 2 more\): 8 of 9 genes"):
+    with pytest.raises(
+        InputError,
+        match=r"lacks 7 chromosome\(s\) of the TSS table "
+        r"\(chr3, chr4, chr5, chr6, chr7 and 2 more\): 8 of 9 genes",
+    ):
         bin_bigwig(bigwig, genes, GEO)
 
 
-def test_missing_chromosomes_warn_logs_the_same_facts(
-    bigwig: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_missing_chromosomes_warn_logs_the_same_facts(bigwig: Path, caplog: pytest.LogCaptureFixture) -> None:
     genes = GENES.copy()
     genes.loc[len(genes)] = ["elsewhere", "chrX", 2000, "+"]
     with caplog.at_level("WARNING", logger="chromexpr.binning"):
@@ -134,14 +135,16 @@ def test_missing_chromosomes_bad_setting_names_key(bigwig: Path) -> None:
 
 def test_ensembl_bigwig_with_ucsc_table_and_exact_name_preferred(tmp_path: Path) -> None:
     # a bigWig naming chromosomes '1' (Ensembl) is read for a TSS table naming them 'chr1', as reads are
-    ensembl = make_bigwig(tmp_path / "ensembl.bw", {"1": 10_000, "2": 5_000},
-                          [(c.removeprefix("chr"), s, e, v) for c, s, e, v in ENTRIES])
+    ensembl = make_bigwig(
+        tmp_path / "ensembl.bw", {"1": 10_000, "2": 5_000}, [(c.removeprefix("chr"), s, e, v) for c, s, e, v in ENTRIES]
+    )
     total, stats = bin_bigwig(ensembl, GENES, GEO, stat="sum")
     np.testing.assert_allclose(total, EXPECTED_SUM, atol=1e-4)
     assert stats["chrom_renamed"] == {"1": "chr1"} and stats["missing_chromosomes"]["genes"] == 0
     # a bigWig listing both spellings: the one spelled as in the table is read, whatever the order
-    both = make_bigwig(tmp_path / "both.bw", {"chr1": 10_000, "1": 10_000},
-                       [("chr1", 100, 200, 5.0), ("1", 100, 200, 9.0)])
+    both = make_bigwig(
+        tmp_path / "both.bw", {"chr1": 10_000, "1": 10_000}, [("chr1", 100, 200, 5.0), ("1", 100, 200, 9.0)]
+    )
     genes = pd.DataFrame({"gene_id": ["g"], "chrom": ["1"], "tss": [400], "strand": ["+"]})
     total, _ = bin_bigwig(both, genes, GEO, stat="max")
     assert total[0, 0] == 9.0

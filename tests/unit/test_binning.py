@@ -176,9 +176,7 @@ def test_native_equals_bedtools_chr_less_names(tmp_path: Path) -> None:
     np.testing.assert_array_equal(bin_reads(chr_path, genes, geometry)[0], counts)
 
 
-def test_native_equals_bedtools_small_chunks_and_buffers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_native_equals_bedtools_small_chunks_and_buffers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     genes, reads, geometry = random_case(seed=3)
     path = write_bed(tmp_path / "reads.bed", reads)
     reference, _ = bin_reads(path, genes, geometry, engine="bedtools")
@@ -187,15 +185,11 @@ def test_native_equals_bedtools_small_chunks_and_buffers(
     slow.write_text("chr1\t5\t6\n#\n" + path.read_text())
     monkeypatch.setattr(binning, "_BUFFER_READS", 97)
     counts, _ = bin_reads(slow, genes, geometry, chunk_reads=101)
-    extra, _ = bin_reads(
-        write_bed(tmp_path / "one.bed", [("chr1", 5, 6)]), genes, geometry, engine="bedtools"
-    )
+    extra, _ = bin_reads(write_bed(tmp_path / "one.bed", [("chr1", 5, 6)]), genes, geometry, engine="bedtools")
     np.testing.assert_array_equal(counts, reference + extra)
 
 
-def write_bam(
-    path: Path, reads: list[tuple[str, int, int]], chroms: dict[str, int], extra: bool = True
-) -> Path:
+def write_bam(path: Path, reads: list[tuple[str, int, int]], chroms: dict[str, int], extra: bool = True) -> Path:
     header = {"HD": {"VN": "1.6", "SO": "unsorted"}, "SQ": [{"SN": c, "LN": n} for c, n in chroms.items()]}
     names = list(chroms)
     with pysam.AlignmentFile(str(path), "wb", header=header) as out:
@@ -270,10 +264,7 @@ def test_window_leaving_chromosome_end(tmp_path: Path) -> None:
     # "-" gene at 1699: window [1400, 2000) fits a 2000-bp chromosome; at 1700 it would end at 2001.
     fits = tss_table([("m", "chr1", 1699, "-")])
     assert (
-        bin_reads(write_bed(tmp_path / "r.bed", [("chr1", 0, 10)]), fits, GEO, chrom_sizes={"chr1": 2000})[
-            0
-        ].sum()
-        == 0
+        bin_reads(write_bed(tmp_path / "r.bed", [("chr1", 0, 10)]), fits, GEO, chrom_sizes={"chr1": 2000})[0].sum() == 0
     )
     leaves = tss_table([("m", "chr1", 1700, "-")])
     with pytest.raises(InputError, match=r"(?s)chromosome size 2,000.*reference step") as info:

@@ -46,8 +46,21 @@ def small_inputs(tmp_path):
 def test_bin_reads_hand_checked(small_inputs, tmp_path, engine):
     tss, reads = small_inputs
     out = tmp_path / f"{engine}.tsv"
-    run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(out), "--window-bp", "300",
-        "--bin-bp", "100", "--engine", engine)
+    run(
+        "bin-reads",
+        "--reads",
+        str(reads),
+        "--tss",
+        str(tss),
+        "--out",
+        str(out),
+        "--window-bp",
+        "300",
+        "--bin-bp",
+        "100",
+        "--engine",
+        engine,
+    )
     table = pd.read_csv(out, sep="\t", index_col=0)
     assert list(table.columns) == [f"bin_{i}" for i in range(6)]
     np.testing.assert_array_equal(table.loc["GP"].to_numpy(), [2, 1, 0, 0, 0, 0])
@@ -66,8 +79,19 @@ def test_bin_reads_bigwig(tmp_path):
     tss = tmp_path / "tss.tsv"
     tss.write_text("gene_id\tchrom\ttss\tstrand\nGP\tchr1\t1000\t+\n")
     out = tmp_path / "bw.tsv"
-    run("bin-reads", "--bigwig", str(bw_path), "--stat", "max", "--tss", str(tss), "--out", str(out),
-        "--window-bp", "300")
+    run(
+        "bin-reads",
+        "--bigwig",
+        str(bw_path),
+        "--stat",
+        "max",
+        "--tss",
+        str(tss),
+        "--out",
+        str(out),
+        "--window-bp",
+        "300",
+    )
     table = pd.read_csv(out, sep="\t", index_col=0)
     np.testing.assert_allclose(table.loc["GP"].to_numpy(), [2, 4, 0, 0, 0, 0])
 
@@ -85,16 +109,38 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path):
 
 def test_reference_ingest_export_round_trip(tmp_path):
     ref = tmp_path / "ref"
-    run("reference", "--annotation", str(REPO / "src/chromexpr/data/demo/genes.tsv"), "--chrom-sizes",
-        str(REPO / "src/chromexpr/data/demo/chrom.sizes"), "--expression", str(REPO / "src/chromexpr/data/demo/expression.tsv"),
-        "--out-dir", str(ref))
+    run(
+        "reference",
+        "--annotation",
+        str(REPO / "src/chromexpr/data/demo/genes.tsv"),
+        "--chrom-sizes",
+        str(REPO / "src/chromexpr/data/demo/chrom.sizes"),
+        "--expression",
+        str(REPO / "src/chromexpr/data/demo/expression.tsv"),
+        "--out-dir",
+        str(ref),
+    )
     # the demo genes: 3,789 -> 3,318 after the 5 kb TSS filter (data/demo/README.md)
     assert len(pd.read_csv(ref / "tss.tsv", sep="\t")) == 3318
     sample = REPO / "data/real/deepdiff_sample"
     npz = tmp_path / "E003.npz"
-    run("ingest", "--format", "deepdiff", "--train", str(sample / "E003.train.csv.gz"), "--valid",
-        str(sample / "E003.valid.csv.gz"), "--test", str(sample / "E003.test.csv.gz"), "--expression",
-        str(REPO / "data/real/remc_counts_9cells.tsv.gz"), "--cell", "E003", "--out", str(npz))
+    run(
+        "ingest",
+        "--format",
+        "deepdiff",
+        "--train",
+        str(sample / "E003.train.csv.gz"),
+        "--valid",
+        str(sample / "E003.valid.csv.gz"),
+        "--test",
+        str(sample / "E003.test.csv.gz"),
+        "--expression",
+        str(REPO / "data/real/remc_counts_9cells.tsv.gz"),
+        "--cell",
+        "E003",
+        "--out",
+        str(npz),
+    )
     csv = tmp_path / "E003.csv.gz"
     run("export", "--dataset", str(npz), "--out", str(csv))
     with gzip.open(csv, "rt") as fh:
@@ -132,8 +178,9 @@ def _stderr_first_line(proc: subprocess.CompletedProcess) -> str:
 )
 def test_bad_geometry_names_the_flag(small_inputs, tmp_path, flags, first_line):
     tss, reads = small_inputs
-    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), *flags,
-               check=False)
+    proc = run(
+        "bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), *flags, check=False
+    )
     assert _stderr_first_line(proc) == f"chromexpr bin-reads: error: {first_line}"
     assert "bins." not in proc.stderr and "config key" not in proc.stderr
 
@@ -173,8 +220,18 @@ def test_tss_and_chrom_sizes_naming_mismatch(small_inputs, tmp_path):
     tss.write_text("gene_id\tchrom\ttss\tstrand\nG1\t17\t1000\t+\n")
     sizes = tmp_path / "hg19.chrom.sizes"
     sizes.write_text("chr17\t81195210\n")
-    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--chrom-sizes", str(sizes), "--out",
-               str(tmp_path / "o.tsv"), check=False)
+    proc = run(
+        "bin-reads",
+        "--reads",
+        str(reads),
+        "--tss",
+        str(tss),
+        "--chrom-sizes",
+        str(sizes),
+        "--out",
+        str(tmp_path / "o.tsv"),
+        check=False,
+    )
     assert _stderr_first_line(proc) == (
         f"chromexpr bin-reads: error: {tss}:2: TSS chromosomes use '17', chromosome sizes ({sizes}) use "
         "'chr17': a naming mismatch (UCSC 'chr' prefix vs Ensembl) on 1 of 1 chromosomes"
@@ -185,8 +242,18 @@ def test_random_bytes_named_bam(small_inputs, tmp_path):
     tss, _ = small_inputs
     bam = tmp_path / "reads.bam"
     bam.write_bytes(np.random.default_rng(3).integers(0, 256, 10_000, dtype=np.uint8).tobytes())
-    proc = run("bin-reads", "--reads", str(bam), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), "--window-bp",
-               "300", check=False)
+    proc = run(
+        "bin-reads",
+        "--reads",
+        str(bam),
+        "--tss",
+        str(tss),
+        "--out",
+        str(tmp_path / "o.tsv"),
+        "--window-bp",
+        "300",
+        check=False,
+    )
     assert _stderr_first_line(proc).startswith(
         f"chromexpr bin-reads: error: {bam}: not a BAM file (no BAM header after BGZF decompression)"
     )
@@ -194,8 +261,18 @@ def test_random_bytes_named_bam(small_inputs, tmp_path):
 
 def test_tagalign_as_chrom_sizes(small_inputs, tmp_path):
     tss, reads = small_inputs
-    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--chrom-sizes", str(reads), "--out",
-               str(tmp_path / "o.tsv"), check=False)
+    proc = run(
+        "bin-reads",
+        "--reads",
+        str(reads),
+        "--tss",
+        str(tss),
+        "--chrom-sizes",
+        str(reads),
+        "--out",
+        str(tmp_path / "o.tsv"),
+        check=False,
+    )
     first = _stderr_first_line(proc)
     assert first.startswith(f"chromexpr bin-reads: error: {reads}:1: expected 2 columns 'chrom size', found 6")
     assert "this looks like a reads file (tagAlign/BED" in first
@@ -208,7 +285,10 @@ def test_config_keys_become_flags_in_messages(tmp_path):
     sizes.write_text("chr1\t1000000\n")
     base = ["reference", "--annotation", str(ann), "--chrom-sizes", str(sizes), "--out-dir", str(tmp_path / "ref")]
     proc = run(*base, "--min-tss-distance", "-1", check=False)
-    assert _stderr_first_line(proc) == "chromexpr reference: error: --min-tss-distance: min_tss_distance must be >= 0, got -1"
+    assert (
+        _stderr_first_line(proc)
+        == "chromexpr reference: error: --min-tss-distance: min_tss_distance must be >= 0, got -1"
+    )
     proc = run(*base, "--split", "chromosome", check=False)
     assert _stderr_first_line(proc) == (
         "chromexpr reference: error: the chromosome split needs --valid-chromosomes and --test-chromosomes"
@@ -232,8 +312,20 @@ def test_no_gene_left_to_bin_names_the_tss_table(small_inputs, tmp_path):
     tss, reads = small_inputs
     sizes = tmp_path / "small.sizes"
     sizes.write_text("chr1\t2000\n")
-    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--chrom-sizes", str(sizes), "--window-bp",
-               "5000", "--out", str(tmp_path / "o.tsv"), check=False)
+    proc = run(
+        "bin-reads",
+        "--reads",
+        str(reads),
+        "--tss",
+        str(tss),
+        "--chrom-sizes",
+        str(sizes),
+        "--window-bp",
+        "5000",
+        "--out",
+        str(tmp_path / "o.tsv"),
+        check=False,
+    )
     assert _stderr_first_line(proc).startswith(
         f"chromexpr bin-reads: error: {tss}: none of the 2 genes is left to bin: every window (TSS +/- 5,000 bp)"
     )

@@ -31,15 +31,11 @@ def bigwig(tmp_path: Path) -> Path:
 def tss(tmp_path: Path) -> Path:
     """Three genes: one on chr1 (in the bigWig), two on chr17 (not in it)."""
     path = tmp_path / "tss.tsv"
-    path.write_text(
-        "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t1000\t+\nG2\tchr17\t5000\t-\nG3\tchr17\t9000\t+\n"
-    )
+    path.write_text("gene_id\tchrom\ttss\tstrand\nG1\tchr1\t1000\t+\nG2\tchr17\t5000\t-\nG3\tchr17\t9000\t+\n")
     return path
 
 
-def test_bigwig_missing_chromosome_is_an_error_and_writes_nothing(
-    bigwig: Path, tss: Path, tmp_path: Path
-) -> None:
+def test_bigwig_missing_chromosome_is_an_error_and_writes_nothing(bigwig: Path, tss: Path, tmp_path: Path) -> None:
     out = tmp_path / "counts.npy"
     with pytest.raises(InputError) as info:
         bin_file(bigwig, tss, out, tmp_path / "stats.json", geometry=GEO)

@@ -61,7 +61,9 @@ def test_unknown_top_level_key_names_nearest(demo_config):
 def test_unknown_nested_key_names_nearest(demo_config):
     config = copy.deepcopy(demo_config)
     config["bins"]["windw_bp"] = 5000
-    with pytest.raises(InputError, match=r"config key 'bins.windw_bp': unknown config key\n.*did you mean 'bins.window_bp'"):
+    with pytest.raises(
+        InputError, match=r"config key 'bins.windw_bp': unknown config key\n.*did you mean 'bins.window_bp'"
+    ):
         validate_config(config, SCHEMA)
 
 
@@ -116,7 +118,9 @@ def test_card_needs_a_mark_the_config_lacks(demo_config):
         check_config(demo_config, cards(demo_config))
     text = str(err.value)
     # every shipped card lists the five marks by name; the first model lacking one is reported
-    assert text.startswith("config key 'train.models': model card 'logreg' needs the mark(s) H3K4me1, H3K36me3, H3K9me3")
+    assert text.startswith(
+        "config key 'train.models': model card 'logreg' needs the mark(s) H3K4me1, H3K36me3, H3K9me3"
+    )
     assert "add H3K4me1, H3K36me3, H3K9me3 to 'marks'" in text
 
 
@@ -177,8 +181,13 @@ def test_real_scripts_cover_the_modules_they_run():
     assert "chromexpr.io.atomic" in report and "chromexpr.plotting.figures" in report
     assert "chromexpr.io.atomic" in module_closure(SCRIPTS / "build_dataset.py")
     binning = module_closure(SCRIPTS / "bin_reads.py")
-    assert {"chromexpr.io.reads", "chromexpr.io.bigwig", "chromexpr.preprocess.binning",
-            "chromexpr.preprocess.geometry", "chromexpr.io.atomic"} <= set(binning)
+    assert {
+        "chromexpr.io.reads",
+        "chromexpr.io.bigwig",
+        "chromexpr.preprocess.binning",
+        "chromexpr.preprocess.geometry",
+        "chromexpr.io.atomic",
+    } <= set(binning)
     # the DAG-side module is imported by no script, so editing it re-runs nothing
     for script in SCRIPTS.glob("*.py"):
         assert "chromexpr.dag" not in module_closure(script), script.name

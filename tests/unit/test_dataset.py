@@ -38,9 +38,13 @@ GEOM = {"window_bp": 100, "bin_bp": 50, "orient_by_strand": True, "n_bins": 4}
 def small(n_genes: int = 4, **kw) -> Dataset:
     counts = np.arange(n_genes * 2 * 4, dtype=np.int32).reshape(n_genes, 2, 4)
     args = dict(
-        counts=counts, gene_ids=[f"G{i}" for i in range(n_genes)], marks=["H3K4me3", "H3K27me3"],
+        counts=counts,
+        gene_ids=[f"G{i}" for i in range(n_genes)],
+        marks=["H3K4me3", "H3K27me3"],
         expression=np.arange(n_genes, dtype=np.float64)[::-1] + 1,
-        split=(["train", "valid", "test"] * n_genes)[:n_genes], cell="E003", geometry=GEOM,
+        split=(["train", "valid", "test"] * n_genes)[:n_genes],
+        cell="E003",
+        geometry=GEOM,
     )
     args.update(kw)
     return build_dataset(**args)
@@ -133,8 +137,12 @@ FIELDS = ["counts", "signal", "expression", "label", "split", "gene_ids", "marks
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
-    ds = small(6, log1p=True, fit_on="train",
-               provenance={"inputs": {"tss": {"path": "a/b.tsv", "sha256": "ab" * 32}}, "n": [1, 2]})
+    ds = small(
+        6,
+        log1p=True,
+        fit_on="train",
+        provenance={"inputs": {"tss": {"path": "a/b.tsv", "sha256": "ab" * 32}}, "n": [1, 2]},
+    )
     path = save_dataset(ds, tmp_path / "sub" / "E003.npz")
     assert path == tmp_path / "sub" / "E003.npz"
     assert sorted(p.name for p in path.parent.iterdir()) == ["E003.npz"]  # no temporary left behind
@@ -174,15 +182,19 @@ def sha(path: Path) -> str:
 def inputs(tmp_path: Path) -> dict:
     tss = tmp_path / "tss.tsv"
     # TSS table order (the row order of the count matrices): G3 G1 G4 G2
-    tss.write_text("gene_id\tchrom\ttss\tstrand\nG3\tchr1\t1000\t+\nG1\tchr1\t9000\t-\nG4\tchr2\t500\t+\n"
-                   "G2\tchr2\t8000\t-\n")
+    tss.write_text(
+        "gene_id\tchrom\ttss\tstrand\nG3\tchr1\t1000\t+\nG1\tchr1\t9000\t-\nG4\tchr2\t500\t+\nG2\tchr2\t8000\t-\n"
+    )
     splits = tmp_path / "splits.tsv"
-    write_splits(pd.Series(["train", "train", "valid", "test", "test"],
-                           index=pd.Index(["G1", "G2", "G3", "G4", "G9"], name="gene_id")), splits)
+    write_splits(
+        pd.Series(
+            ["train", "train", "valid", "test", "test"], index=pd.Index(["G1", "G2", "G3", "G4", "G9"], name="gene_id")
+        ),
+        splits,
+    )
     expr = tmp_path / "expr.tsv"
     # other row order and an extra gene; E003 values by gene: G1 0, G2 1, G3 10, G4 5
-    expr.write_text("gene_id\tsymbol\tE003\tE004\nG1\ta\t0\t1\nG2\tb\t1\t1\nG3\tc\t10\t1\nG4\td\t5\t1\n"
-                    "G8\te\t3\t3\n")
+    expr.write_text("gene_id\tsymbol\tE003\tE004\nG1\ta\t0\t1\nG2\tb\t1\t1\nG3\tc\t10\t1\nG4\td\t5\t1\nG8\te\t3\t3\n")
     k4 = np.array([[1, 2, 3], [0, 0, 0], [4, 4, 4], [9, 8, 7]], dtype=np.int32)  # rows G3 G1 G4 G2
     k27 = np.array([[0, 1, 0], [5, 5, 5], [0, 0, 1], [2, 2, 2]], dtype=np.int32)
     cdir = tmp_path / "counts" / "E003"
@@ -200,8 +212,14 @@ def test_assemble_dataset(inputs: dict) -> None:
     out = tmp / "datasets" / "E003.npz"
     ds = assemble_dataset(
         {"H3K4me3": cdir / "H3K4me3.npy", "H3K27me3": cdir / "H3K27me3.npy"},
-        inputs["tss"], inputs["splits"], inputs["expr"], out, cell="E003", log1p=True,
-        inputs={"chrom_sizes": extra}, parameters={"engine": "native"},
+        inputs["tss"],
+        inputs["splits"],
+        inputs["expr"],
+        out,
+        cell="E003",
+        log1p=True,
+        inputs={"chrom_sizes": extra},
+        parameters={"engine": "native"},
     )
     assert out.exists()
     back = load_dataset(out)
@@ -235,8 +253,16 @@ def test_assemble_dataset(inputs: dict) -> None:
 def test_assemble_dataset_geometry_parameter_and_fit_on(inputs: dict) -> None:
     cdir, tmp = inputs["cdir"], inputs["tmp"]
     geom = {"window_bp": 150, "bin_bp": 100, "orient_by_strand": True, "n_bins": 3}
-    ds = assemble_dataset({"H3K27me3": cdir / "H3K27me3.npy"}, inputs["tss"], inputs["splits"], inputs["expr"],
-                          tmp / "o.npz", cell="E004", fit_on="train", parameters={"geometry": geom})
+    ds = assemble_dataset(
+        {"H3K27me3": cdir / "H3K27me3.npy"},
+        inputs["tss"],
+        inputs["splits"],
+        inputs["expr"],
+        tmp / "o.npz",
+        cell="E004",
+        fit_on="train",
+        parameters={"geometry": geom},
+    )
     assert ds.meta["geometry"] == geom
     # E004: 1 1 1 1 -> median 1 -> all 1
     assert ds.label.tolist() == [1, 1, 1, 1]
@@ -252,8 +278,14 @@ def test_assemble_dataset_wrong_row_count_names_file(inputs: dict) -> None:
     bad = cdir / "H3K9me3.npy"
     np.save(bad, np.zeros((3, 3), dtype=np.int32))  # 3 rows, the TSS table has 4 genes
     with pytest.raises(InputError) as exc:
-        assemble_dataset({"H3K4me3": cdir / "H3K4me3.npy", "H3K9me3": bad}, inputs["tss"], inputs["splits"],
-                         inputs["expr"], tmp / "o.npz", cell="E003")
+        assemble_dataset(
+            {"H3K4me3": cdir / "H3K4me3.npy", "H3K9me3": bad},
+            inputs["tss"],
+            inputs["splits"],
+            inputs["expr"],
+            tmp / "o.npz",
+            cell="E003",
+        )
     assert exc.value.path == str(bad)
     assert str(bad) in str(exc.value) and "3 rows" in str(exc.value) and "4 genes" in str(exc.value)
     assert not (tmp / "o.npz").exists()
@@ -263,16 +295,23 @@ def test_assemble_dataset_bin_mismatch(inputs: dict) -> None:
     cdir, tmp = inputs["cdir"], inputs["tmp"]
     np.save(cdir / "wide.npy", np.zeros((4, 5), dtype=np.int32))
     with pytest.raises(InputError, match=r"\[3, 5\]"):
-        assemble_dataset({"H3K4me3": cdir / "H3K4me3.npy", "H3K9me3": cdir / "wide.npy"}, inputs["tss"],
-                         inputs["splits"], inputs["expr"], tmp / "o.npz", cell="E003")
+        assemble_dataset(
+            {"H3K4me3": cdir / "H3K4me3.npy", "H3K9me3": cdir / "wide.npy"},
+            inputs["tss"],
+            inputs["splits"],
+            inputs["expr"],
+            tmp / "o.npz",
+            cell="E003",
+        )
 
 
 def test_assemble_dataset_missing_split_or_expression(inputs: dict) -> None:
     cdir, tmp = inputs["cdir"], inputs["tmp"]
     counts = {"H3K4me3": cdir / "H3K4me3.npy"}
     short_splits = tmp / "short.tsv"
-    write_splits(pd.Series(["train", "valid", "test"], index=pd.Index(["G1", "G2", "G3"], name="gene_id")),
-                 short_splits)
+    write_splits(
+        pd.Series(["train", "valid", "test"], index=pd.Index(["G1", "G2", "G3"], name="gene_id")), short_splits
+    )
     with pytest.raises(InputError, match="G4") as exc:
         assemble_dataset(counts, inputs["tss"], short_splits, inputs["expr"], tmp / "o.npz", cell="E003")
     assert exc.value.path == str(short_splits)
@@ -314,8 +353,7 @@ def test_assemble_dataset_counts_not_2d_names_file(inputs: dict) -> None:
     flat = cdir / "flat.npy"
     np.save(flat, np.zeros(4, dtype=np.int32))  # 4 genes but no bin axis
     with pytest.raises(InputError) as exc:
-        assemble_dataset({"H3K4me3": flat}, inputs["tss"], inputs["splits"], inputs["expr"], tmp / "o.npz",
-                         cell="E003")
+        assemble_dataset({"H3K4me3": flat}, inputs["tss"], inputs["splits"], inputs["expr"], tmp / "o.npz", cell="E003")
     assert exc.value.path == str(flat)
 
 
@@ -324,8 +362,7 @@ def test_assemble_dataset_corrupt_counts_names_file(inputs: dict) -> None:
     bad = cdir / "bad.npy"
     bad.write_bytes(b"garbage, not an npy file")
     with pytest.raises(InputError) as exc:
-        assemble_dataset({"H3K4me3": bad}, inputs["tss"], inputs["splits"], inputs["expr"], tmp / "o.npz",
-                         cell="E003")
+        assemble_dataset({"H3K4me3": bad}, inputs["tss"], inputs["splits"], inputs["expr"], tmp / "o.npz", cell="E003")
     assert exc.value.path == str(bad)
 
 
@@ -367,10 +404,15 @@ def test_load_dataset_given_an_npy(tmp_path: Path) -> None:
 def test_assemble_twice_gives_the_same_bytes_and_no_timings(inputs: dict) -> None:
     cdir, tmp = inputs["cdir"], inputs["tmp"]
     # a sidecar as the binning step writes it, wall-clock seconds included
-    (cdir / "H3K27me3.json").write_text(json.dumps(
-        {"input": {"path": "x.tagAlign.gz", "sha256": "0" * 64}, "seconds": 1.234,
-         "stats": {"reads": 7, "seconds": 0.5}}
-    ))
+    (cdir / "H3K27me3.json").write_text(
+        json.dumps(
+            {
+                "input": {"path": "x.tagAlign.gz", "sha256": "0" * 64},
+                "seconds": 1.234,
+                "stats": {"reads": 7, "seconds": 0.5},
+            }
+        )
+    )
     counts = {"H3K4me3": cdir / "H3K4me3.npy", "H3K27me3": cdir / "H3K27me3.npy"}
     a = tmp / "a" / "E003.npz"
     b = tmp / "b" / "E003.npz"
@@ -379,7 +421,8 @@ def test_assemble_twice_gives_the_same_bytes_and_no_timings(inputs: dict) -> Non
     assemble_dataset(counts, inputs["tss"], inputs["splits"], inputs["expr"], b, cell="E003")
     assert sha(a) == sha(b)
     assert ds.meta["provenance"]["marks"]["H3K27me3"] == {
-        "input": {"path": "x.tagAlign.gz", "sha256": "0" * 64}, "stats": {"reads": 7}
+        "input": {"path": "x.tagAlign.gz", "sha256": "0" * 64},
+        "stats": {"reads": 7},
     }
     assert "seconds" not in json.dumps(load_dataset(a).meta)
 

@@ -23,9 +23,7 @@ from chromexpr.io.deepchrome_csv import (
 # --------------------------------------------------------------------------------------------------
 
 
-def _deepchrome_rows(
-    genes: list[str], n_bins: int = 4, labels: list[int] | None = None, seed: int = 0
-) -> list[str]:
+def _deepchrome_rows(genes: list[str], n_bins: int = 4, labels: list[int] | None = None, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     labels = labels if labels is not None else [i % 2 for i in range(len(genes))]
     rows = []
@@ -62,9 +60,7 @@ def test_deepchrome_with_and_without_header_gz_and_plain(tmp_path: Path) -> None
 def test_deepchrome_header_orders_marks(tmp_path: Path) -> None:
     rows = _deepchrome_rows(["G1", "G2"])
     shuffled = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
-    t = read_deepchrome_csv(
-        _write(tmp_path / "h.csv", rows, header="geneID,binID," + ",".join(shuffled) + ",label")
-    )
+    t = read_deepchrome_csv(_write(tmp_path / "h.csv", rows, header="geneID,binID," + ",".join(shuffled) + ",label"))
     assert t.marks == shuffled
     with pytest.raises(InputError) as err:
         read_deepchrome_csv(tmp_path / "h.csv", marks=list(DEEPCHROME_MARKS))
@@ -123,9 +119,7 @@ def _mutate(rows: list[str], i: int, col: int, value: str) -> list[str]:
         ("empty_gene", 2, "empty gene id"),
     ],
 )
-def test_deepchrome_errors_name_file_and_line(
-    tmp_path: Path, gz: bool, case: str, line: int, fragment: str
-) -> None:
+def test_deepchrome_errors_name_file_and_line(tmp_path: Path, gz: bool, case: str, line: int, fragment: str) -> None:
     rows = _deepchrome_rows(["G1", "G2", "G3"], labels=[1, 1, 0])  # lines 1-4 G1, 5-8 G2, 9-12 G3
     if case == "too_many_fields":
         rows[2] += ",7"
@@ -170,7 +164,6 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     _expect_error(lambda: read_deepchrome_csv(bad), bad, None, "cannot be read")
 
 
-
 # --------------------------------------------------------------------------------------------------
 # bad mark columns
 # --------------------------------------------------------------------------------------------------
@@ -206,9 +199,10 @@ def test_extra_column_without_header_lists_the_columns(tmp_path: Path) -> None:
     rows = [r + ",3" for r in _deepchrome_rows(["G1"])]  # a ninth field, no header to name it
     path = _write(tmp_path / "nine.csv", rows)
     _expect_error(
-        lambda: read_deepchrome_csv(path), path, 1,
-        "expected 8 comma-separated fields (geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K9me3,label), "
-        "found 9",
+        lambda: read_deepchrome_csv(path),
+        path,
+        1,
+        "expected 8 comma-separated fields (geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K9me3,label), found 9",
     )
 
 
@@ -241,8 +235,9 @@ def test_write_float32_round_trips_and_gzip_is_reproducible(tmp_path: Path) -> N
     values = rng.normal(size=(3, 5, 4)).astype(np.float32)
     out = write_deepchrome_csv(tmp_path / "f.csv", ["a", "b", "c"], values, DEEPCHROME_MARKS, [0, 1, 0])
     frame = pd.read_csv(out)
-    assert np.array_equal(frame[list(DEEPCHROME_MARKS)].to_numpy().astype(np.float32),
-                          values.transpose(0, 2, 1).reshape(-1, 5))
+    assert np.array_equal(
+        frame[list(DEEPCHROME_MARKS)].to_numpy().astype(np.float32), values.transpose(0, 2, 1).reshape(-1, 5)
+    )
     a = write_deepchrome_csv(tmp_path / "a.csv.gz", ["a", "b", "c"], values, DEEPCHROME_MARKS, [0, 1, 0])
     b = write_deepchrome_csv(tmp_path / "b.csv.gz", ["a", "b", "c"], values, DEEPCHROME_MARKS, [0, 1, 0])
     assert a.read_bytes() == b.read_bytes()

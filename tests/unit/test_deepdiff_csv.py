@@ -112,8 +112,11 @@ def test_extra_mark_column_is_named_with_the_marks_expected(tmp_path: Path) -> N
 
 def test_header_in_another_order_is_read_by_name(tmp_path: Path) -> None:
     marks = ["H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3"]
-    path = _write(tmp_path / "h.csv.gz", ["ENSG1_A_1,1,2,3,4,5", "ENSG1_A_2,6,7,8,9,10"],
-                  header="ENSG_SYMBOL_bin," + ",".join(marks))
+    path = _write(
+        tmp_path / "h.csv.gz",
+        ["ENSG1_A_1,1,2,3,4,5", "ENSG1_A_2,6,7,8,9,10"],
+        header="ENSG_SYMBOL_bin," + ",".join(marks),
+    )
     t = read_deepdiff_csv(path)
     assert t.marks == marks
     assert t.counts[0, :, 1].tolist() == [6, 7, 8, 9, 10]

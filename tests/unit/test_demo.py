@@ -110,7 +110,7 @@ def test_tagalign_format(demo, cell_files):
     for s in stats:
         reads = read_tagalign(files[s["mark"]])
         assert len(reads) == s["reads"] == s["signal_reads"] + s["background_reads"]
-        assert 10_000 < len(reads)
+        assert len(reads) > 10_000
         assert set(reads["chrom"]) <= set(sizes)
         assert (reads["start"] >= 0).all() and (reads["start"] < reads["end"]).all()
         assert (reads["end"] <= reads["chrom"].map(sizes).astype("int64")).all()
@@ -118,9 +118,7 @@ def test_tagalign_format(demo, cell_files):
         assert set(reads["name"]) == {"N"} and set(reads["score"]) == {1000}
         assert set(reads["strand"]) == {"+", "-"}
     # written atomically: nothing but the final files is left behind
-    assert sorted(p.name for p in files["H3K4me3"].parent.iterdir()) == sorted(
-        f"{CELL}-{m}.tagAlign.gz" for m in MARKS
-    )
+    assert sorted(p.name for p in files["H3K4me3"].parent.iterdir()) == sorted(f"{CELL}-{m}.tagAlign.gz" for m in MARKS)
 
 
 def test_deterministic_given_seed(demo, tmp_path):
@@ -150,9 +148,7 @@ def test_unknown_strand_is_simulated_as_plus(demo, tmp_path):
     assert (genes["strand"] == "").any()
     simulate_reads(genes, expression[CELL], sizes, CELL, "H3K36me3", tmp_path / "u.gz", seed=1)
     simulate_reads(as_plus, expression[CELL], sizes, CELL, "H3K36me3", tmp_path / "p.gz", seed=1)
-    assert gzip.decompress((tmp_path / "u.gz").read_bytes()) == gzip.decompress(
-        (tmp_path / "p.gz").read_bytes()
-    )
+    assert gzip.decompress((tmp_path / "u.gz").read_bytes()) == gzip.decompress((tmp_path / "p.gz").read_bytes())
 
 
 def _near_tss(reads: pd.DataFrame, genes: pd.DataFrame, upstream: int, downstream: int) -> np.ndarray:

@@ -27,33 +27,61 @@ def per_cell_frame(models=MODELS, n_cells=5, n_seeds=2, seed=0) -> pd.DataFrame:
     rows = []
     for i, model in enumerate(models):
         for c in range(n_cells):
-            rows.append({
-                "model": model, "cell": f"E{c + 3:03d}", "n_seeds": n_seeds,
-                "test_auroc_mean": 0.75 + 0.01 * i + 0.15 * rng.random(),
-                "test_auroc_sd": 0.005 if n_seeds > 1 else np.nan,
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "cell": f"E{c + 3:03d}",
+                    "n_seeds": n_seeds,
+                    "test_auroc_mean": 0.75 + 0.01 * i + 0.15 * rng.random(),
+                    "test_auroc_sd": 0.005 if n_seeds > 1 else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def published_frame() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"model": "deepchrome", "basis": "ours", "kind": "ours", "mean": 0.80},
-        {"model": "deepchrome", "basis": "same_cells", "kind": "published", "mean": 0.794},
-        {"model": "deepchrome", "basis": "same_cells", "kind": "third_party", "mean": 0.7936},
-        {"model": "deepchrome", "basis": "source_cells", "kind": "published", "mean": 0.8003},
-        {"model": "transferchrome", "basis": "source_cells", "kind": "published", "mean": 0.8479},
-    ])
+    return pd.DataFrame(
+        [
+            {"model": "deepchrome", "basis": "ours", "kind": "ours", "mean": 0.80},
+            {"model": "deepchrome", "basis": "same_cells", "kind": "published", "mean": 0.794},
+            {"model": "deepchrome", "basis": "same_cells", "kind": "third_party", "mean": 0.7936},
+            {"model": "deepchrome", "basis": "source_cells", "kind": "published", "mean": 0.8003},
+            {"model": "transferchrome", "basis": "source_cells", "kind": "published", "mean": 0.8479},
+        ]
+    )
 
 
 def paired_frame() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"model": "attentivechrome", "reference": "deepchrome", "n_cells": 5, "wins": 4, "losses": 1, "ties": 0,
-         "mean_difference": 0.01, "median_difference": 0.01, "wilcoxon_statistic": np.nan, "p_value": np.nan,
-         "note": "too few"},
-        {"model": "transferchrome", "reference": "deepchrome", "n_cells": 5, "wins": 5, "losses": 0, "ties": 0,
-         "mean_difference": 0.03, "median_difference": 0.03, "wilcoxon_statistic": 0.0, "p_value": 0.0625,
-         "note": ""},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "model": "attentivechrome",
+                "reference": "deepchrome",
+                "n_cells": 5,
+                "wins": 4,
+                "losses": 1,
+                "ties": 0,
+                "mean_difference": 0.01,
+                "median_difference": 0.01,
+                "wilcoxon_statistic": np.nan,
+                "p_value": np.nan,
+                "note": "too few",
+            },
+            {
+                "model": "transferchrome",
+                "reference": "deepchrome",
+                "n_cells": 5,
+                "wins": 5,
+                "losses": 0,
+                "ties": 0,
+                "mean_difference": 0.03,
+                "median_difference": 0.03,
+                "wilcoxon_statistic": 0.0,
+                "p_value": 0.0625,
+                "note": "",
+            },
+        ]
+    )
 
 
 def assert_written(paths, stem):
@@ -111,7 +139,10 @@ def test_colours_are_fixed_per_model():
     assert model_color("deepchrome") == MODEL_COLORS["deepchrome"]
     assert model_color("my_new_model") == model_color("my_new_model")
     assert order_models(["zeta", "transferchrome", "deepchrome", "alpha"]) == [
-        "deepchrome", "transferchrome", "alpha", "zeta",
+        "deepchrome",
+        "transferchrome",
+        "alpha",
+        "zeta",
     ]
     fig = per_cell_auroc_figure(per_cell_frame())
     bars = {b.get_label(): b for b in fig.axes[0].containers if isinstance(b, BarContainer)}
@@ -131,7 +162,8 @@ def test_draw_figures_from_tsvs_only(tmp_path):
     paired_frame().to_csv(tables / "paired_vs_deepchrome.tsv", sep="\t", index=False)
     written = draw_figures(tables, tmp_path / "figures")
     assert sorted(p.name for p in written) == sorted(
-        f"{stem}.{ext}" for stem in ("per_cell_auroc", "auroc_distribution", "paired_vs_deepchrome")
+        f"{stem}.{ext}"
+        for stem in ("per_cell_auroc", "auroc_distribution", "paired_vs_deepchrome")
         for ext in ("png", "pdf")
     )
     assert all(p.parent == tmp_path / "figures" and p.stat().st_size > 0 for p in written)

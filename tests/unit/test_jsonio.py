@@ -29,8 +29,17 @@ def test_to_jsonable_numpy_paths_and_non_finite() -> None:
     }
     out = to_jsonable(value)
     assert out == {
-        "i": 3, "f": 0.5, "b": True, "nan": None, "inf": None, "arr": [[1, 2], [3, 4]],
-        "farr": [1.5, None], "path": "a/b.tsv", "tuple": [1, 2], "3": "int key", "none": None,
+        "i": 3,
+        "f": 0.5,
+        "b": True,
+        "nan": None,
+        "inf": None,
+        "arr": [[1, 2], [3, 4]],
+        "farr": [1.5, None],
+        "path": "a/b.tsv",
+        "tuple": [1, 2],
+        "3": "int key",
+        "none": None,
     }
     assert type(out["i"]) is int and type(out["f"]) is float and type(out["b"]) is bool
     json.dumps(out, allow_nan=False)  # strict JSON

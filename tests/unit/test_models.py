@@ -119,9 +119,7 @@ def test_card_lookup_order_env_and_cards_dir(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_unknown_card_names_the_search_path() -> None:
-    with pytest.raises(
-        InputError, match=r"(?s)no model card named 'nope'.*available cards: .*deepchrome"
-    ):
+    with pytest.raises(InputError, match=r"(?s)no model card named 'nope'.*available cards: .*deepchrome"):
         load_card("nope", cards_dir=REPO_MODELS_DIR)
 
 
@@ -265,9 +263,7 @@ def test_attentivechrome_uniform_init(cards: dict) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in TORCH_CARDS if n.startswith("transferchrome")])
-def test_transferchrome_self_attention_rows_sum_to_one(
-    cards: dict, x: torch.Tensor, name: str
-) -> None:
+def test_transferchrome_self_attention_rows_sum_to_one(cards: dict, x: torch.Tensor, name: str) -> None:
     maps = _build(cards[name])(x)["attention"]["self"]
     assert maps.shape == (BATCH, 2, BINS // 2, BINS // 2)  # (batch, layers, queries, keys)
     torch.testing.assert_close(maps.sum(dim=-1), torch.ones(BATCH, 2, BINS // 2))
@@ -356,12 +352,10 @@ def test_construction_is_seeded(cards: dict, x: torch.Tensor, name: str) -> None
     b = build_model(cards[name]).eval()
     torch.manual_seed(321)
     c = build_model(cards[name]).eval()
-    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb
         assert torch.equal(va, vb)
-    assert any(
-        not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values())
-    )
+    assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values(), strict=True))
     with torch.no_grad():
         torch.testing.assert_close(a(x)["logits"], b(x)["logits"], rtol=0, atol=0)
 
@@ -408,6 +402,4 @@ def test_sklearn_seed_makes_forest_reproducible(cards: dict) -> None:
     flat = x.reshape(len(x), -1)
     a = build_model(cards["random_forest"], overrides={"random_state": 3, "n_estimators": 10})
     b = build_model(cards["random_forest"], overrides={"random_state": 3, "n_estimators": 10})
-    np.testing.assert_array_equal(
-        a.fit(flat, y).predict_proba(flat), b.fit(flat, y).predict_proba(flat)
-    )
+    np.testing.assert_array_equal(a.fit(flat, y).predict_proba(flat), b.fit(flat, y).predict_proba(flat))

@@ -45,9 +45,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dataset]:
     """The real DeepDiff sample of both cells, ingested once for all tests of this file."""
     out = tmp_path_factory.mktemp("datasets")
     return {
-        cell: load_dataset(
-            ingest_processed("deepdiff", _inputs(cell), cell, out / f"{cell}.npz", expression=COUNTS)
-        )
+        cell: load_dataset(ingest_processed("deepdiff", _inputs(cell), cell, out / f"{cell}.npz", expression=COUNTS))
         for cell in ("E003", "E123")
     }
 
@@ -144,9 +142,7 @@ def test_export_from_path_and_signal(real: dict[str, Dataset], tmp_path: Path) -
     assert list(frame.columns) == DEEPCHROME_HEADER.split(",")
     order = [list(ds.marks).index(m) for m in DEEPCHROME_MARKS]
     expected = ds.signal[:, order, :].transpose(0, 2, 1).reshape(-1, 5)
-    assert np.array_equal(
-        frame[list(DEEPCHROME_MARKS)].to_numpy(dtype=np.float64).astype(np.float32), expected
-    )
+    assert np.array_equal(frame[list(DEEPCHROME_MARKS)].to_numpy(dtype=np.float64).astype(np.float32), expected)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,9 +150,7 @@ def test_export_from_path_and_signal(real: dict[str, Dataset], tmp_path: Path) -
 # --------------------------------------------------------------------------------------------------
 
 
-def _deepchrome_rows(
-    genes: list[str], n_bins: int = 4, labels: list[int] | None = None, seed: int = 0
-) -> list[str]:
+def _deepchrome_rows(genes: list[str], n_bins: int = 4, labels: list[int] | None = None, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     labels = labels if labels is not None else [i % 2 for i in range(len(genes))]
     rows = []
@@ -198,17 +192,13 @@ def test_ingest_deepchrome_keeps_labels_and_splits(tmp_path: Path) -> None:
     assert np.isnan(ds.expression).all()
     raw = read_deepchrome_csv(files["train"])
     for m in CANONICAL_MARKS:
-        assert np.array_equal(
-            ds.counts[:3, CANONICAL_MARKS.index(m)], raw.counts[:, DEEPCHROME_MARKS.index(m)]
-        )
+        assert np.array_equal(ds.counts[:3, CANONICAL_MARKS.index(m)], raw.counts[:, DEEPCHROME_MARKS.index(m)])
 
 
 def test_ingest_marks_order_for_headerless_files(tmp_path: Path) -> None:
     rows = _deepchrome_rows(["G1", "G2"], n_bins=100)
     path = _write(tmp_path / "train.csv", rows)
-    out = ingest_processed(
-        "deepchrome", {"train": path}, "E003", tmp_path / "x.npz", marks_order=list(CANONICAL_MARKS)
-    )
+    out = ingest_processed("deepchrome", {"train": path}, "E003", tmp_path / "x.npz", marks_order=list(CANONICAL_MARKS))
     ds = load_dataset(out)
     raw = np.array([[int(v) for v in r.split(",")[2:7]] for r in rows[:100]]).T  # (marks, bins) of G1
     assert np.array_equal(ds.counts[0], raw)  # already canonical: no reordering
@@ -270,15 +260,16 @@ def test_ingest_bad_split_name_and_format(tmp_path: Path) -> None:
         ingest_processed("deepchrome", {"training": tmp_path / "x.csv"}, "E003", tmp_path / "o.npz")
     with pytest.raises(InputError, match="unknown processed format"):
         ingest_processed(
-            "zenodo", {"train": tmp_path / "x.csv"}, "E003", tmp_path / "o.npz"  # type: ignore[arg-type]
+            "zenodo",
+            {"train": tmp_path / "x.csv"},
+            "E003",
+            tmp_path / "o.npz",  # type: ignore[arg-type]
         )
 
 
 def test_ingest_wrong_marks(tmp_path: Path) -> None:
     rows = _deepchrome_rows(["G1"], n_bins=100)
-    path = _write(
-        tmp_path / "train.csv", rows, header="geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K27ac,label"
-    )
+    path = _write(tmp_path / "train.csv", rows, header="geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K27ac,label")
     with pytest.raises(InputError, match="missing: H3K9me3") as err:
         ingest_processed("deepchrome", {"train": path}, "E003", tmp_path / "o.npz")
     assert "H3K27ac" in str(err.value)
@@ -325,16 +316,21 @@ def test_ingest_expression_duplicates_error_names_file_and_line(tmp_path: Path) 
     assert "expression.duplicates: first" in str(exc)
     assert not (tmp_path / "o.npz").exists()
     with pytest.raises(InputError) as err:
-        ingest_processed("deepdiff", files, "E003", tmp_path / "o.npz", expression=expr,
-                         expression_duplicates="last")
+        ingest_processed("deepdiff", files, "E003", tmp_path / "o.npz", expression=expr, expression_duplicates="last")
     assert err.value.key == "expression.duplicates"
 
 
 def test_ingest_expression_duplicates_first_keeps_the_first_row(tmp_path: Path) -> None:
     expr = tmp_path / "E003.expr.csv"
     expr.write_text("ENSG1_A,4\nENSG2_B,7\nENSG1_A,9\n")
-    out = ingest_processed("deepdiff", _deepdiff_files(tmp_path), "E003", tmp_path / "o.npz",
-                           expression=expr, expression_duplicates="first")
+    out = ingest_processed(
+        "deepdiff",
+        _deepdiff_files(tmp_path),
+        "E003",
+        tmp_path / "o.npz",
+        expression=expr,
+        expression_duplicates="first",
+    )
     ds = load_dataset(out)
     assert ds.gene_ids.tolist() == ["ENSG1", "ENSG2"]
     # first rows: ENSG1 4, ENSG2 7 (not 9); median (4 + 7) / 2 = 5.5 -> labels 0, 1

@@ -18,12 +18,7 @@ from chromexpr.io.reads import (
     sniff_content,
 )
 
-TAGALIGN = (
-    "chr1\t100\t136\tN\t1000\t+\n"
-    "chr2\t5\t41\tN\t1000\t-\n"
-    "chr1\t0\t36\tN\t1000\t+\n"
-    "chrX\t7\t8\tN\t1000\t-\n"
-)
+TAGALIGN = "chr1\t100\t136\tN\t1000\t+\nchr2\t5\t41\tN\t1000\t-\nchr1\t0\t36\tN\t1000\t+\nchrX\t7\t8\tN\t1000\t-\n"
 
 
 def read_all(path: Path, chunk_reads: int = 1_000_000) -> tuple[list[str], list[int], list[int]]:
@@ -98,13 +93,7 @@ def many_lines(n: int, chrom: str = "chr1") -> str:
 def test_odd_but_valid_lines_in_the_middle(tmp_path: Path) -> None:
     # 200,000 lines (~5.5 MB) make two text blocks: the comment and whitespace lines send the
     # block holding them through the Python parser; reads and their lines must stay exact.
-    text = (
-        many_lines(150_000)
-        + "# a comment in the middle\n"
-        + "   \n"
-        + "chr2\t5\t9\n"
-        + many_lines(50_000, "chr3")
-    )
+    text = many_lines(150_000) + "# a comment in the middle\n" + "   \n" + "chr2\t5\t9\n" + many_lines(50_000, "chr3")
     path = write(tmp_path / "r.bed.gz", text, gz=True)
     chunks = list(iter_read_chunks(path, chunk_reads=10_000))
     chroms, starts, _ = read_all(path, chunk_reads=10_000)
@@ -159,9 +148,7 @@ GOOD = "chr1\t10\t20\tN\t0\t+\n"
         ("\t10\t20\tN\t0\t+\n", ["chromosome name", "empty"]),
     ],
 )
-def test_bad_line_is_reported_with_file_and_line(
-    tmp_path: Path, gz: bool, bad_line: str, words: list[str]
-) -> None:
+def test_bad_line_is_reported_with_file_and_line(tmp_path: Path, gz: bool, bad_line: str, words: list[str]) -> None:
     path = write(tmp_path / "r.tagAlign.gz", GOOD * 3 + bad_line + GOOD, gz=gz)
     expect_error(path, 4, *words)
 
@@ -275,7 +262,9 @@ def test_gzip_of_binary_data(tmp_path: Path) -> None:
 
 
 def test_sam_text(tmp_path: Path) -> None:
-    path = write(tmp_path / "reads.txt", "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:1000\nr\t0\tchr1\t5\t30\t4M\t*\t0\t0\tACGT\tIIII\n")
+    path = write(
+        tmp_path / "reads.txt", "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:1000\nr\t0\tchr1\t5\t30\t4M\t*\t0\t0\tACGT\tIIII\n"
+    )
     expect_error(path, 1, "SAM file", "samtools view -b")
 
 

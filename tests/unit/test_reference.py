@@ -32,9 +32,7 @@ HG19_SIZES = REPO / "src" / "chromexpr" / "data" / "hg19.chrom.sizes"
 
 def genes(*rows: tuple) -> pd.DataFrame:
     """rows of (gene_id, chrom, tss[, strand]); strand defaults to '+'."""
-    recs = [
-        {"gene_id": r[0], "chrom": r[1], "tss": r[2], "strand": r[3] if len(r) > 3 else "+"} for r in rows
-    ]
+    recs = [{"gene_id": r[0], "chrom": r[1], "tss": r[2], "strand": r[3] if len(r) > 3 else "+"} for r in rows]
     df = pd.DataFrame.from_records(recs)
     df["tss"] = df["tss"].astype(np.int64)
     return df
@@ -71,8 +69,9 @@ def test_chain_measures_from_last_kept() -> None:
     # only 10098 - 5099 = 4999 from the dropped gene; 15098: 15098 - 10098 = 5000 kept;
     # 20097: 20097 - 15098 = 4999 dropped
     out = filter_tss(
-        genes(("A", "chr1", 100), ("B", "chr1", 5099), ("C", "chr1", 10098), ("D", "chr1", 15098),
-              ("E", "chr1", 20097)),
+        genes(
+            ("A", "chr1", 100), ("B", "chr1", 5099), ("C", "chr1", 10098), ("D", "chr1", 15098), ("E", "chr1", 20097)
+        ),
         5000,
     )
     assert kept(out) == ["A", "C", "D"]
@@ -81,8 +80,10 @@ def test_chain_measures_from_last_kept() -> None:
 def test_ties_broken_by_gene_id() -> None:
     # same TSS: sorted by gene id, 'ENSG1' < 'ENSG2', so ENSG1 is kept and ENSG2 (0 bp away) dropped,
     # whatever the input order
-    for order in ([("ENSG2", "chr1", 1000), ("ENSG1", "chr1", 1000)],
-                  [("ENSG1", "chr1", 1000), ("ENSG2", "chr1", 1000)]):
+    for order in (
+        [("ENSG2", "chr1", 1000), ("ENSG1", "chr1", 1000)],
+        [("ENSG1", "chr1", 1000), ("ENSG2", "chr1", 1000)],
+    ):
         assert kept(filter_tss(genes(*order), 5000)) == ["ENSG1"]
     # string order, not numeric: 'G10' < 'G9'
     assert kept(filter_tss(genes(("G9", "chr1", 7), ("G10", "chr1", 7)), 5000)) == ["G10"]
@@ -92,8 +93,13 @@ def test_per_chromosome_independence() -> None:
     # chr1: 0 kept, 2000 dropped; chr2 starts afresh: 1000 kept (1000 - 0 on chr1 would be < 5000),
     # 6000 - 1000 = 5000 kept; chr3's single gene kept
     out = filter_tss(
-        genes(("c2b", "chr2", 6000), ("c1a", "chr1", 0), ("c2a", "chr2", 1000), ("c1b", "chr1", 2000),
-              ("c3a", "chr3", 2000)),
+        genes(
+            ("c2b", "chr2", 6000),
+            ("c1a", "chr1", 0),
+            ("c2a", "chr2", 1000),
+            ("c1b", "chr1", 2000),
+            ("c3a", "chr3", 2000),
+        ),
         5000,
     )
     assert kept(out) == ["c1a", "c2a", "c2b", "c3a"]
@@ -130,8 +136,7 @@ def test_real_remc_table_filter_keeps_17609() -> None:
     The TransferChrome paper reports 17,170 genes surviving, with its own TSS source (GENCODE TSSs);
     with the DeepChrome window centres of this table the same rule keeps 17,609.
     """
-    df = pd.read_csv(REAL_GENES, sep="\t", dtype={"gene_id": str, "chrom": str, "strand": str},
-                     keep_default_na=False)
+    df = pd.read_csv(REAL_GENES, sep="\t", dtype={"gene_id": str, "chrom": str, "strand": str}, keep_default_na=False)
     assert len(df) == 19_802
     assert int(df["gene_id"].duplicated().sum()) == 7
     df = df.drop_duplicates("gene_id", keep="first")
@@ -155,19 +160,25 @@ def test_inside_chromosome_both_ends_both_strands() -> None:
     g = BinGeometry(window_bp=300, bin_bp=100)
     size = 10_000
     df = genes(
-        ("p_left_out", "chr1", 299, "+"),   # start 299 - 300 = -1 < 0 -> out
-        ("p_left_in", "chr1", 300, "+"),    # start 0 -> in
+        ("p_left_out", "chr1", 299, "+"),  # start 299 - 300 = -1 < 0 -> out
+        ("p_left_in", "chr1", 300, "+"),  # start 0 -> in
         ("p_right_in", "chr1", 9700, "+"),  # end 9700 + 300 = 10000 <= 10000 -> in
         ("p_right_out", "chr1", 9701, "+"),  # end 10001 > 10000 -> out
-        ("m_left_out", "chr1", 298, "-"),   # start 298 + 1 - 300 = -1 -> out
-        ("m_left_in", "chr1", 299, "-"),    # start 299 + 1 - 300 = 0 -> in (tss = W - 1)
+        ("m_left_out", "chr1", 298, "-"),  # start 298 + 1 - 300 = -1 -> out
+        ("m_left_in", "chr1", 299, "-"),  # start 299 + 1 - 300 = 0 -> in (tss = W - 1)
         ("m_right_in", "chr1", 9699, "-"),  # end 9699 + 1 + 300 = 10000 -> in
         ("m_right_out", "chr1", 9700, "-"),  # end 9700 + 1 + 300 = 10001 -> out
     )
     mask = inside_chromosome(df, {"chr1": size}, g)
     assert dict(zip(df["gene_id"], mask.tolist(), strict=True)) == {
-        "p_left_out": False, "p_left_in": True, "p_right_in": True, "p_right_out": False,
-        "m_left_out": False, "m_left_in": True, "m_right_in": True, "m_right_out": False,
+        "p_left_out": False,
+        "p_left_in": True,
+        "p_right_in": True,
+        "p_right_out": False,
+        "m_left_out": False,
+        "m_left_in": True,
+        "m_right_in": True,
+        "m_right_out": False,
     }
 
 
@@ -179,13 +190,23 @@ def test_inside_chromosome_unknown_chromosome_is_outside() -> None:
 
 def test_window_drops_are_counted() -> None:
     g = BinGeometry(window_bp=300, bin_bp=100)
-    df = genes(("a", "chr1", 100, "+"), ("b", "chr1", 5000, "-"), ("c", "chr1", 9900, "-"),
-               ("d", "chr2", 299, "-"), ("e", "chr3", 4700, "+"))
+    df = genes(
+        ("a", "chr1", 100, "+"),
+        ("b", "chr1", 5000, "-"),
+        ("c", "chr1", 9900, "-"),
+        ("d", "chr2", 299, "-"),
+        ("e", "chr3", 4700, "+"),
+    )
     # a: start -200 out; b: [4701, 5301) in; c: end 9900 + 301 = 10201 > 10000 out; d: start 0 in;
     # e: [4400, 5000), end 5000 <= 5000 in
-    res = select_reference(df, None, {"chr1": 10_000, "chr2": 5000, "chr3": 5000}, g, min_tss_distance=1000,
-                           split={"method": "chromosome", "valid_chromosomes": ["chr2"],
-                                  "test_chromosomes": ["chr1"]})
+    res = select_reference(
+        df,
+        None,
+        {"chr1": 10_000, "chr2": 5000, "chr3": 5000},
+        g,
+        min_tss_distance=1000,
+        split={"method": "chromosome", "valid_chromosomes": ["chr2"], "test_chromosomes": ["chr1"]},
+    )
     assert res.counts["window_outside_chromosome"] == 2
     assert res.counts["tss_filter_dropped"] == 0  # 5000 - 100 and 9900 - 5000 both >= 1000
     assert kept(res.genes) == ["b", "d", "e"]
@@ -235,8 +256,15 @@ def test_blocks_small_counts() -> None:
     # 7 genes: array_split -> 3 / 2 / 2 (7 = 3*2 + 1, the larger block first)
     df = genes(*[(f"g{i}", "chr1", i) for i in (6, 0, 3, 1, 5, 2, 4)])
     out = make_splits(df, "blocks")
-    assert out.to_dict() == {"g0": "train", "g1": "train", "g2": "train", "g3": "valid", "g4": "valid",
-                             "g5": "test", "g6": "test"}
+    assert out.to_dict() == {
+        "g0": "train",
+        "g1": "train",
+        "g2": "train",
+        "g3": "valid",
+        "g4": "valid",
+        "g5": "test",
+        "g6": "test",
+    }
 
 
 def test_random_split_seeded_reproducible_fractions() -> None:
@@ -305,8 +333,12 @@ def test_empty_split_is_an_error() -> None:
     assert "test" in str(exc.value)
     # chromosome split whose test chromosome has no gene
     with pytest.raises(InputError):
-        make_splits(genes(("a", "chr1", 0), ("b", "chr2", 0)), "chromosome", valid_chromosomes=["chr2"],
-                    test_chromosomes=["chr9"])
+        make_splits(
+            genes(("a", "chr1", 0), ("b", "chr2", 0)),
+            "chromosome",
+            valid_chromosomes=["chr2"],
+            test_chromosomes=["chr9"],
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +351,7 @@ ANNOTATION = [
     ("G01", "chr1", 10_000, "+"),
     ("G02", "chr1", 12_000, "-"),  # 12000 - 10000 = 2000 < 5000 -> TSS filter
     ("G03", "chr1", 15_000, "."),  # unknown strand; 15000 - 10000 = 5000 -> kept
-    ("G04", "chr1", 500, "+"),     # first on chr1 -> kept by the filter; window [-500, 1500) -> outside
+    ("G04", "chr1", 500, "+"),  # first on chr1 -> kept by the filter; window [-500, 1500) -> outside
     ("G05", "chr1", 99_500, "-"),  # window [98501, 100501) > 100000 -> outside
     ("G06", "chr2", 10_000, "-"),  # chr2 independent of chr1 -> kept; window [9001, 11001)
     ("G07", "chr2", 20_000, "+"),  # kept; window [19000, 21000)
@@ -351,8 +383,9 @@ def test_select_reference_counts_unknown_plus() -> None:
 
 def test_select_reference_unknown_drop_happens_before_the_filter() -> None:
     # a gene with unknown strand must not shadow a neighbour when dropped: '.' at 0 and '+' at 3000
-    df = genes(("U", "chr1", 10_000, "."), ("K", "chr1", 13_000, "+"), ("x", "chr2", 10_000, "+"),
-               ("y", "chr2", 20_000, "-"))
+    df = genes(
+        ("U", "chr1", 10_000, "."), ("K", "chr1", 13_000, "+"), ("x", "chr2", 10_000, "+"), ("y", "chr2", 20_000, "-")
+    )
     plus = select_reference(df, None, SIZES, GEOM, unknown_strand="plus")
     assert kept(plus.genes) == ["U", "x", "y"]  # K is 3000 from U -> dropped
     drop = select_reference(df, None, SIZES, GEOM, unknown_strand="drop")
@@ -410,26 +443,37 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_prepare_reference_end_to_end(tmp_path: Path) -> None:
-    ann = _write(tmp_path / "genes.tsv", "gene_id\tsymbol\tchrom\ttss\tstrand\n" + "".join(
-        f"{g}\tsym{g}\t{c}\t{t}\t{'' if s == '.' else s}\n" for g, c, t, s in ANNOTATION))
+    ann = _write(
+        tmp_path / "genes.tsv",
+        "gene_id\tsymbol\tchrom\ttss\tstrand\n"
+        + "".join(f"{g}\tsym{g}\t{c}\t{t}\t{'' if s == '.' else s}\n" for g, c, t, s in ANNOTATION),
+    )
     sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\nchr2\t50000\n")
     expr = _write(tmp_path / "expr.tsv", "gene_id\tE1\tE2\n" + "".join(f"{g}\t1.5\t2\n" for g in EXPRESSION_GENES))
     out = tmp_path / "ref"
     summary = prepare_reference(
-        ann, sizes, out / "tss.tsv", out / "windows.bed", out / "splits.tsv", expression=expr,
-        geometry=GEOM, out_summary=out / "summary.json",
+        ann,
+        sizes,
+        out / "tss.tsv",
+        out / "windows.bed",
+        out / "splits.tsv",
+        expression=expr,
+        geometry=GEOM,
+        out_summary=out / "summary.json",
     )
     tss = pd.read_csv(out / "tss.tsv", sep="\t")
     assert list(tss.columns) == ["gene_id", "chrom", "tss", "strand"]
     assert tss.values.tolist() == [
-        ["G01", "chr1", 10_000, "+"], ["G03", "chr1", 15_000, "+"], ["G06", "chr2", 10_000, "-"],
+        ["G01", "chr1", 10_000, "+"],
+        ["G03", "chr1", 15_000, "+"],
+        ["G06", "chr2", 10_000, "-"],
         ["G07", "chr2", 20_000, "+"],
     ]
     bed = pd.read_csv(out / "windows.bed", sep="\t", header=None)
     assert bed.values.tolist() == [
-        ["chr1", 9_000, 11_000, "G01", 0, "+"],   # 10000 -/+ 1000
+        ["chr1", 9_000, 11_000, "G01", 0, "+"],  # 10000 -/+ 1000
         ["chr1", 14_000, 16_000, "G03", 0, "+"],  # 15000 -/+ 1000 (unknown strand -> +)
-        ["chr2", 9_001, 11_001, "G06", 0, "-"],   # 10000 + 1 -/+ 1000
+        ["chr2", 9_001, 11_001, "G06", 0, "-"],  # 10000 + 1 -/+ 1000
         ["chr2", 19_000, 21_000, "G07", 0, "+"],  # 20000 -/+ 1000
     ]
     splits = read_splits(out / "splits.tsv")
@@ -447,8 +491,11 @@ def test_prepare_reference_end_to_end(tmp_path: Path) -> None:
 
 
 def test_prepare_reference_logs_counts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    ann = _write(tmp_path / "genes.tsv", "gene_id\tchrom\ttss\tstrand\n" + "".join(
-        f"{g}\t{c}\t{t}\t{'' if s == '.' else s}\n" for g, c, t, s in ANNOTATION))
+    ann = _write(
+        tmp_path / "genes.tsv",
+        "gene_id\tchrom\ttss\tstrand\n"
+        + "".join(f"{g}\t{c}\t{t}\t{'' if s == '.' else s}\n" for g, c, t, s in ANNOTATION),
+    )
     sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\nchr2\t50000\n")
     with caplog.at_level("INFO", logger="chromexpr.reference"):
         prepare_reference(ann, sizes, tmp_path / "t.tsv", tmp_path / "w.bed", tmp_path / "s.tsv", geometry=GEOM)
@@ -461,8 +508,9 @@ def test_prepare_reference_logs_counts(tmp_path: Path, caplog: pytest.LogCapture
 def test_prepare_reference_chromosome_naming_mismatch_names_both_files(
     tmp_path: Path, tss_chrom: str, sizes_chrom: str
 ) -> None:
-    ann = _write(tmp_path / "genes.tsv", f"gene_id\tchrom\ttss\tstrand\nA\t{tss_chrom}\t10000\t+\n"
-                 f"B\t{tss_chrom}\t30000\t-\n")
+    ann = _write(
+        tmp_path / "genes.tsv", f"gene_id\tchrom\ttss\tstrand\nA\t{tss_chrom}\t10000\t+\nB\t{tss_chrom}\t30000\t-\n"
+    )
     sizes = _write(tmp_path / "chrom.sizes", f"{sizes_chrom}\t100000\n")
     with pytest.raises(InputError) as exc:
         prepare_reference(ann, sizes, tmp_path / "t.tsv", tmp_path / "w.bed", tmp_path / "s.tsv", geometry=GEOM)
@@ -477,11 +525,14 @@ def test_prepare_reference_chromosome_naming_mismatch_names_both_files(
 
 def test_naming_check_ignores_chromosomes_left_out_on_purpose(tmp_path: Path) -> None:
     # 'MT' would be chrM, but only chr1 is wanted: no error, MT's gene is counted as another chromosome
-    ann = _write(tmp_path / "genes.tsv", "gene_id\tchrom\ttss\tstrand\nA\tchr1\t10000\t+\nB\tchr1\t30000\t+\n"
-                 "C\tchr1\t60000\t+\nM\tMT\t3000\t+\n")
+    ann = _write(
+        tmp_path / "genes.tsv",
+        "gene_id\tchrom\ttss\tstrand\nA\tchr1\t10000\t+\nB\tchr1\t30000\t+\nC\tchr1\t60000\t+\nM\tMT\t3000\t+\n",
+    )
     sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\nchrM\t16571\n")
-    summary = prepare_reference(ann, sizes, tmp_path / "t.tsv", tmp_path / "w.bed", tmp_path / "s.tsv",
-                                geometry=GEOM, chromosomes=["chr1"])
+    summary = prepare_reference(
+        ann, sizes, tmp_path / "t.tsv", tmp_path / "w.bed", tmp_path / "s.tsv", geometry=GEOM, chromosomes=["chr1"]
+    )
     assert summary["counts"]["kept"] == 3
 
 
@@ -490,6 +541,6 @@ def test_write_windows_bed_plus_and_minus(tmp_path: Path) -> None:
     write_windows_bed(df, BinGeometry(), tmp_path / "w.bed")
     lines = (tmp_path / "w.bed").read_text().splitlines()
     assert lines == [
-        "chr1\t0\t10000\tP\t0\t+",   # 5000 - 5000, 5000 + 5000
-        "chr1\t1\t10001\tM\t0\t-",   # 5000 + 1 - 5000, 5000 + 1 + 5000
+        "chr1\t0\t10000\tP\t0\t+",  # 5000 - 5000, 5000 + 5000
+        "chr1\t1\t10001\tM\t0\t-",  # 5000 + 1 - 5000, 5000 + 1 + 5000
     ]

@@ -31,12 +31,27 @@ CELLS = ["E003", "E004", "E005", "E006", "E007"]
 #                   attentivechrome  0.79 0.81 0.795 0.85 0.79   (diff +.02 +.01 -.015 +.03 +.04)
 #                   transferchrome   0.82 0.80 0.84  0.86 0.81   (diff +.05  0   +.03  +.04 +.06)
 AUROC = {
-    "deepchrome": {"E003": (0.76, 0.78), "E004": (0.80, 0.80), "E005": (0.79, 0.83), "E006": (0.82, 0.82),
-                   "E007": (0.74, 0.76)},
-    "attentivechrome": {"E003": (0.785, 0.795), "E004": (0.805, 0.815), "E005": (0.79, 0.80),
-                        "E006": (0.845, 0.855), "E007": (0.785, 0.795)},
-    "transferchrome": {"E003": (0.81, 0.83), "E004": (0.79, 0.81), "E005": (0.84, 0.84), "E006": (0.85, 0.87),
-                       "E007": (0.80, 0.82)},
+    "deepchrome": {
+        "E003": (0.76, 0.78),
+        "E004": (0.80, 0.80),
+        "E005": (0.79, 0.83),
+        "E006": (0.82, 0.82),
+        "E007": (0.74, 0.76),
+    },
+    "attentivechrome": {
+        "E003": (0.785, 0.795),
+        "E004": (0.805, 0.815),
+        "E005": (0.79, 0.80),
+        "E006": (0.845, 0.855),
+        "E007": (0.785, 0.795),
+    },
+    "transferchrome": {
+        "E003": (0.81, 0.83),
+        "E004": (0.79, 0.81),
+        "E005": (0.84, 0.84),
+        "E006": (0.85, 0.87),
+        "E007": (0.80, 0.82),
+    },
 }
 PARAMETERS = {"deepchrome": 644177, "attentivechrome": 54273, "transferchrome": 712345}
 
@@ -45,9 +60,18 @@ def write_run(root: Path, model: str, cell: str, seed: int, auroc: float, overri
     path = root / "runs" / "single_cell" / model / cell / f"seed{seed}" / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "model": model, "cell": cell, "seed": seed, "test_auroc": auroc, "test_auprc": auroc - 0.02,
-        "test_accuracy": auroc - 0.1, "valid_auroc": auroc + 0.01, "best_epoch": 7, "epochs_run": 17,
-        "wall_seconds": 90.0, "parameters": PARAMETERS.get(model), "device": "cpu",
+        "model": model,
+        "cell": cell,
+        "seed": seed,
+        "test_auroc": auroc,
+        "test_auprc": auroc - 0.02,
+        "test_accuracy": auroc - 0.1,
+        "valid_auroc": auroc + 0.01,
+        "best_epoch": 7,
+        "epochs_run": 17,
+        "wall_seconds": 90.0,
+        "parameters": PARAMETERS.get(model),
+        "device": "cpu",
     }
     record.update(overrides or {})
     path.write_text(json.dumps(record))
@@ -254,9 +278,17 @@ def test_published_comparison_not_applicable_for_other_cells(tmp_path):
 
 def test_report_files_and_tables(report):
     out, written = report
-    for name in ("table2.tsv", "table2.md", "per_cell_auroc.tsv", "paired_vs_deepchrome.tsv",
-                 "paired_vs_deepchrome.md", "published_comparison.tsv", "published_comparison.md",
-                 "published_table2.tsv", "index.html"):
+    for name in (
+        "table2.tsv",
+        "table2.md",
+        "per_cell_auroc.tsv",
+        "paired_vs_deepchrome.tsv",
+        "paired_vs_deepchrome.md",
+        "published_comparison.tsv",
+        "published_comparison.md",
+        "published_table2.tsv",
+        "index.html",
+    ):
         assert (out / name).stat().st_size > 0, name
         assert written[name] == out / name
     for stem in ("per_cell_auroc", "auroc_distribution", "paired_vs_deepchrome"):

@@ -45,13 +45,16 @@ def test_resolve_data_path():
 
 
 def test_unknown_shipped_file_lists_the_shipped_ones():
-    with pytest.raises(InputError, match=r"chromexpr ships no file 'hg38.chrom.sizes'\n  -> shipped files: demo/chrom.sizes"):
+    with pytest.raises(
+        InputError, match=r"chromexpr ships no file 'hg38.chrom.sizes'\n  -> shipped files: demo/chrom.sizes"
+    ):
         resolve_data_path("chromexpr:hg38.chrom.sizes")
 
 
 def test_stage_copies_and_checks_the_checksum(tmp_path):
-    out = stage_shipped_file("demo/chrom.sizes", tmp_path / "a" / "chrom.sizes",
-                             sha256=sha256sum(shipped_file("demo/chrom.sizes")))
+    out = stage_shipped_file(
+        "demo/chrom.sizes", tmp_path / "a" / "chrom.sizes", sha256=sha256sum(shipped_file("demo/chrom.sizes"))
+    )
     assert out.read_bytes() == shipped_file("demo/chrom.sizes").read_bytes()
     with pytest.raises(InputError, match="changed while the workflow ran"):
         stage_shipped_file("demo/chrom.sizes", tmp_path / "b", sha256="0" * 64)

@@ -30,8 +30,9 @@ def synthetic(n: int, *, separable: bool, seed: int = 0, cell: str = "E003") -> 
         # mark 0: 0-2 reads per bin when silent, 20-22 when expressed -> per-mark means never overlap
         counts[:, 0, :] = rng.integers(0, 3, (n, 10)) + 20 * label[:, None]
     split = np.array(["train"] * (n - 2 * (n // 3)) + ["valid"] * (n // 3) + ["test"] * (n // 3))
-    return build_dataset(counts, [f"G{i:05d}" for i in range(n)], ["H3K4me3", "H3K27me3"], expression, split,
-                         cell=cell, geometry=GEOM)
+    return build_dataset(
+        counts, [f"G{i:05d}" for i in range(n)], ["H3K4me3", "H3K27me3"], expression, split, cell=cell, geometry=GEOM
+    )
 
 
 def test_baseline_perfect_mark_gives_auroc_1() -> None:
@@ -61,8 +62,15 @@ def test_baseline_nan_when_a_split_has_one_class() -> None:
 def test_summarize_dataset_by_hand() -> None:
     # 3 genes x 2 marks x 2 bins; expression 1 2 3 -> median 2 -> labels 0 1 1 -> positive fraction 2/3
     counts = np.array([[[0, 2], [1, 1]], [[4, 6], [1, 1]], [[2, 4], [1, 1]]], dtype=np.int32)
-    ds = build_dataset(counts, ["a", "b", "c"], ["K4", "K27"], np.array([1.0, 2.0, 3.0]),
-                       ["train", "valid", "test"], cell="E123", geometry=GEOM)
+    ds = build_dataset(
+        counts,
+        ["a", "b", "c"],
+        ["K4", "K27"],
+        np.array([1.0, 2.0, 3.0]),
+        ["train", "valid", "test"],
+        cell="E123",
+        geometry=GEOM,
+    )
     row = summarize_dataset(ds)
     assert row["cell"] == "E123"
     assert (row["genes"], row["bins"]) == (3, 2)
@@ -89,8 +97,13 @@ def test_summarize_datasets_one_row_per_cell(tmp_path: Path) -> None:
     # 90 genes: 90 - 2 * 30 = 30 train, 30 valid, 30 test
     assert on_disk[["genes", "train", "valid", "test"]].values.tolist() == [[90, 30, 30, 30]] * 3
     assert (on_disk["bins"] == 10).all()
-    assert {"mean_H3K4me3", "mean_H3K27me3", "positive_fraction", "median_expression",
-            "baseline_logreg_test_auroc"} <= set(on_disk.columns)
+    assert {
+        "mean_H3K4me3",
+        "mean_H3K27me3",
+        "positive_fraction",
+        "median_expression",
+        "baseline_logreg_test_auroc",
+    } <= set(on_disk.columns)
     assert on_disk.loc[on_disk["cell"] == "E003", "baseline_logreg_test_auroc"].item() == 1.0
     assert on_disk.loc[on_disk["cell"] == "E123", "baseline_logreg_test_auroc"].item() == 1.0
     # median labels: at least half of the genes are positive

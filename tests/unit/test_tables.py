@@ -46,7 +46,7 @@ TSS_TEXT = (
     "gene_id\tsymbol\tchrom\ttss\tstrand\n"
     "G1\tA\tchr1\t1000\t+\n"
     "G2\tB\tchr1\t2000\t-\n"
-    "G3\tC\tchr2\t0\t\n"          # empty strand (trailing tab kept)
+    "G3\tC\tchr2\t0\t\n"  # empty strand (trailing tab kept)
     "G4\tD\tchr2\t500\t.\n"
 )
 
@@ -210,8 +210,9 @@ def test_normalize_strand() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def gtf_line(chrom: str, feature: str, start: int, end: int, strand: str, gid: str, name: str = "",
-             gtype: str = "protein_coding") -> str:
+def gtf_line(
+    chrom: str, feature: str, start: int, end: int, strand: str, gid: str, name: str = "", gtype: str = "protein_coding"
+) -> str:
     attrs = f'gene_id "{gid}"; gene_type "{gtype}"; gene_name "{name}";'
     return "\t".join([chrom, "HAVANA", feature, str(start), str(end), ".", strand, ".", attrs]) + "\n"
 
@@ -236,7 +237,7 @@ def test_gtf_gene_records(tmp_path: Path) -> None:
 def test_gtf_transcripts_only_take_5prime_most(tmp_path: Path) -> None:
     text = (
         gtf_line("chr2", "transcript", 500, 900, "+", "ENSGP.1", "P")
-        + gtf_line("chr2", "transcript", 300, 700, "+", "ENSGP.1", "P")   # 5'-most for +: smallest start
+        + gtf_line("chr2", "transcript", 300, 700, "+", "ENSGP.1", "P")  # 5'-most for +: smallest start
         + gtf_line("chr2", "transcript", 400, 950, "+", "ENSGP.1", "P")
         + gtf_line("chr2", "transcript", 100, 800, "-", "ENSGM.2", "M")
         + gtf_line("chr2", "transcript", 200, 1200, "-", "ENSGM.2", "M")  # 5'-most for -: largest end
@@ -248,18 +249,16 @@ def test_gtf_transcripts_only_take_5prime_most(tmp_path: Path) -> None:
 
 
 def test_gtf_gene_record_wins_over_transcripts(tmp_path: Path) -> None:
-    text = (
-        gtf_line("chr1", "transcript", 50, 90, "+", "ENSG1", "A")
-        + gtf_line("chr1", "gene", 100, 200, "+", "ENSG1", "A")
+    text = gtf_line("chr1", "transcript", 50, 90, "+", "ENSG1", "A") + gtf_line(
+        "chr1", "gene", 100, 200, "+", "ENSG1", "A"
     )
     df = read_gtf(write(tmp_path / "g.gtf", text))
     assert df["tss"].tolist() == [99]  # gene record start 100 - 1, not the transcript's 49
 
 
 def test_gtf_gene_types_filter(tmp_path: Path) -> None:
-    text = (
-        gtf_line("chr1", "gene", 100, 200, "+", "ENSG1", "A", "protein_coding")
-        + gtf_line("chr1", "gene", 300, 400, "+", "ENSG2", "B", "lincRNA")
+    text = gtf_line("chr1", "gene", 100, 200, "+", "ENSG1", "A", "protein_coding") + gtf_line(
+        "chr1", "gene", 300, 400, "+", "ENSG2", "B", "lincRNA"
     )
     df = read_gtf(write(tmp_path / "g.gtf", text), ["protein_coding"])
     assert df["gene_id"].tolist() == ["ENSG1"]
@@ -298,8 +297,7 @@ def test_gene_info(tmp_path: Path) -> None:
         "ENSG00000000419\t20\t49551404\t49575092\t-\tprotein_coding\n"
     )
     df = read_gene_info(write(tmp_path / "gene_info", text))
-    assert df["gene_id"].tolist() == ["ENSG00000000003", "ENSG00000000005", "ENSG00000198888",
-                                      "ENSG00000000419"]
+    assert df["gene_id"].tolist() == ["ENSG00000000003", "ENSG00000000005", "ENSG00000198888", "ENSG00000000419"]
     assert df["chrom"].tolist() == ["chrX", "chrX", "chrM", "chr20"]  # chr prefix added, MT -> chrM
     assert df["strand"].tolist() == ["-", "+", "+", "-"]  # -1 / 1 / + / -
     # -: end - 1 = 99894987; +: start - 1 = 99839798; +: 3307 - 1 = 3306; -: 49575092 - 1 = 49575091

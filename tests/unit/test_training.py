@@ -60,9 +60,7 @@ def synthetic_dataset(marks: list[str] = MARKS, n: int = N_GENES, seed: int = 0)
     if "H3K4me3" in marks:
         extra = rng.poisson(np.where(high, 5.0, 0.5)[:, None], (n, 20))  # (genes, 20)
         counts[:, marks.index("H3K4me3"), 40:60] += extra.astype(np.int32)
-    split = np.array(
-        ["train"] * (n * 6 // 10) + ["valid"] * (n * 2 // 10) + ["test"] * (n - n * 8 // 10)
-    )
+    split = np.array(["train"] * (n * 6 // 10) + ["valid"] * (n * 2 // 10) + ["test"] * (n - n * 8 // 10))
     return build_dataset(
         counts,
         [f"ENSG{i:011d}" for i in range(n)],
@@ -104,11 +102,9 @@ def test_linear12_learns_the_informative_mark_and_writes_every_output(dataset_pa
     metrics = train_model(card, dataset_path, tmp_path, seed=0, max_epochs=15, log=lines.append)
 
     assert metrics["test_auroc"] > 0.9
-    assert tuple(metrics) == METRICS_KEYS and REQUIRED_METRICS <= set(metrics)
+    assert tuple(metrics) == METRICS_KEYS and set(metrics) >= REQUIRED_METRICS
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
-    assert (
-        metrics["model"] == "linear12" and metrics["cell"] == "E999" and metrics["device"] == "cpu"
-    )
+    assert metrics["model"] == "linear12" and metrics["cell"] == "E999" and metrics["device"] == "cpu"
     assert metrics["amp"] is False and metrics["parameters"] == 12
     assert (metrics["n_train"], metrics["n_valid"], metrics["n_test"]) == (180, 60, 60)
     assert metrics["card"]["name"] == "linear12" and len(metrics["card"]["sha256"]) == 64
@@ -119,9 +115,7 @@ def test_linear12_learns_the_informative_mark_and_writes_every_output(dataset_pa
     assert tuple(predictions.columns) == PREDICTION_COLUMNS and len(predictions) == N_GENES
     assert set(predictions["split"]) == {"train", "valid", "test"}
     test = predictions[predictions["split"] == "test"]
-    assert auroc(test["label"], test["probability"]) == pytest.approx(
-        metrics["test_auroc"], abs=1e-12
-    )
+    assert auroc(test["label"], test["probability"]) == pytest.approx(metrics["test_auroc"], abs=1e-12)
     with gzip.open(tmp_path / "predictions.tsv.gz") as fh:  # gzip header without a timestamp
         fh.read(1)
     assert (tmp_path / "predictions.tsv.gz").read_bytes()[4:8] == b"\x00\x00\x00\x00"
@@ -152,9 +146,7 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path):
     history = pd.read_csv(tmp_path / "history.tsv", sep="\t")
     scores = history["valid_auroc"].to_numpy()
     assert metrics["stopped_early"] and metrics["epochs_run"] < 40
-    best = (
-        len(scores) - 1 - int(np.argmax(scores[::-1]))
-    )  # last maximum: ties go to the later epoch
+    best = len(scores) - 1 - int(np.argmax(scores[::-1]))  # last maximum: ties go to the later epoch
     assert metrics["best_epoch"] == best + 1 and metrics["valid_auroc"] == scores[best]
     assert metrics["epochs_run"] == metrics["best_epoch"] + 2  # stopped after 2 epochs without gain
     # the reported test metrics come from the kept epoch, not the last one
@@ -166,9 +158,7 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path):
 def test_ties_select_the_later_epoch(dataset_path, tmp_path):
     card = card_with("linear12", lr=0.0, scheduler=None)  # weights never move: every epoch ties
     metrics = train_model(card, dataset_path, tmp_path, max_epochs=4, patience=1)
-    assert (
-        metrics["best_epoch"] == 4 and metrics["epochs_run"] == 4 and not metrics["stopped_early"]
-    )
+    assert metrics["best_epoch"] == 4 and metrics["epochs_run"] == 4 and not metrics["stopped_early"]
 
 
 # --- determinism ----------------------------------------------------------------------------------
@@ -177,14 +167,10 @@ def test_ties_select_the_later_epoch(dataset_path, tmp_path):
 def test_same_seed_same_result_other_seed_other_result(dataset_path, tmp_path):
     runs = {}
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        runs[name] = train_model(
-            "deepchrome", dataset_path, tmp_path / name, seed=seed, max_epochs=2
-        )
+        runs[name] = train_model("deepchrome", dataset_path, tmp_path / name, seed=seed, max_epochs=2)
     assert comparable(runs["a"]) == comparable(runs["b"])
     assert read_predictions(tmp_path / "a").equals(read_predictions(tmp_path / "b"))
-    assert (tmp_path / "a" / "predictions.tsv.gz").read_bytes() == (
-        tmp_path / "b" / "predictions.tsv.gz"
-    ).read_bytes()
+    assert (tmp_path / "a" / "predictions.tsv.gz").read_bytes() == (tmp_path / "b" / "predictions.tsv.gz").read_bytes()
     assert not np.array_equal(
         read_predictions(tmp_path / "a")["probability"],
         read_predictions(tmp_path / "c")["probability"],
@@ -209,9 +195,7 @@ def test_resume_after_kill_equals_an_uninterrupted_run(dataset_path, tmp_path):
         train_model({str(card_path)!r}, {str(dataset_path)!r}, {str(run)!r}, seed=5,
                     callback=lambda record: time.sleep(0.5))
     """)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     epoch, deadline = 0, time.monotonic() + 120
     try:
         while epoch < 2:
@@ -247,9 +231,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(dataset_path, tmp_path):
         train_model("linear12", dataset_path, tmp_path, seed=0, max_epochs=3, callback=interrupt)
     assert (tmp_path / "checkpoint.pt").exists()
     lines: list[str] = []
-    metrics = train_model(
-        "linear12", dataset_path, tmp_path, seed=1, max_epochs=3, log=lines.append
-    )
+    metrics = train_model("linear12", dataset_path, tmp_path, seed=1, max_epochs=3, log=lines.append)
     assert any("starting over" in line and "seed" in line for line in lines)
     assert metrics["resumed_from_epoch"] is None and metrics["epochs_run"] == 3
 

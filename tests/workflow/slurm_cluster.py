@@ -53,8 +53,10 @@ def unavailable_reason() -> str | None:
     """Why a cluster cannot be started here (in words), or None when it can."""
     missing = [b for b in _BINARIES if _which(b) is None]
     if missing:
-        return (f"SLURM is not installed (missing {', '.join(missing)}); "
-                f"install it with `apt-get install -y --no-install-recommends {APT_PACKAGES}` (.ci/run does)")
+        return (
+            f"SLURM is not installed (missing {', '.join(missing)}); "
+            f"install it with `apt-get install -y --no-install-recommends {APT_PACKAGES}` (.ci/run does)"
+        )
     if os.geteuid() != 0:
         return "a test SLURM cluster needs root (slurmd starts jobs as their owner)"
     try:
@@ -131,69 +133,72 @@ class SlurmCluster:
             (root / d).mkdir(parents=True, exist_ok=True)
         ctld_port, slurmd_port = _free_ports(2)
         self.munge_socket = root / "munge" / "munge.socket"
-        partitions = [f"PartitionName={self.default_partition} Nodes={self.host} Default=YES "
-                      "MaxTime=INFINITE State=UP"]
+        partitions = [f"PartitionName={self.default_partition} Nodes={self.host} Default=YES MaxTime=INFINITE State=UP"]
         if self.gpu_partition != self.default_partition:
-            partitions.append(f"PartitionName={self.gpu_partition} Nodes={self.host} Default=NO "
-                              "MaxTime=INFINITE State=UP")
+            partitions.append(
+                f"PartitionName={self.gpu_partition} Nodes={self.host} Default=NO MaxTime=INFINITE State=UP"
+            )
         gres = f" Gres=gpu:{self.gpus}" if self.gpus else ""
-        self.conf.write_text("\n".join([
-            "# Written by tests/workflow/slurm_cluster.py: a throw-away single-node test cluster.",
-            "ClusterName=chromexpr-test",
-            f"SlurmctldHost={self.host}(127.0.0.1)",
-            f"SlurmctldPort={ctld_port}",
-            f"SlurmdPort={slurmd_port}",
-            "SlurmUser=root",
-            "SlurmdUser=root",
-            "AuthType=auth/munge",
-            "CredType=cred/munge",
-            f"AuthInfo=socket={self.munge_socket}",
-            "MpiDefault=none",
-            "ProctrackType=proctrack/linuxproc",
-            "TaskPlugin=task/none",
-            "SwitchType=switch/none",
-            "SchedulerType=sched/backfill",
-            # Start a submitted job at once (the default may wait 3 s to batch submissions).
-            "SchedulerParameters=batch_sched_delay=0",
-            "SelectType=select/cons_tres",
-            "SelectTypeParameters=CR_Core_Memory",
-            # No slurmdbd: sacct has nothing; squeue sees finished jobs for MinJobAge seconds.
-            "AccountingStorageType=accounting_storage/none",
-            "JobAcctGatherType=jobacct_gather/none",
-            "JobCompType=jobcomp/none",
-            "MinJobAge=600",
-            "ReturnToService=2",
-            "InactiveLimit=0",
-            "KillWait=5",
-            "Waittime=0",
-            "MailProg=/bin/true",
-            # The node's CPUs, memory and GPU are what this file says (memory is bookkeeping only: no
-            # cgroups), so that the rules' requests (6 GB x attempt for training) fit on any test machine.
-            "SlurmdParameters=config_overrides",
-            "GresTypes=gpu",
-            f"StateSaveLocation={root / 'state'}",
-            f"SlurmdSpoolDir={root / 'spool'}",
-            f"SlurmctldPidFile={root / 'run' / 'slurmctld.pid'}",
-            f"SlurmdPidFile={root / 'run' / 'slurmd.pid'}",
-            f"SlurmctldLogFile={root / 'log' / 'slurmctld.log'}",
-            f"SlurmdLogFile={root / 'log' / 'slurmd.log'}",
-            "SlurmctldDebug=info",
-            "SlurmdDebug=info",
-            f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb}{gres} "
-            "State=UNKNOWN",
-            *partitions,
-            "",
-        ]))
+        self.conf.write_text(
+            "\n".join(
+                [
+                    "# Written by tests/workflow/slurm_cluster.py: a throw-away single-node test cluster.",
+                    "ClusterName=chromexpr-test",
+                    f"SlurmctldHost={self.host}(127.0.0.1)",
+                    f"SlurmctldPort={ctld_port}",
+                    f"SlurmdPort={slurmd_port}",
+                    "SlurmUser=root",
+                    "SlurmdUser=root",
+                    "AuthType=auth/munge",
+                    "CredType=cred/munge",
+                    f"AuthInfo=socket={self.munge_socket}",
+                    "MpiDefault=none",
+                    "ProctrackType=proctrack/linuxproc",
+                    "TaskPlugin=task/none",
+                    "SwitchType=switch/none",
+                    "SchedulerType=sched/backfill",
+                    # Start a submitted job at once (the default may wait 3 s to batch submissions).
+                    "SchedulerParameters=batch_sched_delay=0",
+                    "SelectType=select/cons_tres",
+                    "SelectTypeParameters=CR_Core_Memory",
+                    # No slurmdbd: sacct has nothing; squeue sees finished jobs for MinJobAge seconds.
+                    "AccountingStorageType=accounting_storage/none",
+                    "JobAcctGatherType=jobacct_gather/none",
+                    "JobCompType=jobcomp/none",
+                    "MinJobAge=600",
+                    "ReturnToService=2",
+                    "InactiveLimit=0",
+                    "KillWait=5",
+                    "Waittime=0",
+                    "MailProg=/bin/true",
+                    # The node's CPUs, memory and GPU are what this file says (memory is bookkeeping only: no
+                    # cgroups), so that the rules' requests (6 GB x attempt for training) fit on any test machine.
+                    "SlurmdParameters=config_overrides",
+                    "GresTypes=gpu",
+                    f"StateSaveLocation={root / 'state'}",
+                    f"SlurmdSpoolDir={root / 'spool'}",
+                    f"SlurmctldPidFile={root / 'run' / 'slurmctld.pid'}",
+                    f"SlurmdPidFile={root / 'run' / 'slurmd.pid'}",
+                    f"SlurmctldLogFile={root / 'log' / 'slurmctld.log'}",
+                    f"SlurmdLogFile={root / 'log' / 'slurmd.log'}",
+                    "SlurmctldDebug=info",
+                    "SlurmdDebug=info",
+                    f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb}{gres} "
+                    "State=UNKNOWN",
+                    *partitions,
+                    "",
+                ]
+            )
+        )
         # A fake GPU: SLURM's gpu plugin wants a device file, /dev/null serves (nothing binds devices
         # here: no cgroups). Jobs asking --gpus=1 are scheduled and counted as on a GPU node.
-        (root / "etc" / "gres.conf").write_text(
-            f"NodeName={self.host} Name=gpu File=/dev/null\n" if self.gpus else "")
+        (root / "etc" / "gres.conf").write_text(f"NodeName={self.host} Name=gpu File=/dev/null\n" if self.gpus else "")
         # Read only if a cgroup plugin is configured (none is: proctrack/linuxproc, task/none).
         (root / "etc" / "cgroup.conf").write_text("CgroupPlugin=autodetect\nIgnoreSystemd=yes\n")
         # srun inside jobs: see `env`.
         (root / "bin").mkdir(exist_ok=True)
         srun = root / "bin" / "srun"
-        srun.write_text(f"#!/bin/sh\nSLURM_CONF={self.conf} exec {_which('srun')} \"$@\"\n")
+        srun.write_text(f'#!/bin/sh\nSLURM_CONF={self.conf} exec {_which("srun")} "$@"\n')
         srun.chmod(0o755)
         # munge: a fresh key, owned by the munge user and readable by it only.
         munge = pwd.getpwnam("munge")
@@ -213,25 +218,37 @@ class SlurmCluster:
 
     def _spawn(self, name: str, cmd: list[str], **kw) -> None:
         log = open(self.root / "log" / f"{name}.out", "wb")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                            start_new_session=True, **kw)
+        self.procs[name] = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True, **kw
+        )
         log.close()
 
     def start(self, timeout: float = 60) -> None:
         """Write the configuration, start munged, slurmctld and slurmd, wait for an idle node."""
         self.write_config()
         root = self.root
-        self._spawn("munged", [_which("munged"), "--foreground", "--force",
-                               f"--key-file={root / 'munge' / 'munge.key'}",
-                               f"--socket={self.munge_socket}",
-                               f"--pid-file={root / 'munge' / 'munged.pid'}",
-                               f"--log-file={root / 'munge' / 'munged.log'}",
-                               f"--seed-file={root / 'munge' / 'munged.seed'}"],
-                    user="munge", group="munge")
+        self._spawn(
+            "munged",
+            [
+                _which("munged"),
+                "--foreground",
+                "--force",
+                f"--key-file={root / 'munge' / 'munge.key'}",
+                f"--socket={self.munge_socket}",
+                f"--pid-file={root / 'munge' / 'munged.pid'}",
+                f"--log-file={root / 'munge' / 'munged.log'}",
+                f"--seed-file={root / 'munge' / 'munged.seed'}",
+            ],
+            user="munge",
+            group="munge",
+        )
         self._wait(lambda: self.munge_socket.exists(), timeout, "munged to open its socket")
         self._spawn("slurmctld", [_which("slurmctld"), "-D", "-i", "-f", str(self.conf)])
-        self._wait(lambda: self._ok(["scontrol", "ping"]) and "UP" in self._out(["scontrol", "ping"]),
-                   timeout, "slurmctld to answer")
+        self._wait(
+            lambda: self._ok(["scontrol", "ping"]) and "UP" in self._out(["scontrol", "ping"]),
+            timeout,
+            "slurmctld to answer",
+        )
         self._spawn("slurmd", [_which("slurmd"), "-D", "-N", self.host, "-f", str(self.conf)])
         self._wait(self._idle, timeout, "the node to be idle in sinfo")
 
@@ -244,8 +261,7 @@ class SlurmCluster:
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({proc.returncode}) while waiting for {what}:\n"
-                                       f"{self.logs()}")
+                    raise RuntimeError(f"{name} exited ({proc.returncode}) while waiting for {what}:\n{self.logs()}")
             if ready():
                 return
             time.sleep(0.2)
@@ -261,8 +277,13 @@ class SlurmCluster:
     def stop(self) -> None:
         """Cancel every job, then end slurmd, slurmctld and munged by their pids. Safe to call twice."""
         if self.procs.get("slurmctld") and self.procs["slurmctld"].poll() is None:
-            subprocess.run(["scancel", "--full", "-u", pwd.getpwuid(os.geteuid()).pw_name],
-                           env=self.env, capture_output=True, timeout=20, check=False)
+            subprocess.run(
+                ["scancel", "--full", "-u", pwd.getpwuid(os.geteuid()).pw_name],
+                env=self.env,
+                capture_output=True,
+                timeout=20,
+                check=False,
+            )
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and self._out(["squeue", "-h", "-t", "PD,R,CG,S", "-o", "%i"]):
                 time.sleep(0.3)
@@ -293,8 +314,11 @@ class SlurmCluster:
 
     def _pid_from_file(self, name: str, check_only: int | None = None) -> int | None:
         """The pid in ``name``'s pid file if that process is alive and is ``name``; else None."""
-        files = {"slurmd": self.root / "run" / "slurmd.pid", "slurmctld": self.root / "run" / "slurmctld.pid",
-                 "munged": self.root / "munge" / "munged.pid"}
+        files = {
+            "slurmd": self.root / "run" / "slurmd.pid",
+            "slurmctld": self.root / "run" / "slurmctld.pid",
+            "munged": self.root / "munge" / "munged.pid",
+        }
         try:
             pid = check_only or int(files[name].read_text().split()[0])
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
@@ -326,8 +350,11 @@ class SlurmCluster:
             job_id, name, partition, state, comment = line.split(sep)
             jobs.append(Job(job_id, name, partition, state, comment))
         for job in jobs:
-            info = dict(token.split("=", 1) for token in
-                        self._out(["scontrol", "show", "job", "-o", job.job_id]).split() if "=" in token)
+            info = dict(
+                token.split("=", 1)
+                for token in self._out(["scontrol", "show", "job", "-o", job.job_id]).split()
+                if "=" in token
+            )
             job.exit_code = info.get("ExitCode", "")
             # requested per job, e.g. gres:gpu:1 for --gpus=1 (TRES= lists only accounted resources)
             job.tres = info.get("TresPerJob", "")

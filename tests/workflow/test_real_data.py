@@ -23,8 +23,14 @@ SAMPLE = REPO / "data/real/deepdiff_sample"
 def real_dataset(request, tmp_path_factory):
     cell = request.param
     out = tmp_path_factory.mktemp(cell) / f"{cell}.npz"
-    ingest_processed("deepdiff", {s: SAMPLE / f"{cell}.{s}.csv.gz" for s in ("train", "valid", "test")}, cell,
-                     out, expression=REPO / "data/real/remc_counts_9cells.tsv.gz", window_bp=5000)
+    ingest_processed(
+        "deepdiff",
+        {s: SAMPLE / f"{cell}.{s}.csv.gz" for s in ("train", "valid", "test")},
+        cell,
+        out,
+        expression=REPO / "data/real/remc_counts_9cells.tsv.gz",
+        window_bp=5000,
+    )
     return cell, out
 
 

@@ -52,8 +52,15 @@ SLICE = {
     "train": {"models": ["linear12"], "max_epochs": 2},
 }
 # Every job of the slice but `report` (a local rule) goes to SLURM.
-SLICE_JOBS = {"simulate_reads": 5, "prepare_reference": 1, "bin_reads": 5, "build_dataset": 1,
-              "summarize_datasets": 1, "export_deepchrome_csv": 1, "train_torch": 1}
+SLICE_JOBS = {
+    "simulate_reads": 5,
+    "prepare_reference": 1,
+    "bin_reads": 5,
+    "build_dataset": 1,
+    "summarize_datasets": 1,
+    "export_deepchrome_csv": 1,
+    "train_torch": 1,
+}
 # Keys and columns that hold wall-clock times or throughputs: they differ between any two runs.
 TIMING = re.compile(r"(^|_)(seconds|wall|hours)($|_)|per_second")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.?$", re.M)
@@ -67,8 +74,18 @@ def log(msg: str) -> None:
 def run_snakemake(*args: str, work: Path, env: dict[str, str], limit: int) -> tuple[subprocess.CompletedProcess, float]:
     """Snakemake under `timeout -k 10`: on SLURM, SIGTERM alone does not always stop it."""
     env = {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}
-    cmd = ["timeout", "-k", "10", str(limit), str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"),
-           "--directory", str(work), *args]
+    cmd = [
+        "timeout",
+        "-k",
+        "10",
+        str(limit),
+        str(BIN / "snakemake"),
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        *args,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=limit + 30)
     seconds = time.perf_counter() - t0
@@ -149,8 +166,9 @@ def slurm_run(tmp_path_factory, cluster, test_profile, slice_config):
     """The slice through `--workflow-profile` (profiles/slurm, test overrides), on the cluster."""
     profile_dir, _ = test_profile
     work = tmp_path_factory.mktemp("slurm")
-    proc, seconds = run_snakemake("--workflow-profile", str(profile_dir), "--configfile", str(slice_config),
-                                  work=work, env=cluster.env, limit=300)
+    proc, seconds = run_snakemake(
+        "--workflow-profile", str(profile_dir), "--configfile", str(slice_config), work=work, env=cluster.env, limit=300
+    )
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{tail(proc)}\n{cluster.logs()}"
     run_id = re.search(r"SLURM run ID: (\S+)", text).group(1)
@@ -166,8 +184,14 @@ def slurm_run(tmp_path_factory, cluster, test_profile, slice_config):
 
 def test_slurm_profile_dry_run(tmp_path, profile_dict):
     """profiles/slurm as shipped: valid for Snakemake, training on the GPU partition with one GPU."""
-    proc, _ = run_snakemake("-n", "--workflow-profile", str(PROFILE), work=tmp_path,
-                            env={k: v for k, v in os.environ.items() if k != "SLURM_CONF"}, limit=120)
+    proc, _ = run_snakemake(
+        "-n",
+        "--workflow-profile",
+        str(PROFILE),
+        work=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "SLURM_CONF"},
+        limit=120,
+    )
     assert proc.returncode == 0, tail(proc)
     _, gpu = slurm_cluster.partitions_of(profile_dict)
     assert profile_dict["executor"] == "slurm" and profile_dict["retries"] >= 1
@@ -245,10 +269,13 @@ def test_slurm_outputs_equal_local(slurm_run, local_run):
             else:
                 np.testing.assert_array_equal(a[key], b[key], err_msg=key)
         compared.append(f"E003.npz ({len(a.files)} arrays)")
-    pd.testing.assert_frame_equal(_table(local / "results/datasets/summary.tsv"),
-                                  _table(work / "results/datasets/summary.tsv"), check_exact=True)
-    with gzip.open(local / "results/export/deepchrome/E003.csv.gz", "rb") as a, \
-            gzip.open(work / "results/export/deepchrome/E003.csv.gz", "rb") as b:
+    pd.testing.assert_frame_equal(
+        _table(local / "results/datasets/summary.tsv"), _table(work / "results/datasets/summary.tsv"), check_exact=True
+    )
+    with (
+        gzip.open(local / "results/export/deepchrome/E003.csv.gz", "rb") as a,
+        gzip.open(work / "results/export/deepchrome/E003.csv.gz", "rb") as b,
+    ):
         assert a.read() == b.read()
     compared += ["summary.tsv", "E003.csv.gz"]
     # the training run: metrics (timings, and the dataset's hash, which covers its timings, aside),
@@ -260,10 +287,14 @@ def test_slurm_outputs_equal_local(slurm_run, local_run):
     ma, mb = ({k: v for k, v in m.items() if k not in ignored} for m in (ma, mb))
     assert ma == mb
     compared.append(f"metrics.json ({len(ma)} keys equal, {', '.join(ignored)} ignored)")
-    pd.testing.assert_frame_equal(pd.read_csv(local / run / "predictions.tsv.gz", sep="\t"),
-                                  pd.read_csv(work / run / "predictions.tsv.gz", sep="\t"), check_exact=True)
-    pd.testing.assert_frame_equal(_table(local / run / "history.tsv"), _table(work / run / "history.tsv"),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(local / run / "predictions.tsv.gz", sep="\t"),
+        pd.read_csv(work / run / "predictions.tsv.gz", sep="\t"),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(
+        _table(local / run / "history.tsv"), _table(work / run / "history.tsv"), check_exact=True
+    )
     wa = torch.load(local / run / "model.pt", map_location="cpu", weights_only=False)
     wb = torch.load(work / run / "model.pt", map_location="cpu", weights_only=False)
     sa = wa.get("state_dict", wa) if isinstance(wa, dict) else wa.state_dict()
@@ -276,8 +307,9 @@ def test_slurm_outputs_equal_local(slurm_run, local_run):
     tables = sorted(p.name for p in (local / "results/report").glob("*.tsv"))
     assert tables == sorted(p.name for p in (work / "results/report").glob("*.tsv"))
     for name in tables:
-        pd.testing.assert_frame_equal(_table(local / "results/report" / name),
-                                      _table(work / "results/report" / name), check_exact=True)
+        pd.testing.assert_frame_equal(
+            _table(local / "results/report" / name), _table(work / "results/report" / name), check_exact=True
+        )
     compared += tables
     log(f"local == SLURM: {len(compared)} outputs: {'; '.join(compared)}")
 
@@ -298,25 +330,45 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
     table.write_text(f"cell\tmark\tpath\nE003\tH3K4me3\t{good}\nE003\tH3K27me3\t{bad}\n")
     demo = REPO / "src/chromexpr/data/demo"
     cfg = tmp_path / "local.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "cells": ["E003"], "marks": ["H3K4me3", "H3K27me3"],
-        "source": {"kind": "local", "local": {"files": str(table), "annotation": str(demo / "genes.tsv"),
-                                              "expression": str(demo / "expression.tsv"),
-                                              "chrom_sizes": str(demo / "chrom.sizes")}},
-        "reference": {"annotation_format": "tss_table"},
-    }))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "cells": ["E003"],
+                "marks": ["H3K4me3", "H3K27me3"],
+                "source": {
+                    "kind": "local",
+                    "local": {
+                        "files": str(table),
+                        "annotation": str(demo / "genes.tsv"),
+                        "expression": str(demo / "expression.tsv"),
+                        "chrom_sizes": str(demo / "chrom.sizes"),
+                    },
+                },
+                "reference": {"annotation_format": "tss_table"},
+            }
+        )
+    )
     work = tmp_path / "work"
     work.mkdir()
-    proc, seconds = run_snakemake("results/datasets/E003.npz", "--workflow-profile", str(profile_dir),
-                                  "--configfile", str(cfg), work=work, env=cluster.env, limit=240)
+    proc, seconds = run_snakemake(
+        "results/datasets/E003.npz",
+        "--workflow-profile",
+        str(profile_dir),
+        "--configfile",
+        str(cfg),
+        work=work,
+        env=cluster.env,
+        limit=240,
+    )
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0, tail(proc)
     run_id = re.search(r"SLURM run ID: (\S+)", text).group(1)
     jobs = [j for j in cluster.jobs() if j.name == run_id]
     failing = [j for j in jobs if j.rule == "bin_reads" and "H3K27me3" in j.comment]
-    log(f"failure run: {seconds:.1f} s, exit {proc.returncode}; jobs: "
-        + ", ".join(f"{j.job_id} {j.rule}{'/H3K27me3' if j in failing else ''} {j.state} {j.exit_code}"
-                    for j in jobs))
+    log(
+        f"failure run: {seconds:.1f} s, exit {proc.returncode}; jobs: "
+        + ", ".join(f"{j.job_id} {j.rule}{'/H3K27me3' if j in failing else ''} {j.state} {j.exit_code}" for j in jobs)
+    )
     # the failing job: submitted 1 + retries times, each time a distinct SLURM job that FAILED with exit 1
     assert len(failing) == retries + 1, jobs
     assert all(j.state == "FAILED" and j.exit_code == "1:0" for j in failing), failing

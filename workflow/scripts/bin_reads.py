@@ -7,8 +7,13 @@ from chromexpr.workflow import log_to
 log_to(snakemake)
 b = snakemake.params.binning  # engine for reads; bigwig_stat and missing_chromosomes for bigWig
 bin_file(
-    snakemake.input.reads, snakemake.input.tss, snakemake.output.counts, snakemake.output.stats,
-    geometry=BinGeometry(**snakemake.params.geometry), engine=b.get("engine", "native"),
-    bigwig_stat=b.get("bigwig_stat", "mean"), missing_chromosomes=b.get("missing_chromosomes", "error"),
+    snakemake.input.reads,
+    snakemake.input.tss,
+    snakemake.output.counts,
+    snakemake.output.stats,
+    geometry=BinGeometry(**snakemake.params.geometry),
+    engine=b.get("engine", "native"),
+    bigwig_stat=b.get("bigwig_stat", "mean"),
+    missing_chromosomes=b.get("missing_chromosomes", "error"),
     chrom_sizes=snakemake.input.chrom_sizes,
 )

@@ -7,6 +7,9 @@ from chromexpr.workflow import log_to
 
 log_to(snakemake)
 build_report(
-    list(snakemake.input.metrics), Path(snakemake.output.html).parent, published=snakemake.input.published,
-    reference_model=snakemake.params.reference_model, title=snakemake.params.title,
+    list(snakemake.input.metrics),
+    Path(snakemake.output.html).parent,
+    published=snakemake.input.published,
+    reference_model=snakemake.params.reference_model,
+    title=snakemake.params.title,
 )

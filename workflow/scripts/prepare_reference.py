@@ -7,10 +7,19 @@ from chromexpr.workflow import log_to
 log_to(snakemake)
 p = snakemake.params
 prepare_reference(
-    snakemake.input.annotation, snakemake.input.chrom_sizes, snakemake.output.tss,
-    snakemake.output.windows, snakemake.output.splits, out_summary=snakemake.output.summary,
-    annotation_format=p.annotation_format, expression=snakemake.input.expression,
-    expression_duplicates=p.duplicates, gene_types=p.gene_types, geometry=BinGeometry(**p.geometry),
-    min_tss_distance=p.min_tss_distance, unknown_strand=p.unknown_strand, chromosomes=p.chromosomes,
+    snakemake.input.annotation,
+    snakemake.input.chrom_sizes,
+    snakemake.output.tss,
+    snakemake.output.windows,
+    snakemake.output.splits,
+    out_summary=snakemake.output.summary,
+    annotation_format=p.annotation_format,
+    expression=snakemake.input.expression,
+    expression_duplicates=p.duplicates,
+    gene_types=p.gene_types,
+    geometry=BinGeometry(**p.geometry),
+    min_tss_distance=p.min_tss_distance,
+    unknown_strand=p.unknown_strand,
+    chromosomes=p.chromosomes,
     split=p.split,
 )

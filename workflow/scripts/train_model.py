@@ -11,7 +11,13 @@ log = log_to(snakemake)
 torch.set_num_threads(snakemake.threads)
 t = snakemake.params.train  # {} for scikit-learn cards, which take no epochs or device
 train_model(
-    snakemake.wildcards.model, snakemake.input.dataset, Path(snakemake.output.metrics).parent,
-    seed=int(snakemake.wildcards.seed), device=t.get("device", "cpu"), max_epochs=t.get("max_epochs"),
-    patience=t.get("patience"), batch_size=t.get("batch_size"), log=log,
+    snakemake.wildcards.model,
+    snakemake.input.dataset,
+    Path(snakemake.output.metrics).parent,
+    seed=int(snakemake.wildcards.seed),
+    device=t.get("device", "cpu"),
+    max_epochs=t.get("max_epochs"),
+    patience=t.get("patience"),
+    batch_size=t.get("batch_size"),
+    log=log,
 )

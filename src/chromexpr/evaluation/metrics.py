@@ -36,8 +36,7 @@ def _undefined(y: np.ndarray, score: np.ndarray, name: str) -> bool:
     n_pos = int(y.sum())
     if y.size == 0 or n_pos == 0 or n_pos == y.size:
         warnings.warn(
-            f"{name} is undefined with a single class ({y.size} samples, {n_pos} positive); "
-            "reported as NaN",
+            f"{name} is undefined with a single class ({y.size} samples, {n_pos} positive); reported as NaN",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -81,9 +80,7 @@ def accuracy(y, prob, threshold: float = 0.5) -> float:
     """Fraction of genes whose call ``prob >= threshold`` equals the label."""
     y, prob = _check(y, prob, "accuracy")
     if y.size == 0:
-        warnings.warn(
-            "accuracy of zero samples is undefined; reported as NaN", RuntimeWarning, stacklevel=2
-        )
+        warnings.warn("accuracy of zero samples is undefined; reported as NaN", RuntimeWarning, stacklevel=2)
         return float("nan")
     return float(np.mean((prob >= threshold).astype(np.int64) == y))
 

@@ -33,7 +33,6 @@ import pandas as pd
 
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
-from chromexpr.shipped import shipped_file
 from chromexpr.plotting import (
     auroc_distribution_figure,
     order_models,
@@ -41,10 +40,21 @@ from chromexpr.plotting import (
     per_cell_auroc_figure,
     save_figure,
 )
+from chromexpr.shipped import shipped_file
 
 METRIC_KEYS = (
-    "model", "cell", "seed", "test_auroc", "test_auprc", "test_accuracy", "valid_auroc",
-    "best_epoch", "epochs_run", "wall_seconds", "parameters", "device",
+    "model",
+    "cell",
+    "seed",
+    "test_auroc",
+    "test_auprc",
+    "test_accuracy",
+    "valid_auroc",
+    "best_epoch",
+    "epochs_run",
+    "wall_seconds",
+    "parameters",
+    "device",
 )
 DEFAULT_PUBLISHED = shipped_file("published_auroc.tsv")
 PUBLISHED_COLUMNS = ("source", "kind", "model", "task", "cell", "cell_name", "statistic", "value", "n_cells", "notes")
@@ -149,7 +159,8 @@ def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
         others = df.loc[same, "path"]
         raise InputError(
             f"run {first['model']}/{first['cell']}/seed{first['seed']} appears more than once: {', '.join(others)}",
-            path=first["path"], hint="pass each run's metrics.json once",
+            path=first["path"],
+            hint="pass each run's metrics.json once",
         )
     for key in ("test_auroc", "test_auprc", "test_accuracy", "valid_auroc", "wall_seconds"):
         df[key] = pd.to_numeric(df[key], errors="coerce").astype(float)
@@ -164,19 +175,29 @@ def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 def per_cell_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per model and cell: ``n_seeds`` and mean / sd over seeds (sd NaN with one seed)."""
-    cols = ["model", "cell", "n_seeds", "test_auroc_mean", "test_auroc_sd", "test_auprc_mean",
-            "test_accuracy_mean", "valid_auroc_mean"]
+    cols = [
+        "model",
+        "cell",
+        "n_seeds",
+        "test_auroc_mean",
+        "test_auroc_sd",
+        "test_auprc_mean",
+        "test_accuracy_mean",
+        "valid_auroc_mean",
+    ]
     if df.empty:
         return pd.DataFrame(columns=cols)
     g = df.groupby(["model", "cell"], sort=False)
-    out = pd.DataFrame({
-        "n_seeds": g["seed"].nunique(),
-        "test_auroc_mean": g["test_auroc"].mean(),
-        "test_auroc_sd": g["test_auroc"].std(ddof=1),
-        "test_auprc_mean": g["test_auprc"].mean(),
-        "test_accuracy_mean": g["test_accuracy"].mean(),
-        "valid_auroc_mean": g["valid_auroc"].mean(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "n_seeds": g["seed"].nunique(),
+            "test_auroc_mean": g["test_auroc"].mean(),
+            "test_auroc_sd": g["test_auroc"].std(ddof=1),
+            "test_auprc_mean": g["test_auprc"].mean(),
+            "test_accuracy_mean": g["test_accuracy"].mean(),
+            "valid_auroc_mean": g["valid_auroc"].mean(),
+        }
+    ).reset_index()
     out["model"] = pd.Categorical(out["model"], order_models(out["model"]), ordered=True)
     out = out.sort_values(["model", "cell"]).reset_index(drop=True)
     out["model"] = out["model"].astype(str)
@@ -196,8 +217,22 @@ def table2(df: pd.DataFrame) -> pd.DataFrame:
     cells that seed ran on, then mean and sample sd over seeds (sd NaN with one seed). ``parameters`` is
     the model's trainable parameter count (the most common value over its runs).
     """
-    cols = ["model", "n_cells", "n_seeds", "n_runs", "min_auroc", "mean_auroc", "max_auroc", "median_auroc",
-            "seed_mean_auroc", "seed_sd_auroc", "mean_auprc", "mean_accuracy", "wall_hours", "parameters"]
+    cols = [
+        "model",
+        "n_cells",
+        "n_seeds",
+        "n_runs",
+        "min_auroc",
+        "mean_auroc",
+        "max_auroc",
+        "median_auroc",
+        "seed_mean_auroc",
+        "seed_sd_auroc",
+        "mean_auprc",
+        "mean_accuracy",
+        "wall_hours",
+        "parameters",
+    ]
     if df.empty:
         return pd.DataFrame(columns=cols)
     pc = per_cell_table(df)
@@ -206,22 +241,24 @@ def table2(df: pd.DataFrame) -> pd.DataFrame:
         runs = df[df["model"] == model]
         cells = pc.loc[pc["model"] == model, "test_auroc_mean"]
         per_seed = runs.groupby("seed")["test_auroc"].mean()
-        rows.append({
-            "model": model,
-            "n_cells": int(runs["cell"].nunique()),
-            "n_seeds": int(runs["seed"].nunique()),
-            "n_runs": len(runs),
-            "min_auroc": cells.min(),
-            "mean_auroc": cells.mean(),
-            "max_auroc": cells.max(),
-            "median_auroc": cells.median(),
-            "seed_mean_auroc": per_seed.mean(),
-            "seed_sd_auroc": per_seed.std(ddof=1) if len(per_seed) > 1 else float("nan"),
-            "mean_auprc": pc.loc[pc["model"] == model, "test_auprc_mean"].mean(),
-            "mean_accuracy": pc.loc[pc["model"] == model, "test_accuracy_mean"].mean(),
-            "wall_hours": runs["wall_seconds"].sum(min_count=1) / 3600.0,
-            "parameters": _mode(runs["parameters"]),
-        })
+        rows.append(
+            {
+                "model": model,
+                "n_cells": int(runs["cell"].nunique()),
+                "n_seeds": int(runs["seed"].nunique()),
+                "n_runs": len(runs),
+                "min_auroc": cells.min(),
+                "mean_auroc": cells.mean(),
+                "max_auroc": cells.max(),
+                "median_auroc": cells.median(),
+                "seed_mean_auroc": per_seed.mean(),
+                "seed_sd_auroc": per_seed.std(ddof=1) if len(per_seed) > 1 else float("nan"),
+                "mean_auprc": pc.loc[pc["model"] == model, "test_auprc_mean"].mean(),
+                "mean_accuracy": pc.loc[pc["model"] == model, "test_accuracy_mean"].mean(),
+                "wall_hours": runs["wall_seconds"].sum(min_count=1) / 3600.0,
+                "parameters": _mode(runs["parameters"]),
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
     out["parameters"] = pd.array(out["parameters"].tolist(), dtype="Int64")
     return out
@@ -242,8 +279,19 @@ def paired_vs_reference(
     differences, ties dropped), ``note``. The test is skipped (NaN, with the reason in ``note``) when
     fewer than ``min_cells`` differences are non-zero: with 5 pairs even a clean sweep gives p = 0.0625.
     """
-    cols = ["model", "reference", "n_cells", "wins", "losses", "ties", "mean_difference", "median_difference",
-            "wilcoxon_statistic", "p_value", "note"]
+    cols = [
+        "model",
+        "reference",
+        "n_cells",
+        "wins",
+        "losses",
+        "ties",
+        "mean_difference",
+        "median_difference",
+        "wilcoxon_statistic",
+        "p_value",
+        "note",
+    ]
     if df.empty:
         return pd.DataFrame(columns=cols)
     wide = per_cell_table(df).pivot_table(index="cell", columns="model", values="test_auroc_mean", aggfunc="first")
@@ -251,9 +299,19 @@ def paired_vs_reference(
     for model in order_models(df["model"]):
         if model == reference:
             continue
-        row: dict[str, object] = {"model": model, "reference": reference, "n_cells": 0, "wins": 0, "losses": 0,
-                                  "ties": 0, "mean_difference": np.nan, "median_difference": np.nan,
-                                  "wilcoxon_statistic": np.nan, "p_value": np.nan, "note": ""}
+        row: dict[str, object] = {
+            "model": model,
+            "reference": reference,
+            "n_cells": 0,
+            "wins": 0,
+            "losses": 0,
+            "ties": 0,
+            "mean_difference": np.nan,
+            "median_difference": np.nan,
+            "wilcoxon_statistic": np.nan,
+            "p_value": np.nan,
+            "note": "",
+        }
         if reference not in wide.columns:
             row["note"] = f"reference model '{reference}' has no runs"
             rows.append(row)
@@ -262,8 +320,9 @@ def paired_vs_reference(
         diff = np.array(both[model] - both[reference], dtype=float)
         diff[np.abs(diff) <= tie_tolerance] = 0.0
         nonzero = int((diff != 0).sum())
-        row.update(n_cells=len(diff), wins=int((diff > 0).sum()), losses=int((diff < 0).sum()),
-                   ties=int((diff == 0).sum()))
+        row.update(
+            n_cells=len(diff), wins=int((diff > 0).sum()), losses=int((diff < 0).sum()), ties=int((diff == 0).sum())
+        )
         if len(diff) == 0:
             row["note"] = f"no cell has runs of both {model} and {reference}"
         else:
@@ -279,8 +338,7 @@ def paired_vs_reference(
                 row.update(wilcoxon_statistic=float(res.statistic), p_value=float(res.pvalue))
                 if nonzero < 6:
                     # the exact two-sided test cannot go below 2 / 2^n: say so next to the p-value
-                    row["note"] = (f"exact test on {nonzero} differences: p cannot be below "
-                                   f"{2 / 2**nonzero:.4g}")
+                    row["note"] = f"exact test on {nonzero} differences: p cannot be below {2 / 2**nonzero:.4g}"
         rows.append(row)
     return pd.DataFrame(rows, columns=cols)
 
@@ -293,13 +351,19 @@ def read_published(path: str | Path = DEFAULT_PUBLISHED) -> pd.DataFrame:
     """The tidy published-AUROC table (shipped as ``chromexpr:published_auroc.tsv``), checked."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("published AUROC table not found", path=path,
-                         hint="use the table shipped with chromexpr (report.published: chromexpr:published_auroc.tsv), or pass published=None")
+        raise InputError(
+            "published AUROC table not found",
+            path=path,
+            hint="use the table shipped with chromexpr (report.published: chromexpr:published_auroc.tsv), or pass published=None",
+        )
     table = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
     missing = [c for c in PUBLISHED_COLUMNS if c not in table.columns]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", path=path,
-                         hint=f"expected the columns {' '.join(PUBLISHED_COLUMNS)}")
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}",
+            path=path,
+            hint=f"expected the columns {' '.join(PUBLISHED_COLUMNS)}",
+        )
     value = pd.to_numeric(table["value"], errors="coerce")
     if value.isna().any():
         bad = int(np.flatnonzero(value.isna().to_numpy())[0])
@@ -322,8 +386,19 @@ class PublishedComparison:
         return self.reason is None
 
 
-TABLE2_PUBLISHED_COLUMNS = ["model", "basis", "source", "kind", "published_model", "n_cells", "min", "mean", "max",
-                            "median", "ours_minus_published_mean"]
+TABLE2_PUBLISHED_COLUMNS = [
+    "model",
+    "basis",
+    "source",
+    "kind",
+    "published_model",
+    "n_cells",
+    "min",
+    "mean",
+    "max",
+    "median",
+    "ours_minus_published_mean",
+]
 
 
 def _summary(values: pd.Series) -> dict[str, float]:
@@ -350,7 +425,8 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
     if not overlap:
         shown = ", ".join(ours_cells[:8]) + (" ..." if len(ours_cells) > 8 else "")
         return PublishedComparison(
-            pd.DataFrame(columns=["cell", "cell_name"]), pd.DataFrame(columns=TABLE2_PUBLISHED_COLUMNS),
+            pd.DataFrame(columns=["cell", "cell_name"]),
+            pd.DataFrame(columns=TABLE2_PUBLISHED_COLUMNS),
             f"none of our {len(ours_cells)} cells ({shown or 'none'}) is one of the {len(known)} REMC cells of the "
             "published per-cell table, so the published numbers are about other data",
         )
@@ -362,7 +438,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
     per_cell = pd.DataFrame({"cell": ours_cells, "cell_name": [names.get(c, "") for c in ours_cells]})
     for m in models:
         per_cell[m] = wide[m].to_numpy()
-    series = list(dict.fromkeys(zip(per_cell_pub["model"], per_cell_pub["kind"], per_cell_pub["source"])))
+    series = list(dict.fromkeys(zip(per_cell_pub["model"], per_cell_pub["kind"], per_cell_pub["source"], strict=True)))
     for pmodel, kind, source in series:
         values = per_cell_pub[(per_cell_pub["model"] == pmodel) & (per_cell_pub["source"] == source)]
         per_cell[f"{pmodel} ({kind.replace('_', '-')})"] = per_cell["cell"].map(values.set_index("cell")["value"])
@@ -374,8 +450,15 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
     rows = []
     for model in models:
         mine = wide[model].dropna()
-        ours = {"model": model, "basis": "ours", "source": OURS_SOURCE, "kind": "ours", "published_model": "",
-                "n_cells": len(mine), **_summary(mine)}
+        ours = {
+            "model": model,
+            "basis": "ours",
+            "source": OURS_SOURCE,
+            "kind": "ours",
+            "published_model": "",
+            "n_cells": len(mine),
+            **_summary(mine),
+        }
         rows.append(ours)
         pnames = PUBLISHED_NAMES.get(model, ())
         for pmodel, kind, source in sorted(series, key=lambda s: (s[1] != "published", s[2])):
@@ -385,16 +468,33 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
             values = values[values["cell"].isin(mine.index)]["value"]
             if values.empty:
                 continue
-            rows.append({"model": model, "basis": "same_cells", "source": source, "kind": kind,
-                         "published_model": pmodel, "n_cells": len(values), **_summary(values)})
+            rows.append(
+                {
+                    "model": model,
+                    "basis": "same_cells",
+                    "source": source,
+                    "kind": kind,
+                    "published_model": pmodel,
+                    "n_cells": len(values),
+                    **_summary(values),
+                }
+            )
         for (source, pmodel), group in summary_pub[summary_pub["model"].isin(pnames)].groupby(
             ["source", "model"], sort=False
         ):
             by_stat = group.set_index("statistic")["value"]
             n = group["n_cells"].dropna()
-            rows.append({"model": model, "basis": "source_cells", "source": source, "kind": "published",
-                         "published_model": pmodel, "n_cells": int(n.iloc[0]) if len(n) else pd.NA,
-                         **{s: by_stat.get(s, np.nan) for s in ("min", "mean", "max", "median")}})
+            rows.append(
+                {
+                    "model": model,
+                    "basis": "source_cells",
+                    "source": source,
+                    "kind": "published",
+                    "published_model": pmodel,
+                    "n_cells": int(n.iloc[0]) if len(n) else pd.NA,
+                    **{s: by_stat.get(s, np.nan) for s in ("min", "mean", "max", "median")},
+                }
+            )
     table = pd.DataFrame(rows, columns=TABLE2_PUBLISHED_COLUMNS[:-1])
     ours_mean = table[table["basis"] == "ours"].set_index("model")["mean"]
     table["ours_minus_published_mean"] = np.where(
@@ -424,12 +524,15 @@ def _fmt_p(p: object) -> str:
 
 def _markdown(table: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table of an all-string frame."""
+
     def cell(v: object) -> str:
         return str(v).replace("|", "\\|").replace("\n", " ")
 
     numeric = [all(_looks_numeric(v) for v in table[c]) for c in table.columns]
-    lines = ["| " + " | ".join(cell(c) for c in table.columns) + " |",
-             "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"]
+    lines = [
+        "| " + " | ".join(cell(c) for c in table.columns) + " |",
+        "| " + " | ".join("---:" if n else "---" for n in numeric) + " |",
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
@@ -452,42 +555,50 @@ def _html_table(table: pd.DataFrame) -> str:
 
 def table2_display(t2: pd.DataFrame) -> pd.DataFrame:
     """Table 2 with rounded, labelled columns (for Markdown and HTML)."""
-    out = pd.DataFrame({
-        "model": t2["model"],
-        "cells": t2["n_cells"].astype(str),
-        "seeds": t2["n_seeds"].astype(str),
-        "min": t2["min_auroc"].map(_fmt),
-        "mean": t2["mean_auroc"].map(_fmt),
-        "max": t2["max_auroc"].map(_fmt),
-        "median": t2["median_auroc"].map(_fmt),
-        "mean ± sd over seeds": [
-            f"{_fmt(m)} ± {_fmt(s)}" if not math.isnan(s) else f"{_fmt(m)} (1 seed)"
-            for m, s in zip(t2["seed_mean_auroc"], t2["seed_sd_auroc"])
-        ],
-        "AUPRC": t2["mean_auprc"].map(_fmt),
-        "parameters": [f"{int(p):,}" if p is not pd.NA else "" for p in t2["parameters"]],
-    })
+    out = pd.DataFrame(
+        {
+            "model": t2["model"],
+            "cells": t2["n_cells"].astype(str),
+            "seeds": t2["n_seeds"].astype(str),
+            "min": t2["min_auroc"].map(_fmt),
+            "mean": t2["mean_auroc"].map(_fmt),
+            "max": t2["max_auroc"].map(_fmt),
+            "median": t2["median_auroc"].map(_fmt),
+            "mean ± sd over seeds": [
+                f"{_fmt(m)} ± {_fmt(s)}" if not math.isnan(s) else f"{_fmt(m)} (1 seed)"
+                for m, s in zip(t2["seed_mean_auroc"], t2["seed_sd_auroc"], strict=True)
+            ],
+            "AUPRC": t2["mean_auprc"].map(_fmt),
+            "parameters": [f"{int(p):,}" if p is not pd.NA else "" for p in t2["parameters"]],
+        }
+    )
     return out
 
 
 def paired_display(paired: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "model": paired["model"],
-        "cells": paired["n_cells"].astype(str),
-        "wins": paired["wins"].astype(str),
-        "losses": paired["losses"].astype(str),
-        "ties": paired["ties"].astype(str),
-        "mean diff.": [f"{v:+.4f}" if not math.isnan(v) else "" for v in paired["mean_difference"].astype(float)],
-        "median diff.": [f"{v:+.4f}" if not math.isnan(v) else "" for v in paired["median_difference"].astype(float)],
-        "Wilcoxon p": paired["p_value"].map(_fmt_p),
-        "note": paired["note"].fillna(""),
-    })
+    return pd.DataFrame(
+        {
+            "model": paired["model"],
+            "cells": paired["n_cells"].astype(str),
+            "wins": paired["wins"].astype(str),
+            "losses": paired["losses"].astype(str),
+            "ties": paired["ties"].astype(str),
+            "mean diff.": [f"{v:+.4f}" if not math.isnan(v) else "" for v in paired["mean_difference"].astype(float)],
+            "median diff.": [
+                f"{v:+.4f}" if not math.isnan(v) else "" for v in paired["median_difference"].astype(float)
+            ],
+            "Wilcoxon p": paired["p_value"].map(_fmt_p),
+            "note": paired["note"].fillna(""),
+        }
+    )
 
 
 def per_cell_display(pc: pd.DataFrame) -> pd.DataFrame:
     """Cells x models, ``mean ± sd`` over seeds."""
-    text = [f"{_fmt(m)} ± {_fmt(s)}" if not math.isnan(s) else _fmt(m)
-            for m, s in zip(pc["test_auroc_mean"].astype(float), pc["test_auroc_sd"].astype(float))]
+    text = [
+        f"{_fmt(m)} ± {_fmt(s)}" if not math.isnan(s) else _fmt(m)
+        for m, s in zip(pc["test_auroc_mean"].astype(float), pc["test_auroc_sd"].astype(float), strict=True)
+    ]
     wide = pc.assign(text=text).pivot_table(index="cell", columns="model", values="text", aggfunc="first")
     wide = wide.reindex(columns=order_models(pc["model"])).fillna("")
     wide.columns.name = None
@@ -496,15 +607,23 @@ def per_cell_display(pc: pd.DataFrame) -> pd.DataFrame:
 
 def published_table2_display(table: pd.DataFrame) -> pd.DataFrame:
     basis = {"ours": "ours", "same_cells": "same cells as ours", "source_cells": "all cells of the source"}
-    return pd.DataFrame({
-        "model": table["model"],
-        "numbers": [f"{s} ({pm})" if pm else s for s, pm in zip(table["source"], table["published_model"])],
-        "kind": table["kind"].str.replace("_", "-"),
-        "cells": [f"{basis.get(b, b)}: {'?' if n is pd.NA else n}" for b, n in zip(table["basis"], table["n_cells"])],
-        **{s: table[s].astype(float).map(_fmt) for s in ("min", "mean", "max", "median")},
-        "ours − this mean": [f"{v:+.4f}" if not math.isnan(v) else ""
-                             for v in table["ours_minus_published_mean"].astype(float)],
-    })
+    return pd.DataFrame(
+        {
+            "model": table["model"],
+            "numbers": [
+                f"{s} ({pm})" if pm else s for s, pm in zip(table["source"], table["published_model"], strict=True)
+            ],
+            "kind": table["kind"].str.replace("_", "-"),
+            "cells": [
+                f"{basis.get(b, b)}: {'?' if n is pd.NA else n}"
+                for b, n in zip(table["basis"], table["n_cells"], strict=True)
+            ],
+            **{s: table[s].astype(float).map(_fmt) for s in ("min", "mean", "max", "median")},
+            "ours − this mean": [
+                f"{v:+.4f}" if not math.isnan(v) else "" for v in table["ours_minus_published_mean"].astype(float)
+            ],
+        }
+    )
 
 
 def published_per_cell_display(per_cell: pd.DataFrame) -> pd.DataFrame:
@@ -544,8 +663,11 @@ def draw_figures(tables_dir: str | Path, out_dir: str | Path | None = None, *, t
     out_dir = Path(out_dir) if out_dir is not None else tables_dir
     per_cell_path = tables_dir / "per_cell_auroc.tsv"
     if not per_cell_path.is_file():
-        raise InputError("per-cell AUROC table not found", path=per_cell_path,
-                         hint="build the report first (build_report / the 'report' target)")
+        raise InputError(
+            "per-cell AUROC table not found",
+            path=per_cell_path,
+            hint="build the report first (build_report / the 'report' target)",
+        )
     per_cell = _read_tsv(per_cell_path)
     published = None
     pub_path = tables_dir / "published_table2.tsv"
@@ -579,19 +701,27 @@ def _files_line(*names: str) -> str:
 
 
 def _figure_html(stem: str, alt: str) -> str:
-    return (f'<p><img src="{html.escape(stem)}.png" alt="{html.escape(alt)}"></p>'
-            + _files_line(f"{stem}.png", f"{stem}.pdf"))
+    return f'<p><img src="{html.escape(stem)}.png" alt="{html.escape(alt)}"></p>' + _files_line(
+        f"{stem}.png", f"{stem}.pdf"
+    )
 
 
 def _index_html(
-    title: str, runs: pd.DataFrame, t2: pd.DataFrame, pc: pd.DataFrame, paired: pd.DataFrame, reference: str,
-    comparison: PublishedComparison, min_cells: int,
+    title: str,
+    runs: pd.DataFrame,
+    t2: pd.DataFrame,
+    pc: pd.DataFrame,
+    paired: pd.DataFrame,
+    reference: str,
+    comparison: PublishedComparison,
+    min_cells: int,
 ) -> str:
     paired_stem = f"paired_vs_{reference}"
     esc = html.escape
     n_models, n_cells, n_seeds = runs["model"].nunique(), runs["cell"].nunique(), runs["seed"].nunique()
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
         f"<p>{len(runs)} runs: {n_models} models x {n_cells} cells x up to {n_seeds} seeds. Test AUROC is on each "
@@ -600,7 +730,8 @@ def _index_html(
         "<p>As in TransferChrome's Table 2: per model, the minimum, mean, maximum and median over cells of the "
         "per-cell test AUROC. <em>mean ± sd over seeds</em>: the across-cell mean computed separately for each "
         "seed, then its mean and standard deviation over seeds (the run-to-run spread of the headline number).</p>",
-        _html_table(table2_display(t2)), _files_line("table2.tsv", "table2.md"),
+        _html_table(table2_display(t2)),
+        _files_line("table2.tsv", "table2.md"),
         "<h2>Figure: test AUROC per cell</h2>",
         "<p>Grouped bars as in TransferChrome's Figure 3: one group per cell, one bar per model (the same colour "
         "in every figure). Error bars: standard deviation over seeds, where a cell has more than one seed. The "
@@ -617,7 +748,8 @@ def _index_html(
         "the mean and median difference (model − reference) and the two-sided Wilcoxon signed-rank p-value "
         f"(no test with fewer than {min_cells} non-zero differences; the note says why). In the scatter, points "
         "above the dashed diagonal are cells where the model wins.</p>",
-        _html_table(paired_display(paired)), _files_line(f"{paired_stem}.tsv", f"{paired_stem}.md"),
+        _html_table(paired_display(paired)),
+        _files_line(f"{paired_stem}.tsv", f"{paired_stem}.md"),
         _figure_html(paired_stem, f"per-cell AUROC against {reference}"),
         "<h2>Published numbers beside ours</h2>",
     ]
@@ -628,18 +760,22 @@ def _index_html(
             "papers' summaries over all their cells (TransferChrome Table 2, AttentiveChrome poster, DeepChrome "
             "2.0 Table 2). Published DeepChrome per-cell values have 2 decimals. Numbers over different cells "
             f"are not directly comparable; the <em>same cells</em> rows are. {esc(SAME_DATA_CAVEAT)}</p>",
-            _html_table(published_table2_display(comparison.table2)), _files_line("published_table2.tsv"),
+            _html_table(published_table2_display(comparison.table2)),
+            _files_line("published_table2.tsv"),
             "<p>Per cell: our mean AUROC per model, then the published per-cell numbers.</p>",
             _html_table(published_per_cell_display(comparison.per_cell)),
             _files_line("published_comparison.tsv", "published_comparison.md"),
         ]
     else:
-        parts += [f'<p class="note">Not shown: {esc(comparison.reason or "")}.</p>',
-                  _files_line("published_comparison.md")]
+        parts += [
+            f'<p class="note">Not shown: {esc(comparison.reason or "")}.</p>',
+            _files_line("published_comparison.md"),
+        ]
     parts += [
         "<h2>Per-cell test AUROC</h2>",
         "<p>Mean ± sd over seeds for each cell and model (the numbers behind the per-cell figure).</p>",
-        _html_table(per_cell_display(pc)), _files_line("per_cell_auroc.tsv"),
+        _html_table(per_cell_display(pc)),
+        _files_line("per_cell_auroc.tsv"),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -669,17 +805,21 @@ def build_report(
     """
     runs = collect_metrics(metrics_paths)
     if runs.empty:
-        raise InputError("no metrics.json files given: nothing to report",
-                         hint="train at least one model on one cell before building the report")
+        raise InputError(
+            "no metrics.json files given: nothing to report",
+            hint="train at least one model on one cell before building the report",
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t2 = table2(runs)
     pc = per_cell_table(runs)
     paired = paired_vs_reference(runs, reference_model, min_cells=min_cells)
     if published is None:
-        comparison = PublishedComparison(pd.DataFrame(columns=["cell", "cell_name"]),
-                                         pd.DataFrame(columns=TABLE2_PUBLISHED_COLUMNS),
-                                         "no published table was given (published=None)")
+        comparison = PublishedComparison(
+            pd.DataFrame(columns=["cell", "cell_name"]),
+            pd.DataFrame(columns=TABLE2_PUBLISHED_COLUMNS),
+            "no published table was given (published=None)",
+        )
     else:
         comparison = published_beside_ours(runs, published)
 
@@ -690,26 +830,34 @@ def build_report(
 
     paired_stem = f"paired_vs_{reference_model}"
     put("table2.tsv", _write_tsv, t2)
-    put("table2.md", _write_text,
+    put(
+        "table2.md",
+        _write_text,
         f"# Table 2: test AUROC across cells\n\n{_markdown(table2_display(t2))}\n"
         "A cell's value is the mean over its seeds; min / mean / max / median are over cells. "
-        "mean ± sd over seeds: the across-cell mean per seed, then mean and sd over seeds.\n")
+        "mean ± sd over seeds: the across-cell mean per seed, then mean and sd over seeds.\n",
+    )
     put("per_cell_auroc.tsv", _write_tsv, pc)
     put(f"{paired_stem}.tsv", _write_tsv, paired)
-    put(f"{paired_stem}.md", _write_text,
+    put(
+        f"{paired_stem}.md",
+        _write_text,
         f"# Each model against {reference_model}\n\n{_markdown(paired_display(paired))}\n"
         "Per-cell mean AUROC over seeds; differences are model − reference; two-sided Wilcoxon signed-rank "
         f"test (scipy.stats.wilcoxon, zero differences dropped), skipped with fewer than {min_cells} non-zero "
-        "differences.\n")
+        "differences.\n",
+    )
     put("published_comparison.tsv", _write_tsv, comparison.per_cell)
     put("published_table2.tsv", _write_tsv, comparison.table2)
     if comparison.applicable:
-        md = ("# Published numbers beside ours\n\n## Table 2\n\n"
-              f"{_markdown(published_table2_display(comparison.table2))}\n"
-              "Rows over different cells are not directly comparable; the 'same cells' rows are. Published "
-              "DeepChrome per-cell values have 2 decimals. Sources: published_auroc.tsv shipped with chromexpr. "
-              f"{SAME_DATA_CAVEAT}\n\n"
-              f"## Per cell\n\n{_markdown(published_per_cell_display(comparison.per_cell))}")
+        md = (
+            "# Published numbers beside ours\n\n## Table 2\n\n"
+            f"{_markdown(published_table2_display(comparison.table2))}\n"
+            "Rows over different cells are not directly comparable; the 'same cells' rows are. Published "
+            "DeepChrome per-cell values have 2 decimals. Sources: published_auroc.tsv shipped with chromexpr. "
+            f"{SAME_DATA_CAVEAT}\n\n"
+            f"## Per cell\n\n{_markdown(published_per_cell_display(comparison.per_cell))}"
+        )
     else:
         md = f"# Published numbers beside ours\n\nNot applicable: {comparison.reason}.\n"
     put("published_comparison.md", _write_text, md)

@@ -12,9 +12,8 @@ from types import TracebackType
 import numpy as np
 
 from chromexpr.errors import InputError
-
-_BIGWIG_MAGICS = (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26")
-_BIGBED_MAGICS = (b"\xeb\xf2\x89\x87", b"\x87\x89\xf2\xeb")
+from chromexpr.io.magic import BIGBED_MAGICS, BIGWIG_MAGICS
+from chromexpr.io.reads import describe_content, name_mismatch, sniff_content
 
 
 class BigWig:
@@ -30,8 +29,6 @@ class BigWig:
     def __init__(self, path: str | Path) -> None:
         import pyBigWig
 
-        from chromexpr.io.reads import describe_content, name_mismatch, sniff_content
-
         self.path = Path(path)
         if self.path.is_dir():
             raise InputError(
@@ -40,9 +37,7 @@ class BigWig:
                 hint="give the bigWig file itself (check the path in config/cells.tsv)",
             )
         if not self.path.is_file():
-            raise InputError(
-                "bigWig file not found", path=self.path, hint="check the path in config/cells.tsv"
-            )
+            raise InputError("bigWig file not found", path=self.path, hint="check the path in config/cells.tsv")
         try:
             with open(self.path, "rb") as fh:
                 magic = fh.read(4)
@@ -50,13 +45,13 @@ class BigWig:
             raise InputError(
                 f"cannot be read ({exc.strerror or exc})", path=self.path, hint="check the file's permissions"
             ) from exc
-        if magic in _BIGBED_MAGICS:
+        if magic in BIGBED_MAGICS:
             raise InputError(
                 "this is a bigBed file, not a bigWig",
                 path=self.path,
                 hint="convert intervals with `bigBedToBed` and list them as reads (BED), or give a bigWig",
             )
-        if magic not in _BIGWIG_MAGICS:
+        if magic not in BIGWIG_MAGICS:
             kind = sniff_content(self.path)
             promised = name_mismatch(self.path, kind)
             named = f", though the name says {promised}" if promised else ""

@@ -76,9 +76,7 @@ def read_deepchrome_csv(path: str | Path, *, marks: Sequence[str] | None = None)
     first = first_line(path)
     if first is None:
         raise InputError("file is empty", path=path, hint="expected DeepChrome rows " + DEEPCHROME_HEADER)
-    mark_names, header_line = resolve_marks(
-        path, first, slice(2, -1), DEEPCHROME_MARKS, marks, "DeepChrome"
-    )
+    mark_names, header_line = resolve_marks(path, first, slice(2, -1), DEEPCHROME_MARKS, marks, "DeepChrome")
     columns = ["geneID", "binID", *mark_names, "label"]
     ids, values, lines = read_rows(path, columns, range(1, len(columns)), header_line)
     bins, labels, signal = values[:, 0], values[:, -1], values[:, 1:-1]
@@ -151,9 +149,7 @@ def write_deepchrome_csv(
     n_genes, _, n_bins = values.shape
     # (genes, marks, bins) -> one row per (gene, bin), marks in DeepChrome's column order
     rows = (
-        values[:, [marks.index(m) for m in DEEPCHROME_MARKS], :]
-        .transpose(0, 2, 1)
-        .reshape(-1, len(DEEPCHROME_MARKS))
+        values[:, [marks.index(m) for m in DEEPCHROME_MARKS], :].transpose(0, 2, 1).reshape(-1, len(DEEPCHROME_MARKS))
     )
     frame = pd.DataFrame(rows, columns=list(DEEPCHROME_MARKS))
     frame.insert(0, "binID", np.tile(np.arange(1, n_bins + 1, dtype=np.int64), n_genes))

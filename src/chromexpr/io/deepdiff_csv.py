@@ -75,9 +75,7 @@ def read_deepdiff_csv(path: str | Path, *, marks: Sequence[str] | None = None) -
             path=path,
             hint="expected DeepDiff rows ENSG_SYMBOL_bin," + ",".join(DEEPDIFF_MARKS),
         )
-    mark_names, header_line = resolve_marks(
-        path, first, slice(1, None), DEEPDIFF_MARKS, marks, "DeepDiff"
-    )
+    mark_names, header_line = resolve_marks(path, first, slice(1, None), DEEPDIFF_MARKS, marks, "DeepDiff")
     columns = ["ENSG_SYMBOL_bin", *mark_names]
     row_ids, values, lines = read_rows(path, columns, range(1, len(columns)), header_line)
     row_ids_s = pd.Series(row_ids, dtype="string")

@@ -383,9 +383,7 @@ def download(
     say = get_logger(log, _LOGGER)
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
-        raise InputError(
-            f"unsupported URL {url!r}", key=config_key, hint="use an http://, https:// or file:// URL"
-        )
+        raise InputError(f"unsupported URL {url!r}", key=config_key, hint="use an http://, https:// or file:// URL")
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}")
     sha256 = sha256.strip().lower() if sha256 else None
@@ -414,8 +412,16 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     fetch = functools.partial(
-        _fetch_with_retries, url, part, expected_size=expected_size, retries=retries, backoff_s=backoff_s,
-        max_backoff_s=max_backoff_s, timeout_s=timeout_s, chunk_bytes=chunk_bytes, config_key=config_key,
+        _fetch_with_retries,
+        url,
+        part,
+        expected_size=expected_size,
+        retries=retries,
+        backoff_s=backoff_s,
+        max_backoff_s=max_backoff_s,
+        timeout_s=timeout_s,
+        chunk_bytes=chunk_bytes,
+        config_key=config_key,
         say=say,
     )
 
@@ -515,8 +521,7 @@ def _fetch_with_retries(
                 kept = f"; {part} is kept and will be resumed" if _part_size(part) else ""
                 raise DownloadError(
                     f"{url}: giving up after {failures} consecutive failed attempt(s); last error: {exc}"
-                    "\n  -> "
-                    + _hint_with_key(f"the server is unreachable or failing; re-run later{kept}", config_key)
+                    "\n  -> " + _hint_with_key(f"the server is unreachable or failing; re-run later{kept}", config_key)
                 ) from None
             delay = min(backoff_s * 2 ** (failures - 1), max_backoff_s)
             if exc.retry_after is not None:

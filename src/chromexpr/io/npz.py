@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from chromexpr.io.atomic import atomic_path
+from chromexpr.io.magic import ZIP_MAGICS
 
 #: The date of every member: the earliest a zip file can hold (1980-01-01 00:00:00).
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 #: The first bytes of a zip archive (a local file header, or the end record of an empty archive).
-ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 #: The first bytes of a single ``.npy`` array file.
-NPY_MAGIC = b"\x93NUMPY"
 
 
 def is_zip(path: str | Path) -> bool:

@@ -40,6 +40,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 
 from chromexpr.errors import InputError
+from chromexpr.io.magic import BAM_MAGIC, BIGBED_MAGICS, BIGWIG_MAGICS, GZIP_MAGIC
 
 ReadFormat = Literal["bed", "bed.gz", "bam"]
 #: What :func:`sniff_content` finds in a file.
@@ -57,10 +58,6 @@ DEFAULT_CHUNK_READS = 2_000_000
 _TEXT_BLOCK = 4 << 20
 _PARSE_BLOCK = 1 << 20
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_BIGWIG_MAGICS = (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26")
-_BIGBED_MAGICS = (b"\xeb\xf2\x89\x87", b"\x87\x89\xf2\xeb")
-_BAM_MAGIC = b"BAM\x01"
 # Bytes looked at to tell text from binary data (decompressed, for gzip).
 _SNIFF_BYTES = 1 << 16
 
@@ -170,13 +167,13 @@ def sniff_content(path: str | Path) -> ContentKind:
     if not head:
         return "empty"
     magic = head[:4]
-    if magic in _BIGWIG_MAGICS:
+    if magic in BIGWIG_MAGICS:
         return "bigwig"
-    if magic in _BIGBED_MAGICS:
+    if magic in BIGBED_MAGICS:
         return "bigbed"
     if magic == b"CRAM":
         return "cram"
-    if head[:2] == _GZIP_MAGIC:
+    if head[:2] == GZIP_MAGIC:
         from isal import igzip
 
         inner = b""
@@ -188,7 +185,7 @@ def sniff_content(path: str | Path) -> ContentKind:
         except Exception:  # EOFError, BadGzipFile, or isal's IsalError (not an OSError)
             if len(inner) < 4:
                 return "gzip-corrupt"
-        if inner[:4] == _BAM_MAGIC:
+        if inner[:4] == BAM_MAGIC:
             return "bam"
         return "gzip-binary" if _looks_binary(inner) else "gzip-text"
     if _looks_binary(head):
@@ -546,9 +543,7 @@ def _parse_block_fast(block: bytes, first_line: int, names: dict[str, int]) -> _
     try:
         table = pacsv.read_csv(
             pa.py_buffer(block),
-            read_options=pacsv.ReadOptions(
-                autogenerate_column_names=True, block_size=_PARSE_BLOCK, use_threads=True
-            ),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_PARSE_BLOCK, use_threads=True),
             parse_options=pacsv.ParseOptions(
                 delimiter="\t",
                 quote_char=False,  # BED has no quoting; a stray '"' in a name column must not matter
@@ -667,8 +662,7 @@ def _parse_line(text: bytes, path: Path, lineno: int) -> tuple[str, int, int]:
                 "(convert with `tr ' ' '\\t'`)"
             )
         raise InputError(
-            f"expected at least 3 tab-separated columns (chrom, start, end), found {len(fields)}: "
-            f"{_show(text)}",
+            f"expected at least 3 tab-separated columns (chrom, start, end), found {len(fields)}: {_show(text)}",
             path=path,
             line=lineno,
             hint=hint,

@@ -65,8 +65,7 @@ def _scan_rows(
                 fields = raw.rstrip("\r\n").split(",")
                 if len(fields) != n_cols:
                     raise InputError(
-                        f"expected {n_cols} comma-separated fields ({','.join(columns)}), "
-                        f"found {len(fields)}",
+                        f"expected {n_cols} comma-separated fields ({','.join(columns)}), found {len(fields)}",
                         path=path,
                         line=lineno,
                         hint="every row must have the same columns; the file may be truncated or mixed",
@@ -115,7 +114,7 @@ def read_rows(
             df = pd.read_csv(
                 fh,
                 header=None,
-            skiprows=skip,
+                skiprows=skip,
                 dtype={0: str, **{i: np.float64 for i in numeric}},
                 usecols=None,
                 na_filter=False,
@@ -184,9 +183,7 @@ def resolve_marks(
         _check_mark_set(path, marks, default, fmt, None, "marks_order")
         return marks, None
     if any(not n for n in names) or len(set(names)) != len(names):
-        raise InputError(
-            f"header names marks {names}: names must be distinct and non-empty", path=path, line=lineno
-        )
+        raise InputError(f"header names marks {names}: names must be distinct and non-empty", path=path, line=lineno)
     _check_mark_set(path, names, default, fmt, lineno, "the header names the mark columns")
     if given is not None and list(given) != names:
         raise InputError(
@@ -198,9 +195,7 @@ def resolve_marks(
     return names, lineno
 
 
-def group_genes(
-    path: Path, genes: np.ndarray, bins: np.ndarray, lines: np.ndarray
-) -> tuple[np.ndarray, int]:
+def group_genes(path: Path, genes: np.ndarray, bins: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, int]:
     """Check that each gene is one contiguous block of rows with bin ids 1..n, n equal for all genes.
 
     Returns ``(start row of each gene, n bins)``.

@@ -39,19 +39,19 @@ def _read_delimited(
     rows: list[list[str]] = []
     lines: list[int] = []
     with readable(path), open_text(path) as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                line = raw.rstrip("\r\n")
-                if not line.strip() or (comment and line.startswith(comment)):
-                    continue
-                if sep is None:
-                    sep = "\t" if "\t" in line or "," not in line else ","
-                fields = line.split(sep)
-                if header is None:
-                    header = [f.strip() for f in fields]
-                    header_line = lineno
-                    continue
-                rows.append(fields)
-                lines.append(lineno)
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip() or (comment and line.startswith(comment)):
+                continue
+            if sep is None:
+                sep = "\t" if "\t" in line or "," not in line else ","
+            fields = line.split(sep)
+            if header is None:
+                header = [f.strip() for f in fields]
+                header_line = lineno
+                continue
+            rows.append(fields)
+            lines.append(lineno)
     if header is None:
         raise InputError("file is empty", path=path, hint="provide a table with a header line")
     return header, rows, lines, header_line
@@ -78,7 +78,9 @@ def _check_duplicates(gene_ids: list[str], lines: list[int], path: str | Path, w
     for gid, ln in zip(gene_ids, lines, strict=True):
         if gid in seen:
             raise InputError(
-                f"duplicate {what} '{gid}' (first seen on line {seen[gid]})", path=path, line=ln,
+                f"duplicate {what} '{gid}' (first seen on line {seen[gid]})",
+                path=path,
+                line=ln,
                 hint="keep one row per gene, or set expression.duplicates: first in the config",
             )
         seen[gid] = ln
@@ -95,24 +97,31 @@ def _check_tss_header(header: list[str], path: str | Path, line: int) -> None:
     first = repr("\t".join(header)[:80])
     if len(header) == 1 and len(header[0].split()) >= len(TSS_COLUMNS):
         raise InputError(
-            f"the columns seem to be separated by spaces: {header[0][:80]!r}", path=path, line=line,
+            f"the columns seem to be separated by spaces: {header[0][:80]!r}",
+            path=path,
+            line=line,
             hint=f"{_TSS_HINT}; convert with `tr ' ' '\\t'`",
         )
     if len(header) >= 3 and _is_integer(header[1]) and _is_integer(header[2]):
         raise InputError(
             f"the first line {first} is 'chrom start end ...', not a header: this looks like a reads "
             "or BED file, not a TSS table",
-            path=path, line=line, hint=f"give the reference step's tss.tsv here; {_TSS_HINT}",
+            path=path,
+            line=line,
+            hint=f"give the reference step's tss.tsv here; {_TSS_HINT}",
         )
     if any(_is_integer(f) for f in header):
         raise InputError(
-            f"the first line {first} looks like data, not a header: missing "
-            f"column(s) {', '.join(missing)}",
-            path=path, line=line, hint=f"add the header line; {_TSS_HINT}",
+            f"the first line {first} looks like data, not a header: missing column(s) {', '.join(missing)}",
+            path=path,
+            line=line,
+            hint=f"add the header line; {_TSS_HINT}",
         )
     raise InputError(
         f"missing column(s) {', '.join(repr(c) for c in missing)} (header has: {', '.join(header)})",
-        path=path, line=line, hint=_TSS_HINT,
+        path=path,
+        line=line,
+        hint=_TSS_HINT,
     )
 
 
@@ -139,8 +148,7 @@ def read_tss_table(path: str | Path) -> pd.DataFrame:
         if len(fields) < len(header):
             fields = fields + [""] * (len(header) - len(fields))  # trailing empty strand
         if len(fields) != len(header):
-            raise InputError(f"expected {len(header)} tab-separated fields, found {len(fields)}",
-                             path=path, line=ln)
+            raise InputError(f"expected {len(header)} tab-separated fields, found {len(fields)}", path=path, line=ln)
         gid = fields[idx["gene_id"]].strip()
         if not gid:
             raise InputError("empty gene_id", path=path, line=ln)
@@ -150,27 +158,39 @@ def read_tss_table(path: str | Path) -> pd.DataFrame:
         try:
             tss = int(fields[idx["tss"]])
         except ValueError:
-            raise InputError(f"tss '{fields[idx['tss']]}' is not an integer", path=path, line=ln,
-                             hint="tss must be a 0-based integer position") from None
+            raise InputError(
+                f"tss '{fields[idx['tss']]}' is not an integer",
+                path=path,
+                line=ln,
+                hint="tss must be a 0-based integer position",
+            ) from None
         if tss < 0:
-            raise InputError(f"tss {tss} is negative", path=path, line=ln,
-                             hint="tss must be a 0-based integer position")
+            raise InputError(
+                f"tss {tss} is negative", path=path, line=ln, hint="tss must be a 0-based integer position"
+            )
         strand = normalize_strand([fields[idx["strand"]]])[0]
         if strand.startswith("?"):
-            raise InputError(f"strand '{strand[1:]}' is not +, - or empty", path=path, line=ln,
-                             hint="use + or - (1 / -1 are accepted), or leave it empty or '.' when unknown")
+            raise InputError(
+                f"strand '{strand[1:]}' is not +, - or empty",
+                path=path,
+                line=ln,
+                hint="use + or - (1 / -1 are accepted), or leave it empty or '.' when unknown",
+            )
         rec = {"gene_id": gid, "chrom": chrom, "tss": tss, "strand": strand}
         rec.update({c: fields[header.index(c)] for c in extra})
         records.append(rec)
     if not records:
-        raise InputError("no genes in the TSS table", path=path,
-                         hint=f"the file has a header but no gene rows; {_TSS_HINT}")
+        raise InputError(
+            "no genes in the TSS table", path=path, hint=f"the file has a header but no gene rows; {_TSS_HINT}"
+        )
     seen: dict[str, int] = {}
     for rec, ln in zip(records, lines, strict=True):
         first = seen.setdefault(rec["gene_id"], ln)
         if first != ln:
             raise InputError(
-                f"duplicate gene id '{rec['gene_id']}' (first seen on line {first})", path=path, line=ln,
+                f"duplicate gene id '{rec['gene_id']}' (first seen on line {first})",
+                path=path,
+                line=ln,
                 hint="a TSS table has one row (one TSS) per gene: keep one of them; the reference step "
                 "(chromexpr reference) picks one TSS per gene from an annotation",
             )
@@ -200,8 +220,7 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
                 continue
             f = raw.rstrip("\n").split("\t")
             if len(f) != 9:
-                raise InputError(f"a GTF line has 9 tab-separated fields, found {len(f)}", path=path,
-                                 line=lineno)
+                raise InputError(f"a GTF line has 9 tab-separated fields, found {len(f)}", path=path, line=lineno)
             if f[2] not in ("gene", "transcript"):
                 continue
             try:
@@ -219,8 +238,14 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
             if strand not in ("+", "-"):
                 raise InputError(f"strand '{strand}' is not + or -", path=path, line=lineno)
             tss = start - 1 if strand == "+" else end - 1
-            rec = {"gene_id": gid, "chrom": f[0], "tss": tss, "strand": strand,
-                   "symbol": attrs.get("gene_name", ""), "_line": lineno}
+            rec = {
+                "gene_id": gid,
+                "chrom": f[0],
+                "tss": tss,
+                "strand": strand,
+                "symbol": attrs.get("gene_name", ""),
+                "_line": lineno,
+            }
             if f[2] == "gene":
                 if gid in genes and "chrY" in (f[0], genes[gid]["chrom"]) and f[0] != genes[gid]["chrom"]:
                     # pseudo-autosomal genes are listed on chrX and chrY with one id: keep chrX's
@@ -229,8 +254,11 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
                         genes[gid] = rec
                     continue
                 if gid in genes:
-                    raise InputError(f"gene '{gid}' has two gene records (first on line "
-                                     f"{genes[gid]['_line']})", path=path, line=lineno)
+                    raise InputError(
+                        f"gene '{gid}' has two gene records (first on line {genes[gid]['_line']})",
+                        path=path,
+                        line=lineno,
+                    )
                 genes[gid] = rec
             else:
                 prev = transcripts.get(gid)
@@ -240,8 +268,9 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
     for gid, rec in transcripts.items():
         genes.setdefault(gid, rec)
     if not genes:
-        raise InputError("no gene or transcript records found", path=path,
-                         hint="is this a GTF file? (gene_types filter too strict?)")
+        raise InputError(
+            "no gene or transcript records found", path=path, hint="is this a GTF file? (gene_types filter too strict?)"
+        )
     df = pd.DataFrame.from_records(list(genes.values()))
     df["tss"] = df["tss"].astype(np.int64)
     df.attrs["par_duplicates"] = par_duplicates
@@ -269,24 +298,31 @@ def read_gene_info(path: str | Path) -> pd.DataFrame:
                 continue  # header line
             seen_data = True
             if len(f) < 5:
-                raise InputError(f"expected at least 5 tab-separated fields (gene_id, chrom, start, end, "
-                                 f"strand), found {len(f)}", path=path, line=lineno)
+                raise InputError(
+                    f"expected at least 5 tab-separated fields (gene_id, chrom, start, end, strand), found {len(f)}",
+                    path=path,
+                    line=lineno,
+                )
             try:
                 start, end = int(f[2]), int(f[3])
             except ValueError:
-                raise InputError(f"start/end '{f[2]}', '{f[3]}' are not integers", path=path,
-                                 line=lineno) from None
+                raise InputError(f"start/end '{f[2]}', '{f[3]}' are not integers", path=path, line=lineno) from None
             strand = normalize_strand([f[4]])[0]
             if strand not in ("+", "-"):
                 raise InputError(f"strand '{f[4]}' is not 1/-1 or +/-", path=path, line=lineno)
             chrom = f[1] if f[1].startswith("chr") else f"chr{f[1]}"
             if chrom == "chrMT":
                 chrom = "chrM"
-            records.append({
-                "gene_id": f[0].split(".")[0], "chrom": chrom,
-                "tss": start - 1 if strand == "+" else end - 1, "strand": strand,
-                "symbol": f[6] if len(f) > 6 else "", "_line": lineno,
-            })
+            records.append(
+                {
+                    "gene_id": f[0].split(".")[0],
+                    "chrom": chrom,
+                    "tss": start - 1 if strand == "+" else end - 1,
+                    "strand": strand,
+                    "symbol": f[6] if len(f) > 6 else "",
+                    "_line": lineno,
+                }
+            )
     if not records:
         raise InputError("no genes found", path=path)
     _check_duplicates([r["gene_id"] for r in records], [r["_line"] for r in records], path, "gene id")
@@ -303,8 +339,9 @@ def read_annotation(path: str | Path, fmt: str, gene_types: list[str] | None = N
         return read_gene_info(path)
     if fmt == "gtf":
         return read_gtf(path, gene_types)
-    raise InputError(f"unknown annotation format '{fmt}'", key="reference.annotation_format",
-                     hint="use tss_table, gene_info or gtf")
+    raise InputError(
+        f"unknown annotation format '{fmt}'", key="reference.annotation_format", hint="use tss_table, gene_info or gtf"
+    )
 
 
 def _is_number(text: str) -> bool:
@@ -360,7 +397,9 @@ def read_expression(
         if wanted is None or len(wanted) > 1:
             raise InputError(
                 f"a gene,value file without header holds one cell's values, not those of cells {wanted}",
-                path=path, line=header_line, key="cells",
+                path=path,
+                line=header_line,
+                key="cells",
                 hint="give the expression file of one cell, or a gene x cell matrix with a header",
             )
         rows, lines = [header, *rows], [header_line, *lines]
@@ -370,7 +409,9 @@ def read_expression(
         if _CELL_ID.fullmatch(header[1]):
             raise InputError(
                 f"the value column is for cell {header[1]}, not {wanted[0]}",
-                path=path, line=header_line, hint=f"give the expression file of {wanted[0]}",
+                path=path,
+                line=header_line,
+                hint=f"give the expression file of {wanted[0]}",
             )
         header = [header[0], wanted[0]]  # one cell's gene,value file with a header line
         strip_symbol = True
@@ -384,7 +425,9 @@ def read_expression(
     if missing:
         raise InputError(
             f"cells {missing} have no column (columns: {', '.join(header[:12])}{' ...' if len(header) > 12 else ''})",
-            path=path, line=header_line, key="cells",
+            path=path,
+            line=header_line,
+            key="cells",
             hint="list only cells present in the expression matrix, or use the matrix that has them",
         )
     cidx = [header.index(c) for c in wanted]
@@ -403,7 +446,9 @@ def read_expression(
         if gid in seen:
             if duplicates == "error":
                 raise InputError(
-                    f"duplicate gene '{gid}' (first on line {seen[gid]})", path=path, line=ln,
+                    f"duplicate gene '{gid}' (first on line {seen[gid]})",
+                    path=path,
+                    line=ln,
                     hint="remove the duplicate row, or set expression.duplicates: first",
                 )
             n_dup += 1
@@ -414,11 +459,19 @@ def read_expression(
             try:
                 v = float(fields[i])
             except ValueError:
-                raise InputError(f"value '{fields[i]}' for cell {c} is not numeric", path=path, line=ln,
-                                 hint="expression values must be numbers (RPKM or counts)") from None
+                raise InputError(
+                    f"value '{fields[i]}' for cell {c} is not numeric",
+                    path=path,
+                    line=ln,
+                    hint="expression values must be numbers (RPKM or counts)",
+                ) from None
             if not np.isfinite(v) or v < 0:
-                raise InputError(f"value {fields[i]} for cell {c} is negative or not finite", path=path,
-                                 line=ln, hint="expression must be non-negative (RPKM or counts)")
+                raise InputError(
+                    f"value {fields[i]} for cell {c} is negative or not finite",
+                    path=path,
+                    line=ln,
+                    hint="expression must be non-negative (RPKM or counts)",
+                )
             row.append(v)
         genes.append(gid)
         values.append(row)
@@ -426,7 +479,8 @@ def read_expression(
         raise InputError("no genes in the expression matrix", path=path)
     df = pd.DataFrame(
         np.asarray(values, dtype=np.float64).reshape(len(genes), len(wanted)),
-        index=pd.Index(genes, name="gene_id"), columns=wanted,
+        index=pd.Index(genes, name="gene_id"),
+        columns=wanted,
     )
     df.attrs["duplicates_dropped"] = n_dup
     return df
@@ -458,11 +512,19 @@ def read_splits(path: str | Path) -> pd.Series:
         if not gid:
             raise InputError("empty gene_id", path=path, line=ln)
         if name not in SPLITS:
-            raise InputError(f"split '{name}' is not one of {', '.join(SPLITS)}", path=path, line=ln,
-                             hint="rebuild the reference: results/reference/splits.tsv")
+            raise InputError(
+                f"split '{name}' is not one of {', '.join(SPLITS)}",
+                path=path,
+                line=ln,
+                hint="rebuild the reference: results/reference/splits.tsv",
+            )
         if gid in seen:
-            raise InputError(f"gene '{gid}' has a second split (first on line {seen[gid]})", path=path,
-                             line=ln, hint="a gene belongs to one split; rebuild results/reference/splits.tsv")
+            raise InputError(
+                f"gene '{gid}' has a second split (first on line {seen[gid]})",
+                path=path,
+                line=ln,
+                hint="a gene belongs to one split; rebuild results/reference/splits.tsv",
+            )
         seen[gid] = ln
         genes.append(gid)
         names.append(name)
@@ -508,14 +570,17 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
                 raise InputError(
                     f"expected 2 columns 'chrom size', found {len(f)}: {shown}; this looks like a "
                     "reads file (tagAlign/BED: chrom, start, end, ...), not chromosome sizes",
-                    path=path, line=lineno,
+                    path=path,
+                    line=lineno,
                     hint="give reads as reads (--reads, config/cells.tsv) and here the chromosome "
                     "sizes: " + _CHROM_SIZES_HINT,
                 )
             if len(f) < 2 or len(f) > 3 or (len(f) == 3 and _is_number(f[2])):
                 raise InputError(
                     f"expected 2 columns 'chrom size', found {len(f)}: {shown}",
-                    path=path, line=lineno, hint=_CHROM_SIZES_HINT,
+                    path=path,
+                    line=lineno,
+                    hint=_CHROM_SIZES_HINT,
                 )
             try:
                 size = int(f[1])
@@ -523,14 +588,17 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
                 header = not sizes and f[1].lower() in ("size", "length", "len", "bp")
                 raise InputError(
                     f"size '{f[1]}' is not an integer" + (" (a header line?)" if header else ""),
-                    path=path, line=lineno,
+                    path=path,
+                    line=lineno,
                     hint=("remove the header line; " if header else "") + _CHROM_SIZES_HINT,
                 ) from None
             if size <= 0:
                 raise InputError(f"size {size} is not positive", path=path, line=lineno, hint=_CHROM_SIZES_HINT)
             if f[0] in sizes:
                 raise InputError(
-                    f"chromosome '{f[0]}' listed twice", path=path, line=lineno,
+                    f"chromosome '{f[0]}' listed twice",
+                    path=path,
+                    line=lineno,
                     hint="keep one line per chromosome",
                 )
             sizes[f[0]] = size

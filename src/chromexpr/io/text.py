@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chromexpr.errors import InputError
+from chromexpr.io.magic import GZIP_MAGIC
 
 #: The first two bytes of every gzip member.
-GZIP_MAGIC = b"\x1f\x8b"
 
 #: What a reader cannot decode: truncated or corrupt gzip, binary or non-UTF-8 text, a failing disk.
 UNREADABLE_ERRORS: tuple[type[BaseException], ...] = (

@@ -82,7 +82,7 @@ class AttentiveChrome(nn.Module):
         over marks."""
         check_input(x, n_marks=self.n_marks, n_bins=self.n_bins, model="AttentiveChrome")
         mark_vectors, bin_weights = [], []
-        for m, (lstm, attend) in enumerate(zip(self.bin_lstms, self.bin_attention)):
+        for m, (lstm, attend) in enumerate(zip(self.bin_lstms, self.bin_attention, strict=True)):
             h, _ = lstm(x[:, m, :, None])  # (batch, bins, 64)
             vector, weights = attend(h)  # (batch, 64), (batch, bins)
             mark_vectors.append(vector)

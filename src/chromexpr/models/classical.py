@@ -35,7 +35,7 @@ class MarkMeans(TransformerMixin, BaseEstimator):
         self.n_marks = n_marks
         self.n_bins = n_bins
 
-    def fit(self, X, y=None) -> "MarkMeans":  # noqa: N803 - scikit-learn naming
+    def fit(self, X, y=None) -> MarkMeans:  # noqa: N803 - scikit-learn naming
         self._reshape(X)
         self.n_features_in_ = self.n_marks * self.n_bins
         return self

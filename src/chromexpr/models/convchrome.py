@@ -49,7 +49,7 @@ class ConvChromeCNN1D(nn.Module):
         self.n_bins = n_bins
         layers: list[nn.Module] = []
         width = n_marks
-        for i, (out_channels, k) in enumerate(zip(channels, kernel_sizes)):
+        for i, (out_channels, k) in enumerate(zip(channels, kernel_sizes, strict=True)):
             left = (k - 1) // 2  # explicit 'same' padding: torch warns on padding="same" for even k
             layers += [
                 nn.ConstantPad1d((left, k - 1 - left), 0.0),

@@ -61,8 +61,7 @@ class DeepChrome(nn.Module):
         pooled_length = conv_output_length(conv_length, kernel_size=pool_size, stride=pool_size)
         if pooled_length < 1:
             raise ValueError(
-                f"{n_bins} bins are too few for kernel {kernel_size}, stride {conv_stride}, "
-                f"pool {pool_size}"
+                f"{n_bins} bins are too few for kernel {kernel_size}, stride {conv_stride}, pool {pool_size}"
             )
         self.n_features = conv_channels * pooled_length  # 50 x 18 = 900 for the original
 

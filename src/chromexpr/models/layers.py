@@ -25,8 +25,7 @@ def check_input(x: torch.Tensor, *, n_marks: int, n_bins: int, model: str) -> No
     """
     if x.ndim != 3 or x.shape[1] != n_marks or x.shape[2] != n_bins:
         raise InputError(
-            f"{model} expects input of shape (batch, {n_marks} marks, {n_bins} bins), "
-            f"got {tuple(x.shape)}",
+            f"{model} expects input of shape (batch, {n_marks} marks, {n_bins} bins), got {tuple(x.shape)}",
             hint="check the card's input.marks / input.bins against the dataset, "
             "and that the tensor is (batch, marks, bins), not (batch, bins, marks)",
         )
@@ -224,8 +223,7 @@ class PositionConcat(nn.Module):
             return x
         if x.shape[-1] != self.encoding.shape[-1]:
             raise InputError(
-                f"position encoding was built for {self.encoding.shape[-1]} positions, "
-                f"features have {x.shape[-1]}"
+                f"position encoding was built for {self.encoding.shape[-1]} positions, features have {x.shape[-1]}"
             )
         pe = self.encoding.to(dtype=x.dtype).expand(x.shape[0], -1, -1)  # (batch, pe, positions)
         return torch.cat([x, pe], dim=1)  # (batch, channels + pe, positions)
@@ -237,9 +235,7 @@ def make_pool(kind: str, *, kernel_size: int, stride: int | None = None) -> nn.M
         return nn.MaxPool1d(kernel_size, stride=stride)
     if kind == "avg":
         return nn.AvgPool1d(kernel_size, stride=stride)
-    raise InputError(
-        f"unknown pool '{kind}'", key="hyperparameters.pool", hint="use 'max' or 'avg'"
-    )
+    raise InputError(f"unknown pool '{kind}'", key="hyperparameters.pool", hint="use 'max' or 'avg'")
 
 
 def make_activation(kind: str | None) -> nn.Module:

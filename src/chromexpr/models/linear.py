@@ -23,9 +23,7 @@ class MarkMeanLinear(nn.Module):
         n_classes: class scores (2).
     """
 
-    def __init__(
-        self, *, n_marks: int = 5, n_bins: int = 100, reduce: str = "mean", n_classes: int = 2
-    ) -> None:
+    def __init__(self, *, n_marks: int = 5, n_bins: int = 100, reduce: str = "mean", n_classes: int = 2) -> None:
         super().__init__()
         if reduce not in ("mean", "sum"):
             raise ValueError(f"reduce must be 'mean' or 'sum', got {reduce!r}")

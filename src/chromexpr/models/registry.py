@@ -154,9 +154,7 @@ def card_path(name_or_path: str | Path, cards_dir: str | Path | None = None) -> 
     )
 
 
-def load_card(
-    card: str | Path | Mapping[str, Any], *, cards_dir: str | Path | None = None
-) -> dict[str, Any]:
+def load_card(card: str | Path | Mapping[str, Any], *, cards_dir: str | Path | None = None) -> dict[str, Any]:
     """Read and validate a model card.
 
     Args:
@@ -206,7 +204,11 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
 
     for key in REQUIRED_KEYS:
         if key not in card:
-            fail(f"missing required key '{key}'", key, "see the shipped card deepchrome.yaml (chromexpr/cards/) for a full card")
+            fail(
+                f"missing required key '{key}'",
+                key,
+                "see the shipped card deepchrome.yaml (chromexpr/cards/) for a full card",
+            )
     if card["class"] not in REGISTRY:
         fail(
             f"unknown model class '{card['class']}'",
@@ -272,9 +274,7 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
 # --- building ------------------------------------------------------------------------------------
 
 
-def resolve_hyperparameters(
-    card: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def resolve_hyperparameters(card: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Keyword arguments the card's class is called with: geometry from ``input``, then the
     card's ``hyperparameters``, then ``overrides``."""
     kwargs: dict[str, Any] = {

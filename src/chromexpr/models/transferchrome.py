@@ -39,7 +39,7 @@ POSITIONS = ("distance", "sinusoidal", "none")
 def _mlp(widths: list[int]) -> nn.Sequential:
     """Linear layers through ``widths`` with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if i < len(widths) - 2:
             layers.append(nn.ReLU())
@@ -134,9 +134,7 @@ class TransferChrome(nn.Module):
                 pool=pool_size,
                 bin_bp=bin_bp,
                 tss_bin=n_bins // 2 if tss_bin is None else tss_bin,
-            )[
-                None
-            ]  # (1, positions)
+            )[None]  # (1, positions)
         elif position == "sinusoidal":
             encoding = sinusoidal_encoding(n_positions=n_positions, channels=position_channels)
         else:
@@ -145,14 +143,10 @@ class TransferChrome(nn.Module):
         width += self.position.channels  # 51 with the distance channel
 
         self.attention = nn.ModuleList(
-            ConvSelfAttention(
-                channels=width, scale=attention_scale, residual_gate=attention_residual
-            )
+            ConvSelfAttention(channels=width, scale=attention_scale, residual_gate=attention_residual)
             for _ in range(attention_layers)
         )
-        self.feature = nn.Sequential(
-            nn.Flatten(), nn.Linear(width * n_positions, feature_dim), nn.ReLU()
-        )
+        self.feature = nn.Sequential(nn.Flatten(), nn.Linear(width * n_positions, feature_dim), nn.ReLU())
         self.label_head = _mlp([feature_dim, *label_hidden, 1])
         self.grl: GradientReversal | None = None
         self.domain_head: nn.Sequential | None = None

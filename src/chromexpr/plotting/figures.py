@@ -78,9 +78,7 @@ def _message_figure(text: str, title: str | None = None) -> Figure:
     return fig
 
 
-def per_cell_auroc_figure(
-    per_cell: pd.DataFrame, *, title: str | None = None, max_bars_per_row: int = 96
-) -> Figure:
+def per_cell_auroc_figure(per_cell: pd.DataFrame, *, title: str | None = None, max_bars_per_row: int = 96) -> Figure:
     """Grouped bars of test AUROC per cell (TransferChrome Figure 3 layout).
 
     Cells on x (sorted by id), one bar per model in a fixed colour, error bars = standard deviation
@@ -136,12 +134,21 @@ def per_cell_auroc_figure(
                 )
                 if has_err.any():
                     ax.errorbar(
-                        (x + offset)[has_err], m[has_err], yerr=s[has_err], fmt="none",
-                        ecolor="#333333", elinewidth=0.7, capsize=1.5 if bar_w * group_in > 0.08 else 0,
+                        (x + offset)[has_err],
+                        m[has_err],
+                        yerr=s[has_err],
+                        fmt="none",
+                        ecolor="#333333",
+                        elinewidth=0.7,
+                        capsize=1.5 if bar_w * group_in > 0.08 else 0,
                     )
             ax.set_xticks(x)
-            ax.set_xticklabels(row_cells, rotation=40 if rotate else 0, ha="right" if rotate else "center",
-                               rotation_mode="anchor" if rotate else "default")
+            ax.set_xticklabels(
+                row_cells,
+                rotation=40 if rotate else 0,
+                ha="right" if rotate else "center",
+                rotation_mode="anchor" if rotate else "default",
+            )
             ax.set_xlim(-0.6, per_row - 0.4)
             ax.set_ylim(y0, y1)
             ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
@@ -154,8 +161,9 @@ def per_cell_auroc_figure(
         has_any_err = bool(np.isfinite(sd.to_numpy(dtype=float)).any())
         handles = [Patch(facecolor=model_color(m), label=m) for m in models]
         if has_any_err:
-            handles.append(Line2D([], [], color="#333333", marker="|", linestyle="none", markersize=8,
-                                  label="sd over seeds"))
+            handles.append(
+                Line2D([], [], color="#333333", marker="|", linestyle="none", markersize=8, label="sd over seeds")
+            )
         fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 8))
         if title:
             fig.suptitle(title)
@@ -184,30 +192,37 @@ def auroc_distribution_figure(
         ax = fig.add_subplot()
         data = [per_cell.loc[per_cell["model"] == m, "test_auroc_mean"].dropna().to_numpy(dtype=float) for m in models]
         box = ax.boxplot(
-            data, positions=np.arange(n), widths=0.5, showfliers=False, patch_artist=True,
-            medianprops={"color": "#222222", "linewidth": 1.2}, whiskerprops={"color": "#555555"},
+            data,
+            positions=np.arange(n),
+            widths=0.5,
+            showfliers=False,
+            patch_artist=True,
+            medianprops={"color": "#222222", "linewidth": 1.2},
+            whiskerprops={"color": "#555555"},
             capprops={"color": "#555555"},
         )
-        for patch, model in zip(box["boxes"], models):
+        for patch, model in zip(box["boxes"], models, strict=True):
             patch.set_facecolor(model_color(model))
             patch.set_alpha(0.35)
             patch.set_edgecolor("#555555")
-        for i, (model, values) in enumerate(zip(models, data)):
+        for i, (model, values) in enumerate(zip(models, data, strict=True)):
             jitter = rng.uniform(-0.14, 0.14, size=values.size)
-            ax.scatter(i + jitter, values, s=14, color=model_color(model), edgecolor="white", linewidth=0.4,
-                       zorder=3)
+            ax.scatter(i + jitter, values, s=14, color=model_color(model), edgecolor="white", linewidth=0.4, zorder=3)
         handles = []
         if has_published:
             pub = published[published["basis"] != "ours"]
             # (basis, kind) -> marker. Same-cells means sit just right of the box; the paper's mean over
             # all its cells is a dashed line across the box (the median is the solid one).
             styles = {
-                ("same_cells", "published"): dict(marker="D", facecolor=PUBLISHED_MARKER_COLOR, dx=0.40,
-                                                  label="published, same cells"),
-                ("same_cells", "third_party"): dict(marker="D", facecolor="white", dx=0.51,
-                                                    label="third-party, same cells"),
-                ("source_cells", "published"): dict(marker=None, facecolor=None, dx=0.0,
-                                                    label="paper's mean, all its cells"),
+                ("same_cells", "published"): dict(
+                    marker="D", facecolor=PUBLISHED_MARKER_COLOR, dx=0.40, label="published, same cells"
+                ),
+                ("same_cells", "third_party"): dict(
+                    marker="D", facecolor="white", dx=0.51, label="third-party, same cells"
+                ),
+                ("source_cells", "published"): dict(
+                    marker=None, facecolor=None, dx=0.0, label="paper's mean, all its cells"
+                ),
             }
             shown: set[tuple[str, str]] = set()
             for i, model in enumerate(models):
@@ -218,27 +233,61 @@ def auroc_distribution_figure(
                         continue
                     value = float(hit.iloc[0])  # the first row: report.py orders the sources by preference
                     if style["marker"] is None:
-                        ax.plot([i - 0.31, i + 0.31], [value, value], color=PUBLISHED_MARKER_COLOR, linewidth=1.6,
-                                linestyle=(0, (3, 1.5)), zorder=4)
+                        ax.plot(
+                            [i - 0.31, i + 0.31],
+                            [value, value],
+                            color=PUBLISHED_MARKER_COLOR,
+                            linewidth=1.6,
+                            linestyle=(0, (3, 1.5)),
+                            zorder=4,
+                        )
                     else:
-                        ax.plot([i + style["dx"]], [value], marker=style["marker"], linestyle="none", markersize=6,
-                                markerfacecolor=style["facecolor"], markeredgecolor=PUBLISHED_MARKER_COLOR,
-                                markeredgewidth=1.0, zorder=4)
+                        ax.plot(
+                            [i + style["dx"]],
+                            [value],
+                            marker=style["marker"],
+                            linestyle="none",
+                            markersize=6,
+                            markerfacecolor=style["facecolor"],
+                            markeredgecolor=PUBLISHED_MARKER_COLOR,
+                            markeredgewidth=1.0,
+                            zorder=4,
+                        )
                     shown.add(key)
             for key, style in styles.items():
                 if key not in shown:
                     continue
                 if style["marker"] is None:
-                    handles.append(Line2D([], [], color=PUBLISHED_MARKER_COLOR, linewidth=1.6,
-                                          linestyle=(0, (3, 1.5)), label=style["label"]))
+                    handles.append(
+                        Line2D(
+                            [],
+                            [],
+                            color=PUBLISHED_MARKER_COLOR,
+                            linewidth=1.6,
+                            linestyle=(0, (3, 1.5)),
+                            label=style["label"],
+                        )
+                    )
                 else:
-                    handles.append(Line2D([], [], marker=style["marker"], linestyle="none", markersize=6,
-                                          markerfacecolor=style["facecolor"], markeredgecolor=PUBLISHED_MARKER_COLOR,
-                                          label=style["label"]))
+                    handles.append(
+                        Line2D(
+                            [],
+                            [],
+                            marker=style["marker"],
+                            linestyle="none",
+                            markersize=6,
+                            markerfacecolor=style["facecolor"],
+                            markeredgecolor=PUBLISHED_MARKER_COLOR,
+                            label=style["label"],
+                        )
+                    )
         counts = [v.size for v in data]
         ax.set_xticks(np.arange(n))
-        ax.set_xticklabels([f"{m}\n({c} cells)" for m, c in zip(models, counts)],
-                           rotation=30 if n > 4 else 0, ha="right" if n > 4 else "center")
+        ax.set_xticklabels(
+            [f"{m}\n({c} cells)" for m, c in zip(models, counts, strict=True)],
+            rotation=30 if n > 4 else 0,
+            ha="right" if n > 4 else "center",
+        )
         ax.set_xlim(-0.6, n - 0.4)
         ax.set_ylabel(f"{AUROC_LABEL} per cell (mean over seeds)")
         ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
@@ -280,15 +329,22 @@ def paired_scatter_figure(
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(3.7 * ncols + 0.3, 4.1 * nrows + 0.4), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, model in zip(axes, others):
+        for ax, model in zip(axes, others, strict=False):
             both = wide[[reference, model]].dropna()
             ax.plot([lo, hi], [lo, hi], color="#888888", linestyle="--", linewidth=0.9, zorder=1)
-            ax.scatter(both[reference], both[model], s=22, color=model_color(model), edgecolor="white",
-                       linewidth=0.5, zorder=3)
+            ax.scatter(
+                both[reference], both[model], s=22, color=model_color(model), edgecolor="white", linewidth=0.5, zorder=3
+            )
             if len(both) <= label_cells_up_to:
                 for cell, row in both.iterrows():
-                    ax.annotate(str(cell), (row[reference], row[model]), xytext=(3, 3), textcoords="offset points",
-                                fontsize=7, color="#444444")
+                    ax.annotate(
+                        str(cell),
+                        (row[reference], row[model]),
+                        xytext=(3, 3),
+                        textcoords="offset points",
+                        fontsize=7,
+                        color="#444444",
+                    )
             ax.set_xlim(lo, hi)
             ax.set_ylim(lo, hi)
             ax.set_aspect("equal")
@@ -302,10 +358,12 @@ def paired_scatter_figure(
                 p_text = "n/a" if not np.isfinite(p) else (f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}")
                 diff = float(s["mean_difference"])
                 diff_text = f"{diff:+.4f}" if np.isfinite(diff) else "n/a"
-                heading += (f"\nwins {int(s['wins'])} / losses {int(s['losses'])} / ties {int(s['ties'])}"
-                            f"\nmean diff. {diff_text}, Wilcoxon p = {p_text}")
+                heading += (
+                    f"\nwins {int(s['wins'])} / losses {int(s['losses'])} / ties {int(s['ties'])}"
+                    f"\nmean diff. {diff_text}, Wilcoxon p = {p_text}"
+                )
             ax.set_title(heading, fontsize=RC["axes.titlesize"] - 1)
-        for ax in axes[len(others):]:
+        for ax in axes[len(others) :]:
             ax.axis("off")
         fig.suptitle(title or f"per-cell test AUROC against {reference} (above the diagonal: better)")
     return fig

@@ -118,8 +118,7 @@ def _prepare_genes(tss: pd.DataFrame, geometry: BinGeometry) -> _Genes:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"TSS of gene {tss['gene_id'].iloc[row]!r} (row {row}) is not an integer: "
-            f"{tss['tss'].iloc[row]!r}",
+            f"TSS of gene {tss['gene_id'].iloc[row]!r} (row {row}) is not an integer: {tss['tss'].iloc[row]!r}",
             hint="TSS positions are 0-based integers",
             **_where(tss, row),
         )
@@ -528,9 +527,7 @@ def bin_reads(
     elif engine == "bedtools":
         counts = _bin_bedtools(reads_path, genes, geometry, chrom_sizes, chunk_reads, stats)
     else:
-        raise InputError(
-            f"unknown binning engine {engine!r}", key="binning.engine", hint="use native or bedtools"
-        )
+        raise InputError(f"unknown binning engine {engine!r}", key="binning.engine", hint="use native or bedtools")
     stats["seconds"] = round(time.perf_counter() - started, 3)
     return counts, stats
 
@@ -596,9 +593,7 @@ def bin_bigwig(
             chromosome of the bigWig, or (with ``missing_chromosomes="error"``) some genes do not.
     """
     if stat not in ("mean", "sum", "max"):
-        raise InputError(
-            f"unknown bigWig statistic {stat!r}", key="binning.stat", hint="use mean, sum or max"
-        )
+        raise InputError(f"unknown bigWig statistic {stat!r}", key="binning.stat", hint="use mean, sum or max")
     check_missing_chromosomes(missing_chromosomes)
     started = time.perf_counter()
     path = Path(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -11,7 +10,10 @@ from typing import Any, Literal
 import numpy as np
 
 from chromexpr.io.atomic import atomic_path, sha256sum
+from chromexpr.io.jsonio import write_json
+from chromexpr.io.magic import BIGWIG_MAGICS
 from chromexpr.io.tables import read_chrom_sizes, read_tss_table
+from chromexpr.preprocess.binning import bin_bigwig, bin_reads, check_missing_chromosomes
 from chromexpr.preprocess.geometry import BinGeometry
 
 log = logging.getLogger("chromexpr.counting")
@@ -31,7 +33,7 @@ def is_bigwig(path: str | Path) -> bool:
     if path.is_file():
         with open(path, "rb") as fh:
             magic = fh.read(4)
-        return magic in (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26")
+        return magic in BIGWIG_MAGICS
     return False
 
 
@@ -69,21 +71,13 @@ def bin_file(
     Raises:
         InputError: for a bad input or setting, naming the file and line or the config key.
     """
-    from chromexpr.preprocess.binning import (
-        bin_bigwig,
-        bin_reads,
-        check_missing_chromosomes,
-    )
-
     check_missing_chromosomes(missing_chromosomes)
     geometry = geometry or BinGeometry()
     genes = read_tss_table(tss)
     sizes = read_chrom_sizes(chrom_sizes) if isinstance(chrom_sizes, (str, Path)) else chrom_sizes
     t0 = time.perf_counter()
     if is_bigwig(reads):
-        counts, stats = bin_bigwig(
-            reads, genes, geometry, stat=bigwig_stat, missing_chromosomes=missing_chromosomes
-        )
+        counts, stats = bin_bigwig(reads, genes, geometry, stat=bigwig_stat, missing_chromosomes=missing_chromosomes)
         method = f"bigwig:{bigwig_stat}"
     else:
         counts, stats = bin_reads(reads, genes, geometry, engine=engine, chrom_sizes=sizes)
@@ -98,20 +92,8 @@ def bin_file(
         "stats": stats,
     }
     log.info("binned %s with %s in %.1f s: %s", reads, method, elapsed, stats)
-    with atomic_path(out_counts, suffix=".npy") as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, counts)
+    with atomic_path(out_counts, suffix=".npy") as tmp, open(tmp, "wb") as fh:
+        np.save(fh, counts)
     if out_stats is not None:
-        with atomic_path(out_stats) as tmp:
-            Path(tmp).write_text(json.dumps(info, indent=2, default=_jsonable) + "\n")
+        write_json(out_stats, info)
     return counts, info
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)

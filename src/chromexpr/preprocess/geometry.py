@@ -129,9 +129,7 @@ def _minus_mask(strand: np.ndarray) -> np.ndarray:
     return strand == "-"
 
 
-def window_bounds(
-    tss: np.ndarray, strand: np.ndarray, geometry: BinGeometry
-) -> tuple[np.ndarray, np.ndarray]:
+def window_bounds(tss: np.ndarray, strand: np.ndarray, geometry: BinGeometry) -> tuple[np.ndarray, np.ndarray]:
     """Genomic window ``[start, end)`` of each gene, as int64 arrays."""
     tss = np.asarray(tss, dtype=np.int64)
     start = tss - geometry.window_bp + _minus_mask(strand).astype(np.int64)

@@ -39,8 +39,11 @@ def filter_tss(genes: pd.DataFrame, min_tss_distance: int = MIN_TSS_DISTANCE) ->
     Returns the kept rows sorted by (chrom, tss, gene_id).
     """
     if min_tss_distance < 0:
-        raise InputError(f"min_tss_distance must be >= 0, got {min_tss_distance}", key="reference.min_tss_distance",
-                         hint="use 0 to keep every TSS, or e.g. 5000 (DeepChrome)")
+        raise InputError(
+            f"min_tss_distance must be >= 0, got {min_tss_distance}",
+            key="reference.min_tss_distance",
+            hint="use 0 to keep every TSS, or e.g. 5000 (DeepChrome)",
+        )
     ordered = genes.sort_values(["chrom", "tss", "gene_id"], kind="mergesort")
     keep = np.zeros(len(ordered), dtype=bool)
     chrom = ordered["chrom"].to_numpy()
@@ -132,8 +135,9 @@ def make_splits(
     elif method == "random":
         fr = np.asarray(fractions, dtype=np.float64)
         if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0):
-            raise InputError(f"fractions {list(fractions)} must be three non-negative numbers summing to 1",
-                             key="split.fractions")
+            raise InputError(
+                f"fractions {list(fractions)} must be three non-negative numbers summing to 1", key="split.fractions"
+            )
         # sort first so that the result does not depend on the input row order
         order = np.argsort(ids, kind="mergesort")
         perm = order[np.random.default_rng(seed).permutation(len(ids))]
@@ -144,23 +148,30 @@ def make_splits(
         valid = set(valid_chromosomes or [])
         test = set(test_chromosomes or [])
         if not valid or not test:
-            raise InputError("the chromosome split needs split.valid_chromosomes and split.test_chromosomes",
-                             key="split.test_chromosomes")
+            raise InputError(
+                "the chromosome split needs split.valid_chromosomes and split.test_chromosomes",
+                key="split.test_chromosomes",
+            )
         if valid & test:
-            raise InputError(f"chromosomes {sorted(valid & test)} are both valid and test",
-                             key="split.valid_chromosomes")
+            raise InputError(
+                f"chromosomes {sorted(valid & test)} are both valid and test", key="split.valid_chromosomes"
+            )
         chrom = genes["chrom"].to_numpy(dtype=str)
         split[:] = "train"
         split[np.isin(chrom, list(valid))] = "valid"
         split[np.isin(chrom, list(test))] = "test"
     else:
-        raise InputError(f"unknown split method '{method}'", key="split.method",
-                         hint=f"use one of {', '.join(SPLIT_METHODS)}")
+        raise InputError(
+            f"unknown split method '{method}'", key="split.method", hint=f"use one of {', '.join(SPLIT_METHODS)}"
+        )
     out = pd.Series(split.astype(str), index=pd.Index(ids, name="gene_id"), name="split")
     for name in SPLITS:
         if not (out == name).any():
-            raise InputError(f"the {method} split leaves no gene in '{name}'", key="split",
-                             hint="check the split settings against the genes kept")
+            raise InputError(
+                f"the {method} split leaves no gene in '{name}'",
+                key="split",
+                hint="check the split settings against the genes kept",
+            )
     return out
 
 
@@ -205,8 +216,11 @@ def select_reference(
     if chromosomes:
         missing = sorted(set(chromosomes) - set(chrom_sizes))
         if missing:
-            raise InputError(f"chromosomes {missing} are not in the chromosome sizes file",
-                             key="reference.chromosomes", hint="use names as in the chrom sizes file")
+            raise InputError(
+                f"chromosomes {missing} are not in the chromosome sizes file",
+                key="reference.chromosomes",
+                hint="use names as in the chrom sizes file",
+            )
     on = genes["chrom"].isin(allowed)
     counts["other_chromosomes"] = int((~on).sum())
     counts["chromosomes_without_size"] = unknown_chroms
@@ -218,11 +232,13 @@ def select_reference(
     elif unknown_strand == "drop":
         genes = genes[~unknown]
     else:
-        raise InputError(f"unknown value '{unknown_strand}'", key="reference.unknown_strand",
-                         hint="use plus or drop")
+        raise InputError(f"unknown value '{unknown_strand}'", key="reference.unknown_strand", hint="use plus or drop")
     if genes.empty:
-        raise InputError("no gene is left before the TSS filter", key="reference",
-                         hint="check that annotation, expression and chromosome names agree (chr1 vs 1)")
+        raise InputError(
+            "no gene is left before the TSS filter",
+            key="reference",
+            hint="check that annotation, expression and chromosome names agree (chr1 vs 1)",
+        )
     before = len(genes)
     genes = filter_tss(genes, min_tss_distance)
     counts["tss_filter_dropped"] = int(before - len(genes))
@@ -252,8 +268,16 @@ def write_tss(genes: pd.DataFrame, path: str | Path) -> None:
 def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Path) -> None:
     """Write the gene windows as BED6 (``chrom start end gene_id 0 strand``), atomically."""
     start, end = window_bounds(genes["tss"].to_numpy(), genes["strand"].to_numpy(), geometry)
-    bed = pd.DataFrame({"chrom": genes["chrom"], "start": start, "end": end,
-                        "name": genes["gene_id"], "score": 0, "strand": genes["strand"]})
+    bed = pd.DataFrame(
+        {
+            "chrom": genes["chrom"],
+            "start": start,
+            "end": end,
+            "name": genes["gene_id"],
+            "score": 0,
+            "strand": genes["strand"],
+        }
+    )
     with atomic_path(path) as tmp:
         bed.to_csv(tmp, sep="\t", index=False, header=False)
 
@@ -288,22 +312,39 @@ def prepare_reference(
     if expression is not None:
         expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
     result = select_reference(
-        ann, expr_genes, sizes, geometry, min_tss_distance=min_tss_distance,
-        unknown_strand=unknown_strand, chromosomes=chromosomes, split=split,
+        ann,
+        expr_genes,
+        sizes,
+        geometry,
+        min_tss_distance=min_tss_distance,
+        unknown_strand=unknown_strand,
+        chromosomes=chromosomes,
+        split=split,
     )
     for key, value in result.counts.items():
         log.info("reference %s: %s", key, value)
     write_tss(result.genes, out_tss)
     write_windows_bed(result.genes, geometry, out_windows)
     write_splits(result.splits, out_splits)
-    summary = {"counts": result.counts, "geometry": geometry.as_dict(), "min_tss_distance": min_tss_distance,
-               "unknown_strand": unknown_strand}
+    summary = {
+        "counts": result.counts,
+        "geometry": geometry.as_dict(),
+        "min_tss_distance": min_tss_distance,
+        "unknown_strand": unknown_strand,
+    }
     if out_summary is not None:
         write_json(out_summary, summary)
     return summary
 
 
 __all__ = [
-    "check_chrom_naming", "filter_tss", "inside_chromosome", "make_splits", "select_reference", "prepare_reference",
-    "read_tss_table", "write_tss", "write_windows_bed",
+    "check_chrom_naming",
+    "filter_tss",
+    "inside_chromosome",
+    "make_splits",
+    "select_reference",
+    "prepare_reference",
+    "read_tss_table",
+    "write_tss",
+    "write_windows_bed",
 ]

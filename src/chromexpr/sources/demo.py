@@ -122,8 +122,7 @@ def _strand_sign(strand: pd.Series) -> tuple[np.ndarray, int]:
     bad = ~s.isin(["+", "-", "", "."])
     if bad.any():
         raise InputError(
-            f"strand must be '+', '-' or empty (unknown), got {s[bad].iloc[0]!r} "
-            f"({int(bad.sum())} genes)",
+            f"strand must be '+', '-' or empty (unknown), got {s[bad].iloc[0]!r} ({int(bad.sum())} genes)",
             hint="fix the gene table's strand column",
         )
     sign = np.where(s.to_numpy(dtype=str) == "-", -1, 1).astype(np.int64)
@@ -186,8 +185,7 @@ def latent_activity(gene_ids: Sequence[str], expression: pd.Series, cell: str, s
     bad = expr.isna() & expression.notna() | (expr < 0) | np.isinf(expr)
     if bad.any():
         raise InputError(
-            f"expression of cell {cell} for gene {expr.index[bad.to_numpy()][0]} is not a "
-            "non-negative number",
+            f"expression of cell {cell} for gene {expr.index[bad.to_numpy()][0]} is not a non-negative number",
             hint="expression values must be RPKM/counts >= 0",
         )
     values = expr.reindex(gene_ids).to_numpy(dtype=np.float64, na_value=np.nan)
@@ -242,9 +240,7 @@ def _gene_marks(
         # Promoter strength varies by gene (CpG content) but not by cell.
         strength = np.exp(0.4 * _gene_normals(ids, seed, "k4me3_strength"))
         centre = tss + sign * K4ME3_OFFSET_BP
-        parts.append(
-            _positions_near(rng, centre, chrom_idx, depth * K4ME3_PEAK_READS * strength * p, K4ME3_SD_BP)
-        )
+        parts.append(_positions_near(rng, centre, chrom_idx, depth * K4ME3_PEAK_READS * strength * p, K4ME3_SD_BP))
     elif mark == "H3K36me3":
         length = _log_uniform(_gene_uniforms(ids, seed, "gene_length")[:, 0], GENE_LENGTH_BP)
         n = rng.poisson(depth * K36ME3_READS_PER_KB * length / 1000.0 * p**1.5)
@@ -267,13 +263,10 @@ def _gene_marks(
         bell = np.nan_to_num(bell, nan=0.0)
         for side, col in ((-1.0, 0), (1.0, 1)):  # one enhancer upstream, one downstream
             offset = (
-                K4ME1_ENHANCER_OFFSET_BP[0]
-                + (K4ME1_ENHANCER_OFFSET_BP[1] - K4ME1_ENHANCER_OFFSET_BP[0]) * u[:, col]
+                K4ME1_ENHANCER_OFFSET_BP[0] + (K4ME1_ENHANCER_OFFSET_BP[1] - K4ME1_ENHANCER_OFFSET_BP[0]) * u[:, col]
             )
             centre = tss + side * sign * offset
-            parts.append(
-                _positions_near(rng, centre, chrom_idx, depth * K4ME1_ENHANCER_READS * bell, K4ME1_SD_BP)
-            )
+            parts.append(_positions_near(rng, centre, chrom_idx, depth * K4ME1_ENHANCER_READS * bell, K4ME1_SD_BP))
     elif mark == "H3K9me3":
         # Cell-specific heterochromatin over a random share of the cell's silent genes; the shared,
         # expression-blind domains are added per chromosome by the caller.
@@ -358,9 +351,7 @@ def simulate_reads(
     z = latent_activity(table["gene_id"].tolist(), expression, cell, seed)
     has_expr = np.isfinite(z)
     rng = _rng(seed, "reads", cell, mark)
-    parts = _gene_marks(
-        mark, rng, table[has_expr], chrom_idx[has_expr], sign[has_expr], z[has_expr], seed, cell, depth
-    )
+    parts = _gene_marks(mark, rng, table[has_expr], chrom_idx[has_expr], sign[has_expr], z[has_expr], seed, cell, depth)
     n_signal = sum(len(c) for c, _ in parts)
 
     # Uniform background, and for H3K9me3 the expression-blind domains, chromosome by chromosome.
@@ -389,9 +380,7 @@ def simulate_reads(
     start = np.clip(start, 0, chrom_len[chrom_of] - read_length)
     # Real tagAlign files are not sorted; a seeded shuffle keeps readers honest about that.
     order = rng.permutation(n)
-    data = _format_tagalign(
-        chrom_names, chrom_of[order], start[order], start[order] + read_length, minus[order]
-    )
+    data = _format_tagalign(chrom_names, chrom_of[order], start[order], start[order] + read_length, minus[order])
 
     out = Path(out)
     with atomic_path(out) as tmp:

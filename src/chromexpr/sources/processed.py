@@ -76,8 +76,12 @@ def _crop_window(counts: np.ndarray, geometry: dict, window_bp: int) -> tuple[np
         )
     drop = (full - window_bp) // bin_bp
     cropped = counts[:, :, drop : counts.shape[2] - drop]
-    return cropped, {**geometry, "window_bp": window_bp, "n_bins": int(cropped.shape[2]),
-                     "cropped_from_window_bp": full}
+    return cropped, {
+        **geometry,
+        "window_bp": window_bp,
+        "n_bins": int(cropped.shape[2]),
+        "cropped_from_window_bp": full,
+    }
 
 
 def _geometry_for(n_bins: int, where: Path) -> dict:
@@ -88,9 +92,7 @@ def _geometry_for(n_bins: int, where: Path) -> dict:
             path=where,
             hint="DeepChrome files have 100 bins per gene, DeepDiff files 200",
         )
-    geometry = BinGeometry(
-        window_bp=n_bins * RELEASED_BIN_BP // 2, bin_bp=RELEASED_BIN_BP, orient_by_strand=False
-    )
+    geometry = BinGeometry(window_bp=n_bins * RELEASED_BIN_BP // 2, bin_bp=RELEASED_BIN_BP, orient_by_strand=False)
     return geometry.as_dict()
 
 
@@ -223,9 +225,7 @@ def ingest_processed(
             s: {"path": str(t.path), "sha256": sha256sum(t.path), "genes": int(len(t.gene_ids))}
             for s, t in tables.items()
         },
-        "expression": (
-            None if expression is None else {"path": str(expression), "sha256": sha256sum(expression)}
-        ),
+        "expression": (None if expression is None else {"path": str(expression), "sha256": sha256sum(expression)}),
         "source_marks": list(first.marks),
         "marks_order_given": marks_order is not None,
         "bin_order": BIN_ORDER_NOTE,

@@ -29,7 +29,7 @@ def capture_rng(shuffle: torch.Generator) -> dict[str, Any]:
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
         "shuffle": shuffle.get_state(),
-        "numpy": np.random.get_state(),
+        "numpy": np.random.get_state(),  # noqa: NPY002 - the global RNG other code may draw from
         "python": random.getstate(),
     }
 
@@ -40,7 +40,7 @@ def restore_rng(state: dict[str, Any], shuffle: torch.Generator) -> None:
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
     shuffle.set_state(state["shuffle"])
-    np.random.set_state(state["numpy"])
+    np.random.set_state(state["numpy"])  # noqa: NPY002 - the global RNG other code may draw from
     random.setstate(state["python"])
 
 
@@ -52,9 +52,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(
-    path: str | Path, map_location: torch.device | str = "cpu"
-) -> dict[str, Any] | None:
+def load_checkpoint(path: str | Path, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
     """Read a checkpoint written by :func:`save_checkpoint`; ``None`` if absent or unreadable
     (e.g. an older format), in which case training starts over."""
     path = Path(path)

@@ -46,9 +46,7 @@ class ModelData:
         return {s: int(self.mask(s).sum()) for s in SPLITS}
 
 
-def model_inputs(
-    dataset: Dataset, card: Mapping[str, Any], *, source: str | Path | None = None
-) -> ModelData:
+def model_inputs(dataset: Dataset, card: Mapping[str, Any], *, source: str | Path | None = None) -> ModelData:
     """Select and transform a dataset's values as ``card['input']`` says.
 
     Args:
@@ -67,8 +65,7 @@ def model_inputs(
     missing = [m for m in spec["marks"] if m not in available]
     if missing:
         raise InputError(
-            f"model card '{name}' needs mark(s) {', '.join(missing)} but the dataset has only "
-            f"{', '.join(available)}",
+            f"model card '{name}' needs mark(s) {', '.join(missing)} but the dataset has only {', '.join(available)}",
             path=source,
             key="input.marks",
             hint="build the dataset with these marks, or list only available marks in the card",

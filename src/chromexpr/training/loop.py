@@ -147,9 +147,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as err:
-        raise InputError(
-            f"unknown device {device!r}", key="device", hint="use auto, cpu, cuda or cuda:N"
-        ) from err
+        raise InputError(f"unknown device {device!r}", key="device", hint="use auto, cpu, cuda or cuda:N") from err
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise InputError(
@@ -159,9 +157,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
                 hint="use device 'auto' or 'cpu', or run where a GPU and a CUDA build of torch are",
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(
-                f"device {device!r}: only {torch.cuda.device_count()} GPU(s) visible", key="device"
-            )
+            raise InputError(f"device {device!r}: only {torch.cuda.device_count()} GPU(s) visible", key="device")
     return dev
 
 
@@ -191,7 +187,7 @@ def deterministic(device: torch.device) -> Iterator[None]:
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds the global RNG for third-party code
     torch.manual_seed(seed)  # CPU and every CUDA device
 
 
@@ -320,9 +316,7 @@ def _train_epoch(
     model.train()
     n = train_index.numel()
     order = train_index[torch.randperm(n, generator=shuffle).to(train_index.device)]
-    total = torch.zeros(
-        (), dtype=torch.float64, device=x.device
-    )  # summed on device: no sync per batch
+    total = torch.zeros((), dtype=torch.float64, device=x.device)  # summed on device: no sync per batch
     for start in range(0, n, batch_size):
         rows = order[start : start + batch_size]
         xb, yb = x[rows], y[rows]  # (batch, marks, bins), (batch,)
@@ -357,13 +351,8 @@ def _resume(
         return None
     previous = saved.get("fingerprint") or {}
     if previous != fingerprint:
-        changed = sorted(
-            k for k in set(fingerprint) | set(previous) if previous.get(k) != fingerprint.get(k)
-        )
-        say(
-            f"ignoring {path}: it is from a run with other settings ({', '.join(changed)}); "
-            "starting over"
-        )
+        changed = sorted(k for k in set(fingerprint) | set(previous) if previous.get(k) != fingerprint.get(k))
+        say(f"ignoring {path}: it is from a run with other settings ({', '.join(changed)}); starting over")
         return None
     model.load_state_dict(saved["model"])  # copies onto the model's device
     optimizer.load_state_dict(saved["optimizer"])  # moves its state to the parameters' device
@@ -396,8 +385,7 @@ def _train_torch(
     training = card["training"]
     if training.get("loss") not in (None, "bce_with_logits"):
         raise InputError(
-            f"train_model trains with bce_with_logits, the card asks for "
-            f"{training.get('loss')!r}",
+            f"train_model trains with bce_with_logits, the card asks for {training.get('loss')!r}",
             key="training.loss",
         )
     dev = resolve_device(device)
@@ -442,9 +430,7 @@ def _train_torch(
         }
         resumed_from = None
         if resume:
-            resumed_from = _resume(
-                checkpoint_path, fingerprint, model, optimizer, scheduler, shuffle, state, say
-            )
+            resumed_from = _resume(checkpoint_path, fingerprint, model, optimizer, scheduler, shuffle, state, say)
         gpu = f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""
         say(
             f"training {card['name']} on {fingerprint['cell']} (seed {seed}): "
@@ -526,14 +512,9 @@ def _train_torch(
                 f"{n_train / max(train_seconds, 1e-9):,.0f} genes/s"
             )
             if callback is not None:
-                callback(
-                    dict(record, best_epoch=state["best_epoch"], best_metric=state["best_metric"])
-                )
+                callback(dict(record, best_epoch=state["best_epoch"], best_metric=state["best_metric"]))
         if state["stopped"]:
-            say(
-                f"early stop after epoch {state['epoch']}: "
-                f"no better valid AUROC in {patience} epochs"
-            )
+            say(f"early stop after epoch {state['epoch']}: no better valid AUROC in {patience} epochs")
 
         # the kept epoch's weights score every gene once; this is the only look at the test split
         model.load_state_dict(state["best_state"])
@@ -595,8 +576,7 @@ def _train_sklearn(
         "seconds": fit_seconds,
     }
     say(
-        f"fit in {fit_seconds:.1f} s  train_loss {record['train_loss']:.4f}  "
-        f"valid_auroc {_fmt(valid_metrics['auroc'])}"
+        f"fit in {fit_seconds:.1f} s  train_loss {record['train_loss']:.4f}  valid_auroc {_fmt(valid_metrics['auroc'])}"
     )
     outputs.save_sklearn_model(out_dir / "model.pkl", estimator)
     return {
@@ -670,8 +650,7 @@ def train_model(
     card_data, card_ref = resolve_card(card)
     if card_data["task"] != "classification":
         raise InputError(
-            f"train_model trains classification cards; '{card_data['name']}' is a "
-            f"{card_data['task']} card",
+            f"train_model trains classification cards; '{card_data['name']}' is a {card_data['task']} card",
             key="task",
         )
     training = card_data["training"]
@@ -793,9 +772,7 @@ def train_model(
             "sklearn_version": sklearn_version,
             "chromexpr_version": chromexpr.__version__,
         }
-        outputs.write_predictions(
-            out_dir / "predictions.tsv.gz", data.gene_ids, data.split, data.y, probability
-        )
+        outputs.write_predictions(out_dir / "predictions.tsv.gz", data.gene_ids, data.split, data.y, probability)
         outputs.write_history(out_dir / "history.tsv", result["history"])
         outputs.write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means done
         (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)

@@ -69,9 +69,7 @@ def write_predictions(
 def write_history(path: str | Path, history: Sequence[Mapping[str, Any]]) -> Path:
     """``history.tsv``, one row per epoch run."""
     path = Path(path)
-    table = pd.DataFrame(
-        [{c: row.get(c) for c in HISTORY_COLUMNS} for row in history], columns=list(HISTORY_COLUMNS)
-    )
+    table = pd.DataFrame([{c: row.get(c) for c in HISTORY_COLUMNS} for row in history], columns=list(HISTORY_COLUMNS))
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False, na_rep="NA")
     return path
@@ -90,7 +88,6 @@ def save_torch_model(path: str | Path, state_dict: Mapping[str, Any]) -> Path:
 def save_sklearn_model(path: str | Path, estimator: Any) -> Path:
     """``model.pkl``: the fitted estimator, pickled."""
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            pickle.dump(estimator, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(estimator, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return path
