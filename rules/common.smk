@@ -22,6 +22,7 @@ from chromexpr.io.atomic import sha256sum
 from chromexpr.io.tables import read_expression
 from chromexpr.models import load_card
 from chromexpr.models.registry import card_path
+from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
 from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
 REPO = Path(workflow.basedir)
@@ -175,8 +176,9 @@ def reads_file(wildcards):
 
 
 def is_bigwig(wildcards):
-    """Whether the input of a binning job is a bigWig (by its name, as the binning step tells)."""
-    return str(reads_file(wildcards)).lower().endswith((".bigwig", ".bw"))
+    """Whether the input of a binning job is a bigWig (by name, or by content when the file exists:
+    the same test the binning step makes)."""
+    return bigwig_by_content(reads_file(wildcards))
 
 
 def binning_params(wildcards):

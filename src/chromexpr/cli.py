@@ -17,19 +17,27 @@ import sys
 from pathlib import Path
 
 from chromexpr import __version__
+from chromexpr.dataset import CANONICAL_MARKS
 from chromexpr.errors import ChromexprError, InputError
+from chromexpr.io.tables import SPLITS
+from chromexpr.preprocess.geometry import CLI_NAMES, BinGeometry
+from chromexpr.preprocess.reference import MIN_TSS_DISTANCE
 
 
-def _geometry(args: argparse.Namespace):
-    from chromexpr.preprocess.geometry import CLI_NAMES, BinGeometry
-
+def _geometry(args: argparse.Namespace) -> BinGeometry:
     # errors name --window-bp / --bin-bp, not the config keys the workflow uses
     return BinGeometry.checked(args.window_bp, args.bin_bp, orient_by_strand=not args.genomic_order, names=CLI_NAMES)
 
 
 def _add_geometry(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--window-bp", type=int, default=5000, help="bases each side of the TSS (default 5000)")
-    p.add_argument("--bin-bp", type=int, default=100, help="bin width (default 100)")
+    default = BinGeometry()
+    p.add_argument(
+        "--window-bp",
+        type=int,
+        default=default.window_bp,
+        help=f"bases each side of the TSS (default {default.window_bp})",
+    )
+    p.add_argument("--bin-bp", type=int, default=default.bin_bp, help=f"bin width (default {default.bin_bp})")
     p.add_argument(
         "--genomic-order",
         action="store_true",
@@ -155,7 +163,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest released processed CSVs (DeepChrome/AttentiveChrome or DeepDiff) into a dataset .npz."""
     from chromexpr.sources.processed import ingest_processed
 
-    inputs = {s: getattr(args, s) for s in ("train", "valid", "test") if getattr(args, s)}
+    inputs = {s: getattr(args, s) for s in SPLITS if getattr(args, s)}
     if not inputs:
         raise InputError(
             "no input file given", hint="give the release's split files with --train, --valid and/or --test"
@@ -169,6 +177,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         log1p=args.log1p,
         fit_on=args.fit_on,
         window_bp=args.window_bp,
+        expression_duplicates=args.duplicates,
     )
     print(f"wrote {args.out}")
     return 0
@@ -215,6 +224,19 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Check workflow config files before a run: YAML syntax (file and line), every key against the
+    schema, and the rules between keys (marks the model cards need, window vs bin, ...)."""
+    from chromexpr.dag import check_config_files
+
+    config = check_config_files(args.configs, args.schema)
+    print(
+        f"{' + '.join(str(c) for c in args.configs)}: valid ({config['source']['kind']} source, "
+        f"{len(config['cells'])} cells, {len(config['marks'])} marks, {len(config['train']['models'])} models)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chromexpr`` command."""
     parser = argparse.ArgumentParser(prog="chromexpr", description=__doc__.split("\n\n")[0])
@@ -253,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expression", help="keep genes with expression in this matrix")
     p.add_argument("--duplicates", choices=["error", "first"], default="error")
     p.add_argument("--out-dir", required=True)
-    p.add_argument("--min-tss-distance", type=int, default=5000)
+    p.add_argument("--min-tss-distance", type=int, default=MIN_TSS_DISTANCE)
     p.add_argument("--unknown-strand", choices=["plus", "drop"], default="plus")
     p.add_argument("--chromosomes", nargs="*", default=None)
     p.add_argument("--split", choices=["blocks", "random", "chromosome"], default="blocks")
@@ -286,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window-bp", type=int, help="keep only the central bins of TSS +/- this many bases")
     p.add_argument("--log1p", action="store_true")
     p.add_argument("--fit-on", choices=["all", "train"], default="all")
+    p.add_argument(
+        "--duplicates",
+        choices=["error", "first"],
+        default="error",
+        help="a gene listed twice in --expression: stop (default) or keep its first row",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("export", help=cmd_export.__doc__, description=cmd_export.__doc__)
@@ -298,11 +326,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expression", required=True)
     p.add_argument("--chrom-sizes", required=True)
     p.add_argument("--cells", nargs="+", required=True)
-    p.add_argument("--marks", nargs="+", default=["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"])
+    p.add_argument("--marks", nargs="+", default=list(CANONICAL_MARKS))
     p.add_argument("--out-dir", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--depth", type=float, default=1.0)
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("check-config", help=cmd_check_config.__doc__, description=cmd_check_config.__doc__)
+    p.add_argument(
+        "configs",
+        nargs="+",
+        metavar="CONFIG",
+        help="config YAML files, layered in order as Snakemake layers config/config.yaml and each --configfile",
+    )
+    p.add_argument(
+        "--schema",
+        default="config/schemas/config.schema.yaml",
+        help="the workflow's config schema (default: config/schemas/config.schema.yaml of the working directory)",
+    )
+    p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("download", help=cmd_download.__doc__, description=cmd_download.__doc__)
     p.add_argument("--url", required=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import difflib
 import hashlib
 import importlib.util
@@ -28,6 +29,7 @@ import yaml
 
 from chromexpr.errors import InputError
 from chromexpr.io.jsonio import dumps_json
+from chromexpr.models import load_card
 
 PACKAGE = "chromexpr"
 
@@ -139,6 +141,50 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
         key=key,
         hint=(description.strip() if isinstance(description, str) else None),
     )
+
+
+def fill_defaults(config: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill in the schema's defaults for absent keys, recursively (as Snakemake's ``validate`` does:
+    an absent object gets its default, usually ``{}``, and then its own defaults)."""
+    for key, node in schema.get("properties", {}).items():
+        if key not in config and "default" in node:
+            config[key] = copy.deepcopy(node["default"])
+        if isinstance(config.get(key), dict) and node.get("type") == "object":
+            fill_defaults(config[key], node)
+    return config
+
+
+def merge_configs(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``, recursively for mappings (how several --configfile files layer)."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_configs(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def check_config_files(paths: Sequence[str | Path], schema_path: str | Path) -> dict[str, Any]:
+    """Layer the YAML files in order, then run every check the Snakefile runs before a job.
+
+    Returns:
+        The merged config with defaults filled in.
+
+    Raises:
+        InputError: naming the file and line (YAML), or the config key.
+    """
+    config: dict[str, Any] = {}
+    for path in paths:
+        data = read_yaml(path)
+        if data is None:
+            continue
+        if not isinstance(data, Mapping):
+            raise InputError("a config file must be a YAML mapping of keys", path=path, line=1)
+        merge_configs(config, data)
+    validate_config(config, schema_path)
+    fill_defaults(config, read_yaml(schema_path))
+    check_config(config, {m: load_card(m) for m in config["train"]["models"]})
+    return config
 
 
 # --- rules the schema cannot express --------------------------------------------------------------

@@ -335,3 +335,34 @@ def test_ingest_without_files(tmp_path):
     proc = run("ingest", "--format", "deepchrome", "--cell", "E003", "--out", str(tmp_path / "x.npz"), check=False)
     assert _stderr_first_line(proc) == "chromexpr ingest: error: no input file given"
     assert "--train" in proc.stderr
+
+
+def test_check_config_accepts_the_shipped_configs():
+    proc = run(
+        "check-config",
+        str(REPO / "config/config.yaml"),
+        str(REPO / "config/remc.yaml"),
+        "--schema",
+        str(REPO / "config/schemas/config.schema.yaml"),
+    )
+    assert proc.stdout.strip().endswith("valid (remc source, 56 cells, 5 marks, 14 models)")
+
+
+def test_check_config_names_file_line_and_key(tmp_path):
+    schema = str(REPO / "config/schemas/config.schema.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("cells: [E003]\nmarks: [H3K4me3, H3K27me3\n")
+    proc = run("check-config", str(REPO / "config/config.yaml"), str(broken), "--schema", schema, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(
+        f"chromexpr check-config: error: {broken}:3: YAML syntax error: while parsing a flow sequence started at line 2"
+    )
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("cells: [E003]\nnormalise: {log1p: true}\n")
+    proc = run("check-config", str(REPO / "config/config.yaml"), str(typo), "--schema", schema, check=False)
+    assert proc.returncode == 2
+    assert "config key 'normalise': unknown config key\n  -> did you mean 'normalize'?" in proc.stderr
+    lacking = tmp_path / "lacking.yaml"
+    lacking.write_text("marks: [H3K4me3, H3K27me3]\ntrain: {models: [logreg]}\nreport: {reference_model: logreg}\n")
+    proc = run("check-config", str(REPO / "config/config.yaml"), str(lacking), "--schema", schema, check=False)
+    assert "model card 'logreg' needs the mark(s) H3K4me1, H3K36me3, H3K9me3" in proc.stderr

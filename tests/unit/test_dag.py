@@ -196,3 +196,15 @@ def test_real_scripts_cover_the_modules_they_run():
 def test_fingerprint_is_order_independent():
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+def test_fill_defaults_equals_snakemake_validate():
+    """The CLI's check-config fills defaults exactly as the Snakefile's validate() does."""
+    from chromexpr.dag import fill_defaults
+
+    for name in ("config.yaml", "remc.yaml", "processed_deepdiff.yaml"):
+        raw = yaml.safe_load((REPO / "config" / name).read_text())
+        ours = fill_defaults(copy.deepcopy(raw), read_yaml(SCHEMA))
+        theirs = copy.deepcopy(raw)
+        validate(theirs, str(SCHEMA))
+        assert ours == theirs, name

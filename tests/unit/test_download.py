@@ -476,3 +476,12 @@ def test_remote_size(remote: Remote, tag_bytes: bytes) -> None:
 def test_unsupported_scheme(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="source.remc.url"):
         download("ftp://example.invalid/x.gz", tmp_path / "x.gz", config_key="source.remc.url")
+
+
+def test_destination_that_is_a_directory_is_refused(remote: Remote, tmp_path: Path) -> None:
+    """Today's bug: a directory as --out printed 'wrote DIR' and wrote nothing."""
+    with pytest.raises(InputError) as err:
+        download(remote.url("/x.tagAlign.gz"), tmp_path, retries=0)
+    first, hint = str(err.value).splitlines()
+    assert first == f"{tmp_path}: the download destination is a directory"
+    assert hint == f"  -> give the path of the file to write, e.g. {tmp_path / 'x.tagAlign.gz'}"

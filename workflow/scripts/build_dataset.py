@@ -1,4 +1,4 @@
-"""Assemble results/datasets/{cell}.npz from the per-mark counts (chromexpr.preprocess.dataset)."""
+"""Assemble results/datasets/{cell}.npz from the per-mark counts (chromexpr.dataset)."""
 
 from chromexpr.dataset import assemble_dataset
 from chromexpr.workflow import log_to

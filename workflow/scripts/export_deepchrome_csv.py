@@ -1,4 +1,4 @@
-"""Export one dataset in the DeepChrome CSV format (chromexpr.io.processed)."""
+"""Export one dataset in the DeepChrome CSV format (chromexpr.sources.processed)."""
 
 from chromexpr.sources.processed import export_deepchrome_csv
 from chromexpr.workflow import log_to

@@ -1,4 +1,4 @@
-"""Ingest a released processed dataset (DeepChrome or DeepDiff CSVs) (chromexpr.io.processed)."""
+"""Ingest a released processed dataset (DeepChrome or DeepDiff CSVs) (chromexpr.sources.processed)."""
 
 from chromexpr.sources.processed import ingest_processed
 from chromexpr.workflow import log_to

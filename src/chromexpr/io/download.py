@@ -386,6 +386,12 @@ def download(
         raise InputError(f"unsupported URL {url!r}", key=config_key, hint="use an http://, https:// or file:// URL")
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}")
+    if dest.is_dir():
+        raise InputError(
+            "the download destination is a directory",
+            path=dest,
+            hint=f"give the path of the file to write, e.g. {dest / (Path(urlsplit(url).path).name or 'download')}",
+        )
     sha256 = sha256.strip().lower() if sha256 else None
     md5 = md5.strip().lower() if md5 else None
     gz = dest.name.endswith(".gz") if verify_gzip is None else verify_gzip
