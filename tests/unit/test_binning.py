@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
+from released_files import write_text
 
 from chromexpr.errors import InputError
 from chromexpr.preprocess import binning
@@ -24,13 +25,7 @@ def tss_table(rows: list[tuple[str, str, int, str]]) -> pd.DataFrame:
 
 
 def write_bed(path: Path, reads: list[tuple[str, int, int]], gz: bool = False) -> Path:
-    text = "".join(f"{c}\t{s}\t{e}\tN\t1000\t+\n" for c, s, e in reads)
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
+    return write_text(path, "".join(f"{c}\t{s}\t{e}\tN\t1000\t+\n" for c, s, e in reads), gz=gz)
 
 
 # ------------------------------------------------------------------------------------------

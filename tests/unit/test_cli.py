@@ -22,6 +22,11 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def bin_reads(reads: Path, tss: Path, out: Path, *flags: str, check: bool = True) -> subprocess.CompletedProcess:
+    """``chromexpr bin-reads --reads READS --tss TSS --out OUT FLAGS...``"""
+    return run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(out), *flags, check=check)
+
+
 @pytest.fixture()
 def small_inputs(tmp_path):
     """Two genes on chr1 (one per strand) and hand-placed reads."""
@@ -46,21 +51,7 @@ def small_inputs(tmp_path):
 def test_bin_reads_hand_checked(small_inputs, tmp_path, engine):
     tss, reads = small_inputs
     out = tmp_path / f"{engine}.tsv"
-    run(
-        "bin-reads",
-        "--reads",
-        str(reads),
-        "--tss",
-        str(tss),
-        "--out",
-        str(out),
-        "--window-bp",
-        "300",
-        "--bin-bp",
-        "100",
-        "--engine",
-        engine,
-    )
+    bin_reads(reads, tss, out, "--window-bp", "300", "--bin-bp", "100", "--engine", engine)
     table = pd.read_csv(out, sep="\t", index_col=0)
     assert list(table.columns) == [f"bin_{i}" for i in range(6)]
     np.testing.assert_array_equal(table.loc["GP"].to_numpy(), [2, 1, 0, 0, 0, 0])
@@ -101,7 +92,7 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path):
     tss.write_text("gene_id\tchrom\ttss\tstrand\nG1\tchr1\tabc\t+\n")
     reads = tmp_path / "r.bed"
     reads.write_text("chr1\t1\t5\n")
-    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), check=False)
+    proc = bin_reads(reads, tss, tmp_path / "o.tsv", check=False)
     assert proc.returncode == 2
     assert f"{tss}:2" in proc.stderr and "not an integer" in proc.stderr
     assert not (tmp_path / "o.tsv").exists()
@@ -178,9 +169,7 @@ def _stderr_first_line(proc: subprocess.CompletedProcess) -> str:
 )
 def test_bad_geometry_names_the_flag(small_inputs, tmp_path, flags, first_line):
     tss, reads = small_inputs
-    proc = run(
-        "bin-reads", "--reads", str(reads), "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), *flags, check=False
-    )
+    proc = bin_reads(reads, tss, tmp_path / "o.tsv", *flags, check=False)
     assert _stderr_first_line(proc) == f"chromexpr bin-reads: error: {first_line}"
     assert "bins." not in proc.stderr and "config key" not in proc.stderr
 
@@ -220,18 +209,7 @@ def test_tss_and_chrom_sizes_naming_mismatch(small_inputs, tmp_path):
     tss.write_text("gene_id\tchrom\ttss\tstrand\nG1\t17\t1000\t+\n")
     sizes = tmp_path / "hg19.chrom.sizes"
     sizes.write_text("chr17\t81195210\n")
-    proc = run(
-        "bin-reads",
-        "--reads",
-        str(reads),
-        "--tss",
-        str(tss),
-        "--chrom-sizes",
-        str(sizes),
-        "--out",
-        str(tmp_path / "o.tsv"),
-        check=False,
-    )
+    proc = bin_reads(reads, tss, tmp_path / "o.tsv", "--chrom-sizes", str(sizes), check=False)
     assert _stderr_first_line(proc) == (
         f"chromexpr bin-reads: error: {tss}:2: TSS chromosomes use '17', chromosome sizes ({sizes}) use "
         "'chr17': a naming mismatch (UCSC 'chr' prefix vs Ensembl) on 1 of 1 chromosomes"
@@ -242,18 +220,7 @@ def test_random_bytes_named_bam(small_inputs, tmp_path):
     tss, _ = small_inputs
     bam = tmp_path / "reads.bam"
     bam.write_bytes(np.random.default_rng(3).integers(0, 256, 10_000, dtype=np.uint8).tobytes())
-    proc = run(
-        "bin-reads",
-        "--reads",
-        str(bam),
-        "--tss",
-        str(tss),
-        "--out",
-        str(tmp_path / "o.tsv"),
-        "--window-bp",
-        "300",
-        check=False,
-    )
+    proc = bin_reads(bam, tss, tmp_path / "o.tsv", "--window-bp", "300", check=False)
     assert _stderr_first_line(proc).startswith(
         f"chromexpr bin-reads: error: {bam}: not a BAM file (no BAM header after BGZF decompression)"
     )
@@ -261,18 +228,7 @@ def test_random_bytes_named_bam(small_inputs, tmp_path):
 
 def test_tagalign_as_chrom_sizes(small_inputs, tmp_path):
     tss, reads = small_inputs
-    proc = run(
-        "bin-reads",
-        "--reads",
-        str(reads),
-        "--tss",
-        str(tss),
-        "--chrom-sizes",
-        str(reads),
-        "--out",
-        str(tmp_path / "o.tsv"),
-        check=False,
-    )
+    proc = bin_reads(reads, tss, tmp_path / "o.tsv", "--chrom-sizes", str(reads), check=False)
     first = _stderr_first_line(proc)
     assert first.startswith(f"chromexpr bin-reads: error: {reads}:1: expected 2 columns 'chrom size', found 6")
     assert "this looks like a reads file (tagAlign/BED" in first
@@ -298,13 +254,12 @@ def test_config_keys_become_flags_in_messages(tmp_path):
 
 def test_output_path_problems_are_named(small_inputs, tmp_path):
     tss, reads = small_inputs
-    args = ["bin-reads", "--reads", str(reads), "--tss", str(tss), "--window-bp", "300", "--out"]
     (tmp_path / "adir").mkdir()
-    proc = run(*args, str(tmp_path / "adir"), check=False)
+    proc = bin_reads(reads, tss, tmp_path / "adir", "--window-bp", "300", check=False)
     assert _stderr_first_line(proc) == (
         f"chromexpr bin-reads: error: {tmp_path / 'adir'}: the output is a directory; cannot write a file there"
     )
-    proc = run(*args, str(tss / "o.tsv"), check=False)  # a file where a folder should be
+    proc = bin_reads(reads, tss, tss / "o.tsv", "--window-bp", "300", check=False)  # a file where a folder should be
     assert _stderr_first_line(proc).endswith(f"cannot create the output's folder: {tss} is a file")
 
 
@@ -312,20 +267,7 @@ def test_no_gene_left_to_bin_names_the_tss_table(small_inputs, tmp_path):
     tss, reads = small_inputs
     sizes = tmp_path / "small.sizes"
     sizes.write_text("chr1\t2000\n")
-    proc = run(
-        "bin-reads",
-        "--reads",
-        str(reads),
-        "--tss",
-        str(tss),
-        "--chrom-sizes",
-        str(sizes),
-        "--window-bp",
-        "5000",
-        "--out",
-        str(tmp_path / "o.tsv"),
-        check=False,
-    )
+    proc = bin_reads(reads, tss, tmp_path / "o.tsv", "--chrom-sizes", str(sizes), "--window-bp", "5000", check=False)
     assert _stderr_first_line(proc).startswith(
         f"chromexpr bin-reads: error: {tss}: none of the 2 genes is left to bin: every window (TSS +/- 5,000 bp)"
     )

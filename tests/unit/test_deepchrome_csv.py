@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from released_files import deepchrome_rows, expect_error, mutate, write_rows
 
 from chromexpr.errors import InputError
 from chromexpr.io.deepchrome_csv import (
@@ -23,31 +24,10 @@ from chromexpr.io.deepchrome_csv import (
 # --------------------------------------------------------------------------------------------------
 
 
-def _deepchrome_rows(genes: list[str], n_bins: int = 4, labels: list[int] | None = None, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    labels = labels if labels is not None else [i % 2 for i in range(len(genes))]
-    rows = []
-    for gene, label in zip(genes, labels, strict=True):
-        for b in range(1, n_bins + 1):
-            v = rng.integers(0, 9, 5)
-            rows.append(f"{gene},{b},{','.join(map(str, v))},{label}")
-    return rows
-
-
-def _write(path: Path, rows: list[str], *, header: str | None = None) -> Path:
-    text = "\n".join(([header] if header else []) + rows) + "\n"
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
-
-
 def test_deepchrome_with_and_without_header_gz_and_plain(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2", "G3"])
-    a = read_deepchrome_csv(_write(tmp_path / "a.csv", rows))
-    b = read_deepchrome_csv(_write(tmp_path / "b.csv.gz", rows, header=DEEPCHROME_HEADER))
+    rows = deepchrome_rows(["G1", "G2", "G3"])
+    a = read_deepchrome_csv(write_rows(tmp_path / "a.csv", rows))
+    b = read_deepchrome_csv(write_rows(tmp_path / "b.csv.gz", rows, header=DEEPCHROME_HEADER))
     assert a.counts.shape == (3, 5, 4)
     assert np.array_equal(a.counts, b.counts)
     assert a.gene_lines.tolist() == [1, 5, 9] and b.gene_lines.tolist() == [2, 6, 10]
@@ -58,9 +38,11 @@ def test_deepchrome_with_and_without_header_gz_and_plain(tmp_path: Path) -> None
 
 
 def test_deepchrome_header_orders_marks(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2"])
+    rows = deepchrome_rows(["G1", "G2"])
     shuffled = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
-    t = read_deepchrome_csv(_write(tmp_path / "h.csv", rows, header="geneID,binID," + ",".join(shuffled) + ",label"))
+    t = read_deepchrome_csv(
+        write_rows(tmp_path / "h.csv", rows, header="geneID,binID," + ",".join(shuffled) + ",label")
+    )
     assert t.marks == shuffled
     with pytest.raises(InputError) as err:
         read_deepchrome_csv(tmp_path / "h.csv", marks=list(DEEPCHROME_MARKS))
@@ -68,7 +50,7 @@ def test_deepchrome_header_orders_marks(tmp_path: Path) -> None:
 
 
 def test_trailing_and_inner_blank_lines_are_skipped(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2"])
+    rows = deepchrome_rows(["G1", "G2"])
     path = tmp_path / "blank.csv"
     path.write_text("\n".join(rows[:4]) + "\n\n" + "\n".join(rows[4:]) + "\n\n")
     t = read_deepchrome_csv(path)
@@ -79,26 +61,6 @@ def test_trailing_and_inner_blank_lines_are_skipped(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 # validation: every error names file and line
 # --------------------------------------------------------------------------------------------------
-
-
-def _expect_error(call, path: Path, line: int | None, fragment: str) -> InputError:
-    with pytest.raises(InputError) as err:
-        call()
-    exc = err.value
-    assert exc.path == str(path), str(exc)
-    assert exc.line == line, str(exc)
-    assert fragment in str(exc), str(exc)
-    if line is not None:
-        assert f"{path}:{line}" in str(exc)
-    return exc
-
-
-def _mutate(rows: list[str], i: int, col: int, value: str) -> list[str]:
-    rows = list(rows)
-    fields = rows[i].split(",")
-    fields[col] = value
-    rows[i] = ",".join(fields)
-    return rows
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -120,17 +82,17 @@ def _mutate(rows: list[str], i: int, col: int, value: str) -> list[str]:
     ],
 )
 def test_deepchrome_errors_name_file_and_line(tmp_path: Path, gz: bool, case: str, line: int, fragment: str) -> None:
-    rows = _deepchrome_rows(["G1", "G2", "G3"], labels=[1, 1, 0])  # lines 1-4 G1, 5-8 G2, 9-12 G3
+    rows = deepchrome_rows(["G1", "G2", "G3"], labels=[1, 1, 0])  # lines 1-4 G1, 5-8 G2, 9-12 G3
     if case == "too_many_fields":
         rows[2] += ",7"
     elif case == "too_few_fields":
         rows[5] = rows[5].rsplit(",", 1)[0]
     elif case == "non_numeric":
-        rows = _mutate(rows, 3, 4, "x")
+        rows = mutate(rows, 3, 4, "x")
     elif case == "nan":
-        rows = _mutate(rows, 3, 4, "nan")
+        rows = mutate(rows, 3, 4, "nan")
     elif case == "negative":
-        rows = _mutate(rows, 6, 3, "-2")
+        rows = mutate(rows, 6, 3, "-2")
     elif case == "not_contiguous":
         rows = rows[:4] + rows[4:8] + [r.replace("G3,", "G1,", 1) for r in rows[8:]]
     elif case == "bins_out_of_order":
@@ -138,30 +100,30 @@ def test_deepchrome_errors_name_file_and_line(tmp_path: Path, gz: bool, case: st
     elif case == "other_bin_count":
         del rows[7]
     elif case == "label_not_constant":
-        rows = _mutate(rows, 5, 7, "0")
+        rows = mutate(rows, 5, 7, "0")
     elif case == "label_not_binary":
-        rows = [_mutate(rows, i, 7, "2")[i] if 4 <= i < 8 else r for i, r in enumerate(rows)]
+        rows = [mutate(rows, i, 7, "2")[i] if 4 <= i < 8 else r for i, r in enumerate(rows)]
     elif case == "duplicate_gene":
         rows = rows[:8] + [r.replace("G3,", "G2,", 1) for r in rows[8:]]
     elif case == "empty_gene":
-        rows = _mutate(rows, 1, 0, "")
-    path = _write(tmp_path / ("bad.csv.gz" if gz else "bad.csv"), rows)
-    _expect_error(lambda: read_deepchrome_csv(path), path, line, fragment)
+        rows = mutate(rows, 1, 0, "")
+    path = write_rows(tmp_path / ("bad.csv.gz" if gz else "bad.csv"), rows)
+    expect_error(lambda: read_deepchrome_csv(path), path, line, fragment)
 
 
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
-    _expect_error(lambda: read_deepchrome_csv(path), path, None, "empty")
-    header_only = _write(tmp_path / "h.csv", [], header=DEEPCHROME_HEADER)
-    _expect_error(lambda: read_deepchrome_csv(header_only), header_only, None, "no data rows")
+    expect_error(lambda: read_deepchrome_csv(path), path, None, "empty")
+    header_only = write_rows(tmp_path / "h.csv", [], header=DEEPCHROME_HEADER)
+    expect_error(lambda: read_deepchrome_csv(header_only), header_only, None, "no data rows")
 
 
 def test_truncated_gzip(tmp_path: Path) -> None:
-    good = _write(tmp_path / "good.csv.gz", _deepchrome_rows([f"G{i}" for i in range(200)], n_bins=100))
+    good = write_rows(tmp_path / "good.csv.gz", deepchrome_rows([f"G{i}" for i in range(200)], n_bins=100))
     bad = tmp_path / "bad.csv.gz"
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    _expect_error(lambda: read_deepchrome_csv(bad), bad, None, "cannot be read")
+    expect_error(lambda: read_deepchrome_csv(bad), bad, None, "cannot be read")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,25 +132,25 @@ def test_truncated_gzip(tmp_path: Path) -> None:
 
 
 def test_extra_mark_column_is_named_with_the_marks_expected(tmp_path: Path) -> None:
-    rows = [r.rsplit(",", 1)[0] + ",7," + r.rsplit(",", 1)[1] for r in _deepchrome_rows(["G1", "G2"])]
+    rows = [r.rsplit(",", 1)[0] + ",7," + r.rsplit(",", 1)[1] for r in deepchrome_rows(["G1", "G2"])]
     header = "geneID,binID," + ",".join(DEEPCHROME_MARKS) + ",H3K27ac,label"  # a sixth mark column
-    path = _write(tmp_path / "extra.csv", rows, header=header)
-    exc = _expect_error(lambda: read_deepchrome_csv(path), path, 1, "H3K27ac is not a mark of the DeepChrome format")
+    path = write_rows(tmp_path / "extra.csv", rows, header=header)
+    exc = expect_error(lambda: read_deepchrome_csv(path), path, 1, "H3K27ac is not a mark of the DeepChrome format")
     assert "expected the marks H3K27me3, H3K36me3, H3K4me1, H3K4me3, H3K9me3, in any order" in str(exc)
     assert "missing" not in str(exc)  # all five are there; one too many
 
 
 def test_replaced_mark_column_names_both(tmp_path: Path) -> None:
     header = "geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K27ac,label"
-    path = _write(tmp_path / "swap.csv", _deepchrome_rows(["G1"]), header=header)
-    exc = _expect_error(lambda: read_deepchrome_csv(path), path, 1, "H3K27ac is not a mark")
+    path = write_rows(tmp_path / "swap.csv", deepchrome_rows(["G1"]), header=header)
+    exc = expect_error(lambda: read_deepchrome_csv(path), path, 1, "H3K27ac is not a mark")
     assert "missing: H3K9me3" in str(exc)
 
 
 def test_marks_order_must_name_the_five_marks(tmp_path: Path) -> None:
-    path = _write(tmp_path / "plain.csv", _deepchrome_rows(["G1"]))
+    path = write_rows(tmp_path / "plain.csv", deepchrome_rows(["G1"]))
     wrong = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K27ac"]
-    exc = _expect_error(lambda: read_deepchrome_csv(path, marks=wrong), path, None, "marks_order")
+    exc = expect_error(lambda: read_deepchrome_csv(path, marks=wrong), path, None, "marks_order")
     assert "H3K27ac" in str(exc) and "missing: H3K9me3" in str(exc)
     # another order of the same five marks is fine, and case does not matter
     t = read_deepchrome_csv(path, marks=["h3k4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"])
@@ -196,9 +158,9 @@ def test_marks_order_must_name_the_five_marks(tmp_path: Path) -> None:
 
 
 def test_extra_column_without_header_lists_the_columns(tmp_path: Path) -> None:
-    rows = [r + ",3" for r in _deepchrome_rows(["G1"])]  # a ninth field, no header to name it
-    path = _write(tmp_path / "nine.csv", rows)
-    _expect_error(
+    rows = [r + ",3" for r in deepchrome_rows(["G1"])]  # a ninth field, no header to name it
+    path = write_rows(tmp_path / "nine.csv", rows)
+    expect_error(
         lambda: read_deepchrome_csv(path),
         path,
         1,

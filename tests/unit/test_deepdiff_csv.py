@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import pytest
+from released_files import expect_error, mutate, write_rows
 
-from chromexpr.errors import InputError
 from chromexpr.io.deepdiff_csv import DEEPDIFF_MARKS, read_deepdiff_csv
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "real" / "deepdiff_sample"
@@ -20,36 +19,6 @@ def test_real_reader_symbols_and_lines() -> None:
     assert table.gene_ids[0] == "ENSG00000000003"
     assert table.symbols[0] == "TSPAN6"
     assert table.gene_lines[:3].tolist() == [1, 201, 401]
-
-
-def _write(path: Path, rows: list[str], *, header: str | None = None) -> Path:
-    text = "\n".join(([header] if header else []) + rows) + "\n"
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
-
-
-def _expect_error(call, path: Path, line: int | None, fragment: str) -> InputError:
-    with pytest.raises(InputError) as err:
-        call()
-    exc = err.value
-    assert exc.path == str(path), str(exc)
-    assert exc.line == line, str(exc)
-    assert fragment in str(exc), str(exc)
-    if line is not None:
-        assert f"{path}:{line}" in str(exc)
-    return exc
-
-
-def _mutate(rows: list[str], i: int, col: int, value: str) -> list[str]:
-    rows = list(rows)
-    fields = rows[i].split(",")
-    fields[col] = value
-    rows[i] = ",".join(fields)
-    return rows
 
 
 @pytest.mark.parametrize(
@@ -73,11 +42,11 @@ def test_deepdiff_errors_name_file_and_line(tmp_path: Path, case: str, line: int
     if case == "too_many_fields":
         rows[1] += ",6"
     elif case == "non_numeric":
-        rows = _mutate(rows, 2, 3, "three")
+        rows = mutate(rows, 2, 3, "three")
     elif case == "no_underscore":
-        rows = _mutate(rows, 1, 0, "ENSG1")
+        rows = mutate(rows, 1, 0, "ENSG1")
     elif case == "bad_bin_index":
-        rows = _mutate(rows, 2, 0, "ENSG1_SYM_A_x")
+        rows = mutate(rows, 2, 0, "ENSG1_SYM_A_x")
     elif case == "not_contiguous":
         rows = rows[:6] + [r.replace("ENSG3_C_D_E", "ENSG1_SYM_A") for r in rows[6:]]
     elif case == "bins_out_of_order":
@@ -85,18 +54,18 @@ def test_deepdiff_errors_name_file_and_line(tmp_path: Path, case: str, line: int
     elif case == "other_bin_count":
         del rows[5]
     elif case == "symbol_changes":
-        rows = _mutate(rows, 2, 0, "ENSG1_OTHER_3")
+        rows = mutate(rows, 2, 0, "ENSG1_OTHER_3")
     elif case == "duplicate_gene":
         rows = rows[:6] + [r.replace("ENSG3_C_D_E", "ENSG2_B") for r in rows[6:]]
     elif case == "negative":
-        rows = _mutate(rows, 4, 5, "-1")
-    path = _write(tmp_path / "bad.csv", rows)
-    _expect_error(lambda: read_deepdiff_csv(path), path, line, fragment)
+        rows = mutate(rows, 4, 5, "-1")
+    path = write_rows(tmp_path / "bad.csv", rows)
+    expect_error(lambda: read_deepdiff_csv(path), path, line, fragment)
 
 
 def test_deepdiff_symbols_with_underscores(tmp_path: Path) -> None:
     rows = [f"ENSG9_A_B_C_{b},{b},0,0,0,0" for b in (1, 2)]
-    t = read_deepdiff_csv(_write(tmp_path / "u.csv", rows))
+    t = read_deepdiff_csv(write_rows(tmp_path / "u.csv", rows))
     assert t.gene_ids.tolist() == ["ENSG9"]
     assert t.symbols.tolist() == ["A_B_C"]
     assert t.counts[0, 0].tolist() == [1, 2]
@@ -105,14 +74,14 @@ def test_deepdiff_symbols_with_underscores(tmp_path: Path) -> None:
 def test_extra_mark_column_is_named_with_the_marks_expected(tmp_path: Path) -> None:
     header = "ENSG_SYMBOL_bin," + ",".join(DEEPDIFF_MARKS) + ",H3K27ac"
     rows = [f"ENSG1_A_{b},1,2,3,4,5,6" for b in (1, 2)]
-    path = _write(tmp_path / "extra.csv", rows, header=header)
-    exc = _expect_error(lambda: read_deepdiff_csv(path), path, 1, "H3K27ac is not a mark of the DeepDiff format")
+    path = write_rows(tmp_path / "extra.csv", rows, header=header)
+    exc = expect_error(lambda: read_deepdiff_csv(path), path, 1, "H3K27ac is not a mark of the DeepDiff format")
     assert "expected the marks H3K4me1, H3K4me3, H3K9me3, H3K27me3, H3K36me3, in any order" in str(exc)
 
 
 def test_header_in_another_order_is_read_by_name(tmp_path: Path) -> None:
     marks = ["H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3"]
-    path = _write(
+    path = write_rows(
         tmp_path / "h.csv.gz",
         ["ENSG1_A_1,1,2,3,4,5", "ENSG1_A_2,6,7,8,9,10"],
         header="ENSG_SYMBOL_bin," + ",".join(marks),

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from released_files import deepchrome_rows, expect_error, write_rows
 
 from chromexpr.dataset import (
     CANONICAL_MARKS,
@@ -150,35 +151,14 @@ def test_export_from_path_and_signal(real: dict[str, Dataset], tmp_path: Path) -
 # --------------------------------------------------------------------------------------------------
 
 
-def _deepchrome_rows(genes: list[str], n_bins: int = 4, labels: list[int] | None = None, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    labels = labels if labels is not None else [i % 2 for i in range(len(genes))]
-    rows = []
-    for gene, label in zip(genes, labels, strict=True):
-        for b in range(1, n_bins + 1):
-            v = rng.integers(0, 9, 5)
-            rows.append(f"{gene},{b},{','.join(map(str, v))},{label}")
-    return rows
-
-
-def _write(path: Path, rows: list[str], *, header: str | None = None) -> Path:
-    text = "\n".join(([header] if header else []) + rows) + "\n"
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
-
-
 def test_ingest_deepchrome_keeps_labels_and_splits(tmp_path: Path) -> None:
     genes = [f"ENSG{i:011d}" for i in range(9)]
     labels = [1, 1, 1, 0, 0, 0, 1, 0, 1]  # not the median rule on purpose
     files = {}
     for k, split in enumerate(SPLIT_NAMES):
-        files[split] = _write(
+        files[split] = write_rows(
             tmp_path / f"{split}.csv",
-            _deepchrome_rows(genes[3 * k : 3 * k + 3], n_bins=100, labels=labels[3 * k : 3 * k + 3], seed=k),
+            deepchrome_rows(genes[3 * k : 3 * k + 3], n_bins=100, labels=labels[3 * k : 3 * k + 3], seed=k),
         )
     out = ingest_processed("deepchrome", files, "E003", tmp_path / "E003.npz", fit_on="train")
     ds = load_dataset(out)
@@ -196,26 +176,14 @@ def test_ingest_deepchrome_keeps_labels_and_splits(tmp_path: Path) -> None:
 
 
 def test_ingest_marks_order_for_headerless_files(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1", "G2"], n_bins=100)
-    path = _write(tmp_path / "train.csv", rows)
+    rows = deepchrome_rows(["G1", "G2"], n_bins=100)
+    path = write_rows(tmp_path / "train.csv", rows)
     out = ingest_processed("deepchrome", {"train": path}, "E003", tmp_path / "x.npz", marks_order=list(CANONICAL_MARKS))
     ds = load_dataset(out)
     raw = np.array([[int(v) for v in r.split(",")[2:7]] for r in rows[:100]]).T  # (marks, bins) of G1
     assert np.array_equal(ds.counts[0], raw)  # already canonical: no reordering
     assert ds.meta["provenance"]["source_marks"] == list(CANONICAL_MARKS)
     assert ds.meta["provenance"]["marks_order_given"] is True
-
-
-def _expect_error(call, path: Path, line: int | None, fragment: str) -> InputError:
-    with pytest.raises(InputError) as err:
-        call()
-    exc = err.value
-    assert exc.path == str(path), str(exc)
-    assert exc.line == line, str(exc)
-    assert fragment in str(exc), str(exc)
-    if line is not None:
-        assert f"{path}:{line}" in str(exc)
-    return exc
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,7 +194,7 @@ def _expect_error(call, path: Path, line: int | None, fragment: str) -> InputErr
 def test_ingest_deepdiff_missing_expression_genes(tmp_path: Path) -> None:
     expr = tmp_path / "E003.expr.csv"
     expr.write_text("ENSG00000000003,5\nENSG00000000005,6\n")
-    exc = _expect_error(
+    exc = expect_error(
         lambda: ingest_processed(
             "deepdiff", {"test": SAMPLE / "E003.test.csv.gz"}, "E003", tmp_path / "o.npz", expression=expr
         ),
@@ -244,9 +212,9 @@ def test_ingest_deepdiff_needs_expression(tmp_path: Path) -> None:
 
 
 def test_ingest_gene_in_two_splits(tmp_path: Path) -> None:
-    a = _write(tmp_path / "train.csv", _deepchrome_rows(["G1", "G2"], n_bins=100))
-    b = _write(tmp_path / "valid.csv", _deepchrome_rows(["G3", "G2"], n_bins=100))
-    exc = _expect_error(
+    a = write_rows(tmp_path / "train.csv", deepchrome_rows(["G1", "G2"], n_bins=100))
+    b = write_rows(tmp_path / "valid.csv", deepchrome_rows(["G3", "G2"], n_bins=100))
+    exc = expect_error(
         lambda: ingest_processed("deepchrome", {"train": a, "valid": b}, "E003", tmp_path / "o.npz"),
         b,
         101,
@@ -268,8 +236,10 @@ def test_ingest_bad_split_name_and_format(tmp_path: Path) -> None:
 
 
 def test_ingest_wrong_marks(tmp_path: Path) -> None:
-    rows = _deepchrome_rows(["G1"], n_bins=100)
-    path = _write(tmp_path / "train.csv", rows, header="geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K27ac,label")
+    rows = deepchrome_rows(["G1"], n_bins=100)
+    path = write_rows(
+        tmp_path / "train.csv", rows, header="geneID,binID,H3K27me3,H3K36me3,H3K4me1,H3K4me3,H3K27ac,label"
+    )
     with pytest.raises(InputError, match="missing: H3K9me3") as err:
         ingest_processed("deepchrome", {"train": path}, "E003", tmp_path / "o.npz")
     assert "H3K27ac" in str(err.value)
@@ -299,7 +269,7 @@ def test_export_missing_marks(tmp_path: Path) -> None:
 def _deepdiff_files(tmp_path: Path) -> dict[str, Path]:
     # two genes, 4 bins each (window +/- 200 bp)
     rows = [f"{g}_{b},1,2,3,4,5" for g in ("ENSG1_A", "ENSG2_B") for b in (1, 2, 3, 4)]
-    return {"train": _write(tmp_path / "train.csv", rows)}
+    return {"train": write_rows(tmp_path / "train.csv", rows)}
 
 
 def test_ingest_expression_duplicates_error_names_file_and_line(tmp_path: Path) -> None:
@@ -307,7 +277,7 @@ def test_ingest_expression_duplicates_error_names_file_and_line(tmp_path: Path) 
     expr = tmp_path / "E003.expr.csv"
     expr.write_text("ENSG1_A,4\nENSG2_B,7\nENSG1_A,9\n")
     files = _deepdiff_files(tmp_path)
-    exc = _expect_error(
+    exc = expect_error(
         lambda: ingest_processed("deepdiff", files, "E003", tmp_path / "o.npz", expression=expr),
         expr,
         3,

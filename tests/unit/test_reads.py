@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
+from released_files import write_text
 
 from chromexpr.errors import InputError
 from chromexpr.io.reads import (
@@ -34,40 +35,31 @@ def read_all(path: Path, chunk_reads: int = 1_000_000) -> tuple[list[str], list[
     return chroms, starts, ends
 
 
-def write(path: Path, text: str, gz: bool = False) -> Path:
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
-
-
 EXPECTED = (["chr1", "chr2", "chr1", "chrX"], [100, 5, 0, 7], [136, 41, 36, 8])
 
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_tagalign_plain_and_gzip(tmp_path: Path, gz: bool) -> None:
-    path = write(tmp_path / "reads.tagAlign.gz", TAGALIGN, gz=gz)
+    path = write_text(tmp_path / "reads.tagAlign.gz", TAGALIGN, gz=gz)
     assert detect_read_format(path) == ("bed.gz" if gz else "bed")  # by content, not by name
     assert read_all(path) == EXPECTED
 
 
 def test_format_from_magic_bytes_not_extension(tmp_path: Path) -> None:
-    path = write(tmp_path / "reads.bed", TAGALIGN, gz=True)  # gzip content behind a .bed name
+    path = write_text(tmp_path / "reads.bed", TAGALIGN, gz=True)  # gzip content behind a .bed name
     assert detect_read_format(path) == "bed.gz"
     assert read_all(path) == EXPECTED
 
 
 def test_bed3_and_extra_columns(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.bed", "chr1\t10\t20\nchr1\t30\t40\n")
+    path = write_text(tmp_path / "r.bed", "chr1\t10\t20\nchr1\t30\t40\n")
     assert read_all(path) == (["chr1", "chr1"], [10, 30], [20, 40])
 
 
 def test_chunks_number_reads_and_lines_continuously(tmp_path: Path) -> None:
     # 300,000 lines (~8 MB) make three 4 MB text blocks; a chunk gathers whole blocks until it
     # holds at least chunk_reads reads.
-    path = write(tmp_path / "r.tagAlign.gz", many_lines(300_000), gz=True)
+    path = write_text(tmp_path / "r.tagAlign.gz", many_lines(300_000), gz=True)
     chunks = list(iter_read_chunks(path, chunk_reads=50_000))
     assert sum(len(c) for c in chunks) == 300_000 and len(chunks) >= 2
     assert [c.first_read for c in chunks] == list(np.cumsum([0] + [len(c) for c in chunks[:-1]]))
@@ -79,7 +71,7 @@ def test_chunks_number_reads_and_lines_continuously(tmp_path: Path) -> None:
 
 def test_header_and_blank_lines_are_skipped_and_lines_located(tmp_path: Path) -> None:
     text = "track name=x\n#comment\n" + "chr1\t1\t2\n" + "\n" + "chr1\t3\t4\n"
-    path = write(tmp_path / "r.bed", text)
+    path = write_text(tmp_path / "r.bed", text)
     (chunk,) = list(iter_read_chunks(path))
     assert chunk.starts.tolist() == [1, 3]
     # Read 0 is on line 3 (after two header lines); read 1 on line 5 (after a blank line).
@@ -94,7 +86,7 @@ def test_odd_but_valid_lines_in_the_middle(tmp_path: Path) -> None:
     # 200,000 lines (~5.5 MB) make two text blocks: the comment and whitespace lines send the
     # block holding them through the Python parser; reads and their lines must stay exact.
     text = many_lines(150_000) + "# a comment in the middle\n" + "   \n" + "chr2\t5\t9\n" + many_lines(50_000, "chr3")
-    path = write(tmp_path / "r.bed.gz", text, gz=True)
+    path = write_text(tmp_path / "r.bed.gz", text, gz=True)
     chunks = list(iter_read_chunks(path, chunk_reads=10_000))
     chroms, starts, _ = read_all(path, chunk_reads=10_000)
     assert len(starts) == 200_001
@@ -107,7 +99,7 @@ def test_odd_but_valid_lines_in_the_middle(tmp_path: Path) -> None:
 
 
 def test_ragged_column_counts_are_accepted(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.bed", "chr1\t1\t2\nchr1\t3\t4\tname\t0\t+\n")
+    path = write_text(tmp_path / "r.bed", "chr1\t1\t2\nchr1\t3\t4\tname\t0\t+\n")
     assert read_all(path) == (["chr1", "chr1"], [1, 3], [2, 4])
 
 
@@ -149,13 +141,13 @@ GOOD = "chr1\t10\t20\tN\t0\t+\n"
     ],
 )
 def test_bad_line_is_reported_with_file_and_line(tmp_path: Path, gz: bool, bad_line: str, words: list[str]) -> None:
-    path = write(tmp_path / "r.tagAlign.gz", GOOD * 3 + bad_line + GOOD, gz=gz)
+    path = write_text(tmp_path / "r.tagAlign.gz", GOOD * 3 + bad_line + GOOD, gz=gz)
     expect_error(path, 4, *words)
 
 
 def test_bad_line_after_fast_chunks_keeps_exact_line(tmp_path: Path) -> None:
     # The first blocks are parsed fast and delivered; the bad read sits past them, on line 200,003.
-    path = write(tmp_path / "r.bed.gz", "#header\n" + many_lines(200_001) + "chr1\t7\tx\n", gz=True)
+    path = write_text(tmp_path / "r.bed.gz", "#header\n" + many_lines(200_001) + "chr1\t7\tx\n", gz=True)
     delivered = 0
     with pytest.raises(InputError) as info:
         for chunk in iter_read_chunks(path, chunk_reads=10_000):
@@ -167,7 +159,7 @@ def test_bad_line_after_fast_chunks_keeps_exact_line(tmp_path: Path) -> None:
 
 def test_truncated_gzip(tmp_path: Path) -> None:
     full = tmp_path / "full.gz"
-    write(full, many_lines(50_000), gz=True)
+    write_text(full, many_lines(50_000), gz=True)
     data = full.read_bytes()
     path = tmp_path / "cut.tagAlign.gz"
     path.write_bytes(data[: len(data) // 2])
@@ -188,7 +180,7 @@ def _line_of(path: Path) -> int:
 
 def test_corrupt_gzip(tmp_path: Path) -> None:
     full = tmp_path / "full.gz"
-    write(full, many_lines(20_000), gz=True)
+    write_text(full, many_lines(20_000), gz=True)
     data = bytearray(full.read_bytes())
     data[200:260] = b"\xff" * 60  # garbage inside the deflate stream
     path = tmp_path / "bad.gz"
@@ -242,7 +234,7 @@ def test_random_bytes_named_bam(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("gz", "words"), [(False, "plain text"), (True, "gzip-compressed text")])
 def test_text_named_bam_names_both_formats(tmp_path: Path, gz: bool, words: str) -> None:
-    path = write(tmp_path / "reads.bam", TAGALIGN, gz=gz)
+    path = write_text(tmp_path / "reads.bam", TAGALIGN, gz=gz)
     err = expect_error(path, None, "not a BAM file (no BAM header after BGZF decompression)")
     assert f"the content is {words}, though the name says BAM" in str(err)
 
@@ -262,7 +254,7 @@ def test_gzip_of_binary_data(tmp_path: Path) -> None:
 
 
 def test_sam_text(tmp_path: Path) -> None:
-    path = write(
+    path = write_text(
         tmp_path / "reads.txt", "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:1000\nr\t0\tchr1\t5\t30\t4M\t*\t0\t0\tACGT\tIIII\n"
     )
     expect_error(path, 1, "SAM file", "samtools view -b")
@@ -275,7 +267,7 @@ def test_directory_instead_of_reads(tmp_path: Path) -> None:
 def test_readable_content_under_another_name_warns_naming_both(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = write(tmp_path / "reads.bw", TAGALIGN)  # text under a bigWig name: read, with a warning
+    path = write_text(tmp_path / "reads.bw", TAGALIGN)  # text under a bigWig name: read, with a warning
     with caplog.at_level("WARNING", logger="chromexpr.reads"):
         assert read_all(path) == EXPECTED
     assert f"{path}: read as plain text by its content; its name says bigWig" in caplog.text
@@ -376,5 +368,5 @@ def test_normalize_chrom_names_both_directions() -> None:
 
 
 def test_read_chrom_names_text(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.bed", TAGALIGN)
+    path = write_text(tmp_path / "r.bed", TAGALIGN)
     assert read_chrom_names(path) == ["chr1", "chr2", "chrX"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from released_files import expect_error, write_text
 
 from chromexpr.errors import InputError
 from chromexpr.io.tables import (
@@ -29,15 +30,6 @@ REPO = Path(__file__).resolve().parents[2]
 REAL_GENES = REPO / "data" / "real" / "remc_genes_hg19_tss.tsv.gz"
 
 
-def write(path: Path, text: str, *, gz: bool = False) -> Path:
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
-
-
 # --------------------------------------------------------------------------------------------
 # read_tss_table
 # --------------------------------------------------------------------------------------------
@@ -52,7 +44,7 @@ TSS_TEXT = (
 
 
 def test_tss_table_reads_and_normalises_strand(tmp_path: Path) -> None:
-    df = read_tss_table(write(tmp_path / "t.tsv", TSS_TEXT))
+    df = read_tss_table(write_text(tmp_path / "t.tsv", TSS_TEXT))
     assert df["gene_id"].tolist() == ["G1", "G2", "G3", "G4"]
     assert df["tss"].tolist() == [1000, 2000, 0, 500]
     assert df["tss"].dtype == np.int64
@@ -63,21 +55,21 @@ def test_tss_table_reads_and_normalises_strand(tmp_path: Path) -> None:
 
 def test_tss_table_missing_trailing_strand_field(tmp_path: Path) -> None:
     # an editor that strips the trailing tab leaves 3 fields for a 4-column header: strand -> '.'
-    df = read_tss_table(write(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\n"))
+    df = read_tss_table(write_text(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\n"))
     assert df["strand"].tolist() == ["."]
 
 
 def test_tss_table_gz(tmp_path: Path) -> None:
-    plain = read_tss_table(write(tmp_path / "t.tsv", TSS_TEXT))
-    gz = read_tss_table(write(tmp_path / "t.tsv.gz", TSS_TEXT, gz=True))
+    plain = read_tss_table(write_text(tmp_path / "t.tsv", TSS_TEXT))
+    gz = read_tss_table(write_text(tmp_path / "t.tsv.gz", TSS_TEXT, gz=True))
     pd.testing.assert_frame_equal(plain, gz)
     # compression is detected from the magic bytes, not the name
-    odd = read_tss_table(write(tmp_path / "t.txt", TSS_TEXT, gz=True))
+    odd = read_tss_table(write_text(tmp_path / "t.txt", TSS_TEXT, gz=True))
     pd.testing.assert_frame_equal(plain, odd)
 
 
 def test_tss_table_header_check(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.tsv", "gene\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\n")
+    path = write_text(tmp_path / "t.tsv", "gene\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\n")
     with pytest.raises(InputError) as exc:
         read_tss_table(path)
     assert exc.value.line == 1
@@ -86,26 +78,26 @@ def test_tss_table_header_check(tmp_path: Path) -> None:
 
 
 def test_tss_table_non_integer_tss_names_file_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\nG2\tchr1\t1e3\t+\n")
+    path = write_text(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\nG2\tchr1\t1e3\t+\n")
     with pytest.raises(InputError) as exc:
         read_tss_table(path)
     assert (exc.value.path, exc.value.line) == (str(path), 3)
     assert f"{path}:3" in str(exc.value) and "'1e3'" in str(exc.value)
     # a decimal is not a position either
-    path2 = write(tmp_path / "u.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10.0\t+\n")
+    path2 = write_text(tmp_path / "u.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10.0\t+\n")
     with pytest.raises(InputError, match=r"u\.tsv:2"):
         read_tss_table(path2)
 
 
 def test_tss_table_negative_tss(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t-1\t+\n")
+    path = write_text(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t-1\t+\n")
     with pytest.raises(InputError, match="negative") as exc:
         read_tss_table(path)
     assert exc.value.line == 2
 
 
 def test_tss_table_bad_strand(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t1\t+\nG2\tchr1\t5\tx\n")
+    path = write_text(tmp_path / "t.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t1\t+\nG2\tchr1\t5\tx\n")
     with pytest.raises(InputError, match="'x'") as exc:
         read_tss_table(path)
     assert exc.value.line == 3
@@ -114,7 +106,7 @@ def test_tss_table_bad_strand(tmp_path: Path) -> None:
 def test_tss_table_duplicate_names_both_lines(tmp_path: Path) -> None:
     # blank line 3 is skipped but still counted: the duplicate is on line 5, the first on line 2
     text = "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\n\nG2\tchr1\t20\t+\nG1\tchr2\t30\t-\n"
-    path = write(tmp_path / "t.tsv", text)
+    path = write_text(tmp_path / "t.tsv", text)
     with pytest.raises(InputError) as exc:
         read_tss_table(path)
     assert exc.value.line == 5
@@ -133,7 +125,7 @@ def test_real_remc_table_duplicate_is_reported(tmp_path: Path) -> None:
 
 def test_real_remc_table_deduplicated_reads(tmp_path: Path) -> None:
     df = pd.read_csv(REAL_GENES, sep="\t", dtype=str, keep_default_na=False)
-    dedup = write(tmp_path / "dedup.tsv.gz", df.drop_duplicates("gene_id").to_csv(sep="\t", index=False), gz=True)
+    dedup = write_text(tmp_path / "dedup.tsv.gz", df.drop_duplicates("gene_id").to_csv(sep="\t", index=False), gz=True)
     out = read_tss_table(dedup)
     assert len(out) == 19_795  # 19,802 - 7
     # strands: 4,272 empty in the source -> '.'; the rest + or -
@@ -152,15 +144,15 @@ def test_real_remc_table_deduplicated_reads(tmp_path: Path) -> None:
 )
 def test_tss_table_malformed_rows(tmp_path: Path, text: str, line: int) -> None:
     with pytest.raises(InputError) as exc:
-        read_tss_table(write(tmp_path / "t.tsv", text))
+        read_tss_table(write_text(tmp_path / "t.tsv", text))
     assert exc.value.line == line
 
 
 def test_tss_table_empty_and_missing(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="empty"):
-        read_tss_table(write(tmp_path / "e.tsv", ""))
+        read_tss_table(write_text(tmp_path / "e.tsv", ""))
     with pytest.raises(InputError, match="no genes"):
-        read_tss_table(write(tmp_path / "h.tsv", "gene_id\tchrom\ttss\tstrand\n"))
+        read_tss_table(write_text(tmp_path / "h.tsv", "gene_id\tchrom\ttss\tstrand\n"))
     with pytest.raises(InputError, match="not found"):
         read_tss_table(tmp_path / "absent.tsv")
 
@@ -175,7 +167,7 @@ def test_tss_table_empty_and_missing(tmp_path: Path) -> None:
     ],
 )
 def test_tss_table_wrong_header_says_what_the_file_looks_like(tmp_path: Path, text: str, start: str) -> None:
-    path = write(tmp_path / "t.tsv", "\n" + text)  # a leading blank line: the header is on line 2
+    path = write_text(tmp_path / "t.tsv", "\n" + text)  # a leading blank line: the header is on line 2
     with pytest.raises(InputError) as exc:
         read_tss_table(path)
     assert str(exc.value).startswith(f"{path}:2: {start}")
@@ -185,7 +177,7 @@ def test_tss_table_wrong_header_says_what_the_file_looks_like(tmp_path: Path, te
 def test_tss_table_directory_and_duplicate_hint(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a directory, not a TSS table"):
         read_tss_table(tmp_path)
-    dup = write(tmp_path / "d.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\nG1\tchr1\t90\t+\n")
+    dup = write_text(tmp_path / "d.tsv", "gene_id\tchrom\ttss\tstrand\nG1\tchr1\t10\t+\nG1\tchr1\t90\t+\n")
     with pytest.raises(InputError, match="one row \\(one TSS\\) per gene") as exc:
         read_tss_table(dup)
     assert "expression.duplicates" not in str(exc.value)  # that setting is about expression matrices
@@ -225,7 +217,7 @@ def test_gtf_gene_records(tmp_path: Path) -> None:
         + gtf_line("chr1", "exon", 11869, 12227, "+", "ENSG00000223972.4", "DDX11L1")
         + gtf_line("chr1", "gene", 14363, 29806, "-", "ENSG00000227232.4", "WASH7P")
     )
-    df = read_gtf(write(tmp_path / "a.gtf", text))
+    df = read_gtf(write_text(tmp_path / "a.gtf", text))
     assert df["gene_id"].tolist() == ["ENSG00000223972", "ENSG00000227232"]  # version stripped
     # + : 1-based start 11869 -> 0-based 11868; - : 1-based end 29806 -> last base 0-based 29805
     assert df["tss"].tolist() == [11868, 29805]
@@ -243,7 +235,7 @@ def test_gtf_transcripts_only_take_5prime_most(tmp_path: Path) -> None:
         + gtf_line("chr2", "transcript", 200, 1200, "-", "ENSGM.2", "M")  # 5'-most for -: largest end
         + gtf_line("chr2", "transcript", 150, 1000, "-", "ENSGM.2", "M")
     )
-    df = read_gtf(write(tmp_path / "t.gtf.gz", text, gz=True)).set_index("gene_id")
+    df = read_gtf(write_text(tmp_path / "t.gtf.gz", text, gz=True)).set_index("gene_id")
     assert df.loc["ENSGP", "tss"] == 299  # 300 - 1
     assert df.loc["ENSGM", "tss"] == 1199  # 1200 - 1
 
@@ -252,7 +244,7 @@ def test_gtf_gene_record_wins_over_transcripts(tmp_path: Path) -> None:
     text = gtf_line("chr1", "transcript", 50, 90, "+", "ENSG1", "A") + gtf_line(
         "chr1", "gene", 100, 200, "+", "ENSG1", "A"
     )
-    df = read_gtf(write(tmp_path / "g.gtf", text))
+    df = read_gtf(write_text(tmp_path / "g.gtf", text))
     assert df["tss"].tolist() == [99]  # gene record start 100 - 1, not the transcript's 49
 
 
@@ -260,26 +252,26 @@ def test_gtf_gene_types_filter(tmp_path: Path) -> None:
     text = gtf_line("chr1", "gene", 100, 200, "+", "ENSG1", "A", "protein_coding") + gtf_line(
         "chr1", "gene", 300, 400, "+", "ENSG2", "B", "lincRNA"
     )
-    df = read_gtf(write(tmp_path / "g.gtf", text), ["protein_coding"])
+    df = read_gtf(write_text(tmp_path / "g.gtf", text), ["protein_coding"])
     assert df["gene_id"].tolist() == ["ENSG1"]
     with pytest.raises(InputError, match="gene_types"):
-        read_gtf(write(tmp_path / "g2.gtf", text), ["miRNA"])
+        read_gtf(write_text(tmp_path / "g2.gtf", text), ["miRNA"])
 
 
 def test_gtf_errors_name_line(tmp_path: Path) -> None:
     two = gtf_line("chr1", "gene", 100, 200, "+", "ENSG1.1") + gtf_line("chr1", "gene", 100, 200, "+", "ENSG1.2")
     with pytest.raises(InputError, match="line 1") as exc:
-        read_gtf(write(tmp_path / "d.gtf", two))  # same id once the version is stripped
+        read_gtf(write_text(tmp_path / "d.gtf", two))  # same id once the version is stripped
     assert exc.value.line == 2
     with pytest.raises(InputError) as exc:
-        read_gtf(write(tmp_path / "f.gtf", "chr1\tgene\t1\t2\n"))
+        read_gtf(write_text(tmp_path / "f.gtf", "chr1\tgene\t1\t2\n"))
     assert exc.value.line == 1 and "9" in str(exc.value)
     with pytest.raises(InputError) as exc:
-        read_gtf(write(tmp_path / "s.gtf", "#c\n" + gtf_line("chr1", "gene", 1, 2, ".", "ENSG1")))
+        read_gtf(write_text(tmp_path / "s.gtf", "#c\n" + gtf_line("chr1", "gene", 1, 2, ".", "ENSG1")))
     assert exc.value.line == 2
     bad = gtf_line("chr1", "gene", 1, 2, "+", "ENSG1").replace("\t1\t2\t", "\tone\t2\t")
     with pytest.raises(InputError) as exc:
-        read_gtf(write(tmp_path / "i.gtf", bad))
+        read_gtf(write_text(tmp_path / "i.gtf", bad))
     assert exc.value.line == 1
 
 
@@ -296,7 +288,7 @@ def test_gene_info(tmp_path: Path) -> None:
         "ENSG00000198888.2\tMT\t3307\t4262\t+\tprotein_coding\tMT-ND1\n"
         "ENSG00000000419\t20\t49551404\t49575092\t-\tprotein_coding\n"
     )
-    df = read_gene_info(write(tmp_path / "gene_info", text))
+    df = read_gene_info(write_text(tmp_path / "gene_info", text))
     assert df["gene_id"].tolist() == ["ENSG00000000003", "ENSG00000000005", "ENSG00000198888", "ENSG00000000419"]
     assert df["chrom"].tolist() == ["chrX", "chrX", "chrM", "chr20"]  # chr prefix added, MT -> chrM
     assert df["strand"].tolist() == ["-", "+", "+", "-"]  # -1 / 1 / + / -
@@ -310,23 +302,23 @@ def test_gene_info(tmp_path: Path) -> None:
 
 def test_gene_info_without_header(tmp_path: Path) -> None:
     text = "ENSG1\t1\t100\t200\t1\nENSG2\t2\t300\t400\t-1\n"
-    df = read_gene_info(write(tmp_path / "gi.gz", text, gz=True))
+    df = read_gene_info(write_text(tmp_path / "gi.gz", text, gz=True))
     assert df["tss"].tolist() == [99, 399]  # 100 - 1; 400 - 1
     assert df["chrom"].tolist() == ["chr1", "chr2"]
 
 
 def test_gene_info_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
-        read_gene_info(write(tmp_path / "a", "ENSG1\t1\t100\t200\t0\n"))
+        read_gene_info(write_text(tmp_path / "a", "ENSG1\t1\t100\t200\t0\n"))
     assert exc.value.line == 1 and "'0'" in str(exc.value)
     with pytest.raises(InputError) as exc:
-        read_gene_info(write(tmp_path / "b", "ENSG1\t1\t100\t200\t1\nENSG2\t1\t100\n"))
+        read_gene_info(write_text(tmp_path / "b", "ENSG1\t1\t100\t200\t1\nENSG2\t1\t100\n"))
     assert exc.value.line == 2
     with pytest.raises(InputError) as exc:
-        read_gene_info(write(tmp_path / "c", "ENSG1\t1\t100\t200\t1\nENSG1\t2\t1\t2\t1\n"))
+        read_gene_info(write_text(tmp_path / "c", "ENSG1\t1\t100\t200\t1\nENSG1\t2\t1\t2\t1\n"))
     assert exc.value.line == 2 and "line 1" in str(exc.value)
     with pytest.raises(InputError) as exc:
-        read_gene_info(write(tmp_path / "d", "ENSG1\t1\tx\t200\t1\n"))
+        read_gene_info(write_text(tmp_path / "d", "ENSG1\t1\tx\t200\t1\n"))
     assert exc.value.line == 1
 
 
@@ -344,7 +336,7 @@ EXPR = "gene_id\tsymbol\tE003\tE004\nG1\tA\t1.5\t0\nG2\tB\t2e1\t3\nG3\tC\t0\t7.2
 
 
 def test_expression_reads_cells(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.tsv", EXPR)
+    path = write_text(tmp_path / "e.tsv", EXPR)
     df = read_expression(path, ["E004", "E003"])
     assert df.index.tolist() == ["G1", "G2", "G3"] and df.index.name == "gene_id"
     assert df.columns.tolist() == ["E004", "E003"]  # requested order
@@ -357,7 +349,7 @@ def test_expression_reads_cells(tmp_path: Path) -> None:
 
 
 def test_expression_gene_column(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.tsv", "symbol\tgene_id\tE1\nA\tG1\t1\nB\tG2\t2\n")
+    path = write_text(tmp_path / "e.tsv", "symbol\tgene_id\tE1\nA\tG1\t1\nB\tG2\t2\n")
     assert read_expression(path, ["E1"], gene_column="gene_id").index.tolist() == ["G1", "G2"]
     with pytest.raises(InputError, match="'ensembl'") as exc:
         read_expression(path, ["E1"], gene_column="ensembl")
@@ -365,28 +357,28 @@ def test_expression_gene_column(tmp_path: Path) -> None:
 
 
 def test_expression_csv(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.csv", "gene_id,E003,E004\nG1,1,2\nG2,3.5,4\n")
+    path = write_text(tmp_path / "e.csv", "gene_id,E003,E004\nG1,1,2\nG2,3.5,4\n")
     df = read_expression(path, ["E003", "E004"])
     assert df.loc["G2"].tolist() == [3.5, 4.0]
     with pytest.raises(InputError) as exc:
-        read_expression(write(tmp_path / "b.csv", "gene_id,E003\nG1,1\nG2,abc\n"), ["E003"])
+        read_expression(write_text(tmp_path / "b.csv", "gene_id,E003\nG1,1\nG2,abc\n"), ["E003"])
     assert exc.value.line == 3
 
 
 def test_expression_non_numeric_names_file_line_and_cell(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.tsv", "gene_id\tE003\tE004\nG1\t1\t2\nG2\t3\tNA?\n")
+    path = write_text(tmp_path / "e.tsv", "gene_id\tE003\tE004\nG1\t1\t2\nG2\t3\tNA?\n")
     with pytest.raises(InputError) as exc:
         read_expression(path, ["E003", "E004"])
     msg = str(exc.value)
     assert f"{path}:3" in msg and "E004" in msg and "'NA?'" in msg
     # an empty cell is not a number either
     with pytest.raises(InputError, match="E1"):
-        read_expression(write(tmp_path / "f.tsv", "gene_id\tE1\nG1\t\n"), ["E1"])
+        read_expression(write_text(tmp_path / "f.tsv", "gene_id\tE1\nG1\t\n"), ["E1"])
 
 
 @pytest.mark.parametrize("value", ["-0.5", "nan", "inf"])
 def test_expression_negative_or_not_finite(tmp_path: Path, value: str) -> None:
-    path = write(tmp_path / "e.tsv", f"gene_id\tE1\nG1\t1\nG2\t{value}\n")
+    path = write_text(tmp_path / "e.tsv", f"gene_id\tE1\nG1\t1\nG2\t{value}\n")
     with pytest.raises(InputError, match="negative or not finite") as exc:
         read_expression(path, ["E1"])
     assert exc.value.line == 3
@@ -394,12 +386,12 @@ def test_expression_negative_or_not_finite(tmp_path: Path, value: str) -> None:
 
 def test_expression_unrequested_cells_not_validated(tmp_path: Path) -> None:
     # only the requested cells' values have to be numbers
-    path = write(tmp_path / "e.tsv", "gene_id\tE1\tE2\nG1\t1\tbad\n")
+    path = write_text(tmp_path / "e.tsv", "gene_id\tE1\tE2\nG1\t1\tbad\n")
     assert read_expression(path, ["E1"])["E1"].tolist() == [1.0]
 
 
 def test_expression_missing_cell_names_key_cells(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.tsv", EXPR)
+    path = write_text(tmp_path / "e.tsv", EXPR)
     with pytest.raises(InputError) as exc:
         read_expression(path, ["E003", "E999"])
     assert exc.value.key == "cells"
@@ -408,7 +400,7 @@ def test_expression_missing_cell_names_key_cells(tmp_path: Path) -> None:
 
 
 def test_expression_duplicates_error_vs_first(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.tsv", "gene_id\tE1\nG1\t1\nG2\t2\nG1\t5\nG2\t9\nG3\t3\n")
+    path = write_text(tmp_path / "e.tsv", "gene_id\tE1\nG1\t1\nG2\t2\nG1\t5\nG2\t9\nG3\t3\n")
     with pytest.raises(InputError) as exc:
         read_expression(path, ["E1"])
     assert exc.value.line == 4 and "first on line 2" in str(exc.value)
@@ -423,27 +415,15 @@ def test_expression_duplicates_error_vs_first(tmp_path: Path) -> None:
 
 def test_expression_ragged_and_empty(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
-        read_expression(write(tmp_path / "r.tsv", "gene_id\tE1\tE2\nG1\t1\n"), ["E1"])
+        read_expression(write_text(tmp_path / "r.tsv", "gene_id\tE1\tE2\nG1\t1\n"), ["E1"])
     assert exc.value.line == 2
     with pytest.raises(InputError, match="no genes"):
-        read_expression(write(tmp_path / "h.tsv", "gene_id\tE1\n"), ["E1"])
+        read_expression(write_text(tmp_path / "h.tsv", "gene_id\tE1\n"), ["E1"])
 
 
 # the layouts of the processed source: DeepDiff's {cell}.expr.csv and the real REMC matrix
 
 REAL_COUNTS = REPO / "data" / "real" / "remc_counts_9cells.tsv.gz"
-
-
-def _expect(call, path: Path, line: int | None, fragment: str) -> InputError:
-    with pytest.raises(InputError) as err:
-        call()
-    exc = err.value
-    assert exc.path == str(path), str(exc)
-    assert exc.line == line, str(exc)
-    assert fragment in str(exc), str(exc)
-    if line is not None:
-        assert f"{path}:{line}" in str(exc)
-    return exc
 
 
 def test_expression_real_matrix_with_header() -> None:
@@ -456,25 +436,25 @@ def test_expression_real_matrix_with_header() -> None:
 
 def test_expression_two_column_files(tmp_path: Path) -> None:
     # DeepDiff's {cell}.expr.csv: no header, comma-separated, ids may be ENSG_SYMBOL
-    plain = write(tmp_path / "E004.expr.csv", "ENSG00000000003,22128\nENSG00000000005_TNMD,2085\n")
+    plain = write_text(tmp_path / "E004.expr.csv", "ENSG00000000003,22128\nENSG00000000005_TNMD,2085\n")
     expr = read_expression(plain, ["E004"])
     assert expr.columns.tolist() == ["E004"]
     assert expr["E004"].to_dict() == {"ENSG00000000003": 22128.0, "ENSG00000000005": 2085.0}
     assert read_expression(plain, []).index.tolist() == ["ENSG00000000003", "ENSG00000000005"]
-    gz = write(tmp_path / "E004.expr.csv.gz", "ENSG1_A,1\nENSG2_B,2\n", gz=True)
+    gz = write_text(tmp_path / "E004.expr.csv.gz", "ENSG1_A,1\nENSG2_B,2\n", gz=True)
     assert read_expression(gz, ["E004"])["E004"].to_dict() == {"ENSG1": 1.0, "ENSG2": 2.0}
     # a header naming the cell: an ordinary one-cell matrix
-    with_header = write(tmp_path / "with_header.tsv", "gene_id\tE004\nENSG1\t1.5\n")
+    with_header = write_text(tmp_path / "with_header.tsv", "gene_id\tE004\nENSG1\t1.5\n")
     assert read_expression(with_header, ["E004"])["E004"].to_dict() == {"ENSG1": 1.5}
-    _expect(lambda: read_expression(with_header, ["E005"]), with_header, 1, "for cell E004, not E005")
+    expect_error(lambda: read_expression(with_header, ["E005"]), with_header, 1, "for cell E004, not E005")
     # a header whose value column is not a cell: the values of the cell asked for
-    named = write(tmp_path / "named.csv", "gene,rpkm\nENSG7_X,3\n")
+    named = write_text(tmp_path / "named.csv", "gene,rpkm\nENSG7_X,3\n")
     assert read_expression(named, ["E003"])["E003"].to_dict() == {"ENSG7": 3.0}
 
 
 def test_expression_headerless_file_holds_one_cell(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.csv", "ENSG1,3\nENSG2,4\n")
-    exc = _expect(lambda: read_expression(path, ["E003", "E004"]), path, 1, "one cell's values")
+    path = write_text(tmp_path / "e.csv", "ENSG1,3\nENSG2,4\n")
+    exc = expect_error(lambda: read_expression(path, ["E003", "E004"]), path, 1, "one cell's values")
     assert exc.key == "cells"
     with pytest.raises(InputError):
         read_expression(path)  # which cell would it be?
@@ -494,14 +474,14 @@ def test_expression_headerless_file_holds_one_cell(tmp_path: Path) -> None:
     ],
 )
 def test_expression_errors_name_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
-    path = write(tmp_path / "expr.txt", text)
-    _expect(lambda: read_expression(path, ["E003"]), path, line, fragment)
+    path = write_text(tmp_path / "expr.txt", text)
+    expect_error(lambda: read_expression(path, ["E003"]), path, line, fragment)
 
 
 def test_expression_duplicates_in_a_deepdiff_file(tmp_path: Path) -> None:
     # ENSG2 on lines 2 and 3 (as ENSG2_B): error names line 3 and the first line; first keeps 5
-    path = write(tmp_path / "E003.expr.csv", "ENSG1_A,1\nENSG2_B,5\nENSG2_B,9\nENSG3_C,2\n")
-    exc = _expect(lambda: read_expression(path, ["E003"]), path, 3, "first on line 2")
+    path = write_text(tmp_path / "E003.expr.csv", "ENSG1_A,1\nENSG2_B,5\nENSG2_B,9\nENSG3_C,2\n")
+    exc = expect_error(lambda: read_expression(path, ["E003"]), path, 3, "first on line 2")
     assert "expression.duplicates" in str(exc)
     df = read_expression(path, ["E003"], duplicates="first")
     assert df["E003"].to_dict() == {"ENSG1": 1.0, "ENSG2": 5.0, "ENSG3": 2.0}
@@ -510,7 +490,7 @@ def test_expression_duplicates_in_a_deepdiff_file(tmp_path: Path) -> None:
 
 def test_expression_gene_id_column_found_by_name(tmp_path: Path) -> None:
     # no gene_column given: the column named gene_id is the id, wherever it is
-    path = write(tmp_path / "e.tsv", "symbol\tgene_id\tE1\nA\tG1\t1\nB\tG2\t2\n")
+    path = write_text(tmp_path / "e.tsv", "symbol\tgene_id\tE1\nA\tG1\t1\nB\tG2\t2\n")
     assert read_expression(path, ["E1"]).index.tolist() == ["G1", "G2"]
 
 
@@ -526,7 +506,7 @@ def test_splits_round_trip_and_bad_header(tmp_path: Path) -> None:
     back = read_splits(tmp_path / "s.tsv")
     assert back.to_dict() == {"b": "train", "a": "test"}
     assert back.name == "split" and back.index.name == "gene_id"
-    bad = write(tmp_path / "bad.tsv", "gene\tsplit\na\ttrain\n")
+    bad = write_text(tmp_path / "bad.tsv", "gene\tsplit\na\ttrain\n")
     with pytest.raises(InputError) as exc:
         read_splits(bad)
     assert exc.value.line == 1 and str(bad) in str(exc.value)
@@ -534,12 +514,12 @@ def test_splits_round_trip_and_bad_header(tmp_path: Path) -> None:
 
 def test_splits_gzip_and_bad_rows(tmp_path: Path) -> None:
     assert SPLITS == ("train", "valid", "test")
-    gz = write(tmp_path / "s.tsv.gz", "gene_id\tsplit\nG1\tvalid\n", gz=True)
+    gz = write_text(tmp_path / "s.tsv.gz", "gene_id\tsplit\nG1\tvalid\n", gz=True)
     assert read_splits(gz).to_dict() == {"G1": "valid"}
-    unknown = write(tmp_path / "u.tsv", "gene_id\tsplit\nG1\ttrain\nG2\tholdout\n")
-    _expect(lambda: read_splits(unknown), unknown, 3, "split 'holdout' is not one of train, valid, test")
-    twice = write(tmp_path / "t.tsv", "gene_id\tsplit\nG1\ttrain\nG2\ttest\nG1\tvalid\n")
-    _expect(lambda: read_splits(twice), twice, 4, "first on line 2")
+    unknown = write_text(tmp_path / "u.tsv", "gene_id\tsplit\nG1\ttrain\nG2\tholdout\n")
+    expect_error(lambda: read_splits(unknown), unknown, 3, "split 'holdout' is not one of train, valid, test")
+    twice = write_text(tmp_path / "t.tsv", "gene_id\tsplit\nG1\ttrain\nG2\ttest\nG1\tvalid\n")
+    expect_error(lambda: read_splits(twice), twice, 4, "first on line 2")
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,7 +528,7 @@ def test_splits_gzip_and_bad_rows(tmp_path: Path) -> None:
 
 
 def test_chrom_sizes(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.sizes", "# comment\nchr1\t249250621\n\nchrM 16571\n")
+    path = write_text(tmp_path / "c.sizes", "# comment\nchr1\t249250621\n\nchrM 16571\n")
     assert read_chrom_sizes(path) == {"chr1": 249_250_621, "chrM": 16_571}
 
 
@@ -569,7 +549,7 @@ def test_chrom_sizes_real_hg19() -> None:
     ],
 )
 def test_chrom_sizes_errors(tmp_path: Path, text: str, line: int, needle: str) -> None:
-    path = write(tmp_path / "c.sizes", text)
+    path = write_text(tmp_path / "c.sizes", text)
     with pytest.raises(InputError, match=needle) as exc:
         read_chrom_sizes(path)
     assert exc.value.line == line and f"{path}:{line}" in str(exc.value)
@@ -577,12 +557,12 @@ def test_chrom_sizes_errors(tmp_path: Path, text: str, line: int, needle: str) -
 
 def test_chrom_sizes_empty(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no chromosomes"):
-        read_chrom_sizes(write(tmp_path / "c.sizes", "# nothing\n"))
+        read_chrom_sizes(write_text(tmp_path / "c.sizes", "# nothing\n"))
 
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_chrom_sizes_given_a_tagalign(tmp_path: Path, gz: bool) -> None:
-    path = write(tmp_path / "reads.tagAlign.gz", "chr1\t100\t136\tN\t1000\t+\nchr2\t5\t41\tN\t1000\t-\n", gz=gz)
+    path = write_text(tmp_path / "reads.tagAlign.gz", "chr1\t100\t136\tN\t1000\t+\nchr2\t5\t41\tN\t1000\t-\n", gz=gz)
     with pytest.raises(InputError) as exc:
         read_chrom_sizes(path)
     text = str(exc.value)
@@ -593,18 +573,18 @@ def test_chrom_sizes_given_a_tagalign(tmp_path: Path, gz: bool) -> None:
 
 def test_chrom_sizes_wrong_column_counts(tmp_path: Path) -> None:
     # UCSC chromInfo.txt: a third column with the sequence file is ignored
-    info = write(tmp_path / "chromInfo.txt", "chr1\t249250621\t/gbdb/hg19/hg19.2bit\n")
+    info = write_text(tmp_path / "chromInfo.txt", "chr1\t249250621\t/gbdb/hg19/hg19.2bit\n")
     assert read_chrom_sizes(info) == {"chr1": 249_250_621}
     with pytest.raises(InputError, match="expected 2 columns 'chrom size', found 4") as exc:
-        read_chrom_sizes(write(tmp_path / "c.sizes", "chr1\t100\nchr2\t100\tx\ty\n"))
+        read_chrom_sizes(write_text(tmp_path / "c.sizes", "chr1\t100\nchr2\t100\tx\ty\n"))
     assert exc.value.line == 2
     with pytest.raises(InputError, match="expected 2 columns 'chrom size', found 1: 'chr2'"):
-        read_chrom_sizes(write(tmp_path / "d.sizes", "chr1\t100\nchr2\n"))
+        read_chrom_sizes(write_text(tmp_path / "d.sizes", "chr1\t100\nchr2\n"))
 
 
 def test_chrom_sizes_header_line_and_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"size 'size' is not an integer \(a header line\?\)") as exc:
-        read_chrom_sizes(write(tmp_path / "h.sizes", "chrom\tsize\nchr1\t100\n"))
+        read_chrom_sizes(write_text(tmp_path / "h.sizes", "chrom\tsize\nchr1\t100\n"))
     assert exc.value.line == 1 and "remove the header line" in str(exc.value)
     with pytest.raises(InputError, match="is a directory, not a chromosome sizes file"):
         read_chrom_sizes(tmp_path)
