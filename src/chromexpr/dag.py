@@ -28,6 +28,7 @@ import jsonschema
 import yaml
 
 from chromexpr.errors import InputError
+from chromexpr.io.deepchrome_csv import DEEPCHROME_MARKS
 from chromexpr.io.jsonio import dumps_json
 from chromexpr.models import load_card
 
@@ -251,6 +252,14 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
                 f"{bins['window_bp']} / bins.bin_bp {bins['bin_bp']} gives {n_bins}",
                 key="bins",
                 hint=f"set the bins to give {spec['bins']} per gene, or remove '{model}' from train.models",
+            )
+    if config["export"]["deepchrome_csv"]:
+        lacking = [m for m in DEEPCHROME_MARKS if m not in marks]
+        if lacking:
+            raise InputError(
+                f"the DeepChrome CSV format has the five core marks, and 'marks' lacks {', '.join(lacking)}",
+                key="export.deepchrome_csv",
+                hint="set export.deepchrome_csv: false, or add the marks",
             )
     reference = config["report"]["reference_model"]
     if models and reference not in models:

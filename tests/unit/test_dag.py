@@ -208,3 +208,18 @@ def test_fill_defaults_equals_snakemake_validate():
         theirs = copy.deepcopy(raw)
         validate(theirs, str(SCHEMA))
         assert ours == theirs, name
+
+
+def test_deepchrome_export_needs_the_five_marks(demo_config):
+    demo_config["marks"] = ["H3K4me3", "H3K27me3", "H3K36me3"]
+    demo_config["train"]["models"] = []
+    with pytest.raises(InputError) as err:
+        check_config(demo_config, {})
+    first, hint = str(err.value).splitlines()
+    assert first == (
+        "config key 'export.deepchrome_csv': the DeepChrome CSV format has the five core marks, "
+        "and 'marks' lacks H3K4me1, H3K9me3"
+    )
+    assert hint == "  -> set export.deepchrome_csv: false, or add the marks"
+    demo_config["export"]["deepchrome_csv"] = False
+    check_config(demo_config, {})

@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The whole chain, CI-sized (see the file). Nested --config values arrive as strings, hence a file.
-SMALL = ["--configfile", str(REPO / "tests/workflow/config_small.yaml")]
+SMALL = ["--configfile", str(REPO / "config/examples/small.yaml")]
 
 
 def snakemake(
@@ -58,7 +58,7 @@ def layered(tmp_path: Path, name: str, text: str) -> list[str]:
     """--configfile arguments: the small demo, then ``text`` on top of it."""
     extra = tmp_path / f"{name}.yaml"
     extra.write_text(text)
-    return ["--configfile", str(REPO / "tests/workflow/config_small.yaml"), str(extra)]
+    return ["--configfile", str(REPO / "config/examples/small.yaml"), str(extra)]
 
 
 def copy_workflow(dest: Path, *, with_library: bool = False) -> Path:
@@ -203,7 +203,7 @@ def test_local_source_end_to_end(tmp_path):
     cfg.write_text(
         f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
         f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
-        "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\n"
+        "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
     )
     snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
@@ -397,7 +397,7 @@ def test_config_edit_reruns_only_the_jobs_that_use_it(demo_run, tmp_path, edit, 
         "--directory",
         str(work),
         "--configfile",
-        str(REPO / "tests/workflow/config_small.yaml"),
+        str(REPO / "config/examples/small.yaml"),
         str(extra),
     )
     out = proc.stdout + proc.stderr
@@ -488,7 +488,7 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
     cfg.write_text(
         f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
         f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
-        "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\n"
+        "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
     )
     proc = snakemake(
         "results/datasets/E003.npz", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False
@@ -500,3 +500,50 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
     log = (tmp_path / "logs/bin_reads/E003-H3K4me3.log").read_text()
     # the retry (attempt 2, profile retries: 1) stopped before binning, with the same message
     assert "not run again" in log and f"{reads}:2: " in log
+
+
+@pytest.mark.parametrize(
+    "config",
+    sorted(p.relative_to(REPO).as_posix() for p in [*REPO.glob("config/*.yaml"), *REPO.glob("config/examples/*.yaml")]),
+)
+def test_shipped_configs_pass_check_config(config):
+    """Every config the repository offers is valid, layered over the default as Snakemake layers it."""
+    files = ["config/config.yaml"] + ([] if config == "config/config.yaml" else [config])
+    proc = subprocess.run([str(BIN / "chromexpr"), "check-config", *files], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("models)")
+
+
+def test_local_example_runs_as_documented(tmp_path):
+    """config/examples/local.yaml, run as its header says: simulate stand-in reads, then the workflow."""
+    from chromexpr.dataset import load_dataset
+
+    demo = REPO / "src/chromexpr/data/demo"
+    subprocess.run(
+        [
+            str(BIN / "chromexpr"),
+            "simulate",
+            "--genes",
+            str(demo / "genes.tsv"),
+            "--expression",
+            str(demo / "expression.tsv"),
+            "--chrom-sizes",
+            str(demo / "chrom.sizes"),
+            "--cells",
+            "E116",
+            "--marks",
+            "H3K4me3",
+            "H3K27me3",
+            "H3K36me3",
+            "--depth",
+            "0.2",
+            "--out-dir",
+            str(tmp_path / "my_reads"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(REPO / "config/examples/local.yaml"))
+    ds = load_dataset(tmp_path / "results/datasets/E116.npz")
+    assert list(ds.marks) == ["H3K4me3", "H3K27me3", "H3K36me3"] and ds.counts.shape == (3318, 3, 100)
+    assert ds.counts.sum() > 0

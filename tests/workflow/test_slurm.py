@@ -347,6 +347,7 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
                 },
                 "reference": {"annotation_format": "tss_table"},
                 "train": {"models": []},
+                "export": {"deepchrome_csv": False},
             }
         )
     )
