@@ -39,7 +39,7 @@ def test_wheel_installs_and_finds_its_data(tmp_path):
     # build from a copy of the project files, so that nothing is written into the checkout
     src = tmp_path / "project"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, src / name)
     shutil.copytree(REPO / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
