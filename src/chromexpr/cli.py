@@ -3,7 +3,10 @@
 Examples::
 
     chromexpr bin-reads --reads E003-H3K4me3.tagAlign.gz --tss tss.tsv --out counts.tsv
-    chromexpr bin-reads --bigwig E003-H3K4me3.bigwig --stat mean --tss tss.tsv --out signal.tsv
+    chromexpr bin-reads --reads H3K4me3=E003-H3K4me3.tagAlign.gz --reads H3K27me3=E003-H3K27me3.tagAlign.gz \
+        --tss tss.tsv --out-dir counts/ --threads 2
+    chromexpr bin-reads --bigwig E003-H3K4me3.bigwig --stat mean --tss genes.bed --out signal.tsv
+    chromexpr dataset --counts H3K4me3=counts/H3K4me3.tsv H3K27me3=counts/H3K27me3.tsv --tss tss.tsv ...
     chromexpr reference --annotation genes.tsv --chrom-sizes hg19.chrom.sizes --expression rpkm.tsv --out-dir ref/
     chromexpr ingest --format deepdiff --train E003.train.csv.gz --valid ... --test ... --cell E003 --out E003.npz
 """
@@ -11,17 +14,27 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from chromexpr import __version__
 from chromexpr.dataset import CANONICAL_MARKS
 from chromexpr.errors import ChromexprError, InputError
+from chromexpr.io.magic import NPY_MAGIC
 from chromexpr.io.tables import SPLITS
 from chromexpr.preprocess.geometry import CLI_NAMES, BinGeometry
 from chromexpr.preprocess.reference import MIN_TSS_DISTANCE
+from chromexpr.progress import around_bars, close_all, on_terminal
 
 
 def _geometry(args: argparse.Namespace) -> BinGeometry:
@@ -45,15 +58,235 @@ def _add_geometry(p: argparse.ArgumentParser) -> None:
     )
 
 
+# ----------------------------------------------------------------------------------------------
+# TSS tables: the reference step's TSV, or BED6
+# ----------------------------------------------------------------------------------------------
+
+_TSS_HELP = (
+    "genes: a TSV with header 'gene_id chrom tss strand' (0-based TSS, as the reference command writes), "
+    "or BED6 'chrom start end name score strand' (TSS = start for '+', end - 1 for '-'; name = gene id)"
+)
+
+
+def _first_data_line(path: str | Path) -> tuple[list[str], int] | None:
+    """The tab-separated fields of the first line that is not blank, a comment, track or browser line."""
+    from chromexpr.io.text import open_text, readable
+
+    with readable(path), open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            text = line.rstrip("\r\n")
+            if text.strip() and not text.startswith(("#", "track", "browser")):
+                return text.split("\t"), n
+    return None
+
+
+def _is_bed6(path: str | Path) -> bool:
+    """A BED6 file (told by content): 6+ tab-separated columns, integer start and end, a strand."""
+    if Path(path).is_dir() or not Path(path).exists():
+        return False
+    first = _first_data_line(path)
+    if first is None:
+        return False
+    fields = first[0]
+    return (
+        len(fields) >= 6
+        and fields[1].strip().isdigit()
+        and fields[2].strip().isdigit()
+        and fields[5].strip() in ("+", "-", ".", "")
+    )
+
+
+def read_bed6_tss(path: str | Path) -> pd.DataFrame:
+    """A BED6 file as a TSS table: one gene per line, TSS = ``start`` (``+``) or ``end - 1`` (``-``).
+
+    Returns the frame :func:`chromexpr.io.tables.read_tss_table` returns (``gene_id chrom tss strand``
+    and ``_line``); ``.`` or an empty strand is unknown (``.``).
+
+    Raises:
+        InputError: naming the file and line: fewer than 6 columns, a start or end that is not an
+            integer, ``end <= start``, an empty name, a bad strand, or a name given twice.
+    """
+    from chromexpr.io.text import open_text, readable
+
+    records, lines = [], []
+    seen: dict[str, int] = {}
+    hint = "BED6 columns: chrom, start, end, name (the gene id), score, strand (+ or -)"
+    with readable(path), open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip() or text.startswith(("#", "track", "browser")):
+                continue
+            fields = text.split("\t")
+            if len(fields) < 6:
+                raise InputError(f"expected 6 BED columns, found {len(fields)}", path=path, line=n, hint=hint)
+            chrom, start, end, name, strand = (fields[i].strip() for i in (0, 1, 2, 3, 5))
+            if not (start.isdigit() and end.isdigit()):
+                raise InputError(f"start {start!r} or end {end!r} is not an integer", path=path, line=n, hint=hint)
+            if int(end) <= int(start):
+                raise InputError(f"end {end} is not after start {start}", path=path, line=n, hint=hint)
+            if not chrom or not name:
+                raise InputError("empty chrom or name", path=path, line=n, hint=hint)
+            if strand not in ("+", "-", ".", ""):
+                raise InputError(f"strand {strand!r} is not +, - or .", path=path, line=n, hint=hint)
+            first = seen.setdefault(name, n)
+            if first != n:
+                raise InputError(
+                    f"duplicate gene id '{name}' (first seen on line {first})",
+                    path=path,
+                    line=n,
+                    hint="one line (one TSS) per gene",
+                )
+            tss = int(end) - 1 if strand == "-" else int(start)
+            records.append({"gene_id": name, "chrom": chrom, "tss": tss, "strand": strand or "."})
+            lines.append(n)
+    if not records:
+        raise InputError("no genes in the BED file", path=path, hint=hint)
+    frame = pd.DataFrame.from_records(records)
+    frame["tss"] = frame["tss"].astype(np.int64)
+    frame["_line"] = lines
+    frame.attrs["path"] = str(path)
+    return frame
+
+
+def read_tss(path: str | Path) -> pd.DataFrame:
+    """The genes of ``--tss``: BED6 (told by content) or the reference step's TSS table."""
+    from chromexpr.io.tables import read_tss_table
+
+    return read_bed6_tss(path) if _is_bed6(path) else read_tss_table(path)
+
+
+@contextlib.contextmanager
+def _tss_table_path(path: str | Path):
+    """``path`` as a TSS table file: as it is, or a BED6 file converted to a temporary TSS table."""
+    if not _is_bed6(path):
+        yield Path(path)
+        return
+    genes = read_bed6_tss(path)
+    with tempfile.TemporaryDirectory(prefix="chromexpr-tss-") as tmp:
+        table = Path(tmp) / f"{Path(path).name}.tss.tsv"
+        genes[["gene_id", "chrom", "tss", "strand"]].replace({"strand": {".": ""}}).to_csv(
+            table, sep="\t", index=False, lineterminator="\n"
+        )
+        yield table
+
+
+# ----------------------------------------------------------------------------------------------
+# bin-reads
+# ----------------------------------------------------------------------------------------------
+
+#: Suffixes dropped from an input's file name to name its output in --out-dir (when no MARK= is given).
+_INPUT_SUFFIXES = (".gz", ".tagAlign", ".tagalign", ".bed", ".bam", ".bw", ".bigwig", ".bigWig", ".BigWig")
+
+
+@dataclass(frozen=True)
+class _Input:
+    kind: str  # "reads" or "bigwig"
+    name: str | None  # the MARK of MARK=FILE, or None
+    path: Path
+
+    def label(self) -> str:
+        stem = self.path.name
+        while stem.endswith(_INPUT_SUFFIXES):
+            stem = stem[: stem.rindex(".")]
+        return self.name or stem
+
+
+def _input_spec(kind: str, spec: str) -> _Input:
+    """``FILE`` or ``MARK=FILE`` (a file whose name holds '=' is taken whole when it exists)."""
+    mark, eq, path = spec.partition("=")
+    if eq and mark and path and "/" not in mark and not Path(spec).exists():
+        return _Input(kind, mark, Path(path))
+    return _Input(kind, None, Path(spec))
+
+
+def bin_columns(geometry: BinGeometry) -> list[str]:
+    """Column names of a bin-reads TSV: ``bin_<offset>``, each bin's start in bp from the TSS.
+
+    Offsets are in transcription order (``bin_-5000`` ... ``bin_4900`` for 5 kb windows of 100 bp
+    bins; ``bin_0`` starts at the TSS); with ``--genomic-order`` they are genomic offsets of ``+`` genes.
+    """
+    return [f"bin_{-geometry.window_bp + j * geometry.bin_bp}" for j in range(geometry.n_bins)]
+
+
+def write_bins(counts: np.ndarray, gene_ids: np.ndarray, geometry: BinGeometry, out: Path, fmt: str) -> None:
+    """Write one mark's genes x bins matrix as a TSV (``gene_id bin_<offset> ...``) or a ``.npy``, atomically."""
+    from chromexpr.io.atomic import atomic_path
+
+    if fmt == "npy":
+        with atomic_path(out, suffix=".npy") as tmp, open(tmp, "wb") as fh:
+            np.save(fh, counts)
+        return
+    frame = pd.DataFrame(counts, columns=bin_columns(geometry))
+    frame.insert(0, "gene_id", np.asarray(gene_ids, dtype=object))
+    with atomic_path(out) as tmp:
+        frame.to_csv(
+            tmp,
+            sep="\t",
+            index=False,
+            float_format=None if np.issubdtype(counts.dtype, np.integer) else "%.6g",
+            lineterminator="\n",
+        )
+
+
+def _summary(item: _Input, counts: np.ndarray, stats: dict, seconds: float, out: Path) -> str:
+    """One human line per input: genes x bins, reads (near windows), time, output."""
+    parts = [f"{counts.shape[0]:,} genes x {counts.shape[1]} bins"]
+    if item.kind == "reads":
+        total = int(stats.get("reads_total", 0))
+        parts.append(f"{total:,} reads")
+        off = int(stats.get("reads_off_tss_chroms", 0))
+        if off:
+            parts.append(f"{off:,} on chromosomes without genes")
+        near = stats.get("reads_near_windows")
+        if near is not None:
+            share = f" ({100 * near / total:.1f}%)" if total else ""
+            parts.append(f"{int(near):,} near windows{share}")
+    else:
+        parts.append(f"{stats.get('stat', 'mean')} per bin")
+        missing = stats.get("missing_chromosomes", {}).get("genes", 0)
+        if missing:
+            parts.append(f"{missing:,} genes on chromosomes the bigWig lacks (zeros)")
+    parts.append(f"{seconds:.1f} s")
+    return f"{item.path.name}: {', '.join(parts)} -> {out}"
+
+
 def cmd_bin_reads(args: argparse.Namespace) -> int:
-    """Count reads (or summarise a bigWig) per bin around each TSS; write a gene x bin TSV."""
-    from chromexpr.io.tables import read_chrom_sizes, read_tss_table
-    from chromexpr.preprocess.binning import bin_bigwig, bin_reads, write_counts_tsv
+    """Count reads (or summarise a bigWig) per bin around each TSS; write a gene x bin TSV (or .npy) per input."""
+    from chromexpr.io.tables import read_chrom_sizes
+    from chromexpr.preprocess.binning import bin_bigwig, bin_reads
     from chromexpr.preprocess.geometry import window_bounds
     from chromexpr.preprocess.reference import check_chrom_naming, inside_chromosome
 
+    inputs = [_input_spec("reads", s) for s in args.reads or []] + [_input_spec("bigwig", s) for s in args.bigwig or []]
+    if not inputs:
+        raise InputError("no input file given", hint="give --reads FILE (or MARK=FILE) or --bigwig FILE")
+    if args.threads < 1:
+        raise InputError(f"--threads {args.threads} must be at least 1", hint="e.g. --threads 4")
+    if args.out and args.out_dir:
+        raise InputError("give --out (one input) or --out-dir (one file per input), not both")
+    if args.out:
+        if len(inputs) > 1:
+            raise InputError(
+                f"--out names one output file, but {len(inputs)} inputs are given",
+                hint="write one file per mark into a folder with --out-dir DIR (and --reads MARK=FILE ...)",
+            )
+        fmt = args.format or ("npy" if Path(args.out).suffix == ".npy" else "tsv")
+        outs = [Path(args.out)]
+    elif args.out_dir:
+        fmt = args.format or "tsv"
+        labels = [item.label() for item in inputs]
+        twice = sorted({name for name in labels if labels.count(name) > 1})
+        if twice:
+            raise InputError(
+                f"two inputs would write the same output in --out-dir: {', '.join(twice)}",
+                hint="name each input: --reads MARK=FILE",
+            )
+        outs = [Path(args.out_dir) / f"{name}.{fmt}" for name in labels]
+    else:
+        raise InputError("no output given", hint="give --out FILE (one input) or --out-dir DIR (one file per input)")
+
     geometry = _geometry(args)
-    genes = read_tss_table(args.tss)
+    genes = read_tss(args.tss)
     unknown = genes["strand"] == "."
     if unknown.any():
         logging.warning("%d genes without strand are treated as '+'", int(unknown.sum()))
@@ -92,19 +325,41 @@ def cmd_bin_reads(args: argparse.Namespace) -> int:
         )
     if (~keep).any():
         genes = genes[keep].reset_index(drop=True)
-    if args.bigwig:
-        counts, stats = bin_bigwig(
-            args.bigwig, genes, geometry, stat=args.stat, missing_chromosomes=args.missing_chromosomes
-        )
+    gene_ids = genes["gene_id"].to_numpy()
+
+    def one(i: int) -> str:
+        item, out = inputs[i], outs[i]
+        mark = f" ({item.name})" if item.name else ""
+        with around_bars():
+            print(f"chromexpr bin-reads: [{i + 1}/{len(inputs)}] binning {item.path}{mark} -> {out}", file=sys.stderr)
+        started = time.perf_counter()
+        if item.kind == "bigwig":
+            counts, stats = bin_bigwig(
+                item.path, genes, geometry, stat=args.stat, missing_chromosomes=args.missing_chromosomes
+            )
+        else:
+            counts, stats = bin_reads(item.path, genes, geometry, engine=args.engine, chrom_sizes=sizes)
+        write_bins(counts, gene_ids, geometry, out, fmt)
+        return _summary(item, counts, stats, time.perf_counter() - started, out)
+
+    if args.threads == 1 or len(inputs) == 1:
+        summaries = [one(i) for i in range(len(inputs))]
     else:
-        counts, stats = bin_reads(args.reads, genes, geometry, engine=args.engine, chrom_sizes=sizes)
-    write_counts_tsv(counts, genes["gene_id"].to_numpy(), args.out)
-    logging.info("wrote %s: %d genes x %d bins (%s)", args.out, counts.shape[0], counts.shape[1], stats)
+        with ThreadPoolExecutor(max_workers=min(args.threads, len(inputs))) as pool:
+            futures = [pool.submit(one, i) for i in range(len(inputs))]
+            try:
+                summaries = [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    for line in summaries:
+        print(line)
     return 0
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    """Build tss.tsv, windows.bed, splits.tsv from an annotation (DESIGN.md section 4)."""
+    """Build tss.tsv, windows.bed, splits.tsv from an annotation: one TSS per gene, the TSS distance filter, splits."""
     from chromexpr.preprocess.reference import prepare_reference
 
     out = Path(args.out_dir)
@@ -130,31 +385,111 @@ def cmd_reference(args: argparse.Namespace) -> int:
         split=split,
         out_summary=out / "summary.json",
     )
-    print(f"kept {summary['counts']['kept']} genes; split {summary['counts']['split']}")
+    split_counts = summary["counts"]["split"]
+    shares = ", ".join(f"{int(split_counts.get(name, 0)):,} {name}" for name in SPLITS)
+    print(f"{out}: kept {int(summary['counts']['kept']):,} genes; split {shares}")
     return 0
 
 
+def _is_npy(path: str | Path) -> bool:
+    """True when ``path`` starts with the ``.npy`` magic (told by content, whatever its name)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(NPY_MAGIC)) == NPY_MAGIC
+    except (FileNotFoundError, IsADirectoryError):
+        return False  # the reader below names the problem
+
+
+def read_bins_tsv(path: str | Path, gene_ids: np.ndarray) -> np.ndarray:
+    """One mark's genes x bins matrix from a bin-reads TSV, its gene ids checked against ``gene_ids``.
+
+    Integer columns give ``int32`` (as bin-reads counts them), others ``float32``.
+
+    Raises:
+        InputError: naming the file (and line): not a bin-reads TSV, a value that is not a number,
+            or gene ids that differ from the TSS table's (both in the same order).
+    """
+    from chromexpr.io.text import open_text, readable
+
+    hint = "give the TSV that `chromexpr bin-reads` wrote with this --tss (same genes, same order)"
+    with readable(path), open_text(path) as fh:
+        header = fh.readline().rstrip("\r\n").split("\t")
+        if header[0] != "gene_id" or len(header) < 2:
+            raise InputError(
+                f"neither a .npy array nor a bin-reads TSV: the first line starts {header[0][:40]!r}, not 'gene_id'",
+                path=path,
+                line=1,
+                hint=hint,
+            )
+        frame = pd.read_csv(fh, sep="\t", header=None, names=header, dtype={"gene_id": str}, na_filter=False)
+    ids = frame["gene_id"].to_numpy(dtype=str)
+    expected = np.asarray(gene_ids, dtype=str)
+    n = min(len(ids), len(expected))
+    differ = np.flatnonzero(ids[:n] != expected[:n])
+    if differ.size:
+        row = int(differ[0])
+        raise InputError(
+            f"gene '{ids[row]}' where the TSS table has '{expected[row]}' (gene {row + 1:,} of {len(expected):,}): "
+            "the rows must be the TSS table's genes in its order",
+            path=path,
+            line=row + 2,
+            hint=hint,
+        )
+    if len(ids) != len(expected):
+        line = n + 2 if len(ids) > len(expected) else None
+        raise InputError(
+            f"{len(ids):,} genes but the TSS table has {len(expected):,}",
+            path=path,
+            line=line,
+            hint=hint + "; bin-reads leaves out genes whose window leaves the chromosome (--chrom-sizes)",
+        )
+    values = frame.drop(columns="gene_id")
+    for column in values.columns:
+        if not pd.api.types.is_numeric_dtype(values[column]):
+            numbers = pd.to_numeric(values[column], errors="coerce")
+            row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
+            raise InputError(
+                f"column {column}: {values[column].iloc[row]!r} is not a number", path=path, line=row + 2, hint=hint
+            )
+    matrix = values.to_numpy()
+    return matrix.astype(np.int32 if np.issubdtype(matrix.dtype, np.integer) else np.float32)
+
+
 def cmd_dataset(args: argparse.Namespace) -> int:
-    """Assemble a dataset .npz from per-mark count .npy files."""
+    """Assemble a dataset .npz from per-mark bin matrices: bin-reads TSVs or .npy files (told by content)."""
     from chromexpr.dataset import assemble_dataset
 
-    counts = {}
+    counts: dict[str, str | Path] = {}
     for item in args.counts:
         mark, _, path = item.partition("=")
-        if not path:
-            raise ChromexprError(f"--counts takes MARK=PATH, got {item!r}")
+        if not path or not mark:
+            raise InputError(f"--counts takes MARK=FILE, got {item!r}", hint="e.g. --counts H3K4me3=counts/H3K4me3.tsv")
+        if mark in counts:
+            raise InputError(f"--counts names mark {mark} twice", hint="give each mark once")
         counts[mark] = path
-    ds = assemble_dataset(
-        counts,
-        args.tss,
-        args.splits,
-        args.expression,
-        args.out,
-        cell=args.cell,
-        log1p=args.log1p,
-        fit_on=args.fit_on,
-        expression_duplicates=args.duplicates,
-    )
+    with contextlib.ExitStack() as stack:
+        tss = stack.enter_context(_tss_table_path(args.tss))
+        text = {mark: path for mark, path in counts.items() if not _is_npy(path) and Path(path).is_file()}
+        if text:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chromexpr-dataset-")))
+            gene_ids = read_tss(tss)["gene_id"].to_numpy()
+            for mark, path in text.items():
+                matrix = read_bins_tsv(path, gene_ids)
+                counts[mark] = tmp / f"{mark}.npy"
+                np.save(counts[mark], matrix)
+        ds = assemble_dataset(
+            counts,
+            tss,
+            args.splits,
+            args.expression,
+            args.out,
+            cell=args.cell,
+            log1p=args.log1p,
+            fit_on=args.fit_on,
+            expression_duplicates=args.duplicates,
+            inputs={f"counts.{mark}": path for mark, path in text.items()}
+            | ({"tss_bed": args.tss} if Path(tss) != Path(args.tss) else {}),
+        )
     print(f"{args.out}: {ds.counts.shape[0]} genes x {ds.counts.shape[1]} marks x {ds.counts.shape[2]} bins")
     return 0
 
@@ -194,10 +529,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate demo tagAlign.gz files for cells and marks from genes and expression."""
-    from chromexpr.io.tables import read_chrom_sizes, read_expression, read_tss_table
+    from chromexpr.io.tables import read_chrom_sizes, read_expression
     from chromexpr.sources.demo import simulate_reads
 
-    genes = read_tss_table(args.genes)
+    genes = read_tss(args.genes)
     sizes = read_chrom_sizes(args.chrom_sizes)
     expr = read_expression(args.expression, args.cells)
     for cell in args.cells:
@@ -245,18 +580,48 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("bin-reads", help=cmd_bin_reads.__doc__, description=cmd_bin_reads.__doc__)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--reads", help="tagAlign/BED (.gz or plain) or BAM file")
-    src.add_argument("--bigwig", help="bigWig file (per-bin statistic, see --stat)")
-    p.add_argument("--tss", required=True, help="TSV with header 'gene_id chrom tss strand' (0-based TSS)")
-    p.add_argument("--out", required=True, help="output TSV: 'gene_id bin_0 ... bin_{n-1}', transcription order")
+    p.add_argument(
+        "--reads",
+        action="append",
+        metavar="[MARK=]FILE",
+        help="tagAlign/BED (.gz or plain) or BAM file; repeat as MARK=FILE for several marks (with --out-dir)",
+    )
+    p.add_argument(
+        "--bigwig",
+        action="append",
+        metavar="[MARK=]FILE",
+        help="bigWig file (per-bin statistic, see --stat); repeat as MARK=FILE for several marks (with --out-dir)",
+    )
+    p.add_argument("--tss", required=True, metavar="FILE", help=_TSS_HELP)
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output file for a single input: TSV 'gene_id bin_-5000 ... bin_4900' (columns named by each bin's "
+        "start in bp from the TSS, transcription order; these for the default 5 kb / 100 bp), or .npy (see --format)",
+    )
+    p.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="output folder for one or more inputs: one file per input, MARK.tsv (or MARK.npy), MARK from "
+        "MARK=FILE or else the input's file name",
+    )
+    p.add_argument(
+        "--format",
+        choices=["tsv", "npy"],
+        default=None,
+        help="output format: tsv (default; 'chromexpr dataset' reads it) or npy (genes x bins array, rows in "
+        "--tss order); with --out, a .npy name means npy",
+    )
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="inputs binned at once (default 1)")
     p.add_argument(
         "--engine",
         choices=["native", "bedtools"],
         default="native",
         help="native (numpy, fast) or bedtools (reference); reads only",
     )
-    p.add_argument("--stat", choices=["mean", "sum", "max"], default="mean", help="bigWig statistic per bin")
+    p.add_argument(
+        "--stat", choices=["mean", "sum", "max"], default="mean", help="bigWig statistic per bin (default mean)"
+    )
     p.add_argument("--chrom-sizes", help="chromosome sizes: genes whose window leaves a chromosome are left out")
     p.add_argument(
         "--missing-chromosomes",
@@ -269,45 +634,94 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bin_reads)
 
     p = sub.add_parser("reference", help=cmd_reference.__doc__, description=cmd_reference.__doc__)
-    p.add_argument("--annotation", required=True)
-    p.add_argument("--annotation-format", choices=["tss_table", "gene_info", "gtf"], default="tss_table")
-    p.add_argument("--chrom-sizes", required=True)
+    p.add_argument("--annotation", required=True, help="gene annotation (format: --annotation-format)")
+    p.add_argument(
+        "--annotation-format",
+        choices=["tss_table", "gene_info", "gtf"],
+        default="tss_table",
+        help="tss_table: TSV 'gene_id chrom tss strand' (default); gene_info: a gene-info table; gtf: a GTF file",
+    )
+    p.add_argument("--chrom-sizes", required=True, help="chromosome sizes of the assembly ('chrom size' per line)")
     p.add_argument("--expression", help="keep genes with expression in this matrix")
-    p.add_argument("--duplicates", choices=["error", "first"], default="error")
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--min-tss-distance", type=int, default=MIN_TSS_DISTANCE)
-    p.add_argument("--unknown-strand", choices=["plus", "drop"], default="plus")
-    p.add_argument("--chromosomes", nargs="*", default=None)
-    p.add_argument("--split", choices=["blocks", "random", "chromosome"], default="blocks")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--valid-chromosomes", nargs="*", default=None)
-    p.add_argument("--test-chromosomes", nargs="*", default=None)
+    p.add_argument(
+        "--duplicates",
+        choices=["error", "first"],
+        default="error",
+        help="a gene listed twice in --expression: stop (default) or keep its first row",
+    )
+    p.add_argument("--out-dir", required=True, help="folder for tss.tsv, windows.bed, splits.tsv and summary.json")
+    p.add_argument(
+        "--min-tss-distance",
+        type=int,
+        default=MIN_TSS_DISTANCE,
+        help=f"keep TSSs at least this many bp apart (default {MIN_TSS_DISTANCE})",
+    )
+    p.add_argument(
+        "--unknown-strand",
+        choices=["plus", "drop"],
+        default="plus",
+        help="genes without strand: treat as '+' (default) or leave out",
+    )
+    p.add_argument("--chromosomes", nargs="*", default=None, help="keep genes on these chromosomes only")
+    p.add_argument(
+        "--split",
+        choices=["blocks", "random", "chromosome"],
+        default="blocks",
+        help="how genes are split into train/valid/test (default blocks)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the blocks/random split (default 0)")
+    p.add_argument("--valid-chromosomes", nargs="*", default=None, help="chromosome split: the valid chromosomes")
+    p.add_argument("--test-chromosomes", nargs="*", default=None, help="chromosome split: the test chromosomes")
     _add_geometry(p)
     p.set_defaults(func=cmd_reference)
 
     p = sub.add_parser("dataset", help=cmd_dataset.__doc__, description=cmd_dataset.__doc__)
-    p.add_argument("--counts", nargs="+", required=True, metavar="MARK=NPY")
-    p.add_argument("--tss", required=True)
-    p.add_argument("--splits", required=True)
-    p.add_argument("--expression", required=True)
-    p.add_argument("--cell", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--log1p", action="store_true")
-    p.add_argument("--fit-on", choices=["all", "train"], default="all")
-    p.add_argument("--duplicates", choices=["error", "first"], default="error")
+    p.add_argument(
+        "--counts",
+        nargs="+",
+        required=True,
+        metavar="MARK=FILE",
+        help="one bin matrix per mark: the TSV of 'chromexpr bin-reads' or a .npy (genes x bins), rows "
+        "the --tss genes in order",
+    )
+    p.add_argument("--tss", required=True, help=_TSS_HELP)
+    p.add_argument("--splits", required=True, help="split manifest (splits.tsv of 'chromexpr reference')")
+    p.add_argument("--expression", required=True, help="expression matrix with a column for --cell")
+    p.add_argument("--cell", required=True, help="the cell (epigenome) id, e.g. E003")
+    p.add_argument("--out", required=True, help="dataset .npz to write")
+    p.add_argument("--log1p", action="store_true", help="log1p the values before the per-mark z-score")
+    p.add_argument(
+        "--fit-on",
+        choices=["all", "train"],
+        default="all",
+        help="fit the z-score on all genes (default) or on the train split only",
+    )
+    p.add_argument(
+        "--duplicates",
+        choices=["error", "first"],
+        default="error",
+        help="a gene listed twice in --expression: stop (default) or keep its first row",
+    )
     p.set_defaults(func=cmd_dataset)
 
     p = sub.add_parser("ingest", help=cmd_ingest.__doc__, description=cmd_ingest.__doc__)
-    p.add_argument("--format", choices=["deepchrome", "deepdiff"], required=True)
+    p.add_argument(
+        "--format", choices=["deepchrome", "deepdiff"], required=True, help="which release's CSV layout the files have"
+    )
     p.add_argument("--train", help="the release's train split file")
     p.add_argument("--valid", help="the release's valid split file")
     p.add_argument("--test", help="the release's test split file")
-    p.add_argument("--cell", required=True)
+    p.add_argument("--cell", required=True, help="the cell (epigenome) id, e.g. E003")
     p.add_argument("--expression", help="expression matrix (labels by median; needed for deepdiff)")
     p.add_argument("--out", required=True, help="dataset .npz")
     p.add_argument("--window-bp", type=int, help="keep only the central bins of TSS +/- this many bases")
-    p.add_argument("--log1p", action="store_true")
-    p.add_argument("--fit-on", choices=["all", "train"], default="all")
+    p.add_argument("--log1p", action="store_true", help="log1p the values before the per-mark z-score")
+    p.add_argument(
+        "--fit-on",
+        choices=["all", "train"],
+        default="all",
+        help="fit the z-score on all genes (default) or on the train split only",
+    )
     p.add_argument(
         "--duplicates",
         choices=["error", "first"],
@@ -317,19 +731,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("export", help=cmd_export.__doc__, description=cmd_export.__doc__)
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", required=True, help="dataset .npz (of 'chromexpr dataset' or 'chromexpr ingest')")
     p.add_argument("--out", required=True, help="CSV (.gz to compress)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("simulate", help=cmd_simulate.__doc__, description=cmd_simulate.__doc__)
-    p.add_argument("--genes", required=True)
-    p.add_argument("--expression", required=True)
-    p.add_argument("--chrom-sizes", required=True)
-    p.add_argument("--cells", nargs="+", required=True)
-    p.add_argument("--marks", nargs="+", default=list(CANONICAL_MARKS))
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--depth", type=float, default=1.0)
+    p.add_argument("--genes", required=True, help=_TSS_HELP)
+    p.add_argument("--expression", required=True, help="expression matrix with a column per --cells")
+    p.add_argument("--chrom-sizes", required=True, help="chromosome sizes ('chrom size' per line)")
+    p.add_argument("--cells", nargs="+", required=True, help="cells (columns of --expression) to simulate")
+    p.add_argument(
+        "--marks",
+        nargs="+",
+        default=list(CANONICAL_MARKS),
+        help=f"marks to simulate (default {' '.join(CANONICAL_MARKS)})",
+    )
+    p.add_argument("--out-dir", required=True, help="folder for CELL-MARK.tagAlign.gz files")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--depth", type=float, default=1.0, help="read depth factor (default 1.0)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("check-config", help=cmd_check_config.__doc__, description=cmd_check_config.__doc__)
@@ -347,15 +766,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("download", help=cmd_download.__doc__, description=cmd_download.__doc__)
-    p.add_argument("--url", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--size", type=int)
-    p.add_argument("--sha256")
-    p.add_argument("--retries", type=int, default=5)
+    p.add_argument("--url", required=True, help="http://, https:// or file:// URL")
+    p.add_argument(
+        "--out", required=True, help="destination file (bytes gather in OUT.part, so an interrupted download resumes)"
+    )
+    p.add_argument("--size", type=int, help="expected size in bytes (checked)")
+    p.add_argument("--sha256", help="expected SHA-256 checksum (checked)")
+    p.add_argument("--retries", type=int, default=5, help="failed attempts in a row retried, with back-off (default 5)")
     p.set_defaults(func=cmd_download)
     for command in sub.choices.values():  # the flags of each command, to name them in errors
         command.set_defaults(known_flags=frozenset(o for a in command._actions for o in a.option_strings))
     return parser
+
+
+def _logs_around_bars() -> contextlib.AbstractContextManager:
+    """On a terminal, log lines are written around the progress bars (not through them)."""
+    if not on_terminal():
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,13 +795,16 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="chromexpr: %(message)s", stream=sys.stderr
     )
     try:
-        return int(args.func(args) or 0)
+        with _logs_around_bars():
+            return int(args.func(args) or 0)
     except ChromexprError as exc:
+        close_all()
         if isinstance(exc, InputError):
             exc = _for_command_line(exc, args.known_flags)
         print(f"chromexpr {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file system refusing (permissions, full disk, a file where a folder goes)
+        close_all()
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"chromexpr {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +55,8 @@ def test_bin_reads_hand_checked(small_inputs, tmp_path, engine):
     out = tmp_path / f"{engine}.tsv"
     bin_reads(reads, tss, out, "--window-bp", "300", "--bin-bp", "100", "--engine", engine)
     table = pd.read_csv(out, sep="\t", index_col=0)
-    assert list(table.columns) == [f"bin_{i}" for i in range(6)]
+    # columns are named by each bin's start relative to the TSS (transcription order); values as before
+    assert list(table.columns) == ["bin_-300", "bin_-200", "bin_-100", "bin_0", "bin_100", "bin_200"]
     np.testing.assert_array_equal(table.loc["GP"].to_numpy(), [2, 1, 0, 0, 0, 0])
     np.testing.assert_array_equal(table.loc["GM"].to_numpy(), [1, 0, 1, 1, 0, 0])
 
@@ -308,3 +311,266 @@ def test_check_config_names_file_line_and_key(tmp_path):
     lacking.write_text("marks: [H3K4me3, H3K27me3]\ntrain: {models: [logreg]}\nreport: {reference_model: logreg}\n")
     proc = run("check-config", str(REPO / "config/config.yaml"), str(lacking), "--schema", schema, check=False)
     assert "model card 'logreg' needs the mark(s) H3K4me1, H3K36me3, H3K9me3" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# bin-reads -> dataset: TSV or .npy, BED6 genes, several marks at once
+# --------------------------------------------------------------------------------------------
+
+DEMO = REPO / "src/chromexpr/data/demo"
+TWO_MARKS = ("H3K4me3", "H3K27me3")
+
+
+@pytest.fixture(scope="module")
+def demo_cell(tmp_path_factory):
+    """The demo reference (3,318 genes) and simulated reads of E003 for two marks."""
+    root = tmp_path_factory.mktemp("demo")
+    ref = root / "ref"
+    run(
+        "reference",
+        "--annotation",
+        str(DEMO / "genes.tsv"),
+        "--chrom-sizes",
+        str(DEMO / "chrom.sizes"),
+        "--expression",
+        str(DEMO / "expression.tsv"),
+        "--out-dir",
+        str(ref),
+    )
+    run(
+        "simulate",
+        "--genes",
+        str(ref / "tss.tsv"),
+        "--expression",
+        str(DEMO / "expression.tsv"),
+        "--chrom-sizes",
+        str(DEMO / "chrom.sizes"),
+        "--cells",
+        "E003",
+        "--marks",
+        *TWO_MARKS,
+        "--out-dir",
+        str(root / "reads"),
+        "--depth",
+        "0.2",
+    )
+    reads = {mark: root / "reads" / f"E003-{mark}.tagAlign.gz" for mark in TWO_MARKS}
+    return root, ref, reads
+
+
+def _dataset(ref: Path, counts: dict[str, Path], out: Path, tss: Path | None = None):
+    from chromexpr.dataset import load_dataset
+
+    run(
+        "dataset",
+        "--counts",
+        *(f"{mark}={path}" for mark, path in counts.items()),
+        "--tss",
+        str(tss or ref / "tss.tsv"),
+        "--splits",
+        str(ref / "splits.tsv"),
+        "--expression",
+        str(DEMO / "expression.tsv"),
+        "--cell",
+        "E003",
+        "--out",
+        str(out),
+    )
+    return load_dataset(out)
+
+
+def _assert_same_dataset(a, b):
+    np.testing.assert_array_equal(a.gene_ids, b.gene_ids)
+    np.testing.assert_array_equal(a.marks, b.marks)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.signal, b.signal)
+    np.testing.assert_array_equal(a.label, b.label)
+    np.testing.assert_array_equal(a.split, b.split)
+
+
+def test_bin_reads_tsv_chains_into_dataset_like_npy(demo_cell, tmp_path):
+    root, ref, reads = demo_cell
+    flags = [f for mark, path in reads.items() for f in ("--reads", f"{mark}={path}")]
+    proc = run("bin-reads", *flags, "--tss", str(ref / "tss.tsv"), "--out-dir", str(tmp_path / "tsv"), "--threads", "2")
+    run("bin-reads", *flags, "--tss", str(ref / "tss.tsv"), "--out-dir", str(tmp_path / "npy"), "--format", "npy")
+    tsv = {mark: tmp_path / "tsv" / f"{mark}.tsv" for mark in TWO_MARKS}
+    npy = {mark: tmp_path / "npy" / f"{mark}.npy" for mark in TWO_MARKS}
+    assert all(p.is_file() for p in [*tsv.values(), *npy.values()])
+    # a progress line per file on stderr, a human summary per file on stdout (no dict)
+    for i, (mark, path) in enumerate(reads.items(), start=1):
+        assert f"[{i}/2] binning {path} ({mark}) -> {tsv[mark]}" in proc.stderr
+    summary = proc.stdout.strip().splitlines()
+    assert len(summary) == 2 and "{" not in proc.stdout
+    assert re.fullmatch(
+        rf"E003-H3K4me3\.tagAlign\.gz: 3,318 genes x 100 bins, [\d,]+ reads, [\d,]+ near windows "
+        rf"\(\d+\.\d%\), \d+\.\d s -> {re.escape(str(tsv['H3K4me3']))}",
+        summary[0],
+    ), summary[0]
+    # TSV columns: each bin's start relative to the TSS; values equal the .npy's
+    table = pd.read_csv(tsv["H3K4me3"], sep="\t", index_col=0)
+    assert table.columns[0] == "bin_-5000" and table.columns[50] == "bin_0" and table.columns[-1] == "bin_4900"
+    assert list(table.index) == list(pd.read_csv(ref / "tss.tsv", sep="\t")["gene_id"])
+    for mark in TWO_MARKS:
+        np.testing.assert_array_equal(pd.read_csv(tsv[mark], sep="\t", index_col=0).to_numpy(), np.load(npy[mark]))
+    assert np.load(npy["H3K4me3"]).sum() > 0
+    _assert_same_dataset(_dataset(ref, tsv, tmp_path / "from_tsv.npz"), _dataset(ref, npy, tmp_path / "from_npy.npz"))
+
+
+def test_multi_mark_outputs_equal_single_file_runs(demo_cell, tmp_path):
+    _, ref, reads = demo_cell
+    flags = [f for mark, path in reads.items() for f in ("--reads", f"{mark}={path}")]
+    run("bin-reads", *flags, "--tss", str(ref / "tss.tsv"), "--out-dir", str(tmp_path / "many"), "--threads", "2")
+    for mark, path in reads.items():
+        single = tmp_path / f"{mark}.single.tsv"
+        bin_reads(path, ref / "tss.tsv", single)
+        assert (tmp_path / "many" / f"{mark}.tsv").read_text() == single.read_text()
+    # without MARK=, an input is named after its file
+    run("bin-reads", "--reads", str(reads["H3K4me3"]), "--tss", str(ref / "tss.tsv"), "--out-dir", str(tmp_path / "n"))
+    assert (tmp_path / "n" / "E003-H3K4me3.tsv").read_text() == (tmp_path / "H3K4me3.single.tsv").read_text()
+    # --out with a .npy name writes an array
+    bin_reads(reads["H3K4me3"], ref / "tss.tsv", tmp_path / "one.npy")
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "one.npy"), pd.read_csv(tmp_path / "H3K4me3.single.tsv", sep="\t", index_col=0).to_numpy()
+    )
+
+
+def _as_bed6(tss_table: Path, bed: Path) -> None:
+    """Gene bodies of 1 kb as BED6: '+' genes start at the TSS, '-' genes end one past it."""
+    genes = pd.read_csv(tss_table, sep="\t", keep_default_na=False)
+    plus = genes["strand"] != "-"
+    start = np.where(plus, genes["tss"], genes["tss"] - 999)
+    end = np.where(plus, genes["tss"] + 1000, genes["tss"] + 1)
+    strand = genes["strand"].replace({"": "."})
+    lines = [
+        f"{c}\t{s}\t{e}\t{g}\t0\t{st}\n"
+        for c, s, e, g, st in zip(genes["chrom"], start, end, genes["gene_id"], strand, strict=True)
+    ]
+    bed.write_text("track name=genes\n" + "".join(lines))
+
+
+def test_bed6_tss_equals_the_tss_table(demo_cell, small_inputs, tmp_path):
+    tss, reads_small = small_inputs
+    bed = tmp_path / "small.bed"
+    _as_bed6(tss, bed)
+    bin_reads(reads_small, tss, tmp_path / "table.tsv", "--window-bp", "300")
+    bin_reads(reads_small, bed, tmp_path / "bed.tsv", "--window-bp", "300")
+    assert (tmp_path / "bed.tsv").read_text() == (tmp_path / "table.tsv").read_text()
+    table = pd.read_csv(tmp_path / "bed.tsv", sep="\t", index_col=0)
+    np.testing.assert_array_equal(table.loc["GM"].to_numpy(), [1, 0, 1, 1, 0, 0])
+
+    _, ref, reads = demo_cell
+    genes_bed = tmp_path / "genes.bed"
+    _as_bed6(ref / "tss.tsv", genes_bed)
+    for name, genes in (("table", ref / "tss.tsv"), ("bed", genes_bed)):
+        run(
+            "bin-reads",
+            "--reads",
+            f"H3K4me3={reads['H3K4me3']}",
+            "--tss",
+            str(genes),
+            "--out-dir",
+            str(tmp_path / name),
+        )
+    assert (tmp_path / "bed" / "H3K4me3.tsv").read_text() == (tmp_path / "table" / "H3K4me3.tsv").read_text()
+    counts = {"H3K4me3": tmp_path / "bed" / "H3K4me3.tsv"}
+    _assert_same_dataset(
+        _dataset(ref, counts, tmp_path / "bed.npz", tss=genes_bed), _dataset(ref, counts, tmp_path / "table.npz")
+    )
+
+
+def test_dataset_names_file_and_line_of_a_gene_mismatch(demo_cell, tmp_path):
+    _, ref, reads = demo_cell
+    out = tmp_path / "H3K4me3.tsv"
+    bin_reads(reads["H3K4me3"], ref / "tss.tsv", out)
+    lines = out.read_text().splitlines(keepends=True)
+    lines[3], lines[4] = lines[4], lines[3]  # genes 3 and 4 swapped
+    swapped = tmp_path / "swapped.tsv"
+    swapped.write_text("".join(lines))
+    base = ["--splits", str(ref / "splits.tsv"), "--expression", str(DEMO / "expression.tsv"), "--cell", "E003"]
+    args = ["dataset", "--tss", str(ref / "tss.tsv"), *base, "--out", str(tmp_path / "x.npz")]
+    proc = run(*args, "--counts", f"H3K4me3={swapped}", check=False)
+    first = _stderr_first_line(proc)
+    gene3, gene4 = lines[4].split("\t")[0], lines[3].split("\t")[0]  # as in the TSS table (after the swap)
+    assert first == (
+        f"chromexpr dataset: error: {swapped}:4: gene '{gene4}' where the TSS table has '{gene3}' (gene 3 of 3,318): "
+        "the rows must be the TSS table's genes in its order"
+    )
+    assert not (tmp_path / "x.npz").exists()
+    truncated = tmp_path / "short.tsv"
+    truncated.write_text("".join(out.read_text().splitlines(keepends=True)[:-1]))
+    proc = run(*args, "--counts", f"H3K4me3={truncated}", check=False)
+    assert _stderr_first_line(proc) == (
+        f"chromexpr dataset: error: {truncated}: 3,317 genes but the TSS table has 3,318"
+    )
+    # told by content, not by name: a TSV called .npy is read as a TSV, and neither gives a clear message
+    renamed = tmp_path / "counts.npy"
+    renamed.write_text(out.read_text())
+    run(*args, "--counts", f"H3K4me3={renamed}")
+    junk = tmp_path / "junk.tsv"
+    junk.write_text("chr1\t1\t2\n")
+    proc = run(*args, "--counts", f"H3K4me3={junk}", check=False)
+    assert _stderr_first_line(proc).startswith(
+        f"chromexpr dataset: error: {junk}:1: neither a .npy array nor a bin-reads TSV"
+    )
+    assert "pickled" not in proc.stderr
+
+
+def test_bin_reads_output_flags_are_checked(small_inputs, tmp_path):
+    tss, reads = small_inputs
+    two = ["--reads", f"A={reads}", "--reads", f"B={reads}", "--tss", str(tss)]
+    proc = run("bin-reads", *two, "--out", str(tmp_path / "o.tsv"), check=False)
+    assert _stderr_first_line(proc) == "chromexpr bin-reads: error: --out names one output file, but 2 inputs are given"
+    proc = run(
+        "bin-reads",
+        "--reads",
+        str(reads),
+        "--reads",
+        str(reads),
+        "--tss",
+        str(tss),
+        "--out-dir",
+        str(tmp_path),
+        check=False,
+    )
+    assert "two inputs would write the same output in --out-dir: reads" in _stderr_first_line(proc)
+    proc = run("bin-reads", "--tss", str(tss), "--out", str(tmp_path / "o.tsv"), check=False)
+    assert _stderr_first_line(proc) == "chromexpr bin-reads: error: no input file given"
+    proc = run("bin-reads", "--reads", str(reads), "--tss", str(tss), check=False)
+    assert _stderr_first_line(proc) == "chromexpr bin-reads: error: no output given"
+    proc = run(
+        "bin-reads", "--reads", str(reads), "--tss", str(tss), "--out-dir", str(tmp_path), "--threads", "0", check=False
+    )
+    assert _stderr_first_line(proc) == "chromexpr bin-reads: error: --threads 0 must be at least 1"
+
+
+def test_bed6_errors_name_file_and_line(small_inputs, tmp_path):
+    _, reads = small_inputs
+    bed = tmp_path / "genes.bed"
+    bed.write_text("chr1\t1000\t2000\tG1\t0\t+\nchr1\t3000\t2500\tG2\t0\t-\n")
+    proc = bin_reads(reads, bed, tmp_path / "o.tsv", check=False)
+    assert _stderr_first_line(proc) == f"chromexpr bin-reads: error: {bed}:2: end 2500 is not after start 3000"
+
+
+def test_every_option_of_every_subcommand_has_help():
+    from chromexpr.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) >= {"bin-reads", "reference", "dataset", "ingest", "export", "simulate", "download"}
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help and action.help.strip(), f"{name} {action.option_strings or action.dest} has no help"
+        assert sub.description and sub.description.strip(), name
+
+
+def test_help_cites_no_internal_document():
+    for sub in ("bin-reads", "reference", "dataset", "ingest", "export", "simulate", "download", "check-config"):
+        text = run(sub, "--help").stdout
+        for word in ("DESIGN", "MODEL_SPEC", "section 4"):
+            assert word not in text, (sub, word)
+    # the package's messages, model cards, templates and shipped READMEs
+    sources = "\n".join(
+        p.read_text() for p in (REPO / "src/chromexpr").rglob("*") if p.suffix in (".py", ".yaml", ".md", ".j2")
+    )
+    for word in ("DESIGN.md", "MODEL_SPEC", "section 4"):
+        assert word not in sources, word

@@ -39,6 +39,7 @@ from isal import igzip, isal_zlib
 
 from chromexpr.errors import DownloadError, InputError
 from chromexpr.logs import Say, get_logger
+from chromexpr.progress import progress_bar
 
 __all__ = ["download", "file_url", "remote_size"]
 
@@ -208,7 +209,10 @@ def _fetch_once(
             )
 
         received = 0
-        with open(part, "r+b" if offset else "wb") as fh:
+        name = Path(urlsplit(url).path).name or url
+        # bytes, on a terminal only (log lines stay as they are)
+        bar = progress_bar(desc=name, total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024)
+        with bar, open(part, "r+b" if offset else "wb") as fh:
             if offset:
                 fh.seek(offset)
                 fh.truncate()  # drop anything past offset (a server may resume earlier than asked)
@@ -222,6 +226,7 @@ def _fetch_once(
                     break
                 fh.write(block)
                 received += len(block)
+                bar.update(len(block))
                 if total is not None and offset + received > total:
                     raise _Permanent(
                         f"server sent more than the {total} bytes it announced",

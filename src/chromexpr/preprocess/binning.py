@@ -1,6 +1,6 @@
 """Reads (or bigWig signal) per bin around each TSS: the genes x bins matrix of one cell and mark.
 
-Counting semantics (DESIGN.md section 4): a read counts in every bin it overlaps by at least 1 bp,
+Counting semantics: a read counts in every bin it overlaps by at least 1 bp,
 exactly what ``bedtools intersect -c -a bins.bed -b reads`` reports. Bins come from
 :func:`~chromexpr.preprocess.geometry.bin_starts`, so columns are in transcription order.
 
@@ -52,6 +52,7 @@ from chromexpr.io.reads import (
     normalize_chrom_names,
 )
 from chromexpr.preprocess.geometry import BinGeometry, bin_starts, window_bounds
+from chromexpr.progress import progress_bar
 
 Engine = Literal["native", "bedtools"]
 BigWigStat = Literal["mean", "sum", "max"]
@@ -213,7 +214,9 @@ def _scan_reads(
     no_size = np.iinfo(np.int64).max
     known: dict[str, tuple[int, int, str]] = {}  # reads name -> (table index, size, table name)
 
+    bar = progress_bar(desc=reads_path.name, unit=" reads", unit_scale=True)  # shown on a terminal only
     for chunk in iter_read_chunks(reads_path, chunk_reads):
+        bar.update(len(chunk))
         for reason, n in chunk.skipped.items():
             stats["alignments_skipped"][reason] = stats["alignments_skipped"].get(reason, 0) + n
         if len(chunk) == 0:
@@ -258,6 +261,7 @@ def _scan_reads(
                     "gene annotation (e.g. hg38 reads with hg19 genes); use files of one assembly",
                 )
         yield chunk, lut_table[chunk.codes]
+    bar.close()
 
     if stats["reads_on_tss_chroms"] == 0:
         seen = list(stats["reads_per_chrom"])
@@ -632,7 +636,7 @@ def bin_bigwig(
             log.warning("%s: %s; kept as zeros (missing_chromosomes: warn)", path, text)
         _check_windows(tss, genes, sizes, " (in the bigWig)")
         genomic = np.zeros((len(genes.gene_ids), n), dtype=np.float64)
-        for g in np.flatnonzero(present):
+        for g in progress_bar(np.flatnonzero(present), desc=path.name, unit=" genes"):  # on a terminal only
             chrom = to_bigwig[genes.chroms[genes.chrom_index[g]]]
             per_base = bw.values(chrom, genes.window_start[g], genes.window_end[g]).reshape(n, width)
             if stat == "max":

@@ -1,4 +1,4 @@
-"""Bin geometry around each TSS (DESIGN.md section 4).
+"""Bin geometry around each TSS.
 
 Coordinates are 0-based, half-open. With ``window_bp`` W and ``bin_bp`` B there are ``2W/B`` bins.
 A ``+`` gene's window is ``[tss - W, tss + W)``; a ``-`` gene's is ``[tss + 1 - W, tss + 1 + W)``.

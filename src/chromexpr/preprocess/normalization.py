@@ -1,4 +1,4 @@
-"""Normalization of a cell's values: median labels and the per-mark z-score (DESIGN.md section 4)."""
+"""Normalization of a cell's values: median labels and the per-mark z-score."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from chromexpr.errors import InputError
 def label_by_median(expression: np.ndarray) -> tuple[np.ndarray, float]:
     """Binary labels: expression >= the median over these genes -> 1, else 0.
 
-    The median itself is labelled 1 (DESIGN.md section 4). Returns ``(labels, median)``.
+    The median itself is labelled 1. Returns ``(labels, median)``.
     """
     expression = np.asarray(expression, dtype=np.float64)
     if expression.size == 0:

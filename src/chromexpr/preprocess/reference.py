@@ -1,4 +1,4 @@
-"""Reference: one TSS per gene -> TSS filter -> windows -> split manifest (DESIGN.md section 4)."""
+"""Reference: one TSS per gene -> TSS filter -> windows -> split manifest."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ MIN_TSS_DISTANCE = 5000
 
 
 def filter_tss(genes: pd.DataFrame, min_tss_distance: int = MIN_TSS_DISTANCE) -> pd.DataFrame:
-    """Keep TSSs at least ``min_tss_distance`` apart (DESIGN.md section 4).
+    """Keep TSSs at least ``min_tss_distance`` apart.
 
     Per chromosome, genes are sorted by TSS (ties by gene id); the first is kept, and a gene
     is dropped when its TSS lies less than ``min_tss_distance`` downstream of the last KEPT TSS.

@@ -4,7 +4,7 @@ The demo ships real REMC gene coordinates and real RPKM for a few cells and chro
 (``data/demo/``, see its README). This module turns them into genuine ``{cell}-{mark}.tagAlign.gz``
 files, so that every later rule runs on the demo exactly as on downloaded REMC data.
 
-Model (DESIGN.md section 3). For each cell, every gene gets a latent *activity*
+Model. For each cell, every gene gets a latent *activity*
 
     z = SLOPE * (log2(rpkm + 0.1) - median over the cell's genes) + NOISE_SD * e,   p = sigmoid(z)
 

@@ -5,8 +5,8 @@ the DeepDiff CSV format, read by :mod:`chromexpr.io.deepchrome_csv` and
 :mod:`chromexpr.io.deepdiff_csv`) into a dataset ``.npz``; :func:`export_deepchrome_csv` writes a
 dataset back in the DeepChrome format.
 
-Both releases give bins in genomic order (not flipped for minus-strand genes; DESIGN.md section 3 and
-MODEL_SPEC.md "Shared data facts"), so datasets built here say ``orient_by_strand: false``.
+Both releases give bins in genomic order (not flipped for minus-strand genes), so datasets built here
+say ``orient_by_strand: false``.
 """
 
 from __future__ import annotations

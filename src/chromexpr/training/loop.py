@@ -53,6 +53,7 @@ from chromexpr.models import (
     load_card,
     resolve_hyperparameters,
 )
+from chromexpr.progress import around_bars, progress_bar
 from chromexpr.training import outputs
 from chromexpr.training.checkpoint import (
     CHECKPOINT_NAME,
@@ -438,6 +439,10 @@ def _train_torch(
             f"genes train/valid/test {'/'.join(str(v) for v in data.counts().values())}, "
             f"batch {batch_size}, max {max_epochs} epochs, patience {patience}"
         )
+        # epochs, on a terminal only; the per-epoch log line below stays as it is
+        bar = progress_bar(
+            desc=f"{card['name']} {fingerprint['cell']}", total=max_epochs, initial=state["epoch"], unit=" epochs"
+        )
         while not state["stopped"] and state["epoch"] < max_epochs:
             epoch = state["epoch"] + 1
             lr = float(optimizer.param_groups[0]["lr"])
@@ -504,15 +509,19 @@ def _train_torch(
                     "elapsed_seconds": state["elapsed_seconds"] + time.perf_counter() - started,
                 },
             )
-            say(
-                f"epoch {epoch}/{max_epochs}  train_loss {train_loss:.4f}  "
-                f"valid_loss {valid_loss:.4f}"
-                f"  valid_auroc {_fmt(valid['auroc'])}  best {_fmt(state['best_metric'])} "
-                f"(epoch {state['best_epoch']})  lr {lr:.3g}  {seconds:.1f} s  "
-                f"{n_train / max(train_seconds, 1e-9):,.0f} genes/s"
-            )
+            bar.update(1)
+            bar.set_postfix_str(f"valid_auroc {_fmt(valid['auroc'])}", refresh=False)
+            with around_bars():
+                say(
+                    f"epoch {epoch}/{max_epochs}  train_loss {train_loss:.4f}  "
+                    f"valid_loss {valid_loss:.4f}"
+                    f"  valid_auroc {_fmt(valid['auroc'])}  best {_fmt(state['best_metric'])} "
+                    f"(epoch {state['best_epoch']})  lr {lr:.3g}  {seconds:.1f} s  "
+                    f"{n_train / max(train_seconds, 1e-9):,.0f} genes/s"
+                )
             if callback is not None:
                 callback(dict(record, best_epoch=state["best_epoch"], best_metric=state["best_metric"]))
+        bar.close()
         if state["stopped"]:
             say(f"early stop after epoch {state['epoch']}: no better valid AUROC in {patience} epochs")
 
