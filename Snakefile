@@ -16,6 +16,10 @@ with exit_on_input_error():
 configfile: f"{workflow.basedir}/config/config.yaml"
 
 
+# The front page of `snakemake --report report.zip`; each output wrapped in report() has its caption.
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/shipped.smk"
 include: "rules/demo.smk"

@@ -348,6 +348,35 @@ def torch_training_params():
     }
 
 
+def config_names():
+    """The config files of this run in the order they apply (the Snakefile's ``configfile:``, then each
+    ``--configfile``), each relative to the workflow or the working directory when inside one, else its
+    name: never an absolute path."""
+    given = [str(f) for f in (workflow.overwrite_configfiles or [])]
+    files = [str(f) for f in workflow.configfiles if str(f) not in given] + given
+    names = []
+    for file in files:
+        path = Path(file).resolve()
+        for base in (REPO.resolve(), Path.cwd().resolve()):
+            if path.is_relative_to(base):
+                names.append(str(path.relative_to(base)))
+                break
+        else:
+            names.append(path.name)
+    return names
+
+
+def run_files(name):
+    """``name`` (metrics.json, history.tsv, predictions.tsv.gz) of every single-cell run."""
+    return expand(
+        "results/runs/single_cell/{model}/{cell}/seed{seed}/{name}",
+        model=MODELS,
+        cell=CELLS,
+        seed=SEEDS,
+        name=name,
+    )
+
+
 def run_metrics():
     """metrics.json of every single-cell run."""
     return expand(

@@ -1,4 +1,5 @@
-"""Tests of chromexpr.evaluation.report: tables checked by hand on a small results tree."""
+"""Tests of the single-cell report (chromexpr.reporting.build_report and the evaluation tables behind it):
+tables checked by hand on a small results tree."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ import pytest
 from scipy import stats
 
 from chromexpr.errors import InputError
-from chromexpr.evaluation.report import (
+from chromexpr.evaluation.runs import collect_metrics
+from chromexpr.evaluation.statistics import paired_vs_reference
+from chromexpr.evaluation.tables import (
     DEFAULT_PUBLISHED,
-    build_report,
-    collect_metrics,
-    paired_vs_reference,
     per_cell_table,
     published_beside_ours,
     read_published,
     table2,
 )
+from chromexpr.reporting import build_report, report_files
 
 REPO = Path(__file__).resolve().parents[2]
 CELLS = ["E003", "E004", "E005", "E006", "E007"]
@@ -291,7 +292,8 @@ def test_report_files_and_tables(report):
     ):
         assert (out / name).stat().st_size > 0, name
         assert written[name] == out / name
-    for stem in ("per_cell_auroc", "auroc_distribution", "paired_vs_deepchrome"):
+    assert sorted(written) == sorted(report_files("deepchrome"))
+    for stem in ("per_cell_auroc", "auroc_distribution", "paired_vs_deepchrome", "training_curves", "roc_curves"):
         assert (out / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert (out / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
@@ -315,8 +317,16 @@ def test_index_references_every_figure_and_table(report):
     for link in links:
         assert (out / link).is_file(), f"index.html links to missing {link}"
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert images == ["per_cell_auroc.png", "auroc_distribution.png", "paired_vs_deepchrome.png"]
-    assert page.count("<table") == 5  # table 2, paired, published x 2, per cell
+    assert images == [
+        "per_cell_auroc.png",
+        "auroc_distribution.png",
+        "paired_vs_deepchrome.png",
+        "training_curves.png",
+        "roc_curves.png",
+    ]
+    # table 2, paired, runs, split balance, accuracy, published x 2, per cell; each in a scroll box
+    assert page.count("<table") == 8
+    assert page.count('<div style="overflow-x:auto"><table') == 8
     assert "<title>test report</title>" in page
 
 

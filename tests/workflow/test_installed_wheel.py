@@ -1,5 +1,5 @@
 """The library works when installed from a wheel (no editable install, no repository checkout):
-model cards and the shipped reference tables are package data found through importlib.resources."""
+model cards, the shipped reference tables and the report template are package data found through importlib.resources."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ CHECK = textwrap.dedent(
     import chromexpr, torch
     from pathlib import Path
     from chromexpr.models import build_model, count_parameters, list_cards
-    from chromexpr.evaluation.report import read_published
+    from chromexpr.evaluation.tables import read_published
+    from chromexpr.reporting.single_cell import render_index
     from chromexpr.shipped import shipped_file
 
     here = Path(chromexpr.__file__).resolve()
@@ -30,6 +31,14 @@ CHECK = textwrap.dedent(
     published = read_published()
     assert len(published) > 168 and set(published["statistic"]) >= {"cell", "mean"}
     assert shipped_file("demo/genes.tsv").read_text().startswith("gene_id")
+    # the report's Jinja2 template is package data too (it fails on its first missing value, so the
+    # template was found and compiled)
+    try:
+        render_index({})
+    except Exception as err:
+        assert "is undefined" in str(err), err
+    else:
+        raise AssertionError("rendered without a context")
     print("OK", here.parent)
     """
 )

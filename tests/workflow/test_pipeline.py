@@ -296,6 +296,20 @@ def test_demo_trains_and_reports(demo_run):
         assert name in html
     table2 = pd.read_csv(report / "table2.tsv", sep="\t")
     assert set(table2["model"]) == {"deepchrome", "linear12", "logreg"}
+    # provenance: the config files by workflow-relative path, the source, the epoch budget of the runs
+    provenance = json.loads((report / "provenance.json").read_text())
+    small = str(Path(SMALL[1]).relative_to(REPO))
+    assert provenance["config_files"] == ["config/config.yaml", small]
+    assert provenance["source_kind"] == "demo" and provenance["cells"] == ["E003", "E116"]
+    assert provenance["models"]["deepchrome"]["max_epochs"] == [2]
+    assert provenance["models"]["logreg"]["max_epochs"] == []
+    assert "provenance" in html and small in html and "epoch budget is 2 epochs" in html
+    curves = pd.read_csv(report / "training_curves.tsv", sep="\t")
+    assert set(curves.groupby("model")["epoch"].max()) <= {1, 2}
+    roc = pd.read_csv(report / "roc_curves.tsv", sep="\t")
+    assert set(roc["model"]) == {"deepchrome", "linear12", "logreg"} and roc["tpr"].max() == 1.0
+    per_cell = pd.read_csv(report / "per_cell_auroc.tsv", sep="\t")
+    assert per_cell["converged"].dtype == bool
 
 
 def test_figures_target_redraws_without_training(demo_run):
@@ -314,9 +328,19 @@ def test_snakemake_report_packages_the_figures(demo_run, tmp_path):
     work, _ = demo_run
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(work), *SMALL, "--report", str(out))
+    from chromexpr.reporting import report_files
+
     names = zipfile.ZipFile(out).namelist()
-    for figure in ("per_cell_auroc.png", "auroc_distribution.png", "paired_vs_deepchrome.png", "table2.tsv"):
-        assert any(n.endswith(figure) for n in names), figure
+    # every file the report job writes is a declared output wrapped in report(): all of them are packaged
+    written = sorted(p.name for p in (work / "results/report").iterdir() if p.is_file())
+    assert written == sorted(report_files("deepchrome"))
+    for name in written:
+        assert any(n.endswith(f"/{name}") or n == name for n in names), name
+    # every caption file is used by some output (or is the workflow's front page)
+    report_rules = (REPO / "rules/report.smk").read_text()
+    for caption in (REPO / "workflow/report").glob("*.rst"):
+        assert caption.name == "workflow.rst" or f"workflow/report/{caption.name}" in report_rules, caption.name
+    assert 'report: "workflow/report/workflow.rst"' in (REPO / "Snakefile").read_text()
 
 
 def test_rerun_does_nothing_and_redoes_only_missing(demo_run, tmp_path):

@@ -1,8 +1,8 @@
-"""Build results/report/ from every run's metrics.json (chromexpr.evaluation.report)."""
+"""Build results/report/ from every run's metrics.json, history and predictions (chromexpr.reporting)."""
 
 from pathlib import Path
 
-from chromexpr.evaluation.report import build_report
+from chromexpr.reporting import build_report
 from chromexpr.workflow import log_to
 
 log_to(snakemake)
@@ -12,4 +12,8 @@ build_report(
     published=snakemake.input.published,
     reference_model=snakemake.params.reference_model,
     title=snakemake.params.title,
+    # set by rules/report.smk, not a param: naming one more config file must not re-run the report
+    config_files=snakemake.config.get("_configfiles", []),
+    source_kind=snakemake.params.source_kind,
+    workflow_dir=Path(snakemake.scriptdir).parents[1],  # the checkout (scriptdir: the original script folder)
 )

@@ -1,6 +1,6 @@
 """Redraw every report figure from the tables in results/report/ (no training, no run files)."""
 
-from chromexpr.evaluation.report import draw_figures
+from chromexpr.reporting import draw_figures
 from chromexpr.workflow import log_to
 
 log_to(snakemake)
