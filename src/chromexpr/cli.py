@@ -199,33 +199,16 @@ def _input_spec(kind: str, spec: str) -> _Input:
     return _Input(kind, None, Path(spec))
 
 
-def bin_columns(geometry: BinGeometry) -> list[str]:
-    """Column names of a bin-reads TSV: ``bin_<offset>``, each bin's start in bp from the TSS.
-
-    Offsets are in transcription order (``bin_-5000`` ... ``bin_4900`` for 5 kb windows of 100 bp
-    bins; ``bin_0`` starts at the TSS); with ``--genomic-order`` they are genomic offsets of ``+`` genes.
-    """
-    return [f"bin_{-geometry.window_bp + j * geometry.bin_bp}" for j in range(geometry.n_bins)]
-
-
 def write_bins(counts: np.ndarray, gene_ids: np.ndarray, geometry: BinGeometry, out: Path, fmt: str) -> None:
     """Write one mark's genes x bins matrix as a TSV (``gene_id bin_<offset> ...``) or a ``.npy``, atomically."""
     from chromexpr.io.atomic import atomic_path
+    from chromexpr.preprocess.binning import write_counts_tsv
 
     if fmt == "npy":
         with atomic_path(out, suffix=".npy") as tmp, open(tmp, "wb") as fh:
             np.save(fh, counts)
         return
-    frame = pd.DataFrame(counts, columns=bin_columns(geometry))
-    frame.insert(0, "gene_id", np.asarray(gene_ids, dtype=object))
-    with atomic_path(out) as tmp:
-        frame.to_csv(
-            tmp,
-            sep="\t",
-            index=False,
-            float_format=None if np.issubdtype(counts.dtype, np.integer) else "%.6g",
-            lineterminator="\n",
-        )
+    write_counts_tsv(counts, gene_ids, out, geometry)
 
 
 def _summary(item: _Input, counts: np.ndarray, stats: dict, seconds: float, out: Path) -> str:
@@ -572,6 +555,23 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_normalization(p: argparse.ArgumentParser) -> None:
+    """The flags shared by the commands that build a dataset: normalization and duplicate genes."""
+    p.add_argument("--log1p", action="store_true", help="log1p the values before the per-mark z-score")
+    p.add_argument(
+        "--fit-on",
+        choices=["all", "train"],
+        default="all",
+        help="fit the z-score on all genes (default) or on the train split only",
+    )
+    p.add_argument(
+        "--duplicates",
+        choices=["error", "first"],
+        default="error",
+        help="a gene listed twice in --expression: stop (default) or keep its first row",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chromexpr`` command."""
     parser = argparse.ArgumentParser(prog="chromexpr", description=__doc__.split("\n\n")[0])
@@ -689,19 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expression", required=True, help="expression matrix with a column for --cell")
     p.add_argument("--cell", required=True, help="the cell (epigenome) id, e.g. E003")
     p.add_argument("--out", required=True, help="dataset .npz to write")
-    p.add_argument("--log1p", action="store_true", help="log1p the values before the per-mark z-score")
-    p.add_argument(
-        "--fit-on",
-        choices=["all", "train"],
-        default="all",
-        help="fit the z-score on all genes (default) or on the train split only",
-    )
-    p.add_argument(
-        "--duplicates",
-        choices=["error", "first"],
-        default="error",
-        help="a gene listed twice in --expression: stop (default) or keep its first row",
-    )
+    _add_normalization(p)
     p.set_defaults(func=cmd_dataset)
 
     p = sub.add_parser("ingest", help=cmd_ingest.__doc__, description=cmd_ingest.__doc__)
@@ -715,19 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expression", help="expression matrix (labels by median; needed for deepdiff)")
     p.add_argument("--out", required=True, help="dataset .npz")
     p.add_argument("--window-bp", type=int, help="keep only the central bins of TSS +/- this many bases")
-    p.add_argument("--log1p", action="store_true", help="log1p the values before the per-mark z-score")
-    p.add_argument(
-        "--fit-on",
-        choices=["all", "train"],
-        default="all",
-        help="fit the z-score on all genes (default) or on the train split only",
-    )
-    p.add_argument(
-        "--duplicates",
-        choices=["error", "first"],
-        default="error",
-        help="a gene listed twice in --expression: stop (default) or keep its first row",
-    )
+    _add_normalization(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("export", help=cmd_export.__doc__, description=cmd_export.__doc__)

@@ -345,3 +345,13 @@ def test_gene_errors_name_the_tss_file_and_line(tmp_path: Path) -> None:
         bin_reads(reads, read_tss_table(tss), BinGeometry())  # window [-4000, 6000) of 'early'
     assert info.value.path == str(tss) and info.value.line == 3
     assert str(info.value).startswith(f"{tss}:3: 1 gene(s) have a window that leaves the chromosome")
+
+
+def test_write_counts_tsv_names_bins_by_their_offset(tmp_path: Path) -> None:
+    from chromexpr.preprocess.geometry import BinGeometry
+
+    geometry = BinGeometry(window_bp=200, bin_bp=100)  # 4 bins: -200, -100, 0 (starts at the TSS), 100
+    out = write_counts_tsv(np.array([[1, 2, 3, 4]]), ["g"], tmp_path / "c.tsv", geometry)
+    assert out.read_text() == "gene_id\tbin_-200\tbin_-100\tbin_0\tbin_100\ng\t1\t2\t3\t4\n"
+    with pytest.raises(ValueError, match="counts have 4 bins, the geometry 2"):
+        write_counts_tsv(np.array([[1, 2, 3, 4]]), ["g"], tmp_path / "d.tsv", BinGeometry(window_bp=100, bin_bp=100))

@@ -658,8 +658,20 @@ def bin_bigwig(
     return values, stats
 
 
-def write_counts_tsv(counts: np.ndarray, gene_ids: np.ndarray | list[str], out: str | Path) -> Path:
-    """Write a genes x bins matrix as TSV with header ``gene_id bin_0 ... bin_{n-1}``, atomically.
+def bin_columns(geometry: BinGeometry) -> list[str]:
+    """Column names of a bins TSV: each bin's start in bp relative to the TSS.
+
+    Offsets are in transcription order (``bin_-5000`` ... ``bin_4900`` for 5 kb windows of 100 bp
+    bins; ``bin_0`` starts at the TSS); without strand orientation they are genomic offsets of ``+`` genes.
+    """
+    return [f"bin_{-geometry.window_bp + j * geometry.bin_bp}" for j in range(geometry.n_bins)]
+
+
+def write_counts_tsv(
+    counts: np.ndarray, gene_ids: np.ndarray | list[str], out: str | Path, geometry: BinGeometry | None = None
+) -> Path:
+    """Write a genes x bins matrix as TSV, atomically: header ``gene_id`` and one column per bin, named by
+    its offset from the TSS (``bin_columns(geometry)``), or ``bin_0 ... bin_{n-1}`` without a geometry.
 
     Integer matrices are written as integers, float matrices with 6 significant digits. A ``.gz``
     name gives a gzip file.
@@ -668,7 +680,10 @@ def write_counts_tsv(counts: np.ndarray, gene_ids: np.ndarray | list[str], out: 
     gene_ids = np.asarray(gene_ids, dtype=object)
     if counts.ndim != 2 or counts.shape[0] != gene_ids.shape[0]:
         raise ValueError(f"counts {counts.shape} do not match {gene_ids.shape[0]} gene ids")
-    frame = pd.DataFrame(counts, columns=[f"bin_{j}" for j in range(counts.shape[1])])
+    if geometry is not None and geometry.n_bins != counts.shape[1]:
+        raise ValueError(f"counts have {counts.shape[1]} bins, the geometry {geometry.n_bins}")
+    names = bin_columns(geometry) if geometry is not None else [f"bin_{j}" for j in range(counts.shape[1])]
+    frame = pd.DataFrame(counts, columns=names)
     frame.insert(0, "gene_id", gene_ids)
     out = Path(out)
     with atomic_path(out) as tmp:
