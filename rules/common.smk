@@ -337,7 +337,7 @@ def train_gpus():
 def card_checksum(wildcards):
     """sha256 of the model card's file: a training job's record of the card it uses (the card
     itself is package data, found by name, so it is not an input path)."""
-    return sha256sum(card_path(wildcards.model))
+    return CARD_SHA256[wildcards.model]
 
 
 def torch_training_params():
@@ -390,9 +390,8 @@ def run_metrics():
 # Every check that can be made before a job runs, in one place: a problem stops the run here with one
 # message (the config key, or the file and line, and what to do) instead of failing jobs later.
 with dag.exit_on_input_error():
-    # the concise check first (one message naming the key), then Snakemake's, which fills defaults
-    dag.validate_config(config, SCHEMA)
-    validate(config, str(SCHEMA))
+    # one message naming the key (no schema dump), then the schema's defaults filled in
+    dag.prepare_config(config, SCHEMA)
     SOURCE = config["source"]["kind"]
     CELLS = list(config["cells"])
     MARKS = list(config["marks"])
@@ -400,6 +399,7 @@ with dag.exit_on_input_error():
     SEEDS = list(config["train"]["seeds"])
     CARDS = {m: load_card(m) for m in MODELS}
     dag.check_config(config, CARDS)
+    CARD_SHA256 = {m: sha256sum(card_path(m)) for m in MODELS}
     LOCAL_FILES = _read_files_table() if SOURCE == "local" else {}
     PROCESSED_FILES = _read_processed_table() if SOURCE == "processed" else {}
     if SOURCE == "processed":

@@ -1,7 +1,7 @@
 """What the Snakefile calls while it builds the DAG, before any job runs.
 
-* ``validate_config``: the config against its JSON schema, with one short message per problem
-  (the key, what is wrong, the nearest valid key for a typo) instead of a schema dump.
+* ``prepare_config``: the config against its JSON schema, with one short message per problem
+  (the key, what is wrong, the nearest valid key for a typo) instead of a schema dump, then its defaults.
 * ``check_config``: the rules the schema cannot say (window a multiple of the bin, no duplicate
   marks or cells, the marks every configured model card needs, a trained reference model, ...).
 * ``code_hash``: a hash of every chromexpr module a workflow script imports, found by walking the
@@ -29,7 +29,6 @@ import yaml
 
 from chromexpr.errors import InputError
 from chromexpr.io.deepchrome_csv import DEEPCHROME_MARKS
-from chromexpr.io.jsonio import dumps_json
 from chromexpr.models import load_card
 
 PACKAGE = "chromexpr"
@@ -114,13 +113,26 @@ def _unknown_keys(config: Any, schema: Mapping[str, Any], prefix: tuple = ()) ->
         _unknown_keys(value, schema["properties"][key], (*prefix, key))
 
 
-def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
-    """Check ``config`` against the JSON schema at ``schema_path``.
+def prepare_config(config: dict[str, Any], schema_path: str | Path) -> dict[str, Any]:
+    """Validate ``config`` against the JSON schema at ``schema_path``, then fill in its defaults (in place,
+    as Snakemake's ``validate`` would; the schema is read and checked once).
 
     Raises:
         InputError: naming the config key, what is wrong, and (for a typo) the nearest valid key.
     """
     schema = read_yaml(schema_path)
+    validate_config(config, schema)
+    return fill_defaults(config, schema)
+
+
+def validate_config(config: Mapping[str, Any], schema: str | Path | Mapping[str, Any]) -> None:
+    """Check ``config`` against a JSON schema (a mapping, or the path of its YAML file).
+
+    Raises:
+        InputError: naming the config key, what is wrong, and (for a typo) the nearest valid key.
+    """
+    if not isinstance(schema, Mapping):
+        schema = read_yaml(schema)
     _unknown_keys(config, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
@@ -182,8 +194,7 @@ def check_config_files(paths: Sequence[str | Path], schema_path: str | Path) -> 
         if not isinstance(data, Mapping):
             raise InputError("a config file must be a YAML mapping of keys", path=path, line=1)
         merge_configs(config, data)
-    validate_config(config, schema_path)
-    fill_defaults(config, read_yaml(schema_path))
+    prepare_config(config, schema_path)
     check_config(config, {m: load_card(m) for m in config["train"]["models"]})
     return config
 
@@ -351,9 +362,3 @@ def code_hash(script: str | Path, *, root: str | Path | None = None) -> str:
         assert path is not None
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
-
-
-def fingerprint(value: Any) -> str:
-    """16 hex digits of sha256 of a JSON-serialisable value (canonical form, sorted keys)."""
-    text = dumps_json(value, indent=None, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

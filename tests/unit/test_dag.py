@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from chromexpr.dag import check_config, code_hash, fingerprint, module_closure, read_yaml, validate_config
+from chromexpr.dag import check_config, code_hash, module_closure, read_yaml, validate_config
 from chromexpr.errors import InputError
 from chromexpr.models import load_card
 
@@ -193,18 +193,13 @@ def test_real_scripts_cover_the_modules_they_run():
         assert "chromexpr.dag" not in module_closure(script), script.name
 
 
-def test_fingerprint_is_order_independent():
-    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
-    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
-
-
-def test_fill_defaults_equals_snakemake_validate():
-    """The CLI's check-config fills defaults exactly as the Snakefile's validate() does."""
-    from chromexpr.dag import fill_defaults
+def test_prepare_config_equals_snakemake_validate():
+    """The Snakefile and check-config fill defaults exactly as Snakemake's validate() would."""
+    from chromexpr.dag import prepare_config
 
     for name in ("config.yaml", "remc.yaml", "processed_deepdiff.yaml"):
         raw = yaml.safe_load((REPO / "config" / name).read_text())
-        ours = fill_defaults(copy.deepcopy(raw), read_yaml(SCHEMA))
+        ours = prepare_config(copy.deepcopy(raw), SCHEMA)
         theirs = copy.deepcopy(raw)
         validate(theirs, str(SCHEMA))
         assert ours == theirs, name

@@ -44,6 +44,37 @@ def job_counts(text: str) -> dict[str, int]:
     return counts
 
 
+DEMO = REPO / "src/chromexpr/data/demo"
+
+
+def simulate_reads_cli(cell: str, out_dir: Path) -> None:
+    """Stand-in reads for one cell (H3K4me3, H3K27me3, H3K36me3 at depth 0.2) with `chromexpr simulate`,
+    as the README's own-data example makes them."""
+    marks = ["H3K4me3", "H3K27me3", "H3K36me3"]
+    subprocess.run(
+        [
+            str(BIN / "chromexpr"),
+            "simulate",
+            "--genes",
+            str(DEMO / "genes.tsv"),
+            "--expression",
+            str(DEMO / "expression.tsv"),
+            "--chrom-sizes",
+            str(DEMO / "chrom.sizes"),
+            "--cells",
+            cell,
+            "--marks",
+            *marks,
+            "--depth",
+            "0.2",
+            "--out-dir",
+            str(out_dir),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
 def jobs_to_run(work: Path, *extra: str, repo: Path = REPO, env: dict | None = None) -> dict[str, int]:
     """Jobs per rule that a dry run of the small demo in ``work`` would run (without 'all')."""
     proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL, *extra, repo=repo, env=env)
@@ -146,38 +177,14 @@ def test_local_source_end_to_end(tmp_path):
 
     from chromexpr.dataset import load_dataset
 
-    demo = REPO / "src/chromexpr/data/demo"
     reads = tmp_path / "reads"
-    subprocess.run(
-        [
-            str(BIN / "chromexpr"),
-            "simulate",
-            "--genes",
-            str(demo / "genes.tsv"),
-            "--expression",
-            str(demo / "expression.tsv"),
-            "--chrom-sizes",
-            str(demo / "chrom.sizes"),
-            "--cells",
-            "E003",
-            "--marks",
-            "H3K4me3",
-            "H3K27me3",
-            "H3K36me3",
-            "--depth",
-            "0.2",
-            "--out-dir",
-            str(reads),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    simulate_reads_cli("E003", reads)
     # H3K27me3 as plain BED (chr-less names, as some aligners write them); H3K36me3 as a BAM
     bed = reads / "E003-H3K27me3.bed"
     with gzip.open(reads / "E003-H3K27me3.tagAlign.gz", "rt") as src, open(bed, "w") as dst:
         for line in src:
             dst.write(line.removeprefix("chr"))
-    sizes = dict(line.split() for line in (demo / "chrom.sizes").read_text().splitlines())
+    sizes = dict(line.split() for line in (DEMO / "chrom.sizes").read_text().splitlines())
     bam = reads / "E003-H3K36me3.bam"
     header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": c, "LN": int(n)} for c, n in sizes.items()]}
     with (
@@ -201,8 +208,8 @@ def test_local_source_end_to_end(tmp_path):
     )
     cfg = tmp_path / "local.yaml"
     cfg.write_text(
-        f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
-        f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
+        f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
+        f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
     )
     snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
@@ -503,15 +510,14 @@ def test_library_edit_reruns_exactly_the_rules_importing_it(demo_run, tmp_path):
 def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
     """A malformed reads file found by a job: the run prints our message (file and line), not a
     traceback, and the profile's retry stops at once instead of redoing the work."""
-    demo = REPO / "src/chromexpr/data/demo"
     reads = tmp_path / "E003-H3K4me3.tagAlign"
     reads.write_text("chr17\t100\t136\tN\t1000\t+\nchr17\t200\n")
     table = tmp_path / "cells.tsv"
     table.write_text(f"cell\tmark\tpath\nE003\tH3K4me3\t{reads}\n")
     cfg = tmp_path / "local.yaml"
     cfg.write_text(
-        f"source: {{kind: local, local: {{files: {table}, annotation: {demo / 'genes.tsv'}, "
-        f"expression: {demo / 'expression.tsv'}, chrom_sizes: {demo / 'chrom.sizes'}}}}}\n"
+        f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
+        f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
     )
     proc = snakemake(
@@ -542,31 +548,7 @@ def test_local_example_runs_as_documented(tmp_path):
     """config/examples/local.yaml, run as its header says: simulate stand-in reads, then the workflow."""
     from chromexpr.dataset import load_dataset
 
-    demo = REPO / "src/chromexpr/data/demo"
-    subprocess.run(
-        [
-            str(BIN / "chromexpr"),
-            "simulate",
-            "--genes",
-            str(demo / "genes.tsv"),
-            "--expression",
-            str(demo / "expression.tsv"),
-            "--chrom-sizes",
-            str(demo / "chrom.sizes"),
-            "--cells",
-            "E116",
-            "--marks",
-            "H3K4me3",
-            "H3K27me3",
-            "H3K36me3",
-            "--depth",
-            "0.2",
-            "--out-dir",
-            str(tmp_path / "my_reads"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    simulate_reads_cli("E116", tmp_path / "my_reads")
     snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(REPO / "config/examples/local.yaml"))
     ds = load_dataset(tmp_path / "results/datasets/E116.npz")
     assert list(ds.marks) == ["H3K4me3", "H3K27me3", "H3K36me3"] and ds.counts.shape == (3318, 3, 100)

@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,16 +136,22 @@ def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
 # history.tsv and predictions.tsv.gz
 
 
-def read_history(path: str | Path) -> pd.DataFrame:
-    """A run's ``history.tsv`` (one row per epoch: epoch, train_loss, valid_loss, valid_auroc, ...)."""
-    path = Path(path)
-    hint = "history.tsv is written by the training step (train_model); re-run that run"
+def _read_run_table(path: Path, what: str, columns: tuple[str, ...], **read_csv: Any) -> pd.DataFrame:
+    """One of a run's TSV files, which must exist and have ``columns``; errors name the file and say
+    that the training step writes it."""
+    hint = f"{path.name} is written by the training step (train_model); re-run that run"
     if not path.is_file():
-        raise InputError("history file not found", path=path, hint=hint)
-    table = pd.read_csv(path, sep="\t")
-    missing = [c for c in ("epoch", "train_loss", "valid_loss") if c not in table.columns]
+        raise InputError(f"{what} file not found", path=path, hint=hint)
+    table = pd.read_csv(path, sep="\t", **read_csv)
+    missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path=path, line=1, hint=hint)
+    return table
+
+
+def read_history(path: str | Path) -> pd.DataFrame:
+    """A run's ``history.tsv`` (one row per epoch: epoch, train_loss, valid_loss, valid_auroc, ...)."""
+    table = _read_run_table(Path(path), "history", ("epoch", "train_loss", "valid_loss"))
     for c in table.columns:
         table[c] = pd.to_numeric(table[c], errors="coerce")
     return table
@@ -153,13 +160,9 @@ def read_history(path: str | Path) -> pd.DataFrame:
 def read_predictions(path: str | Path) -> pd.DataFrame:
     """A run's ``predictions.tsv.gz`` (gene_id, split, label, probability), checked."""
     path = Path(path)
-    hint = "predictions.tsv.gz is written by the training step (train_model); re-run that run"
-    if not path.is_file():
-        raise InputError("predictions file not found", path=path, hint=hint)
-    table = pd.read_csv(path, sep="\t", dtype={"gene_id": str, "split": str})
-    missing = [c for c in ("split", "label", "probability") if c not in table.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", path=path, line=1, hint=hint)
+    table = _read_run_table(
+        path, "predictions", ("split", "label", "probability"), dtype={"gene_id": str, "split": str}
+    )
     bad = sorted(set(table["split"]) - set(SPLITS))
     if bad:
         raise InputError(f"unknown split(s) {', '.join(bad)}", path=path, hint="splits are train, valid, test")
