@@ -1,31 +1,66 @@
-"""Training: one entry point, ``train_model``, for every model card (torch and scikit-learn).
+"""Training: one loop for every task, and the entry points that build runs from datasets.
 
-Modules: ``data`` (card input from a dataset), ``loop`` (the training loop and ``train_model``),
-``checkpoint`` (resumable epoch checkpoints), ``outputs`` (the run's files).
+Modules, by job: ``runtime`` (card, device, determinism, seeding), ``optim`` (optimizer and
+schedule), ``tasks`` (what differs between experiments: batches, loss, validation), ``loop`` (the one
+training loop), ``sklearn_fit`` (scikit-learn cards), ``run`` (entry points and the run's files),
+``data`` (card input from a dataset), ``checkpoint`` (resumable epoch checkpoints), ``outputs``.
 """
 
 from chromexpr.training.data import ModelData, model_inputs
-from chromexpr.training.loop import (
-    METRICS_KEYS,
-    TrainingError,
-    deterministic,
-    predict_logits,
-    resolve_card,
-    resolve_device,
-    train_model,
-)
 from chromexpr.training.outputs import HISTORY_COLUMNS, PREDICTION_COLUMNS
+from chromexpr.training.run import (
+    METRICS_KEYS,
+    PROTOCOLS,
+    VARIANTS,
+    GeneSet,
+    load_trained,
+    paper_halves,
+    predict_probability,
+    score_run,
+    train_cells,
+    train_model,
+    train_run,
+    train_transfer,
+    transfer_gene_sets,
+)
+from chromexpr.training.runtime import TrainingError, deterministic, resolve_card, resolve_device
+from chromexpr.training.tasks import (
+    ClassificationTask,
+    DomainAdaptationTask,
+    Examples,
+    Task,
+    dann_lambda,
+    lambda_schedule,
+    predict_logits,
+)
 
 __all__ = [
     "HISTORY_COLUMNS",
     "METRICS_KEYS",
     "PREDICTION_COLUMNS",
+    "PROTOCOLS",
+    "VARIANTS",
+    "ClassificationTask",
+    "DomainAdaptationTask",
+    "Examples",
+    "GeneSet",
     "ModelData",
+    "Task",
     "TrainingError",
+    "dann_lambda",
     "deterministic",
+    "lambda_schedule",
+    "load_trained",
     "model_inputs",
+    "paper_halves",
     "predict_logits",
+    "predict_probability",
     "resolve_card",
     "resolve_device",
+    "score_run",
+    "train_cells",
     "train_model",
+    "train_run",
+    "train_transfer",
+    "transfer_gene_sets",
 ]

@@ -6,7 +6,10 @@ file               content
 model.pt           the selected epoch's ``state_dict`` (torch); ``model.pkl``: the fitted estimator
 metrics.json       see ``METRICS_KEYS`` in ``chromexpr.training.loop``; NaN is written as ``null``
 predictions.tsv.gz gene_id, split, label, probability (of class 1) for every gene of the dataset
-history.tsv        epoch, train_loss, valid_loss, valid_auroc, valid_auprc, lr, seconds
+history.tsv        epoch, train_loss, valid_loss, valid_auroc, valid_auprc, lr, seconds, then the task's
+                   own columns (domain adaptation: domain_loss, domain_accuracy, grl_lambda)
+genes.tsv.gz       cell, gene_id, role (train / valid / adapt / test): every gene a multi-cell or
+                   transfer run used, so a test can prove no test gene was trained or adapted on
 ================== ===============================================================================
 """
 
@@ -59,19 +62,25 @@ def write_predictions(
             "probability": np.asarray(probability, dtype=np.float64),
         }
     )
-    text = table.to_csv(sep="\t", index=False)
+    return write_table_gz(path, table)  # gzip.compress writes neither a timestamp nor a file name
+
+
+def write_history(path: str | Path, history: Sequence[Mapping[str, Any]], *, extra_columns: Sequence[str] = ()) -> Path:
+    """``history.tsv``, one row per epoch run: ``HISTORY_COLUMNS`` then ``extra_columns`` (the task's)."""
+    path = Path(path)
+    columns = [*HISTORY_COLUMNS, *extra_columns]
+    table = pd.DataFrame([{c: row.get(c) for c in columns} for row in history], columns=columns)
     with atomic_path(path) as tmp:
-        # gzip.compress writes neither a timestamp nor a file name into the header
-        tmp.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
+        table.to_csv(tmp, sep="\t", index=False, na_rep="NA")
     return path
 
 
-def write_history(path: str | Path, history: Sequence[Mapping[str, Any]]) -> Path:
-    """``history.tsv``, one row per epoch run."""
+def write_table_gz(path: str | Path, table: pd.DataFrame) -> Path:
+    """A TSV, gzip-compressed without a timestamp (equal tables give equal bytes)."""
     path = Path(path)
-    table = pd.DataFrame([{c: row.get(c) for c in HISTORY_COLUMNS} for row in history], columns=list(HISTORY_COLUMNS))
+    text = table.to_csv(sep="\t", index=False)
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="NA")
+        tmp.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
     return path
 
 

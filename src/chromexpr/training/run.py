@@ -1,0 +1,772 @@
+"""Entry points: a run = a card, the genes it trains, selects and is tested on, and its files.
+
+===================== ================================================================================
+function              what it trains
+===================== ================================================================================
+``train_model``       one cell: train split trains, valid selects, test is scored (single-cell, Table 2)
+``train_cells``       several cells' genes train and select; one target cell's test genes are scored
+                      (DeepChrome 2.0 cross-cell groups)
+``train_transfer``    a source cell -> a target cell: ``uncross`` (source only) or ``cross`` (domain
+                      adaptation on unlabelled target genes), under protocol ``honest`` or ``paper``
+``score_run``         no training: a finished run's model scored on another cell's genes
+===================== ================================================================================
+
+All of them go through :func:`train_run`, which builds the task, calls the one loop
+(``chromexpr.training.loop.fit_torch``) or the scikit-learn fit, scores the test genes once with the
+selected state and writes ``model.pt`` / ``model.pkl``, ``metrics.json`` (``METRICS_KEYS`` then the
+run's own keys), ``predictions.tsv.gz``, ``history.tsv`` and, for runs over several cells or roles,
+``genes.tsv.gz`` (every gene the run used: ``cell``, ``gene_id``, ``role`` train / valid / adapt / test).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import chromexpr
+from chromexpr.dataset import Dataset, load_dataset
+from chromexpr.errors import InputError
+from chromexpr.evaluation.metrics import classification_metrics
+from chromexpr.io.atomic import sha256sum
+from chromexpr.io.jsonio import read_json, to_jsonable
+from chromexpr.logs import LogTarget, log_sink
+from chromexpr.models import build_model, load_card
+from chromexpr.training import outputs
+from chromexpr.training.checkpoint import CHECKPOINT_NAME
+from chromexpr.training.data import ModelData, model_inputs
+from chromexpr.training.loop import fit_torch
+from chromexpr.training.runtime import fmt, positive_int, resolve_card, resolve_device
+from chromexpr.training.sklearn_fit import fit_sklearn, predict_sklearn
+from chromexpr.training.tasks import (
+    ClassificationTask,
+    DomainAdaptationTask,
+    Examples,
+    lambda_schedule,
+    predict_logits,
+)
+
+#: keys of ``metrics.json``, in the order written (a run's own keys follow)
+METRICS_KEYS = (
+    "model",
+    "cell",
+    "seed",
+    "framework",
+    "device",
+    "amp",
+    "parameters",
+    "test_auroc",
+    "test_auprc",
+    "test_accuracy",
+    "valid_auroc",
+    "valid_auprc",
+    "valid_accuracy",
+    "best_epoch",
+    "epochs_run",
+    "stopped_early",
+    "resumed_from_epoch",
+    "wall_seconds",
+    "train_seconds",
+    "train_genes_per_second",
+    "predict_genes_per_second",
+    "n_train",
+    "n_valid",
+    "n_test",
+    "dataset",
+    "dataset_sha256",
+    "card",
+    "input",
+    "training",
+    "torch_version",
+    "sklearn_version",
+    "chromexpr_version",
+)
+logger = logging.getLogger("chromexpr.training")
+TASKS = ("classification", "domain_adaptation")
+PROTOCOLS = ("honest", "paper")
+VARIANTS = ("uncross", "cross")
+
+
+@dataclass
+class GeneSet:
+    """Genes of one cell's dataset in one role of a run.
+
+    Attributes:
+        dataset: a dataset ``.npz`` path or a loaded ``Dataset``.
+        splits: the dataset splits taken (ignored when ``mask`` is given).
+        mask: an explicit boolean ``(genes,)`` selection (e.g. the paper protocol's target halves).
+    """
+
+    dataset: str | Path | Dataset
+    splits: tuple[str, ...] = ("train",)
+    mask: np.ndarray | None = None
+
+
+class _Loaded:
+    """Datasets of a run, each loaded, hashed and turned into model input once."""
+
+    def __init__(self, card: Mapping[str, Any]) -> None:
+        self.card = card
+        self._cache: dict[int | str, tuple[ModelData, str | None, str | None, str]] = {}
+
+    def get(self, dataset: str | Path | Dataset) -> tuple[ModelData, str | None, str | None, str]:
+        """(model data, path, sha256, cell) of ``dataset``."""
+        key = id(dataset) if isinstance(dataset, Dataset) else str(Path(dataset))
+        if key not in self._cache:
+            if isinstance(dataset, Dataset):
+                ds, path, sha = dataset, None, None
+            else:
+                path = str(dataset)
+                ds, sha = load_dataset(path), sha256sum(path)
+            cell = str(ds.meta.get("cell"))
+            self._cache[key] = (model_inputs(ds, self.card, source=path), path, sha, cell)
+        return self._cache[key]
+
+    def mask(self, gene_set: GeneSet) -> np.ndarray:
+        data = self.get(gene_set.dataset)[0]
+        if gene_set.mask is not None:
+            mask = np.asarray(gene_set.mask, dtype=bool)
+            if mask.shape != data.split.shape:
+                raise ValueError(f"gene mask has {mask.shape[0]} entries, the dataset {data.split.shape[0]} genes")
+            return mask
+        return np.isin(data.split, gene_set.splits)
+
+    def examples(self, gene_sets: Sequence[GeneSet], *, labelled: bool = True) -> Examples:
+        parts = []
+        for gene_set in gene_sets:
+            data, _, _, cell = self.get(gene_set.dataset)
+            rows = self.mask(gene_set)
+            parts.append(
+                Examples(
+                    x=data.x[rows],
+                    y=data.y[rows] if labelled else None,
+                    gene_ids=data.gene_ids[rows],
+                    cells=np.full(int(rows.sum()), cell),
+                )
+            )
+        return Examples.concat(parts)
+
+    def describe(self, gene_sets: Sequence[GeneSet], role: str) -> list[dict[str, Any]]:
+        rows = []
+        for gene_set in gene_sets:
+            _, path, sha, cell = self.get(gene_set.dataset)
+            mask = self.mask(gene_set)
+            selection = (
+                {"mask_sha256": hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()}
+                if gene_set.mask is not None
+                else {"splits": list(gene_set.splits)}
+            )
+            rows.append({"role": role, "cell": cell, "path": path, "sha256": sha, "n": int(mask.sum()), **selection})
+        return rows
+
+
+def _sklearn_version() -> str | None:
+    try:
+        import sklearn
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    return sklearn.__version__
+
+
+def _write_genes(path: Path, roles: Sequence[tuple[str, Examples]]) -> None:
+    import pandas as pd
+
+    table = pd.concat(
+        [pd.DataFrame({"cell": e.cells, "gene_id": e.gene_ids, "role": role}) for role, e in roles],
+        ignore_index=True,
+    )
+    outputs.write_table_gz(path, table)
+
+
+def train_run(
+    card: str | Path | Mapping[str, Any],
+    out_dir: str | Path,
+    *,
+    train: Sequence[GeneSet],
+    valid: Sequence[GeneSet],
+    test: GeneSet,
+    adapt: Sequence[GeneSet] = (),
+    task: str = "classification",
+    schedule: Mapping[str, Any] | None = None,
+    info: Mapping[str, Any] | None = None,
+    predict_all: bool = False,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    max_epochs: int | None = None,
+    patience: int | None = None,
+    batch_size: int | None = None,
+    resume: bool = True,
+    log: LogTarget = None,
+    amp: bool | None = None,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Train one run of any task and write its files to ``out_dir``.
+
+    Args:
+        card: a card name, a card YAML path or a loaded card dict.
+        out_dir: the run folder (created).
+        train, valid: labelled gene sets that train and select (several cells are concatenated).
+        test: the gene set scored once, at the end, with the selected state (its dataset's cell is
+            the run's ``cell``).
+        adapt: unlabelled gene sets for ``domain_adaptation`` (their labels are never read).
+        task: ``classification`` or ``domain_adaptation`` (the card's ``domain_adaptation.override``
+            is applied to its hyperparameters).
+        schedule: gradient-reversal lambda schedule (``tasks.lambda_schedule``; None: the card's).
+        info: keys added to ``metrics.json`` after ``METRICS_KEYS`` (they may override ``model``).
+        predict_all: write predictions for every gene of the test dataset (single-cell runs) instead of
+            the test genes only, and no ``genes.tsv.gz``.
+        seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as ``train_model``.
+
+    Returns:
+        The ``metrics.json`` content.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    card_data, card_ref = resolve_card(card)
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}", key="task", hint=f"use one of {', '.join(TASKS)}")
+    if card_data["task"] != "classification":
+        raise InputError(
+            f"'{card_data['name']}' is a {card_data['task']} card; these runs train classification cards",
+            key="task",
+        )
+    training = card_data["training"]
+    if training.get("loss") not in (None, "bce_with_logits"):
+        raise InputError(
+            f"classification trains with bce_with_logits, the card asks for {training.get('loss')!r}",
+            key="training.loss",
+        )
+    if training.get("selection_metric") not in (None, "valid_auroc"):
+        raise InputError(
+            f"selection metric {training['selection_metric']!r} is not supported",
+            key="training.selection_metric",
+            hint="use valid_auroc",
+        )
+    model_card = dict(card_data)
+    if task == "domain_adaptation":
+        spec = card_data.get("domain_adaptation")
+        if not spec:
+            raise InputError(
+                f"card '{card_data['name']}' has no domain_adaptation section: it has no domain head",
+                key="domain_adaptation",
+                hint="domain adaptation (transfer variant cross) needs TransferChrome",
+            )
+        if card_data["framework"] != "torch":
+            raise InputError("domain adaptation needs a torch card", key="framework")
+        model_card["hyperparameters"] = {**card_data["hyperparameters"], **spec.get("override", {})}
+        model_card["expected_parameters"] = spec.get("expected_parameters")
+
+    loaded = _Loaded(card_data)
+    train_ex = loaded.examples(train)
+    valid_ex = loaded.examples(valid)
+    adapt_ex = loaded.examples(adapt, labelled=False) if adapt else None
+    test_data, test_path, test_sha, cell = loaded.get(test.dataset)
+    test_mask = loaded.mask(test)
+    if not test_mask.any():
+        raise InputError(f"no test genes in {cell}", path=test_path, hint="check the split manifest")
+    if task == "domain_adaptation" and adapt_ex is None:
+        raise InputError("domain adaptation needs unlabelled target genes (adapt)")
+    used = (
+        loaded.describe(train, "train")
+        + loaded.describe(valid, "valid")
+        + loaded.describe(adapt, "adapt")
+        + loaded.describe([test], "test")
+    )
+    framework = card_data["framework"]
+    settings: dict[str, Any] = {
+        k: training.get(k)
+        for k in ("loss", "optimizer", "lr", "momentum", "weight_decay", "grad_clip", "scheduler", "selection_metric")
+    }
+    extra = dict(info or {})
+    desc = f"{extra.get('model', card_data['name'])} {cell}"
+
+    with log_sink(log, logger) as say:
+        if framework == "sklearn":
+            if device not in ("auto", "cpu"):
+                say(f"device {device!r} ignored: scikit-learn models run on the CPU")
+            settings.update(batch_size=None, max_epochs=None, patience=None)
+            fit = fit_sklearn(card_data, train_ex, valid_ex, out_dir, seed=seed, say=say)
+            t_predict = time.perf_counter()
+            x_scored = test_data.x if predict_all else test_data.x[test_mask]
+            probability = predict_sklearn(fit["estimator"], x_scored)
+            predict_seconds = time.perf_counter() - t_predict
+            record = {
+                "device": "cpu",
+                "amp": False,
+                "parameters": None,
+                "valid": fit["valid"],
+                "best_epoch": 1,
+                "epochs_run": 1,
+                "stopped_early": False,
+                "resumed_from_epoch": None,
+                "history": fit["history"],
+                "train_seconds": fit["train_seconds"],
+                "train_genes_per_second": fit["train_genes_per_second"],
+                "elapsed_before": 0.0,
+            }
+            history_columns: tuple[str, ...] = ()
+        else:
+            epochs = positive_int(
+                max_epochs if max_epochs is not None else training["max_epochs"], "training.max_epochs"
+            )
+            stop = positive_int(
+                patience if patience is not None else training["patience"], "training.patience", allow_none=True
+            )
+            batch = positive_int(
+                batch_size if batch_size is not None else training["batch_size"], "training.batch_size"
+            )
+            settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
+            if task == "domain_adaptation":
+                the_task = DomainAdaptationTask(
+                    train_ex, valid_ex, adapt_ex, lambda_schedule(schedule, card_data["domain_adaptation"])
+                )
+                settings["lambda_schedule"] = dict(schedule or {}) or {
+                    k: card_data["domain_adaptation"].get(k) for k in ("lambda_schedule", "lambda_max", "gamma")
+                }
+            else:
+                the_task = ClassificationTask(train_ex, valid_ex)
+            fingerprint = {
+                "card_sha256": card_ref["sha256"],
+                "dataset_sha256": test_sha,
+                "cell": cell,
+                "seed": int(seed),
+                "genes": used,
+                "info": to_jsonable(extra),
+                **to_jsonable(settings),
+            }
+            result = fit_torch(
+                model_card,
+                the_task,
+                out_dir,
+                seed=int(seed),
+                device=device,
+                amp=amp,
+                max_epochs=epochs,
+                patience=stop,
+                batch_size=batch,
+                rescale_schedule=max_epochs is not None,
+                resume=resume,
+                fingerprint=fingerprint,
+                say=say,
+                callback=callback,
+                started=started,
+                desc=desc,
+            )
+            # the kept epoch's weights score the test genes once: the only look at them
+            t_predict = time.perf_counter()
+            with torch.no_grad():
+                x = torch.from_numpy(test_data.x if predict_all else test_data.x[test_mask]).to(result.device)
+                probability = 1.0 / (1.0 + np.exp(-predict_logits(result.model, x, amp=result.amp).astype(np.float64)))
+            predict_seconds = time.perf_counter() - t_predict
+            outputs.save_torch_model(out_dir / "model.pt", result.best_state)
+            record = {
+                "device": str(result.device),
+                "amp": result.amp,
+                "parameters": result.parameters,
+                "valid": result.valid,
+                "best_epoch": result.best_epoch,
+                "epochs_run": result.epochs_run,
+                "stopped_early": result.stopped_early,
+                "resumed_from_epoch": result.resumed_from_epoch,
+                "history": result.history,
+                "train_seconds": result.train_seconds,
+                "train_genes_per_second": result.train_genes_per_second,
+                "elapsed_before": result.elapsed_before,
+            }
+            history_columns = the_task.history_columns
+
+        p_test = probability[test_mask] if predict_all else probability
+        test_metrics = classification_metrics(test_data.y[test_mask], p_test)
+        metrics = {
+            "model": card_data["name"],
+            "cell": cell,
+            "seed": int(seed),
+            "framework": framework,
+            "device": record["device"],
+            "amp": record["amp"],
+            "parameters": record["parameters"],
+            "test_auroc": test_metrics["auroc"],
+            "test_auprc": test_metrics["auprc"],
+            "test_accuracy": test_metrics["accuracy"],
+            "valid_auroc": record["valid"]["auroc"],
+            "valid_auprc": record["valid"]["auprc"],
+            "valid_accuracy": record["valid"]["accuracy"],
+            "best_epoch": record["best_epoch"],
+            "epochs_run": record["epochs_run"],
+            "stopped_early": record["stopped_early"],
+            "resumed_from_epoch": record["resumed_from_epoch"],
+            "wall_seconds": record["elapsed_before"] + time.perf_counter() - started,
+            "train_seconds": record["train_seconds"],
+            "train_genes_per_second": record["train_genes_per_second"],
+            "predict_genes_per_second": len(probability) / max(predict_seconds, 1e-9),
+            "n_train": len(train_ex),
+            "n_valid": len(valid_ex),
+            "n_test": int(test_mask.sum()),
+            "dataset": test_path,
+            "dataset_sha256": test_sha,
+            "card": card_ref,
+            "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
+            "training": settings,
+            "torch_version": torch.__version__,
+            "sklearn_version": _sklearn_version(),
+            "chromexpr_version": chromexpr.__version__,
+        }
+        if adapt_ex is not None:
+            extra.setdefault("n_adapt", len(adapt_ex))
+        if not predict_all:
+            extra.setdefault("task", task)
+            extra.setdefault("datasets", used)
+        metrics.update(extra)
+        if predict_all:
+            outputs.write_predictions(
+                out_dir / "predictions.tsv.gz", test_data.gene_ids, test_data.split, test_data.y, probability
+            )
+        else:
+            n = int(test_mask.sum())
+            outputs.write_predictions(
+                out_dir / "predictions.tsv.gz",
+                test_data.gene_ids[test_mask],
+                np.full(n, "test"),
+                test_data.y[test_mask],
+                probability,
+            )
+            roles = [("train", train_ex), ("valid", valid_ex)]
+            if adapt_ex is not None:
+                roles.append(("adapt", adapt_ex))
+            roles.append(("test", loaded.examples([test], labelled=False)))
+            _write_genes(out_dir / "genes.tsv.gz", roles)
+        outputs.write_history(out_dir / "history.tsv", record["history"], extra_columns=history_columns)
+        outputs.write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means done
+        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+        say(
+            f"{metrics['model']} on {cell}: test AUROC {fmt(test_metrics['auroc'])}, AUPRC "
+            f"{fmt(test_metrics['auprc'])}, accuracy {fmt(test_metrics['accuracy'])} on {metrics['n_test']} genes "
+            f"(best epoch {record['best_epoch']}, valid AUROC {fmt(record['valid']['auroc'])}); "
+            f"{metrics['wall_seconds']:.1f} s"
+        )
+    return to_jsonable(metrics)
+
+
+def train_model(
+    card: str | Path | Mapping[str, Any],
+    dataset: str | Path | Dataset,
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    max_epochs: int | None = None,
+    patience: int | None = None,
+    batch_size: int | None = None,
+    resume: bool = True,
+    log: LogTarget = None,
+    amp: bool | None = None,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Train one model on one cell's dataset and write its results to ``out_dir``.
+
+    The train split trains, the valid split selects the epoch (best AUROC, ties: the later), the
+    test split is scored once with the kept weights; ``predictions.tsv.gz`` holds every gene.
+
+    Args:
+        card: a card name (``"deepchrome"``), a card YAML path or a loaded card dict.
+        dataset: a dataset ``.npz`` (``results/datasets/<cell>.npz``); a loaded ``Dataset`` works
+            too (then ``dataset_sha256`` is null).
+        out_dir: directory for ``model.pt`` / ``model.pkl``, ``metrics.json``,
+            ``predictions.tsv.gz``, ``history.tsv`` (and ``checkpoint.pt`` while running).
+        seed: seeds weights, dropout and batch order (torch) or ``random_state`` (scikit-learn).
+        device: ``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        max_epochs, patience, batch_size: override the card's ``training`` values (torch only).
+            A cosine schedule then anneals over the new ``max_epochs``.
+        resume: continue from ``out_dir/checkpoint.pt`` when it exists and was written by a run
+            with the same card, dataset, seed and settings; the result equals an uninterrupted
+            run's (same device type). ``False`` starts over.
+        log: where the per-epoch lines go: a ``logging.Logger``, a callable taking a string, or a
+            file path (appended); ``None`` logs to the ``chromexpr.training`` logger at INFO.
+        amp: bf16 autocast; ``None`` = on for CUDA, off for CPU.
+        callback: called after every epoch (after its checkpoint is written) with that epoch's
+            history record and ``best_epoch``, ``best_metric``.
+
+    Returns:
+        The ``metrics.json`` content as a dict (keys ``METRICS_KEYS``).
+
+    Raises:
+        InputError: a bad card, dataset, device or setting (the message says which and where).
+        TrainingError: the loss became NaN or infinite.
+    """
+    return train_run(
+        card,
+        out_dir,
+        train=[GeneSet(dataset, ("train",))],
+        valid=[GeneSet(dataset, ("valid",))],
+        test=GeneSet(dataset, ("test",)),
+        predict_all=True,
+        seed=seed,
+        device=device,
+        max_epochs=max_epochs,
+        patience=patience,
+        batch_size=batch_size,
+        resume=resume,
+        log=log,
+        amp=amp,
+        callback=callback,
+    )
+
+
+def train_cells(
+    card: str | Path | Mapping[str, Any],
+    train_datasets: Sequence[str | Path | Dataset],
+    target: str | Path | Dataset,
+    out_dir: str | Path,
+    *,
+    info: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Train on the train genes of several cells, select on their valid genes, score the target's
+    test genes (DeepChrome 2.0's cross-cell groups). The target may or may not be among the training
+    cells (Inclusive / Exclusive); under the one split manifest no test gene is ever trained on.
+
+    ``options`` are those of :func:`train_model`; ``info`` adds keys to ``metrics.json``.
+    """
+    if not train_datasets:
+        raise InputError("no training cells", hint="an empty group has no run")
+    return train_run(
+        card,
+        out_dir,
+        train=[GeneSet(d, ("train",)) for d in train_datasets],
+        valid=[GeneSet(d, ("valid",)) for d in train_datasets],
+        test=GeneSet(target, ("test",)),
+        info=info,
+        **options,
+    )
+
+
+def paper_halves(n_genes: int, *, seed: int, target: str) -> np.ndarray:
+    """The paper protocol's cut of a target's genes: boolean ``(genes,)``, True = adaptation half
+    (``floor(n / 2)`` genes drawn with a generator seeded by the run seed and the target's name, so
+    every variant of one seed uses the same halves), False = test half."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(target.encode("utf-8"))]))
+    adapt = np.zeros(n_genes, dtype=bool)
+    adapt[rng.permutation(n_genes)[: n_genes // 2]] = True
+    return adapt
+
+
+def transfer_gene_sets(
+    source: str | Path | Dataset,
+    target: str | Path | Dataset,
+    *,
+    protocol: str,
+    seed: int,
+    target_cell: str,
+    n_target: int,
+) -> dict[str, Any]:
+    """The genes of each role of a transfer run.
+
+    ``honest``: source train genes train, source valid genes select, the target's train + valid genes
+    are the unlabelled adaptation set, the target's test genes are scored (the split manifest holds
+    in every cell, so origin, uncross and cross are scored on the same genes). ``paper``: every source
+    gene outside its valid split trains (the valid split still selects: no target label may), the
+    target is cut into two seeded halves, adaptation and test (:func:`paper_halves`).
+    """
+    if protocol not in PROTOCOLS:
+        raise InputError(
+            f"unknown protocol {protocol!r}", key="experiments.transfer.protocol", hint="use honest or paper"
+        )
+    if protocol == "honest":
+        return {
+            "train": [GeneSet(source, ("train",))],
+            "valid": [GeneSet(source, ("valid",))],
+            "adapt": [GeneSet(target, ("train", "valid"))],
+            "test": GeneSet(target, ("test",)),
+        }
+    halves = paper_halves(n_target, seed=seed, target=target_cell)
+    return {
+        "train": [GeneSet(source, ("train", "test"))],
+        "valid": [GeneSet(source, ("valid",))],
+        "adapt": [GeneSet(target, mask=halves)],
+        "test": GeneSet(target, mask=~halves),
+    }
+
+
+def _cell_and_size(dataset: str | Path | Dataset) -> tuple[str, int]:
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    return str(ds.meta.get("cell")), ds.n_genes
+
+
+def train_transfer(
+    card: str | Path | Mapping[str, Any],
+    source: str | Path | Dataset,
+    target: str | Path | Dataset,
+    out_dir: str | Path,
+    *,
+    variant: str = "cross",
+    protocol: str = "honest",
+    schedule: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> dict[str, Any]:
+    """TransferChrome's cross-cell training, source -> target (Table 3).
+
+    ``uncross``: classification on the source genes only. ``cross``: domain adaptation, the label loss
+    on labelled source genes and the domain loss (through gradient reversal, lambda by ``schedule``)
+    on source (1) and unlabelled target (0) genes. Model selection uses source validation genes only;
+    the target's labels are read once, for the test genes, after training. ``metrics.json`` adds
+    ``experiment``, ``base_model``, ``variant``, ``protocol``, ``source``, ``target``, ``n_adapt``.
+    ``options`` are those of :func:`train_model`.
+    """
+    if variant not in VARIANTS:
+        raise InputError(f"unknown variant {variant!r}", hint="use uncross or cross")
+    name = load_card(card)["name"] if not isinstance(card, Mapping) else card["name"]
+    source_cell, _ = _cell_and_size(source)
+    target_cell, n_target = _cell_and_size(target)
+    if source_cell == target_cell:
+        raise InputError(f"source and target are the same cell ({source_cell})", key="experiments.transfer.targets")
+    sets = transfer_gene_sets(source, target, protocol=protocol, seed=seed, target_cell=target_cell, n_target=n_target)
+    info = {
+        "model": f"{name}_{variant}",
+        "experiment": "transfer",
+        "base_model": name,
+        "variant": variant,
+        "protocol": protocol,
+        "source": source_cell,
+        "target": target_cell,
+        "n_adapt": 0,
+    }
+    if variant == "cross":
+        del info["n_adapt"]  # counted by train_run
+    return train_run(
+        card,
+        out_dir,
+        train=sets["train"],
+        valid=sets["valid"],
+        adapt=sets["adapt"] if variant == "cross" else (),
+        test=sets["test"],
+        task="domain_adaptation" if variant == "cross" else "classification",
+        schedule=schedule,
+        info=info,
+        seed=seed,
+        **options,
+    )
+
+
+def load_trained(card: Mapping[str, Any], run_dir: str | Path) -> Any:
+    """The model of a finished run folder: a torch module in eval mode (``model.pt``) or the fitted
+    scikit-learn estimator (``model.pkl``)."""
+    run_dir = Path(run_dir)
+    if card["framework"] == "sklearn":
+        import pickle
+
+        with open(run_dir / "model.pkl", "rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - our own run's file
+    path = run_dir / "model.pt"
+    if not path.is_file():
+        raise InputError("model file not found", path=path, hint="run the training job first")
+    model = build_model(card)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def predict_probability(card: Mapping[str, Any], model: Any, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:
+    """Probability of class 1 for ``x`` ``(genes, marks, bins)`` from a model of :func:`load_trained`."""
+    if card["framework"] == "sklearn":
+        return predict_sklearn(model, x)
+    dev = resolve_device(device)
+    model = model.to(dev)
+    logits = predict_logits(model, torch.from_numpy(np.ascontiguousarray(x)).to(dev))
+    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+
+
+def score_run(
+    card: str | Path | Mapping[str, Any],
+    run_dir: str | Path,
+    target: str | Path | Dataset,
+    out_dir: str | Path,
+    *,
+    test: GeneSet | None = None,
+    info: Mapping[str, Any] | None = None,
+    log: LogTarget = None,
+) -> dict[str, Any]:
+    """A finished run's model scored on another cell's genes, written as a run of its own: no
+    training (TransferChrome ``_uncross`` under the honest protocol is the source's single-cell run,
+    whose training does not depend on the target).
+
+    The new folder gets ``metrics.json`` (the trained run's training record, the new test scores,
+    ``trained_in`` = the trained run's folder), ``predictions.tsv.gz`` (the scored genes),
+    ``history.tsv`` and ``model.pt`` / ``model.pkl`` (copies) and ``genes.tsv.gz``.
+    """
+    started = time.perf_counter()
+    card_data, _ = resolve_card(card)
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trained = read_json(run_dir / "metrics.json")
+    loaded = _Loaded(card_data)
+    test = test or GeneSet(target, ("test",))
+    data, path, sha, cell = loaded.get(target)
+    mask = loaded.mask(test)
+    with log_sink(log, logger) as say:
+        model = load_trained(card_data, run_dir)
+        t_predict = time.perf_counter()
+        probability = predict_probability(card_data, model, data.x[mask])
+        predict_seconds = time.perf_counter() - t_predict
+        scores = classification_metrics(data.y[mask], probability)
+        metrics = {k: trained.get(k) for k in METRICS_KEYS}
+        metrics.update(
+            cell=cell,
+            test_auroc=scores["auroc"],
+            test_auprc=scores["auprc"],
+            test_accuracy=scores["accuracy"],
+            wall_seconds=time.perf_counter() - started,
+            predict_genes_per_second=int(mask.sum()) / max(predict_seconds, 1e-9),
+            n_test=int(mask.sum()),
+            dataset=path,
+            dataset_sha256=sha,
+        )
+        metrics.update(info or {})
+        metrics["trained_in"] = str(run_dir)
+        model_file = "model.pkl" if card_data["framework"] == "sklearn" else "model.pt"
+        with outputs.atomic_path(out_dir / model_file) as tmp:
+            shutil.copyfile(run_dir / model_file, tmp)
+        with outputs.atomic_path(out_dir / "history.tsv") as tmp:
+            shutil.copyfile(run_dir / "history.tsv", tmp)
+        n = int(mask.sum())
+        outputs.write_predictions(
+            out_dir / "predictions.tsv.gz", data.gene_ids[mask], np.full(n, "test"), data.y[mask], probability
+        )
+        trained_cell = trained.get("cell")
+        train_genes = _trained_genes(run_dir, trained_cell)
+        import pandas as pd
+
+        table = pd.concat(
+            [train_genes, pd.DataFrame({"cell": cell, "gene_id": data.gene_ids[mask], "role": "test"})],
+            ignore_index=True,
+        )
+        outputs.write_table_gz(out_dir / "genes.tsv.gz", table)
+        outputs.write_metrics(out_dir / "metrics.json", metrics)
+        say(
+            f"{metrics['model']} (trained in {run_dir}) on {cell}: test AUROC {fmt(scores['auroc'])} "
+            f"on {n} genes, no training"
+        )
+    return to_jsonable(metrics)
+
+
+def _trained_genes(run_dir: Path, cell: str | None):
+    """The genes a finished run trained and selected on (its genes.tsv.gz, or for a single-cell run
+    the train / valid rows of its predictions)."""
+    import pandas as pd
+
+    genes = run_dir / "genes.tsv.gz"
+    if genes.is_file():
+        table = pd.read_csv(genes, sep="\t", dtype=str)
+        return table[table["role"] != "test"]
+    predictions = pd.read_csv(run_dir / "predictions.tsv.gz", sep="\t", dtype={"gene_id": str, "split": str})
+    used = predictions[predictions["split"].isin(["train", "valid"])]
+    return pd.DataFrame({"cell": cell, "gene_id": used["gene_id"], "role": used["split"]})

@@ -1,0 +1,146 @@
+"""Where and how a run executes: the card it trains, the device, deterministic kernels, seeding.
+
+Shared by every task; nothing here knows what is being learned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import random
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from chromexpr.errors import ChromexprError, InputError
+from chromexpr.models import cards_dirs, load_card
+
+
+class TrainingError(ChromexprError, RuntimeError):
+    """Training failed for a reason of the run itself (e.g. the loss became NaN)."""
+
+
+def _card_path(card: str | Path) -> Path | None:
+    """The YAML file ``load_card`` reads for a name or path (None when it cannot be found, in which
+    case ``load_card`` raises its own error)."""
+    path = Path(card)
+    if path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path if path.is_file() else None
+    for directory in cards_dirs():
+        candidate = directory / f"{card}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_card(card: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Load a card; return it with its reference ``{name, path, sha256}`` (the SHA-256 of the YAML
+    file's text, or of the canonical YAML dump of a card given as a dict)."""
+    if isinstance(card, Mapping):
+        data = load_card(card)
+        text, path = yaml.safe_dump(data, sort_keys=True), None
+    else:
+        path = _card_path(card)
+        data = load_card(path if path is not None else card)
+        text = path.read_text(encoding="utf-8")
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return data, {"name": data["name"], "path": None if path is None else str(path), "sha256": sha}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto``: CUDA when available, else CPU. Asking for CUDA where there is none is an error,
+    never a silent fall-back."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise InputError(f"unknown device {device!r}", key="device", hint="use auto, cpu, cuda or cuda:N") from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(
+                f"device {device!r} was asked for but CUDA is not available "
+                f"(torch {torch.__version__}, built with CUDA {torch.version.cuda})",
+                key="device",
+                hint="use device 'auto' or 'cpu', or run where a GPU and a CUDA build of torch are",
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"device {device!r}: only {torch.cuda.device_count()} GPU(s) visible", key="device")
+    return dev
+
+
+def resolve_amp(dev: torch.device, amp: bool | None) -> bool:
+    """bf16 autocast: on for CUDA unless switched off; asking for it on the CPU is an error."""
+    use_amp = dev.type == "cuda" if amp is None else bool(amp)
+    if use_amp and dev.type != "cuda":
+        raise InputError(
+            "mixed precision (amp) is for CUDA devices",
+            key="amp",
+            hint="leave amp unset (on for CUDA, off for CPU)",
+        )
+    return use_amp
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """Deterministic kernels while training; the previous global settings are restored after."""
+    previous = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+    )
+    if device.type == "cuda":
+        # cuBLAS reads this when its handle is made; with it, matmuls are reproducible on GPU
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # warn_only: an op without a deterministic kernel (some CUDA backward passes) warns, not fails
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        torch.backends.cudnn.benchmark = previous[2]
+        torch.backends.cudnn.deterministic = previous[3]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's global generator and torch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds the global RNG for third-party code
+    torch.manual_seed(seed)
+
+
+def shuffle_generator(seed: int) -> torch.Generator:
+    """Its own stream for batch order, independent of the weight-init / dropout stream."""
+    derived = int(np.random.SeedSequence([seed, 0x5F]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    return torch.Generator(device="cpu").manual_seed(derived)
+
+
+def positive_int(value: Any, key: str, *, allow_none: bool = False) -> int | None:
+    """``value`` as an int >= 1 (or None when allowed); anything else is an InputError naming ``key``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{key} must be a positive integer, got {value!r}", key=key)
+    return int(value)
+
+
+def improved(metric: float, best: float | None) -> bool:
+    """Selection rule: the first epoch, then any epoch at least as good (ties: the later wins, as the
+    reference code's ``>=``); NaN never beats a number."""
+    if best is None or math.isnan(best):
+        return True
+    return not math.isnan(metric) and metric >= best
+
+
+def fmt(value: float | None) -> str:
+    """A metric for a log line (4 decimals, ``nan`` for a missing value)."""
+    return "nan" if value is None or math.isnan(value) else f"{value:.4f}"
