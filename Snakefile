@@ -28,6 +28,8 @@ include: "rules/reference.smk"
 include: "rules/binning.smk"
 include: "rules/dataset.smk"
 include: "rules/train.smk"
+include: "rules/transfer.smk"
+include: "rules/cross_cell.smk"
 include: "rules/report.smk"
 
 

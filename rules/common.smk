@@ -23,11 +23,17 @@ from chromexpr.io.tables import read_expression
 from chromexpr.models import load_card
 from chromexpr.models.registry import card_path
 from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
+from chromexpr.reporting.cross_cell import cross_cell_report_files
+from chromexpr.reporting.transfer import transfer_report_files
 from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
 REPO = Path(workflow.basedir)
 SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
 SHIPPED = shipped_names()
+TRANSFER_REPORT_FILES = transfer_report_files()
+CROSS_CELL_REPORT_FILES = [
+    name for name in cross_cell_report_files() if name != "test_on_rest.tsv"
+]
 
 
 def script_code(script):
@@ -297,6 +303,8 @@ def final_targets():
     targets = dataset_files() + ["results/datasets/summary.tsv"]
     if MODELS:
         targets += ["results/report/index.html"]
+    else:
+        targets += report_sections()
     if config["export"]["deepchrome_csv"]:
         targets += expand("results/export/deepchrome/{cell}.csv.gz", cell=CELLS)
     return targets
@@ -366,6 +374,16 @@ def config_names():
     return names
 
 
+def report_sections():
+    """The HTML sections of the enabled experiments, inserted into results/report/index.html."""
+    sections = []
+    if config["experiments"]["transfer"]["enabled"]:
+        sections.append("results/report/transfer/section.html")
+    if config["experiments"]["cross_cell"]["enabled"]:
+        sections.append("results/report/cross_cell/section.html")
+    return sections
+
+
 def run_files(name):
     """``name`` (metrics.json, history.tsv, predictions.tsv.gz) of every single-cell run."""
     return expand(
@@ -397,9 +415,12 @@ with dag.exit_on_input_error():
     MARKS = list(config["marks"])
     MODELS = list(config["train"]["models"])
     SEEDS = list(config["train"]["seeds"])
-    CARDS = {m: load_card(m) for m in MODELS}
+    # every model with single-cell runs: train.models, the transfer models (origin) and the cross-cell
+    # model (baseline, Test-on-Rest)
+    SINGLE_CELL_MODELS = dag.single_cell_models(config)
+    CARDS = {m: load_card(m) for m in SINGLE_CELL_MODELS}
     dag.check_config(config, CARDS)
-    CARD_SHA256 = {m: sha256sum(card_path(m)) for m in MODELS}
+    CARD_SHA256 = {m: sha256sum(card_path(m)) for m in SINGLE_CELL_MODELS}
     LOCAL_FILES = _read_files_table() if SOURCE == "local" else {}
     PROCESSED_FILES = _read_processed_table() if SOURCE == "processed" else {}
     if SOURCE == "processed":
@@ -411,11 +432,141 @@ with dag.exit_on_input_error():
     _check_expression_cells()
     CHECKSUMS = _read_checksums()
 
-FRAMEWORK = {m: CARDS[m]["framework"] for m in MODELS}
-TORCH_MODELS = [m for m in MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
-SKLEARN_MODELS = [m for m in MODELS if FRAMEWORK[m] == "sklearn"] or ["__none__"]
+FRAMEWORK = {m: CARDS[m]["framework"] for m in SINGLE_CELL_MODELS}
+TORCH_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "torch"] or [
+    "__none__"
+]
+SKLEARN_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "sklearn"] or [
+    "__none__"
+]
 
 
 wildcard_constraints:
     cell="|".join(CELLS),
     mark="|".join(MARKS),
+
+
+# --- the transfer experiment (rules/transfer.smk) ---
+
+TRANSFER = config["experiments"]["transfer"]
+TRANSFER_MODELS = dag.transfer_models(config)
+TRANSFER_CROSS_MODELS = [
+    m for m in TRANSFER_MODELS if CARDS[m].get("domain_adaptation")
+]
+TRANSFER_TARGETS = dag.transfer_targets(config) if TRANSFER["enabled"] else []
+TRANSFER_RUN = "results/runs/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}"
+
+
+def transfer_info(wildcards):
+    """What a transfer job uses besides the card: the protocol (and for _cross the lambda schedule)."""
+    info = {"protocol": TRANSFER["protocol"]}
+    if wildcards.variant == "cross":
+        info["lambda_schedule"] = TRANSFER["lambda_schedule"]
+    return info
+
+
+def uncross_inputs(wildcards):
+    """Honest: the source's single-cell run and the target dataset; paper: both datasets."""
+    files = {"target": f"results/datasets/{wildcards.target}.npz"}
+    if TRANSFER["protocol"] == "honest":
+        run = f"results/runs/single_cell/{wildcards.model}/{wildcards.source}/seed{wildcards.seed}"
+        files.update(
+            trained_model=f"{run}/model.pt",
+            trained_metrics=f"{run}/metrics.json",
+            trained_history=f"{run}/history.tsv",
+            trained_predictions=f"{run}/predictions.tsv.gz",
+        )
+    else:
+        files["source"] = f"results/datasets/{wildcards.source}.npz"
+    return files
+
+
+def transfer_runs(name):
+    """``name`` of every uncross and cross run of the experiment."""
+    runs = expand(
+        f"{TRANSFER_RUN}/{name}",
+        model=TRANSFER_MODELS,
+        variant="uncross",
+        source=TRANSFER["source"],
+        target=TRANSFER_TARGETS,
+        seed=SEEDS,
+    )
+    return runs + expand(
+        f"{TRANSFER_RUN}/{name}",
+        model=TRANSFER_CROSS_MODELS,
+        variant="cross",
+        source=TRANSFER["source"],
+        target=TRANSFER_TARGETS,
+        seed=SEEDS,
+    )
+
+
+# --- the cross-cell experiment (rules/cross_cell.smk) ---
+
+CROSS = config["experiments"]["cross_cell"]
+CROSS_MODEL = CROSS["model"]
+CROSS_TARGETS = dag.cross_cell_targets(config) if CROSS["enabled"] else []
+CROSS_RUN = "results/runs/cross_cell/{run}/{target}/seed{seed}"
+CORRELATION_SPLITS = ["train", "valid", "test"]
+
+
+def cross_cell_group(wildcards):
+    """The group row of a cross-cell run, from the checkpoint's groups.tsv."""
+    groups = pd.read_csv(
+        checkpoints.cross_cell_groups.get().output.groups,
+        sep="\t",
+        dtype=str,
+        keep_default_na=False,
+    )
+    row = groups[
+        (groups["run"] == wildcards.run) & (groups["target"] == wildcards.target)
+    ]
+    return row.iloc[0]
+
+
+def cross_cell_inputs(wildcards):
+    """A cross-cell run's inputs: the groups table, the training cells' datasets, the target's."""
+    row = cross_cell_group(wildcards)
+    if row["empty"].lower() == "true":
+        raise InputError(
+            f"group {wildcards.run} of {wildcards.target} is empty: no run",
+            path="results/cross_cell/groups.tsv",
+            hint="empty groups have no job; ask for the report, not for this run",
+        )
+    cells = row["cells"].split(",")
+    return {
+        "groups": checkpoints.cross_cell_groups.get().output.groups,
+        "train": [f"results/datasets/{c}.npz" for c in cells],
+        "target": f"results/datasets/{wildcards.target}.npz",
+    }
+
+
+def cross_cell_run_files(name):
+    """``name`` of every non-empty group's run (read from the checkpoint)."""
+
+    def files(wildcards):
+        groups = pd.read_csv(
+            checkpoints.cross_cell_groups.get().output.groups,
+            sep="\t",
+            dtype=str,
+            keep_default_na=False,
+        )
+        full = groups[groups["empty"].str.lower() != "true"]
+        return [
+            f"results/runs/cross_cell/{r.run}/{r.target}/seed{seed}/{name}"
+            for r in full.itertuples()
+            for seed in SEEDS
+        ]
+
+    return files
+
+
+def cross_cell_single_cell(name, cells):
+    """``name`` of the model's single-cell runs on ``cells``."""
+    return expand(
+        "results/runs/single_cell/{model}/{cell}/seed{seed}/{name}",
+        model=CROSS_MODEL,
+        cell=cells,
+        seed=SEEDS,
+        name=name,
+    )

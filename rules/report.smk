@@ -15,6 +15,7 @@ rule report:
         history=run_files("history.tsv"),
         predictions=run_files("predictions.tsv.gz"),
         published=config_file("report.published"),
+        sections=report_sections(),
     output:
         html=report(
             "results/report/index.html",
@@ -190,5 +191,6 @@ rule figures:
         runtime=20,
     params:
         tables="results/report",
+        correlations="results/cross_cell",
     script:
         "../workflow/scripts/draw_figures.py"

@@ -195,8 +195,104 @@ def check_config_files(paths: Sequence[str | Path], schema_path: str | Path) -> 
             raise InputError("a config file must be a YAML mapping of keys", path=path, line=1)
         merge_configs(config, data)
     prepare_config(config, schema_path)
-    check_config(config, {m: load_card(m) for m in config["train"]["models"]})
+    check_config(config, {m: load_card(m) for m in single_cell_models(config)})
     return config
+
+
+def transfer_models(config: Mapping[str, Any]) -> list[str]:
+    """Models of ``experiments.transfer`` (none when it is off)."""
+    block = config["experiments"]["transfer"]
+    return list(block["models"]) if block["enabled"] else []
+
+
+def cross_cell_models(config: Mapping[str, Any]) -> list[str]:
+    """The model of ``experiments.cross_cell`` (none when it is off)."""
+    block = config["experiments"]["cross_cell"]
+    return [block["model"]] if block["enabled"] else []
+
+
+def single_cell_models(config: Mapping[str, Any]) -> list[str]:
+    """Every model with single-cell runs: ``train.models``, then the transfer models (their ``_origin``
+    is the single-cell run of the target) and the cross-cell model (its baseline and Test-on-Rest)."""
+    return list(dict.fromkeys([*config["train"]["models"], *transfer_models(config), *cross_cell_models(config)]))
+
+
+def transfer_targets(config: Mapping[str, Any]) -> list[str]:
+    """Target cells of the transfer experiment: ``targets``, or every cell but the source."""
+    block = config["experiments"]["transfer"]
+    targets = block["targets"]
+    return list(targets) if targets else [c for c in config["cells"] if c != block["source"]]
+
+
+def cross_cell_targets(config: Mapping[str, Any]) -> list[str]:
+    """Target cells of the cross-cell experiment: ``targets``, or every cell."""
+    targets = config["experiments"]["cross_cell"]["targets"]
+    return list(targets) if targets else list(config["cells"])
+
+
+def check_experiments(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> None:
+    """The ``experiments.*`` rules the schema cannot say: cells that exist, a source that is not a
+    target, torch cards for transfer (and a domain head for ``_cross``), thresholds in order."""
+    cells = list(config["cells"])
+    transfer = config["experiments"]["transfer"]
+    if transfer["enabled"]:
+        key = "experiments.transfer"
+        if transfer["source"] not in cells:
+            raise InputError(
+                f"source cell {transfer['source']} is not in 'cells' ({', '.join(cells)})",
+                key=f"{key}.source",
+                hint="name one of the configured cells (the paper: E085)",
+            )
+        targets = transfer_targets(config)
+        unknown = [t for t in targets if t not in cells]
+        if unknown:
+            raise InputError(
+                f"target cell(s) {', '.join(unknown)} not in 'cells'",
+                key=f"{key}.targets",
+                hint="list configured cells",
+            )
+        if transfer["source"] in targets:
+            raise InputError(
+                f"the source {transfer['source']} is also a target", key=f"{key}.targets", hint="drop it from targets"
+            )
+        if not targets:
+            raise InputError("no target cell", key=f"{key}.targets", hint="configure at least two cells")
+        dup = _duplicates(list(transfer["models"]) + _duplicates(targets))
+        if dup:
+            raise InputError(f"{', '.join(dup)} listed more than once", key=key)
+        for model in transfer["models"]:
+            if cards[model]["framework"] != "torch":
+                raise InputError(
+                    f"'{model}' is a scikit-learn card; the transfer experiment trains torch models",
+                    key=f"{key}.models",
+                    hint="use transferchrome, deepchrome, convchrome or another torch card",
+                )
+        if not any(cards[m].get("domain_adaptation") for m in transfer["models"]):
+            raise InputError(
+                "no model has a domain head, so there is no _cross variant to train",
+                key=f"{key}.models",
+                hint="include transferchrome",
+            )
+    cross = config["experiments"]["cross_cell"]
+    if cross["enabled"]:
+        key = "experiments.cross_cell"
+        if len(cells) < 2:
+            raise InputError("the cross-cell experiment needs at least two cells", key=key)
+        unknown = [t for t in cross_cell_targets(config) if t not in cells]
+        if unknown:
+            raise InputError(f"target cell(s) {', '.join(unknown)} not in 'cells'", key=f"{key}.targets")
+        if cards[cross["model"]]["framework"] != "torch":
+            raise InputError(
+                f"'{cross['model']}' is a scikit-learn card; the cross-cell runs train torch models",
+                key=f"{key}.model",
+                hint="the paper: deepchrome_avgpool",
+            )
+        if cross["somewhat"] > cross["highly"]:
+            raise InputError(
+                f"somewhat ({cross['somewhat']}) is above highly ({cross['highly']})",
+                key=f"{key}.somewhat",
+                hint="the paper: highly 0.75, somewhat 0.5",
+            )
 
 
 # --- rules the schema cannot express --------------------------------------------------------------
@@ -217,7 +313,7 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
 
     Args:
         config: the validated config (defaults filled in).
-        cards: the loaded model card of every model in ``train.models``.
+        cards: the loaded model card of every model of ``single_cell_models(config)``.
 
     Raises:
         InputError: naming the key at fault and what to do.
@@ -247,7 +343,7 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
         )
     marks = list(config["marks"])
     n_bins = 2 * bins["window_bp"] // bins["bin_bp"]
-    for model in models:
+    for model in single_cell_models(config):
         spec = cards[model]["input"]
         lacking = [m for m in spec["marks"] if m not in marks]
         if lacking:
@@ -272,6 +368,7 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
                 key="export.deepchrome_csv",
                 hint="set export.deepchrome_csv: false, or add the marks",
             )
+    check_experiments(config, cards)
     reference = config["report"]["reference_model"]
     if models and reference not in models:
         raise InputError(

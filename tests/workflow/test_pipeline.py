@@ -137,7 +137,11 @@ def test_remc_dag_builds_offline(tmp_path):
     assert counts["download_expression"] == counts["download_annotation"] == 1
     # 14 model cards (12 torch, 2 scikit-learn) x 56 cells x 3 seeds
     assert counts["train_torch"] == 12 * 56 * 3 and counts["train_sklearn"] == 2 * 56 * 3
-    assert counts["report"] == 1
+    # transfer E085 -> 55 targets x 3 seeds: transferchrome_cross trains; the honest uncross of 3 models scores
+    assert counts["transfer_cross"] == 55 * 3 and counts["transfer_uncross"] == 3 * 55 * 3
+    # cross-cell: the correlation, the groups checkpoint, Test-on-Rest; the group runs follow the checkpoint
+    assert counts["cross_cell_correlation"] == counts["cross_cell_groups"] == counts["test_on_rest"] == 1
+    assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
     assert seconds < 30, f"DAG build took {seconds:.1f} s"
 
 
@@ -147,7 +151,8 @@ def test_demo_dag(tmp_path):
     assert counts["simulate_reads"] == 25 and counts["bin_reads"] == 25 and counts["build_dataset"] == 5
     # every model card of the demo config on every demo cell
     assert counts["train_torch"] + counts["train_sklearn"] == 14 * 5
-    assert counts["report"] == 1
+    assert counts["transfer_cross"] == 4 and counts["transfer_uncross"] == 3 * 4
+    assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
 
 
 def test_bad_config_names_the_key(tmp_path):
@@ -415,6 +420,8 @@ def test_killed_run_leaves_no_half_outputs_and_resumes(tmp_path):
         ("train: {patience: 5}", {"train_torch": 4, "report": 1}),
         # a bigWig-only setting does not touch the binning of tagAlign reads
         ("binning: {bigwig_stat: max, missing_chromosomes: warn}", {}),
+        # an experiment that is off: its settings change nothing
+        ("experiments: {transfer: {protocol: paper}, cross_cell: {highly: 0.9}}", {}),
     ],
 )
 def test_config_edit_reruns_only_the_jobs_that_use_it(demo_run, tmp_path, edit, expected):

@@ -1,7 +1,19 @@
 """Redraw every report figure from the tables in results/report/ (no training, no run files)."""
 
+from pathlib import Path
+
 from chromexpr.reporting import draw_figures
+from chromexpr.reporting.cross_cell import draw_cross_cell_figures
+from chromexpr.reporting.transfer import draw_transfer_figures
 from chromexpr.workflow import log_to
 
-log_to(snakemake)
-draw_figures(snakemake.params.tables)
+log = log_to(snakemake)
+tables = Path(snakemake.params.tables)
+sections = [tables / "transfer" / "per_target.tsv", tables / "cross_cell" / "experiments.tsv"]
+if (tables / "per_cell_auroc.tsv").is_file() or not any(p.is_file() for p in sections):
+    draw_figures(tables)  # says what to do when there is no report yet
+if (tables / "transfer" / "per_target.tsv").is_file():
+    draw_transfer_figures(tables / "transfer")
+if (tables / "cross_cell" / "experiments.tsv").is_file():
+    draw_cross_cell_figures(tables / "cross_cell", snakemake.params.correlations)
+log.info("figures redrawn under %s", tables)

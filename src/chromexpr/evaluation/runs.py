@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,24 +104,36 @@ def _read_metrics(path: Path) -> dict[str, object]:
     return row
 
 
-def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
+def collect_metrics(paths: Iterable[str | Path], *, keys: Sequence[str] = ("model", "cell", "seed")) -> pd.DataFrame:
     """One row per run from its ``metrics.json``; a missing or malformed file raises ``InputError`` naming it.
 
     Columns: the ``METRIC_KEYS`` (``test_auroc`` checked to lie in [0, 1]), any further scalar keys,
     ``max_epochs`` and ``patience`` (from the run's ``training`` record; null for scikit-learn fits) and
-    ``path``. The same (model, cell, seed) twice is an error too.
+    ``path``. The same ``keys`` twice is an error too (default (model, cell, seed); cross-cell runs share
+    those and differ by ``run``, so they pass ``keys=("run", "cell", "seed")``); a file without one of the
+    ``keys`` is an error.
     """
     rows = [_read_metrics(Path(p)) for p in paths]
     if not rows:
         return pd.DataFrame(columns=[*METRIC_KEYS, "max_epochs", "patience", "path"])
+    keys = list(keys)
+    for row in rows:
+        missing = [k for k in keys if row.get(k) is None]
+        if missing:
+            raise InputError(
+                f"missing key(s) {', '.join(missing)}",
+                path=row["path"],
+                hint="metrics.json is written by the training step (train_model); re-run that run or remove it",
+            )
     df = pd.DataFrame(rows)
-    dup = df.duplicated(["model", "cell", "seed"], keep=False)
+    dup = df.duplicated(keys, keep=False)
     if dup.any():
         first = df[dup].iloc[0]
-        same = (df["model"] == first["model"]) & (df["cell"] == first["cell"]) & (df["seed"] == first["seed"])
+        same = (df[keys] == first[keys]).all(axis=1)
         others = df.loc[same, "path"]
+        label = "/".join(f"seed{first[k]}" if k == "seed" else str(first[k]) for k in keys)
         raise InputError(
-            f"run {first['model']}/{first['cell']}/seed{first['seed']} appears more than once: {', '.join(others)}",
+            f"run {label} appears more than once: {', '.join(others)}",
             path=first["path"],
             hint="pass each run's metrics.json once",
         )

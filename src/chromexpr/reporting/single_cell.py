@@ -28,6 +28,7 @@ the run's ``history.tsv`` and ``predictions.tsv.gz`` beside it. ``build_report``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,7 @@ def build_report(
     config_files: Sequence[str] = (),
     source_kind: str | None = None,
     workflow_dir: str | Path | None = None,
+    sections: Sequence[str | Path] = (),
 ) -> dict[str, Path]:
     """Write the tables, figures, ``provenance.json`` and ``index.html`` of single-cell runs into ``out_dir``.
 
@@ -166,6 +168,8 @@ def build_report(
         config_files: the config files that produced the runs, as names or workflow-relative paths.
         source_kind: the data source (``demo``, ``remc``, ``local``, ``processed``).
         workflow_dir: the workflow's checkout, asked for its git commit (None: not recorded).
+        sections: HTML fragments of the other experiments (``results/report/<experiment>/section.html``,
+            each one ``<section id=...>`` with an ``<h2>``), appended to ``index.html`` in this order.
 
     Returns:
         file name (e.g. ``"table2.tsv"``) -> written path, for every name of ``report_files``. Every file
@@ -243,8 +247,16 @@ def build_report(
         written[path.name] = path
 
     n_models, n_cells, n_seeds = runs["model"].nunique(), runs["cell"].nunique(), runs["seed"].nunique()
+    fragments = [Path(p).read_text(encoding="utf-8") for p in sections]
+    links = []
+    for fragment in fragments:
+        found = re.search(r'<section[^>]*id="([^"]+)"[^>]*>.*?<h2[^>]*>(.*?)</h2>', fragment, re.S)
+        if found:
+            links.append((found.group(1), re.sub(r"<[^>]+>", "", found.group(2)).strip()))
     context = {
         "title": title,
+        "sections": fragments,
+        "section_links": links,
         "prov": prov,
         "n_runs": len(runs),
         "counts": f"{plural(n_models, 'model')} × {plural(n_cells, 'cell')} × "

@@ -1,0 +1,119 @@
+# TransferChrome's cross-cell experiment (Table 3, Fig. 4): the source cell -> each target cell.
+# - {model}_origin: the single-cell run of the target (rules/train.smk), reused, not retrained;
+# - {model}_uncross: the source-only model scored on the target. Under the honest protocol its training
+#   (source train genes, source valid genes select) does not depend on the target, so it is the source's
+#   single-cell run, scored on the target's test genes (no training job); under the paper protocol it is
+#   trained per target (all source genes outside the valid split);
+# - {model}_cross: domain adaptation with the gradient-reversal head on unlabelled target genes.
+# Model selection always uses source validation genes; the target's labels are read once, at the test.
+
+
+rule transfer_cross:
+    input:
+        source="results/datasets/{source}.npz",
+        target="results/datasets/{target}.npz",
+    output:
+        model=f"{TRANSFER_RUN}/model.pt",
+        metrics=f"{TRANSFER_RUN}/metrics.json",
+        predictions=f"{TRANSFER_RUN}/predictions.tsv.gz",
+        history=f"{TRANSFER_RUN}/history.tsv",
+        genes=f"{TRANSFER_RUN}/genes.tsv.gz",
+    log:
+        "logs/train/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(TRANSFER_CROSS_MODELS) or "__none__",
+        variant="cross",
+        source="|".join(CELLS),
+        target="|".join(CELLS),
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=train_gpus(),
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+        runtime=lambda wc, attempt: 480 * attempt,
+    params:
+        card=card_checksum,
+        train=torch_training_params(),
+        transfer=transfer_info,
+        code=script_code("train_transfer.py"),
+    script:
+        "../workflow/scripts/train_transfer.py"
+
+
+rule transfer_uncross:
+    input:
+        unpack(uncross_inputs),
+    output:
+        model=f"{TRANSFER_RUN}/model.pt",
+        metrics=f"{TRANSFER_RUN}/metrics.json",
+        predictions=f"{TRANSFER_RUN}/predictions.tsv.gz",
+        history=f"{TRANSFER_RUN}/history.tsv",
+        genes=f"{TRANSFER_RUN}/genes.tsv.gz",
+    log:
+        "logs/train/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(TRANSFER_MODELS) or "__none__",
+        variant="uncross",
+        source="|".join(CELLS),
+        target="|".join(CELLS),
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=train_gpus() if TRANSFER["protocol"] == "paper" else 0,
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+        runtime=lambda wc, attempt: (480 if TRANSFER["protocol"] == "paper" else 30)
+        * attempt,
+    params:
+        card=card_checksum,
+        train=torch_training_params() if TRANSFER["protocol"] == "paper" else {},
+        transfer=transfer_info,
+        code=script_code("train_transfer.py"),
+    script:
+        "../workflow/scripts/train_transfer.py"
+
+
+rule report_transfer:
+    input:
+        transfer=transfer_runs("metrics.json"),
+        history=transfer_runs("history.tsv"),
+        predictions=transfer_runs("predictions.tsv.gz"),
+        origin=expand(
+            "results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
+            model=TRANSFER_MODELS,
+            cell=TRANSFER_TARGETS,
+            seed=SEEDS,
+        ),
+        published=config_file("report.published"),
+    output:
+        [
+            report(
+                f"results/report/transfer/{name}",
+                caption="../workflow/report/transfer.rst",
+                category="Transfer (TransferChrome)",
+            )
+            for name in TRANSFER_REPORT_FILES
+        ],
+    log:
+        "logs/report_transfer.log",
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        source=TRANSFER["source"],
+        protocol=TRANSFER["protocol"],
+        source_kind=config["source"]["kind"],
+        code=script_code("report_transfer.py"),
+    script:
+        "../workflow/scripts/report_transfer.py"

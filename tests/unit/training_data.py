@@ -1,0 +1,95 @@
+"""Tiny synthetic cells and a tiny TransferChrome card for the training tests.
+
+Every cell holds the same genes under the same split manifest (as the real cells do), so a gene id
+names the same gene in every cell. Labels follow one shared rule in every cell: highly expressed
+genes get extra H3K4me3 reads in the bins around the TSS. A cell can carry a covariate shift: a
+``(scale, offset)`` applied to the z-scored signal of chosen marks, which leaves the label rule alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from chromexpr.dataset import CANONICAL_MARKS, Dataset, build_dataset
+from chromexpr.models import load_card
+
+MARKS = list(CANONICAL_MARKS)
+N_GENES, N_BINS = 400, 20
+GENE_IDS = np.array([f"ENSG{i:011d}" for i in range(N_GENES)])
+#: one split manifest for every cell: 240 train, 80 valid, 80 test genes
+SPLIT = np.array(["train"] * 240 + ["valid"] * 80 + ["test"] * 80)
+TIMINGS = ("seconds", "train_seconds")
+
+
+def synthetic_cell(cell: str, seed: int, shift: Mapping[str, tuple[float, float]] | None = None) -> Dataset:
+    """A cell of ``N_GENES`` genes x ``N_BINS`` bins: Poisson(2) reads; genes at or above the median
+    expression (label 1) get Poisson(5) extra H3K4me3 reads per bin in bins 7-12 (the others
+    Poisson(0.5)). ``shift``: mark -> (scale, offset) applied to that mark's z-scored signal."""
+    rng = np.random.default_rng(seed)
+    expression = rng.lognormal(0.0, 1.0, N_GENES)
+    high = expression >= np.median(expression)
+    counts = rng.poisson(2.0, (N_GENES, len(MARKS), N_BINS)).astype(np.int32)  # (genes, marks, bins)
+    extra = rng.poisson(np.where(high, 5.0, 0.5)[:, None], (N_GENES, 6))  # (genes, 6)
+    counts[:, MARKS.index("H3K4me3"), 7:13] += extra.astype(np.int32)
+    dataset = build_dataset(counts, GENE_IDS, MARKS, expression, SPLIT, cell=cell, geometry={"n_bins": N_BINS})
+    for mark, (scale, offset) in (shift or {}).items():
+        k = MARKS.index(mark)
+        dataset.signal[:, k] = (dataset.signal[:, k] * scale + offset).astype(np.float32)
+    return dataset
+
+
+def flipped_labels(dataset: Dataset) -> Dataset:
+    """The same cell with every label flipped (class balance of every split kept)."""
+    return Dataset(**{**vars(dataset), "label": (1 - dataset.label).astype(dataset.label.dtype)})
+
+
+def tiny_card(*, domain_head: bool = False, **training) -> dict:
+    """TransferChrome at a size that trains in a second: 20 bins, one 4-channel dense layer, 8 conv
+    channels, one attention layer, 16 features; Adam lr 1e-2, batch 32, no early stop.
+    ``domain_head``: the hyperparameters of a cross run's model (for ``load_trained``)."""
+    card = load_card("transferchrome")
+    card["hyperparameters"].update(
+        dense_growth=[4],
+        conv_channels=[8],
+        dropout=0.1,
+        attention_layers=1,
+        feature_dim=16,
+        label_hidden=[8],
+        domain_hidden=[8],
+        domain_head=domain_head,
+    )
+    card["input"]["bins"] = N_BINS
+    card["expected_parameters"] = None
+    card["domain_adaptation"]["expected_parameters"] = None
+    card["training"].update(
+        optimizer="adam", lr=1e-2, momentum=None, weight_decay=0.0, batch_size=32, max_epochs=5, patience=None
+    )
+    card["training"].update(training)
+    return card
+
+
+def history(run: Path) -> pd.DataFrame:
+    """A run's history.tsv without its wall-clock columns."""
+    table = pd.read_csv(Path(run) / "history.tsv", sep="\t")
+    return table.drop(columns=[c for c in TIMINGS if c in table.columns])
+
+
+def genes(run: Path) -> pd.DataFrame:
+    """A run's genes.tsv.gz."""
+    return pd.read_csv(Path(run) / "genes.tsv.gz", sep="\t", dtype=str)
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    """A run's model.pt state_dict."""
+    return torch.load(Path(run) / "model.pt", map_location="cpu", weights_only=True)
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    """Whether two runs' model.pt hold bit-identical tensors under the same names."""
+    wa, wb = weights(a), weights(b)
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)

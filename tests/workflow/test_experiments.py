@@ -1,0 +1,158 @@
+"""The cross-cell experiments end to end (config/examples/cross_cell.yaml: 3 demo cells, 2 epochs):
+TransferChrome's transfer (Table 3) and DeepChrome 2.0's groups and Test-on-Rest, as users run them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_pipeline import REPO, job_counts, snakemake
+
+CROSS = ["--configfile", str(REPO / "config/examples/cross_cell.yaml")]
+CELLS = ["E003", "E085", "E123"]
+
+
+@pytest.fixture(scope="module")
+def cross_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("cross")
+    snakemake("--cores", "2", "--directory", str(work), *CROSS, timeout=1800)
+    return work
+
+
+def dry_run_counts(work: Path, *extra: str) -> dict[str, int]:
+    out = snakemake("-n", "--cores", "2", "--directory", str(work), *CROSS, *extra)
+    text = out.stdout + out.stderr
+    if "Nothing to be done" in text:
+        return {}
+    return {r: n for r, n in job_counts(text).items() if r not in ("all", "total")}
+
+
+def test_transfer_writes_table3_and_runs(cross_run):
+    table3 = pd.read_csv(cross_run / "results/report/transfer/table3.tsv", sep="\t")
+    assert list(table3["row"]) == [
+        "TransferChrome_origin",
+        "TransferChrome_uncross",
+        "TransferChrome_cross",
+        "DeepChrome",
+        "DeepChrome_uncross",
+    ]
+    assert (table3["n_targets"] == 2).all() and (table3["protocol"] == "honest").all()
+    assert table3.loc[table3["row"] == "TransferChrome_cross", "published_mean"].item() == pytest.approx(0.8330)
+    for target in ("E003", "E123"):
+        run = cross_run / f"results/runs/transfer/transferchrome_cross/E085_to_{target}/seed0"
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["protocol"] == "honest" and metrics["source"] == "E085" and metrics["target"] == target
+        assert metrics["n_adapt"] > 0 and metrics["n_test"] > 0 and metrics["n_train"] > 0
+        history = pd.read_csv(run / "history.tsv", sep="\t")
+        assert {"domain_loss", "domain_accuracy", "grl_lambda"} <= set(history.columns)
+        assert len(history) == 2
+        # honest: origin, uncross and cross are scored on the same genes, the target's test split
+        origin = pd.read_csv(
+            cross_run / f"results/runs/single_cell/transferchrome/{target}/seed0/predictions.tsv.gz", sep="\t"
+        )
+        cross = pd.read_csv(run / "predictions.tsv.gz", sep="\t")
+        uncross = pd.read_csv(
+            cross_run / f"results/runs/transfer/transferchrome_uncross/E085_to_{target}/seed0/predictions.tsv.gz",
+            sep="\t",
+        )
+        test_genes = set(origin.loc[origin["split"] == "test", "gene_id"])
+        assert set(cross["gene_id"]) == set(uncross["gene_id"]) == test_genes
+
+
+def test_uncross_is_the_source_model_scored_without_training(cross_run):
+    """Honest uncross = the source's single-cell model on the target: same weights, same history."""
+    import torch
+
+    source = cross_run / "results/runs/single_cell/deepchrome/E085/seed0"
+    run = cross_run / "results/runs/transfer/deepchrome_uncross/E085_to_E123/seed0"
+    a = torch.load(source / "model.pt", weights_only=True)
+    b = torch.load(run / "model.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (source / "history.tsv").read_text() == (run / "history.tsv").read_text()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["trained_in"].endswith("single_cell/deepchrome/E085/seed0")
+
+
+def test_no_target_test_gene_is_trained_or_adapted_on(cross_run):
+    """Under the honest protocol, no test gene of the scored cell appears in any training, validation
+    or adaptation set of any cross-cell run, in any cell (read from every run's genes.tsv.gz)."""
+    splits = pd.read_csv(cross_run / "results/reference/splits.tsv", sep="\t", dtype=str)
+    test_genes = set(splits.loc[splits["split"] == "test", "gene_id"])
+    runs = sorted((cross_run / "results/runs/transfer").glob("*/*/seed0")) + sorted(
+        (cross_run / "results/runs/cross_cell").glob("*/*/seed0")
+    )
+    assert len(runs) >= 6
+    for run in runs:
+        genes = pd.read_csv(run / "genes.tsv.gz", sep="\t", dtype=str)
+        used = genes[genes["role"] != "test"]
+        assert not (set(used["gene_id"]) & test_genes), run
+        assert set(genes.loc[genes["role"] == "test", "gene_id"]) <= test_genes
+
+
+def test_cross_cell_groups_runs_and_test_on_rest(cross_run):
+    groups = pd.read_csv(cross_run / "results/cross_cell/groups.tsv", sep="\t", keep_default_na=False)
+    assert len(groups) == 3 * 4 * 2
+    all_inc = groups[(groups["run"] == "all_inclusive") & (groups["target"] == "E003")].iloc[0]
+    assert all_inc["cells"] == "E003,E085,E123" and all_inc["n_cells"] == 3
+    full = groups[groups["empty"].astype(str).str.lower() != "true"]
+    for row in full.itertuples():
+        metrics = json.loads(
+            (cross_run / f"results/runs/cross_cell/{row.run}/{row.target}/seed0/metrics.json").read_text()
+        )
+        assert metrics["train_cells"] == row.cells and metrics["run"] == row.run
+    empty = groups[groups["empty"].astype(str).str.lower() == "true"]
+    for row in empty.itertuples():  # an empty group has no run
+        assert not (cross_run / f"results/runs/cross_cell/{row.run}/{row.target}").exists()
+    for split in ("train", "valid", "test"):
+        corr = pd.read_csv(cross_run / f"results/cross_cell/correlation_{split}.tsv", sep="\t")
+        assert len(corr) == 9 and corr["normalized"].max() == pytest.approx(1.0) and corr["normalized"].min() == 0.0
+    rest = pd.read_csv(cross_run / "results/report/cross_cell/test_on_rest.tsv", sep="\t")
+    assert list(rest.columns[:6]) == ["train_cell", "test_cell", "correlation", "auroc", "own_auroc", "delta_auroc"]
+    assert len(rest) == 3 * 2
+    own = {
+        c: json.loads((cross_run / f"results/runs/single_cell/deepchrome_avgpool/{c}/seed0/metrics.json").read_text())[
+            "test_auroc"
+        ]
+        for c in CELLS
+    }
+    for row in rest.itertuples():
+        assert row.own_auroc == pytest.approx(own[row.test_cell])
+        assert row.delta_auroc == pytest.approx(row.auroc - row.own_auroc)
+
+
+def test_report_holds_both_sections(cross_run):
+    html = (cross_run / "results/report/index.html").read_text()
+    assert '<section id="transfer">' in html and '<section id="cross-cell">' in html
+    for name in ("transfer/fig4_per_target.png", "cross_cell/fig5_experiments.png", "cross_cell/fig7_test_on_rest.png"):
+        assert name in html and (cross_run / "results/report" / name).is_file()
+
+
+def test_test_on_rest_trains_nothing(cross_run, tmp_path):
+    work = Path(shutil.copytree(cross_run, tmp_path / "copy", symlinks=True))
+    (work / "results/report/cross_cell/test_on_rest.tsv").unlink()
+    counts = dry_run_counts(work)
+    assert counts == {"test_on_rest": 1, "report_cross_cell": 1, "report": 1}, counts
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # the transfer block re-runs the transfer jobs and their report only
+        (
+            "experiments: {transfer: {lambda_schedule: {kind: constant, lambda_max: 0.1}}}",
+            {"transfer_cross": 2, "report_transfer": 1, "report": 1},
+        ),
+        # a cross-cell threshold: the groups again (their runs follow once the checkpoint has run), no transfer job
+        ("experiments: {cross_cell: {highly: 0.9}}", {"cross_cell_groups": 1, "report_cross_cell": 1, "report": 1}),
+        ("experiments: {transfer: {enabled: false}}", {"report": 1}),
+    ],
+)
+def test_experiment_edit_reruns_only_its_jobs(cross_run, tmp_path, edit, expected):
+    extra = tmp_path / "edit.yaml"
+    extra.write_text(edit + "\n")
+    assert (
+        dry_run_counts(cross_run, "--configfile", str(REPO / "config/examples/cross_cell.yaml"), str(extra)) == expected
+    )

@@ -1,0 +1,22 @@
+"""Test-on-Rest: every single-cell run of the model scored on every other cell's test genes (no training)."""
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from chromexpr.evaluation.test_on_rest import test_on_rest_scores
+from chromexpr.io.atomic import atomic_path
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+table = test_on_rest_scores(
+    snakemake.params.model,
+    run_dirs=[Path(p).parent for p in snakemake.input.metrics],
+    datasets=dict(zip(snakemake.params.cells, snakemake.input.datasets, strict=True)),
+    correlation=pd.read_csv(snakemake.input.correlation, sep="\t", dtype={"cell_a": str, "cell_b": str}),
+)
+with atomic_path(snakemake.output.table) as tmp:
+    table.to_csv(tmp, sep="\t", index=False)
+log.info("Test-on-Rest: %d model x cell pairs", len(table))

@@ -1,0 +1,37 @@
+"""One cross-cell run: a group's cells train and select, the target's test genes are scored."""
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from chromexpr.training import train_cells
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+wc, t = snakemake.wildcards, snakemake.params.train
+groups = pd.read_csv(snakemake.input.groups, sep="\t", dtype=str, keep_default_na=False)
+row = groups[(groups["run"] == wc.run) & (groups["target"] == wc.target)].iloc[0]
+train_cells(
+    snakemake.params.model,
+    list(snakemake.input.train),
+    snakemake.input.target,
+    Path(snakemake.output.metrics).parent,
+    info={
+        "experiment": "cross_cell",
+        "run": wc.run,
+        "group": row["group"],
+        "mode": row["mode"],
+        "target": wc.target,
+        "train_cells": row["cells"],
+        "n_train_cells": int(row["n_cells"]),
+        "mean_correlation": float(row["mean_correlation"]),
+    },
+    seed=int(wc.seed),
+    device=t.get("device", "auto"),
+    max_epochs=t.get("max_epochs"),
+    patience=t.get("patience"),
+    batch_size=t.get("batch_size"),
+    log=log,
+)

@@ -1,0 +1,47 @@
+"""One transfer run, source -> target (chromexpr.training.train_transfer; honest _uncross: score_run)."""
+
+from pathlib import Path
+
+import torch
+
+from chromexpr.training import score_run, train_transfer
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+wc, t, info = snakemake.wildcards, snakemake.params.train, snakemake.params.transfer
+out_dir = Path(snakemake.output.metrics).parent
+if wc.variant == "uncross" and info["protocol"] == "honest":
+    score_run(
+        wc.model,
+        Path(snakemake.input.trained_metrics).parent,
+        snakemake.input.target,
+        out_dir,
+        info={
+            "model": f"{wc.model}_uncross",
+            "experiment": "transfer",
+            "base_model": wc.model,
+            "variant": "uncross",
+            "protocol": "honest",
+            "source": wc.source,
+            "target": wc.target,
+            "n_adapt": 0,
+        },
+        log=log,
+    )
+else:
+    train_transfer(
+        wc.model,
+        snakemake.input.source,
+        snakemake.input.target,
+        out_dir,
+        variant=wc.variant,
+        protocol=info["protocol"],
+        schedule=info.get("lambda_schedule"),
+        seed=int(wc.seed),
+        device=t.get("device", "auto"),
+        max_epochs=t.get("max_epochs"),
+        patience=t.get("patience"),
+        batch_size=t.get("batch_size"),
+        log=log,
+    )
