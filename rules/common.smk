@@ -466,8 +466,12 @@ def transfer_info(wildcards):
 
 
 def uncross_inputs(wildcards):
-    """Honest: the source's single-cell run and the target dataset; paper: both datasets."""
-    files = {"target": f"results/datasets/{wildcards.target}.npz"}
+    """Both datasets (the source's test genes probe the features), and under the honest protocol the
+    source's single-cell run, whose model is scored."""
+    files = {
+        "source": f"results/datasets/{wildcards.source}.npz",
+        "target": f"results/datasets/{wildcards.target}.npz",
+    }
     if TRANSFER["protocol"] == "honest":
         run = f"results/runs/single_cell/{wildcards.model}/{wildcards.source}/seed{wildcards.seed}"
         files.update(
@@ -476,8 +480,6 @@ def uncross_inputs(wildcards):
             trained_history=f"{run}/history.tsv",
             trained_predictions=f"{run}/predictions.tsv.gz",
         )
-    else:
-        files["source"] = f"results/datasets/{wildcards.source}.npz"
     return files
 
 

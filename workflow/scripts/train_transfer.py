@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from chromexpr.training import score_run, train_transfer
+from chromexpr.training import GeneSet, score_run, train_transfer
 from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
@@ -27,6 +27,7 @@ if wc.variant == "uncross" and info["protocol"] == "honest":
             "target": wc.target,
             "n_adapt": 0,
         },
+        probe_source=GeneSet(snakemake.input.source, ("test",)),
         log=log,
     )
 else:

@@ -193,6 +193,32 @@ def _median_count(runs: pd.DataFrame, key: str) -> int | None:
     return int(values.median()) if len(values) else None
 
 
+def _probe_table(transfer: pd.DataFrame) -> str:
+    """HTML table: per transfer row, the mean / min / max over targets of ``domain_probe_accuracy``
+    (a fresh logistic regression telling the source's held-out genes from the target's test genes by the
+    model's features); empty when no run measured it."""
+    if transfer.empty or "domain_probe_accuracy" not in transfer.columns:
+        return ""
+    values = transfer.assign(value=pd.to_numeric(transfer["domain_probe_accuracy"], errors="coerce")).dropna(
+        subset=["value"]
+    )
+    if values.empty:
+        return ""
+    rows = []
+    for model, group in values.groupby("model", sort=False):
+        per_target = group.groupby("target")["value"].mean()
+        rows.append(
+            {
+                "run": model,
+                "targets": len(per_target),
+                "mean": f"{per_target.mean():.3f}",
+                "min": f"{per_target.min():.3f}",
+                "max": f"{per_target.max():.3f}",
+            }
+        )
+    return html_table(pd.DataFrame(rows))
+
+
 def build_transfer_section(
     *,
     transfer_metrics: Sequence[str | Path],
@@ -284,7 +310,13 @@ def build_transfer_section(
             "these numbers cannot support or refute the paper's claims (that transfer costs 2.9 AUROC points and "
             "the domain classifier wins half of them back). They show that the experiment runs end to end."
         )
-    counts = {k: _median_count(transfer, k) for k in ("n_train", "n_adapt", "n_valid", "n_test")}
+    cross_runs = transfer[transfer["variant"] == "cross"] if "variant" in transfer.columns else transfer
+    counts = {
+        "n_train": _median_count(transfer, "n_train"),
+        "n_adapt": _median_count(cross_runs, "n_adapt"),  # only the cross runs adapt
+        "n_valid": _median_count(transfer, "n_valid"),
+        "n_test": _median_count(transfer, "n_test"),
+    }
     context = {
         "title": SECTION_TITLE,
         "prefix": link_prefix,
@@ -303,6 +335,7 @@ def build_transfer_section(
         "min_targets": min_targets,
         "n_cross": n_cross,
         "n_curves": len(history_paths),
+        "probe": _probe_table(transfer),
         "tables": {
             "table3": html_table(table3_display(t3)) if not t3.empty else "",
             "drops": html_table(drops_display(drops)) if not drops.empty else "",

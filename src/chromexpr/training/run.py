@@ -51,7 +51,9 @@ from chromexpr.training.tasks import (
     ClassificationTask,
     DomainAdaptationTask,
     Examples,
+    domain_probe_accuracy,
     lambda_schedule,
+    model_features,
     predict_logits,
 )
 
@@ -169,6 +171,15 @@ class _Loaded:
         return rows
 
 
+def _probe(loaded: _Loaded, probe: tuple[GeneSet, GeneSet], model: torch.nn.Module, device: torch.device, seed: int):
+    """Domain probe accuracy of ``model``'s features on the two gene sets (None without features)."""
+    a = model_features(model, loaded.examples([probe[0]], labelled=False).x, device=device)
+    b = model_features(model, loaded.examples([probe[1]], labelled=False).x, device=device)
+    if a is None or b is None:
+        return None
+    return domain_probe_accuracy(a, b, seed=seed)
+
+
 def _sklearn_version() -> str | None:
     try:
         import sklearn
@@ -199,6 +210,7 @@ def train_run(
     schedule: Mapping[str, Any] | None = None,
     info: Mapping[str, Any] | None = None,
     predict_all: bool = False,
+    probe: tuple[GeneSet, GeneSet] | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     max_epochs: int | None = None,
@@ -224,6 +236,8 @@ def train_run(
         info: keys added to ``metrics.json`` after ``METRICS_KEYS`` (they may override ``model``).
         predict_all: write predictions for every gene of the test dataset (single-cell runs) instead of
             the test genes only, and no ``genes.tsv.gz``.
+        probe: two unlabelled gene sets (source, target) whose features a fresh classifier tries to tell
+            apart after training (``domain_probe_accuracy`` in ``metrics.json``; models with ``features``).
         seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as ``train_model``.
 
     Returns:
@@ -368,6 +382,8 @@ def train_run(
                 x = torch.from_numpy(test_data.x if predict_all else test_data.x[test_mask]).to(result.device)
                 probability = 1.0 / (1.0 + np.exp(-predict_logits(result.model, x, amp=result.amp).astype(np.float64)))
             predict_seconds = time.perf_counter() - t_predict
+            if probe is not None:
+                extra.setdefault("domain_probe_accuracy", _probe(loaded, probe, result.model, result.device, seed))
             outputs.save_torch_model(out_dir / "model.pt", result.best_state)
             record = {
                 "device": str(result.device),
@@ -575,7 +591,8 @@ def transfer_gene_sets(
     are the unlabelled adaptation set, the target's test genes are scored (the split manifest holds
     in every cell, so origin, uncross and cross are scored on the same genes). ``paper``: every source
     gene outside its valid split trains (the valid split still selects: no target label may), the
-    target is cut into two seeded halves, adaptation and test (:func:`paper_halves`).
+    target is cut into two seeded halves, adaptation and test (:func:`paper_halves`). ``probe``: genes
+    of both cells that no run trains on (their features, not labels, measure domain separability).
     """
     if protocol not in PROTOCOLS:
         raise InputError(
@@ -587,6 +604,7 @@ def transfer_gene_sets(
             "valid": [GeneSet(source, ("valid",))],
             "adapt": [GeneSet(target, ("train", "valid"))],
             "test": GeneSet(target, ("test",)),
+            "probe": (GeneSet(source, ("test",)), GeneSet(target, ("test",))),
         }
     halves = paper_halves(n_target, seed=seed, target=target_cell)
     return {
@@ -594,6 +612,7 @@ def transfer_gene_sets(
         "valid": [GeneSet(source, ("valid",))],
         "adapt": [GeneSet(target, mask=halves)],
         "test": GeneSet(target, mask=~halves),
+        "probe": (GeneSet(source, ("valid",)), GeneSet(target, mask=~halves)),
     }
 
 
@@ -653,6 +672,7 @@ def train_transfer(
         task="domain_adaptation" if variant == "cross" else "classification",
         schedule=schedule,
         info=info,
+        probe=sets["probe"],
         seed=seed,
         **options,
     )
@@ -693,6 +713,7 @@ def score_run(
     *,
     test: GeneSet | None = None,
     info: Mapping[str, Any] | None = None,
+    probe_source: GeneSet | None = None,
     log: LogTarget = None,
 ) -> dict[str, Any]:
     """A finished run's model scored on another cell's genes, written as a run of its own: no
@@ -701,7 +722,9 @@ def score_run(
 
     The new folder gets ``metrics.json`` (the trained run's training record, the new test scores,
     ``trained_in`` = the trained run's folder), ``predictions.tsv.gz`` (the scored genes),
-    ``history.tsv`` and ``model.pt`` / ``model.pkl`` (copies) and ``genes.tsv.gz``.
+    ``history.tsv`` and ``model.pt`` / ``model.pkl`` (copies) and ``genes.tsv.gz``. With
+    ``probe_source`` (e.g. the source's test genes), ``domain_probe_accuracy`` measures how well the
+    model's features tell those genes from the scored ones (torch models with ``features``).
     """
     started = time.perf_counter()
     card_data, _ = resolve_card(card)
@@ -731,6 +754,10 @@ def score_run(
             dataset_sha256=sha,
         )
         metrics.update(info or {})
+        if probe_source is not None and card_data["framework"] == "torch":
+            metrics["domain_probe_accuracy"] = _probe(
+                loaded, (probe_source, test), model, torch.device("cpu"), int(trained.get("seed") or 0)
+            )
         metrics["trained_in"] = str(run_dir)
         model_file = "model.pkl" if card_data["framework"] == "sklearn" else "model.pt"
         with outputs.atomic_path(out_dir / model_file) as tmp:
