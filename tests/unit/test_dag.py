@@ -9,7 +9,15 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from chromexpr.dag import check_config, code_hash, module_closure, read_yaml, validate_config
+from chromexpr.dag import (
+    check_config,
+    code_hash,
+    module_closure,
+    read_yaml,
+    single_cell_models,
+    transfer_targets,
+    validate_config,
+)
 from chromexpr.errors import InputError
 from chromexpr.models import load_card
 
@@ -27,7 +35,8 @@ def demo_config() -> dict:
 
 
 def cards(config: dict) -> dict:
-    return {m: load_card(m) for m in config["train"]["models"]}
+    """The cards check_config needs: every model with single-cell runs (train.models and the experiments')."""
+    return {m: load_card(m) for m in single_cell_models(config)}
 
 
 # --- YAML and schema ------------------------------------------------------------------------------
@@ -208,6 +217,8 @@ def test_prepare_config_equals_snakemake_validate():
 def test_deepchrome_export_needs_the_five_marks(demo_config):
     demo_config["marks"] = ["H3K4me3", "H3K27me3", "H3K36me3"]
     demo_config["train"]["models"] = []
+    demo_config["experiments"] = {"transfer": {"enabled": False}, "cross_cell": {"enabled": False}}
+    validate(demo_config, str(SCHEMA))
     with pytest.raises(InputError) as err:
         check_config(demo_config, {})
     first, hint = str(err.value).splitlines()
@@ -218,3 +229,63 @@ def test_deepchrome_export_needs_the_five_marks(demo_config):
     assert hint == "  -> set export.deepchrome_csv: false, or add the marks"
     demo_config["export"]["deepchrome_csv"] = False
     check_config(demo_config, {})
+
+
+# --- the experiments block ------------------------------------------------------------------------
+
+
+def test_experiment_models_get_single_cell_runs(demo_config):
+    demo_config["train"]["models"] = ["deepchrome"]
+    # transfer's origin runs and the cross-cell baseline are single-cell runs, whatever train.models says
+    assert single_cell_models(demo_config) == ["deepchrome", "transferchrome", "convchrome", "deepchrome_avgpool"]
+    assert transfer_targets(demo_config) == ["E003", "E066", "E116", "E123"]  # every cell but the source E085
+    demo_config["experiments"]["transfer"]["enabled"] = False
+    demo_config["experiments"]["cross_cell"]["enabled"] = False
+    assert single_cell_models(demo_config) == ["deepchrome"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "message"),
+    [
+        ({"transfer": {"source": "E999"}}, "experiments.transfer.source", "source cell E999 is not in 'cells'"),
+        (
+            {"transfer": {"targets": ["E003", "E085"]}},
+            "experiments.transfer.targets",
+            "the source E085 is also a target",
+        ),
+        ({"transfer": {"targets": ["E004"]}}, "experiments.transfer.targets", "target cell(s) E004 not in 'cells'"),
+        (
+            {"transfer": {"models": ["deepchrome", "logreg"]}},
+            "experiments.transfer.models",
+            "'logreg' is a scikit-learn card",
+        ),
+        (
+            {"transfer": {"models": ["deepchrome", "convchrome"]}},
+            "experiments.transfer.models",
+            "no model has a domain head",
+        ),
+        (
+            {"cross_cell": {"highly": 0.4, "somewhat": 0.5}},
+            "experiments.cross_cell.somewhat",
+            "somewhat (0.5) is above highly (0.4)",
+        ),
+        ({"cross_cell": {"model": "linear12x"}}, None, None),
+        ({"cross_cell": {"targets": ["E001"]}}, "experiments.cross_cell.targets", "target cell(s) E001 not in 'cells'"),
+    ],
+)
+def test_bad_experiment_settings_name_the_key(demo_config, edit, key, message):
+    for block, values in edit.items():
+        demo_config["experiments"][block].update(values)
+    if key is None:  # an unknown card is the card loader's error, before any check
+        with pytest.raises(InputError, match="linear12x"):
+            cards(demo_config)
+        return
+    with pytest.raises(InputError) as err:
+        check_config(demo_config, cards(demo_config))
+    assert f"config key '{key}'" in str(err.value) and message in str(err.value)
+
+
+def test_cross_cell_model_must_be_torch(demo_config):
+    demo_config["experiments"]["cross_cell"]["model"] = "logreg"
+    with pytest.raises(InputError, match=r"'logreg' is a scikit-learn card; the cross-cell runs train torch models"):
+        check_config(demo_config, cards(demo_config))

@@ -1,4 +1,4 @@
-"""The training loop, written once for every task (DESIGN.md section 5).
+"""The training loop, written once for every task.
 
 ``fit_torch`` seeds, builds the card's model, its optimizer and schedule, then runs epochs: the task
 draws the batches and computes the loss; after every epoch the task scores the validation genes, the
