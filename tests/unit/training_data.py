@@ -2,12 +2,14 @@
 
 Every cell holds the same genes under the same split manifest (as the real cells do), so a gene id
 names the same gene in every cell. Labels follow one shared rule in every cell: highly expressed
-genes get extra H3K4me3 reads in the bins around the TSS. A cell can carry a covariate shift: a
+genes get extra H3K4me3 reads in the bins around the TSS and extra H3K36me3 reads over the gene body
+(the bins downstream of the TSS bin, 10). A cell can carry a covariate shift: a
 ``(scale, offset)`` applied to the z-scored signal of chosen marks, which leaves the label rule alone.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,14 +30,16 @@ TIMINGS = ("seconds", "train_seconds")
 
 def synthetic_cell(cell: str, seed: int, shift: Mapping[str, tuple[float, float]] | None = None) -> Dataset:
     """A cell of ``N_GENES`` genes x ``N_BINS`` bins: Poisson(2) reads; genes at or above the median
-    expression (label 1) get Poisson(5) extra H3K4me3 reads per bin in bins 7-12 (the others
-    Poisson(0.5)). ``shift``: mark -> (scale, offset) applied to that mark's z-scored signal."""
+    expression (label 1) get Poisson(5) extra H3K4me3 reads per bin in bins 7-12 and Poisson(2) extra
+    H3K36me3 reads in bins 13-19 (the other genes Poisson(0.5) in both). ``shift``: mark -> (scale, offset) applied to that mark's z-scored signal."""
     rng = np.random.default_rng(seed)
     expression = rng.lognormal(0.0, 1.0, N_GENES)
     high = expression >= np.median(expression)
     counts = rng.poisson(2.0, (N_GENES, len(MARKS), N_BINS)).astype(np.int32)  # (genes, marks, bins)
     extra = rng.poisson(np.where(high, 5.0, 0.5)[:, None], (N_GENES, 6))  # (genes, 6)
     counts[:, MARKS.index("H3K4me3"), 7:13] += extra.astype(np.int32)
+    body = rng.poisson(np.where(high, 2.0, 0.5)[:, None], (N_GENES, 7))  # (genes, 7)
+    counts[:, MARKS.index("H3K36me3"), 13:20] += body.astype(np.int32)
     dataset = build_dataset(counts, GENE_IDS, MARKS, expression, SPLIT, cell=cell, geometry={"n_bins": N_BINS})
     for mark, (scale, offset) in (shift or {}).items():
         k = MARKS.index(mark)
@@ -48,10 +52,10 @@ def flipped_labels(dataset: Dataset) -> Dataset:
     return Dataset(**{**vars(dataset), "label": (1 - dataset.label).astype(dataset.label.dtype)})
 
 
-def tiny_card(*, domain_head: bool = False, **training) -> dict:
+def tiny_card(*, hyperparameters: Mapping | None = None, **training) -> dict:
     """TransferChrome at a size that trains in a second: 20 bins, one 4-channel dense layer, 8 conv
-    channels, one attention layer, 16 features; Adam lr 1e-2, batch 32, no early stop.
-    ``domain_head``: the hyperparameters of a cross run's model (for ``load_trained``)."""
+    channels, one attention layer, 16 features, dropout 0.1; Adam lr 1e-2, batch 32, 6 epochs, no early
+    stop. ``hyperparameters`` and ``training`` update those sections."""
     card = load_card("transferchrome")
     card["hyperparameters"].update(
         dense_growth=[4],
@@ -61,15 +65,22 @@ def tiny_card(*, domain_head: bool = False, **training) -> dict:
         feature_dim=16,
         label_hidden=[8],
         domain_hidden=[8],
-        domain_head=domain_head,
     )
+    card["hyperparameters"].update(hyperparameters or {})
     card["input"]["bins"] = N_BINS
     card["expected_parameters"] = None
     card["domain_adaptation"]["expected_parameters"] = None
     card["training"].update(
-        optimizer="adam", lr=1e-2, momentum=None, weight_decay=0.0, batch_size=32, max_epochs=5, patience=None
+        optimizer="adam", lr=1e-2, momentum=None, weight_decay=0.0, batch_size=32, max_epochs=6, patience=None
     )
     card["training"].update(training)
+    return card
+
+
+def with_domain_head(card: Mapping) -> dict:
+    """``card`` with its ``domain_adaptation.override`` applied: the model a cross run trained."""
+    card = copy.deepcopy(dict(card))
+    card["hyperparameters"].update(card["domain_adaptation"]["override"])
     return card
 
 

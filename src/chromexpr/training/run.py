@@ -679,8 +679,9 @@ def train_transfer(
 
 
 def load_trained(card: Mapping[str, Any], run_dir: str | Path) -> Any:
-    """The model of a finished run folder: a torch module in eval mode (``model.pt``) or the fitted
-    scikit-learn estimator (``model.pkl``)."""
+    """The model of a finished run folder: a torch module in eval mode (``model.pt``; a domain-adaptation
+    run, by its ``metrics.json``, is built with the card's domain head) or the fitted scikit-learn
+    estimator (``model.pkl``)."""
     run_dir = Path(run_dir)
     if card["framework"] == "sklearn":
         import pickle
@@ -690,6 +691,15 @@ def load_trained(card: Mapping[str, Any], run_dir: str | Path) -> Any:
     path = run_dir / "model.pt"
     if not path.is_file():
         raise InputError("model file not found", path=path, hint="run the training job first")
+    metrics = run_dir / "metrics.json"
+    task = read_json(metrics).get("task") if metrics.is_file() else None
+    if task == "domain_adaptation":  # the run trained the domain head too: build the model it saved
+        spec = card.get("domain_adaptation") or {}
+        card = {
+            **card,
+            "hyperparameters": {**card["hyperparameters"], **spec.get("override", {})},
+            "expected_parameters": spec.get("expected_parameters"),
+        }
     model = build_model(card)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()
