@@ -241,7 +241,8 @@ def check_experiments(config: Mapping[str, Any], cards: Mapping[str, Mapping[str
             raise InputError(
                 f"source cell {transfer['source']} is not in 'cells' ({', '.join(cells)})",
                 key=f"{key}.source",
-                hint="name one of the configured cells (the paper: E085)",
+                hint="name one of the configured cells (the paper: E085), or switch the experiment off: "
+                "experiments: {transfer: {enabled: false}}",
             )
         targets = transfer_targets(config)
         unknown = [t for t in targets if t not in cells]
@@ -277,7 +278,11 @@ def check_experiments(config: Mapping[str, Any], cards: Mapping[str, Mapping[str
     if cross["enabled"]:
         key = "experiments.cross_cell"
         if len(cells) < 2:
-            raise InputError("the cross-cell experiment needs at least two cells", key=key)
+            raise InputError(
+                "the cross-cell experiment needs at least two cells",
+                key=key,
+                hint="add cells, or switch it off: experiments: {cross_cell: {enabled: false}}",
+            )
         unknown = [t for t in cross_cell_targets(config) if t not in cells]
         if unknown:
             raise InputError(f"target cell(s) {', '.join(unknown)} not in 'cells'", key=f"{key}.targets")

@@ -130,6 +130,25 @@ def test_report_holds_both_sections(cross_run):
         assert name in html and (cross_run / "results/report" / name).is_file()
 
 
+def test_snakemake_report_packages_both_sections(cross_run, tmp_path):
+    import zipfile
+
+    from chromexpr.reporting.cross_cell import cross_cell_report_files
+    from chromexpr.reporting.transfer import transfer_report_files
+
+    out = tmp_path / "report.zip"
+    snakemake("--cores", "1", "--directory", str(cross_run), *CROSS, "--report", str(out))
+    names = zipfile.ZipFile(out).namelist()
+    assert sum(n.endswith("/section.html") for n in names) == 2  # one per experiment
+    # test_on_rest.tsv is the Test-on-Rest job's output, in the same folder
+    sections = (("transfer", transfer_report_files()), ("cross_cell", [*cross_cell_report_files(), "test_on_rest.tsv"]))
+    for section, files in sections:
+        written = sorted(p.name for p in (cross_run / "results/report" / section).iterdir())
+        assert written == sorted(files)  # every file the section jobs write is declared, and nothing else
+        for name in written:
+            assert any(n.endswith(f"/{name}") for n in names), (section, name)
+
+
 def test_test_on_rest_trains_nothing(cross_run, tmp_path):
     """Test-on-Rest is inference on the finished single-cell runs: asked for on its own, it needs
     no training job beyond those runs, and with them finished it is the only job."""

@@ -169,6 +169,7 @@ def test_local_source_reports_missing_files(tmp_path):
     cfg = tmp_path / "local.yaml"
     cfg.write_text(
         f"source: {{kind: local, local: {{files: {table}, annotation: a.tsv, expression: e.tsv}}}}\ncells: [E003]\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}}\n"
     )
     proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
     out = proc.stdout + proc.stderr
@@ -216,6 +217,7 @@ def test_local_source_end_to_end(tmp_path):
         f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
         f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}}\n"
     )
     snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
@@ -349,7 +351,7 @@ def test_snakemake_report_packages_the_figures(demo_run, tmp_path):
     for name in written:
         assert any(n.endswith(f"/{name}") or n == name for n in names), name
     # every caption file is used by some output (or is the workflow's front page)
-    report_rules = (REPO / "rules/report.smk").read_text()
+    report_rules = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
     for caption in (REPO / "workflow/report").glob("*.rst"):
         assert caption.name == "workflow.rst" or f"workflow/report/{caption.name}" in report_rules, caption.name
     assert 'report: "workflow/report/workflow.rst"' in (REPO / "Snakefile").read_text()
@@ -526,6 +528,7 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
         f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
         f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}}\n"
     )
     proc = snakemake(
         "results/datasets/E003.npz", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False
