@@ -132,6 +132,32 @@ def _line_handle(style: ModelStyle, label: str, **kw) -> Line2D:
     )
 
 
+def sd_bars(ax, x: np.ndarray, mean: np.ndarray, sd: np.ndarray, *, wide: bool, label: str) -> None:
+    """Standard-deviation error bars on grouped bars (caps only when the bars are wide enough)."""
+    ax.errorbar(
+        x, mean, yerr=sd, fmt="none", ecolor="#222222", elinewidth=0.6, capsize=1.2 if wide else 0, label=f"sd {label}"
+    )
+
+
+def finish_bar_axis(
+    ax, x: np.ndarray, labels: Sequence[str], *, rotate: bool, per_row: int, ylim: tuple[float, float]
+) -> None:
+    """The x labels (rotated when crowded), limits, y ticks and grid of one row of grouped bars."""
+    ax.set_xticks(x)
+    ax.set_xticklabels(
+        labels,
+        rotation=40 if rotate else 0,
+        ha="right" if rotate else "center",
+        rotation_mode="anchor" if rotate else "default",
+    )
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlim(-0.55, per_row - 0.45)
+    ax.set_ylim(*ylim)
+    ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
 def per_cell_auroc_figure(per_cell: pd.DataFrame, *, title: str | None = None, max_bars_per_row: int = 112) -> Figure:
     """Grouped bars of test AUROC per cell (TransferChrome Figure 3 layout).
 
@@ -215,29 +241,10 @@ def per_cell_auroc_figure(per_cell: pd.DataFrame, *, title: str | None = None, m
                     else:
                         patch.set_edgecolor("white")
                 if has_err.any():
-                    ax.errorbar(
-                        (x + offset)[has_err],
-                        m[has_err],
-                        yerr=s[has_err],
-                        fmt="none",
-                        ecolor="#222222",
-                        elinewidth=0.6,
-                        capsize=1.2 if bar_w * group_in > 0.08 else 0,
-                        label=f"sd {model}",
+                    sd_bars(
+                        ax, (x + offset)[has_err], m[has_err], s[has_err], wide=bar_w * group_in > 0.08, label=model
                     )
-            ax.set_xticks(x)
-            ax.set_xticklabels(
-                row_cells,
-                rotation=40 if rotate else 0,
-                ha="right" if rotate else "center",
-                rotation_mode="anchor" if rotate else "default",
-            )
-            ax.tick_params(axis="x", length=0)
-            ax.set_xlim(-0.55, per_row - 0.45)
-            ax.set_ylim(y0, y1)
-            ax.yaxis.set_major_locator(MaxNLocator(4))
-            ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
-            ax.set_axisbelow(True)
+            finish_bar_axis(ax, x, row_cells, rotate=rotate, per_row=per_row, ylim=(y0, y1))
         axes[-1].set_xlabel("cell")
         if n_rows > 1:
             fig.supylabel(f"{AUROC_LABEL} (mean over seeds; axis starts at {y0:.2f})")

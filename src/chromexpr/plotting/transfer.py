@@ -34,6 +34,8 @@ from chromexpr.plotting.figures import (
     _cell_colors,
     _legend_columns,
     _message_figure,
+    finish_bar_axis,
+    sd_bars,
 )
 from chromexpr.plotting.style import PAGE_WIDTH_IN, RC, model_color
 
@@ -158,29 +160,8 @@ def per_target_figure(per_target: pd.DataFrame, *, title: str | None = None, max
                     patch.set_gid(f"{row}|{target}")
                 has_err = np.isfinite(s) & finite
                 if has_err.any():
-                    ax.errorbar(
-                        (x + offset)[has_err],
-                        m[has_err],
-                        yerr=s[has_err],
-                        fmt="none",
-                        ecolor="#222222",
-                        elinewidth=0.6,
-                        capsize=1.2 if bar_w * group_in > 0.08 else 0,
-                        label=f"sd {row}",
-                    )
-            ax.set_xticks(x)
-            ax.set_xticklabels(
-                panel_targets,
-                rotation=40 if rotate else 0,
-                ha="right" if rotate else "center",
-                rotation_mode="anchor" if rotate else "default",
-            )
-            ax.tick_params(axis="x", length=0)
-            ax.set_xlim(-0.55, per_row - 0.45)
-            ax.set_ylim(y0, y1)
-            ax.yaxis.set_major_locator(MaxNLocator(4))
-            ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
-            ax.set_axisbelow(True)
+                    sd_bars(ax, (x + offset)[has_err], m[has_err], s[has_err], wide=bar_w * group_in > 0.08, label=row)
+            finish_bar_axis(ax, x, panel_targets, rotate=rotate, per_row=per_row, ylim=(y0, y1))
         axes[-1].set_xlabel("target cell" + (f" (source {source})" if source else ""))
         ylabel = f"{AUROC_LABEL} (mean over seeds; axis starts at {y0:.2f})"
         if n_panels > 1:
