@@ -23,7 +23,7 @@ from chromexpr.io.download import download
 from chromexpr.preprocess.binning import bin_bigwig, bin_reads
 from chromexpr.preprocess.geometry import BinGeometry
 from chromexpr.progress import around_bars, close_all, on_terminal, progress_bar
-from chromexpr.training import train_model
+from chromexpr.training import train_model, train_transfer
 
 
 class Terminal(io.StringIO):
@@ -156,9 +156,9 @@ def test_download_bar_counts_bytes(http_root, tmp_path, fake_stderr, tty):
         assert stream.getvalue() == ""
 
 
-@pytest.mark.parametrize("tty", [False, True])
-def test_training_epochs_bar(tmp_path, fake_stderr, tty):
-    rng = np.random.default_rng(0)
+def tiny_cell(tmp_path, cell: str, seed: int = 0):
+    """A 60-gene, 5-mark, 100-bin dataset (36 / 12 / 12 genes per split)."""
+    rng = np.random.default_rng(seed)
     n, marks = 60, list(CANONICAL_MARKS)
     expression = rng.lognormal(0.0, 1.0, n)
     split = np.array(["train"] * 36 + ["valid"] * 12 + ["test"] * 12)
@@ -168,10 +168,30 @@ def test_training_epochs_bar(tmp_path, fake_stderr, tty):
         marks,
         expression,
         split,
-        cell="E999",
+        cell=cell,
         geometry={"n_bins": 100},
     )
-    path = save_dataset(ds, tmp_path / "E999.npz")
+    return save_dataset(ds, tmp_path / f"{cell}.npz")
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_domain_adaptation_epochs_bar(tmp_path, fake_stderr, tty):
+    """The one loop's bar and log lines serve every task: here TransferChrome's cross-cell training."""
+    source, target = tiny_cell(tmp_path, "E999"), tiny_cell(tmp_path, "E998", seed=1)
+    lines: list[str] = []
+    stream = fake_stderr(tty)
+    train_transfer("transferchrome", source, target, tmp_path / "run", seed=0, max_epochs=2, log=lines.append)
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == 2 and all("domain_accuracy" in line and "grl_lambda" in line for line in epochs)
+    if tty:
+        assert "transferchrome_cross E998" in stream.getvalue() and "epochs" in stream.getvalue()
+    else:
+        assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_training_epochs_bar(tmp_path, fake_stderr, tty):
+    path = tiny_cell(tmp_path, "E999")
     lines: list[str] = []
     stream = fake_stderr(tty)
     train_model("linear12", path, tmp_path / "run", seed=0, max_epochs=2, log=lines.append)
