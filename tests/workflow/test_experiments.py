@@ -175,6 +175,11 @@ def test_test_on_rest_trains_nothing(cross_run, tmp_path):
         # a cross-cell threshold: the groups again (their runs follow once the checkpoint has run), no transfer job
         ("experiments: {cross_cell: {highly: 0.9}}", {"cross_cell_groups": 1, "report_cross_cell": 1, "report": 1}),
         ("experiments: {transfer: {enabled: false}}", {"report": 1}),
+        # the paper protocol: its uncross trains per target (2 models x 2 targets), its cross cuts target halves
+        (
+            "experiments: {transfer: {protocol: paper}}",
+            {"transfer_cross": 2, "transfer_uncross": 4, "report_transfer": 1, "report": 1},
+        ),
     ],
 )
 def test_experiment_edit_reruns_only_its_jobs(cross_run, tmp_path, edit, expected):
