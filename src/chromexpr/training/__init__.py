@@ -2,27 +2,16 @@
 
 Modules, by job: ``runtime`` (card, device, determinism, seeding), ``optim`` (optimizer and
 schedule), ``tasks`` (what differs between experiments: batches, loss, validation), ``loop`` (the one
-training loop), ``sklearn_fit`` (scikit-learn cards), ``run`` (entry points and the run's files),
+training loop), ``sklearn_fit`` (scikit-learn cards), ``genes`` (which genes a run uses, per role and protocol), ``run``
+(the training entry points and the run's files), ``inference`` (a finished run reloaded and scored),
 ``data`` (card input from a dataset), ``checkpoint`` (resumable epoch checkpoints), ``outputs``.
 """
 
 from chromexpr.training.data import ModelData, model_inputs
+from chromexpr.training.genes import PROTOCOLS, GeneSet, RunData, paper_halves, transfer_gene_sets
+from chromexpr.training.inference import load_trained, predict_probability, score_run
 from chromexpr.training.outputs import HISTORY_COLUMNS, PREDICTION_COLUMNS
-from chromexpr.training.run import (
-    METRICS_KEYS,
-    PROTOCOLS,
-    VARIANTS,
-    GeneSet,
-    load_trained,
-    paper_halves,
-    predict_probability,
-    score_run,
-    train_cells,
-    train_model,
-    train_run,
-    train_transfer,
-    transfer_gene_sets,
-)
+from chromexpr.training.run import METRICS_KEYS, VARIANTS, train_cells, train_model, train_run, train_transfer
 from chromexpr.training.runtime import TrainingError, deterministic, resolve_card, resolve_device
 from chromexpr.training.tasks import (
     ClassificationTask,
@@ -45,6 +34,7 @@ __all__ = [
     "Examples",
     "GeneSet",
     "ModelData",
+    "RunData",
     "Task",
     "TrainingError",
     "dann_lambda",

@@ -8,7 +8,7 @@ function              what it trains
                       (DeepChrome 2.0 cross-cell groups)
 ``train_transfer``    a source cell -> a target cell: ``uncross`` (source only) or ``cross`` (domain
                       adaptation on unlabelled target genes), under protocol ``honest`` or ``paper``
-``score_run``         no training: a finished run's model scored on another cell's genes
+``score_run``         no training: a finished run's model scored on another cell's genes (``inference``)
 ===================== ================================================================================
 
 All of them go through :func:`train_run`, which builds the task, calls the one loop
@@ -20,13 +20,9 @@ run's own keys), ``predictions.tsv.gz``, ``history.tsv`` and, for runs over seve
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +33,20 @@ import chromexpr
 from chromexpr.dataset import Dataset, load_dataset
 from chromexpr.errors import InputError
 from chromexpr.evaluation.metrics import classification_metrics
-from chromexpr.io.atomic import sha256sum
-from chromexpr.io.jsonio import read_json, to_jsonable
+from chromexpr.io.jsonio import to_jsonable
 from chromexpr.logs import LogTarget, log_sink
-from chromexpr.models import build_model, load_card
+from chromexpr.models import load_card
 from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
-from chromexpr.training.data import ModelData, model_inputs
+from chromexpr.training.genes import GeneSet, RunData, probe_accuracy, transfer_gene_sets
 from chromexpr.training.loop import fit_torch
-from chromexpr.training.runtime import fmt, positive_int, resolve_card, resolve_device
+from chromexpr.training.runtime import fmt, positive_int, resolve_card
 from chromexpr.training.sklearn_fit import fit_sklearn, predict_sklearn
 from chromexpr.training.tasks import (
     ClassificationTask,
     DomainAdaptationTask,
     Examples,
-    domain_probe_accuracy,
     lambda_schedule,
-    model_features,
     predict_logits,
 )
 
@@ -94,90 +87,7 @@ METRICS_KEYS = (
 )
 logger = logging.getLogger("chromexpr.training")
 TASKS = ("classification", "domain_adaptation")
-PROTOCOLS = ("honest", "paper")
 VARIANTS = ("uncross", "cross")
-
-
-@dataclass
-class GeneSet:
-    """Genes of one cell's dataset in one role of a run.
-
-    Attributes:
-        dataset: a dataset ``.npz`` path or a loaded ``Dataset``.
-        splits: the dataset splits taken (ignored when ``mask`` is given).
-        mask: an explicit boolean ``(genes,)`` selection (e.g. the paper protocol's target halves).
-    """
-
-    dataset: str | Path | Dataset
-    splits: tuple[str, ...] = ("train",)
-    mask: np.ndarray | None = None
-
-
-class _Loaded:
-    """Datasets of a run, each loaded, hashed and turned into model input once."""
-
-    def __init__(self, card: Mapping[str, Any]) -> None:
-        self.card = card
-        self._cache: dict[int | str, tuple[ModelData, str | None, str | None, str]] = {}
-
-    def get(self, dataset: str | Path | Dataset) -> tuple[ModelData, str | None, str | None, str]:
-        """(model data, path, sha256, cell) of ``dataset``."""
-        key = id(dataset) if isinstance(dataset, Dataset) else str(Path(dataset))
-        if key not in self._cache:
-            if isinstance(dataset, Dataset):
-                ds, path, sha = dataset, None, None
-            else:
-                path = str(dataset)
-                ds, sha = load_dataset(path), sha256sum(path)
-            cell = str(ds.meta.get("cell"))
-            self._cache[key] = (model_inputs(ds, self.card, source=path), path, sha, cell)
-        return self._cache[key]
-
-    def mask(self, gene_set: GeneSet) -> np.ndarray:
-        data = self.get(gene_set.dataset)[0]
-        if gene_set.mask is not None:
-            mask = np.asarray(gene_set.mask, dtype=bool)
-            if mask.shape != data.split.shape:
-                raise ValueError(f"gene mask has {mask.shape[0]} entries, the dataset {data.split.shape[0]} genes")
-            return mask
-        return np.isin(data.split, gene_set.splits)
-
-    def examples(self, gene_sets: Sequence[GeneSet], *, labelled: bool = True) -> Examples:
-        parts = []
-        for gene_set in gene_sets:
-            data, _, _, cell = self.get(gene_set.dataset)
-            rows = self.mask(gene_set)
-            parts.append(
-                Examples(
-                    x=data.x[rows],
-                    y=data.y[rows] if labelled else None,
-                    gene_ids=data.gene_ids[rows],
-                    cells=np.full(int(rows.sum()), cell),
-                )
-            )
-        return Examples.concat(parts)
-
-    def describe(self, gene_sets: Sequence[GeneSet], role: str) -> list[dict[str, Any]]:
-        rows = []
-        for gene_set in gene_sets:
-            _, path, sha, cell = self.get(gene_set.dataset)
-            mask = self.mask(gene_set)
-            selection = (
-                {"mask_sha256": hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()}
-                if gene_set.mask is not None
-                else {"splits": list(gene_set.splits)}
-            )
-            rows.append({"role": role, "cell": cell, "path": path, "sha256": sha, "n": int(mask.sum()), **selection})
-        return rows
-
-
-def _probe(loaded: _Loaded, probe: tuple[GeneSet, GeneSet], model: torch.nn.Module, device: torch.device, seed: int):
-    """Domain probe accuracy of ``model``'s features on the two gene sets (None without features)."""
-    a = model_features(model, loaded.examples([probe[0]], labelled=False).x, device=device)
-    b = model_features(model, loaded.examples([probe[1]], labelled=False).x, device=device)
-    if a is None or b is None:
-        return None
-    return domain_probe_accuracy(a, b, seed=seed)
 
 
 def _sklearn_version() -> str | None:
@@ -280,7 +190,7 @@ def train_run(
         model_card["hyperparameters"] = {**card_data["hyperparameters"], **spec.get("override", {})}
         model_card["expected_parameters"] = spec.get("expected_parameters")
 
-    loaded = _Loaded(card_data)
+    loaded = RunData(card_data)
     train_ex = loaded.examples(train)
     valid_ex = loaded.examples(valid)
     adapt_ex = loaded.examples(adapt, labelled=False) if adapt else None
@@ -383,7 +293,9 @@ def train_run(
                 probability = 1.0 / (1.0 + np.exp(-predict_logits(result.model, x, amp=result.amp).astype(np.float64)))
             predict_seconds = time.perf_counter() - t_predict
             if probe is not None:
-                extra.setdefault("domain_probe_accuracy", _probe(loaded, probe, result.model, result.device, seed))
+                extra.setdefault(
+                    "domain_probe_accuracy", probe_accuracy(loaded, probe, result.model, result.device, seed)
+                )
             outputs.save_torch_model(out_dir / "model.pt", result.best_state)
             record = {
                 "device": str(result.device),
@@ -566,56 +478,6 @@ def train_cells(
     )
 
 
-def paper_halves(n_genes: int, *, seed: int, target: str) -> np.ndarray:
-    """The paper protocol's cut of a target's genes: boolean ``(genes,)``, True = adaptation half
-    (``floor(n / 2)`` genes drawn with a generator seeded by the run seed and the target's name, so
-    every variant of one seed uses the same halves), False = test half."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(target.encode("utf-8"))]))
-    adapt = np.zeros(n_genes, dtype=bool)
-    adapt[rng.permutation(n_genes)[: n_genes // 2]] = True
-    return adapt
-
-
-def transfer_gene_sets(
-    source: str | Path | Dataset,
-    target: str | Path | Dataset,
-    *,
-    protocol: str,
-    seed: int,
-    target_cell: str,
-    n_target: int,
-) -> dict[str, Any]:
-    """The genes of each role of a transfer run.
-
-    ``honest``: source train genes train, source valid genes select, the target's train + valid genes
-    are the unlabelled adaptation set, the target's test genes are scored (the split manifest holds
-    in every cell, so origin, uncross and cross are scored on the same genes). ``paper``: every source
-    gene outside its valid split trains (the valid split still selects: no target label may), the
-    target is cut into two seeded halves, adaptation and test (:func:`paper_halves`). ``probe``: genes
-    of both cells that no run trains on (their features, not labels, measure domain separability).
-    """
-    if protocol not in PROTOCOLS:
-        raise InputError(
-            f"unknown protocol {protocol!r}", key="experiments.transfer.protocol", hint="use honest or paper"
-        )
-    if protocol == "honest":
-        return {
-            "train": [GeneSet(source, ("train",))],
-            "valid": [GeneSet(source, ("valid",))],
-            "adapt": [GeneSet(target, ("train", "valid"))],
-            "test": GeneSet(target, ("test",)),
-            "probe": (GeneSet(source, ("test",)), GeneSet(target, ("test",))),
-        }
-    halves = paper_halves(n_target, seed=seed, target=target_cell)
-    return {
-        "train": [GeneSet(source, ("train", "test"))],
-        "valid": [GeneSet(source, ("valid",))],
-        "adapt": [GeneSet(target, mask=halves)],
-        "test": GeneSet(target, mask=~halves),
-        "probe": (GeneSet(source, ("valid",)), GeneSet(target, mask=~halves)),
-    }
-
-
 def _cell_and_size(dataset: str | Path | Dataset) -> tuple[str, int]:
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     return str(ds.meta.get("cell")), ds.n_genes
@@ -676,134 +538,3 @@ def train_transfer(
         seed=seed,
         **options,
     )
-
-
-def load_trained(card: Mapping[str, Any], run_dir: str | Path) -> Any:
-    """The model of a finished run folder: a torch module in eval mode (``model.pt``; a domain-adaptation
-    run, by its ``metrics.json``, is built with the card's domain head) or the fitted scikit-learn
-    estimator (``model.pkl``)."""
-    run_dir = Path(run_dir)
-    if card["framework"] == "sklearn":
-        import pickle
-
-        with open(run_dir / "model.pkl", "rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - our own run's file
-    path = run_dir / "model.pt"
-    if not path.is_file():
-        raise InputError("model file not found", path=path, hint="run the training job first")
-    metrics = run_dir / "metrics.json"
-    task = read_json(metrics).get("task") if metrics.is_file() else None
-    if task == "domain_adaptation":  # the run trained the domain head too: build the model it saved
-        spec = card.get("domain_adaptation") or {}
-        card = {
-            **card,
-            "hyperparameters": {**card["hyperparameters"], **spec.get("override", {})},
-            "expected_parameters": spec.get("expected_parameters"),
-        }
-    model = build_model(card)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval()
-
-
-def predict_probability(card: Mapping[str, Any], model: Any, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:
-    """Probability of class 1 for ``x`` ``(genes, marks, bins)`` from a model of :func:`load_trained`."""
-    if card["framework"] == "sklearn":
-        return predict_sklearn(model, x)
-    dev = resolve_device(device)
-    model = model.to(dev)
-    logits = predict_logits(model, torch.from_numpy(np.ascontiguousarray(x)).to(dev))
-    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-
-
-def score_run(
-    card: str | Path | Mapping[str, Any],
-    run_dir: str | Path,
-    target: str | Path | Dataset,
-    out_dir: str | Path,
-    *,
-    test: GeneSet | None = None,
-    info: Mapping[str, Any] | None = None,
-    probe_source: GeneSet | None = None,
-    log: LogTarget = None,
-) -> dict[str, Any]:
-    """A finished run's model scored on another cell's genes, written as a run of its own: no
-    training (TransferChrome ``_uncross`` under the honest protocol is the source's single-cell run,
-    whose training does not depend on the target).
-
-    The new folder gets ``metrics.json`` (the trained run's training record, the new test scores,
-    ``trained_in`` = the trained run's folder), ``predictions.tsv.gz`` (the scored genes),
-    ``history.tsv`` and ``model.pt`` / ``model.pkl`` (copies) and ``genes.tsv.gz``. With
-    ``probe_source`` (e.g. the source's test genes), ``domain_probe_accuracy`` measures how well the
-    model's features tell those genes from the scored ones (torch models with ``features``).
-    """
-    started = time.perf_counter()
-    card_data, _ = resolve_card(card)
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trained = read_json(run_dir / "metrics.json")
-    loaded = _Loaded(card_data)
-    test = test or GeneSet(target, ("test",))
-    data, path, sha, cell = loaded.get(target)
-    mask = loaded.mask(test)
-    with log_sink(log, logger) as say:
-        model = load_trained(card_data, run_dir)
-        t_predict = time.perf_counter()
-        probability = predict_probability(card_data, model, data.x[mask])
-        predict_seconds = time.perf_counter() - t_predict
-        scores = classification_metrics(data.y[mask], probability)
-        metrics = {k: trained.get(k) for k in METRICS_KEYS}
-        metrics.update(
-            cell=cell,
-            test_auroc=scores["auroc"],
-            test_auprc=scores["auprc"],
-            test_accuracy=scores["accuracy"],
-            wall_seconds=time.perf_counter() - started,
-            predict_genes_per_second=int(mask.sum()) / max(predict_seconds, 1e-9),
-            n_test=int(mask.sum()),
-            dataset=path,
-            dataset_sha256=sha,
-        )
-        metrics.update(info or {})
-        if probe_source is not None and card_data["framework"] == "torch":
-            metrics["domain_probe_accuracy"] = _probe(
-                loaded, (probe_source, test), model, torch.device("cpu"), int(trained.get("seed") or 0)
-            )
-        metrics["trained_in"] = str(run_dir)
-        model_file = "model.pkl" if card_data["framework"] == "sklearn" else "model.pt"
-        with outputs.atomic_path(out_dir / model_file) as tmp:
-            shutil.copyfile(run_dir / model_file, tmp)
-        with outputs.atomic_path(out_dir / "history.tsv") as tmp:
-            shutil.copyfile(run_dir / "history.tsv", tmp)
-        n = int(mask.sum())
-        outputs.write_predictions(
-            out_dir / "predictions.tsv.gz", data.gene_ids[mask], np.full(n, "test"), data.y[mask], probability
-        )
-        trained_cell = trained.get("cell")
-        train_genes = _trained_genes(run_dir, trained_cell)
-        import pandas as pd
-
-        table = pd.concat(
-            [train_genes, pd.DataFrame({"cell": cell, "gene_id": data.gene_ids[mask], "role": "test"})],
-            ignore_index=True,
-        )
-        outputs.write_table_gz(out_dir / "genes.tsv.gz", table)
-        outputs.write_metrics(out_dir / "metrics.json", metrics)
-        say(
-            f"{metrics['model']} (trained in {run_dir}) on {cell}: test AUROC {fmt(scores['auroc'])} "
-            f"on {n} genes, no training"
-        )
-    return to_jsonable(metrics)
-
-
-def _trained_genes(run_dir: Path, cell: str | None):
-    """The genes a finished run trained and selected on (its genes.tsv.gz, or for a single-cell run
-    the train / valid rows of its predictions)."""
-    import pandas as pd
-
-    genes = run_dir / "genes.tsv.gz"
-    if genes.is_file():
-        table = pd.read_csv(genes, sep="\t", dtype=str)
-        return table[table["role"] != "test"]
-    predictions = pd.read_csv(run_dir / "predictions.tsv.gz", sep="\t", dtype={"gene_id": str, "split": str})
-    used = predictions[predictions["split"].isin(["train", "valid"])]
-    return pd.DataFrame({"cell": cell, "gene_id": used["gene_id"], "role": used["split"]})
