@@ -18,6 +18,7 @@ from snakemake.utils import validate
 
 from chromexpr import dag
 from chromexpr.errors import InputError
+from chromexpr.evaluation.cross_cell import read_groups
 from chromexpr.io.atomic import sha256sum
 from chromexpr.io.tables import read_expression
 from chromexpr.models import load_card
@@ -512,14 +513,14 @@ CROSS_RUN = "results/runs/cross_cell/{run}/{target}/seed{seed}"
 CORRELATION_SPLITS = ["train", "valid", "test"]
 
 
+def cross_cell_groups_table():
+    """The checkpoint's groups.tsv, read with chromexpr's reader (``empty`` boolean, ``cells`` text)."""
+    return read_groups(checkpoints.cross_cell_groups.get().output.groups)
+
+
 def cross_cell_group(wildcards):
     """The group row of a cross-cell run, from the checkpoint's groups.tsv."""
-    groups = pd.read_csv(
-        checkpoints.cross_cell_groups.get().output.groups,
-        sep="\t",
-        dtype=str,
-        keep_default_na=False,
-    )
+    groups = cross_cell_groups_table()
     row = groups[
         (groups["run"] == wildcards.run) & (groups["target"] == wildcards.target)
     ]
@@ -529,7 +530,7 @@ def cross_cell_group(wildcards):
 def cross_cell_inputs(wildcards):
     """A cross-cell run's inputs: the groups table, the training cells' datasets, the target's."""
     row = cross_cell_group(wildcards)
-    if row["empty"].lower() == "true":
+    if row["empty"]:
         raise InputError(
             f"group {wildcards.run} of {wildcards.target} is empty: no run",
             path="results/cross_cell/groups.tsv",
@@ -547,16 +548,10 @@ def cross_cell_run_files(name):
     """``name`` of every non-empty group's run (read from the checkpoint)."""
 
     def files(wildcards):
-        groups = pd.read_csv(
-            checkpoints.cross_cell_groups.get().output.groups,
-            sep="\t",
-            dtype=str,
-            keep_default_na=False,
-        )
-        full = groups[groups["empty"].str.lower() != "true"]
+        groups = cross_cell_groups_table()
         return [
             f"results/runs/cross_cell/{r.run}/{r.target}/seed{seed}/{name}"
-            for r in full.itertuples()
+            for r in groups[~groups["empty"]].itertuples()
             for seed in SEEDS
         ]
 

@@ -2,16 +2,16 @@
 
 from pathlib import Path
 
-import pandas as pd
 import torch
 
+from chromexpr.evaluation.cross_cell import read_groups
 from chromexpr.training import train_cells
 from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 torch.set_num_threads(snakemake.threads)
 wc, t = snakemake.wildcards, snakemake.params.train
-groups = pd.read_csv(snakemake.input.groups, sep="\t", dtype=str, keep_default_na=False)
+groups = read_groups(snakemake.input.groups)
 row = groups[(groups["run"] == wc.run) & (groups["target"] == wc.target)].iloc[0]
 train_cells(
     snakemake.params.model,
