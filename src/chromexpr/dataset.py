@@ -41,6 +41,7 @@ from chromexpr.io.jsonio import dumps_json, read_json
 from chromexpr.io.magic import GZIP_MAGIC, NPY_MAGIC, ZIP_MAGICS
 from chromexpr.io.npz import write_npz
 from chromexpr.io.tables import SPLITS, read_expression, read_splits, read_tss_table
+from chromexpr.preprocess.geometry import BinGeometry, crop_bins
 from chromexpr.preprocess.normalization import label_by_median, zscore_marks
 
 __all__ = [
@@ -305,6 +306,7 @@ def assemble_dataset(
     expression_duplicates: str = "error",
     inputs: dict[str, str | Path] | None = None,
     parameters: dict[str, Any] | None = None,
+    crop: tuple[BinGeometry, BinGeometry] | None = None,
 ) -> Dataset:
     """Build ``results/datasets/{cell}.npz`` from per-mark count matrices.
 
@@ -322,6 +324,9 @@ def assemble_dataset(
         expression_duplicates: ``error`` or ``first`` (see :func:`chromexpr.io.tables.read_expression`).
         inputs: extra input files to record in the provenance with their checksums.
         parameters: the parameters to record (geometry, engine, ...).
+        crop: ``(binned, wanted)``: the counts were binned with the wider ``binned`` geometry (the
+            widest any experiment asks for); the dataset keeps the bins of ``wanted``
+            (:func:`chromexpr.preprocess.geometry.crop_bins`, equal to binning with it directly).
     """
     genes = read_tss_table(tss)
     gene_ids = genes["gene_id"].to_numpy(dtype=str)
@@ -345,7 +350,10 @@ def assemble_dataset(
     mats = []
     provenance: dict[str, Any] = {"chromexpr_version": chromexpr.__version__, "marks": {}, "inputs": {}}
     for mark in marks:
-        mats.append(_read_counts_matrix(counts[mark], len(gene_ids)))
+        matrix = _read_counts_matrix(counts[mark], len(gene_ids))
+        if crop is not None:
+            matrix = crop_bins(matrix, wide=crop[0], narrow=crop[1])
+        mats.append(matrix)
         sidecar = Path(counts[mark]).with_suffix(".json")
         if sidecar.exists():
             timings: dict[str, Any] = {}

@@ -15,6 +15,9 @@ from chromexpr.preprocess.geometry import (
     CLI_NAMES,
     BinGeometry,
     bin_starts,
+    crop_bins,
+    crop_offset,
+    widest,
     window_bounds,
 )
 
@@ -186,3 +189,61 @@ def test_unknown_strand_rejected() -> None:
         bin_starts(np.array([1000]), np.array(["."]), SMALL)
     with pytest.raises(InputError):
         window_bounds(np.array([1000, 2000]), np.array(["+", "1"]), SMALL)
+
+
+# --- bin once at the widest window, crop the narrower ones -------------------------------------
+
+
+def test_crop_offset_by_hand() -> None:
+    wide, narrow = BinGeometry(window_bp=10000), BinGeometry(window_bp=5000)
+    assert crop_offset(wide, narrow) == 50  # bins 50-149 of the 200 DeepDiff bins
+    assert crop_offset(wide, wide) == 0
+    assert widest(narrow, wide) is wide
+
+
+def test_crop_refuses_what_is_not_a_crop() -> None:
+    with pytest.raises(InputError, match="cannot be cut"):
+        crop_offset(BinGeometry(window_bp=5000), BinGeometry(window_bp=10000))
+    with pytest.raises(InputError, match="one binning cannot serve both"):
+        crop_offset(BinGeometry(window_bp=10000, bin_bp=100), BinGeometry(window_bp=5000, bin_bp=50))
+    with pytest.raises(InputError, match="one binning cannot serve both"):
+        widest(BinGeometry(window_bp=10000), BinGeometry(window_bp=5000, orient_by_strand=False))
+    with pytest.raises(InputError, match="says 200"):
+        crop_bins(np.zeros((2, 100)), wide=BinGeometry(window_bp=10000), narrow=BinGeometry())
+
+
+@pytest.mark.parametrize("orient", [True, False])
+def test_cropping_equals_binning_directly_both_strands(tmp_path, orient: bool) -> None:
+    """Reads binned at +/- 10 kb and cropped to +/- 5 kb give exactly the counts of binning at +/- 5 kb,
+    for + and - genes, with and without strand orientation (reads placed at every offset, crossing bin
+    edges, so an off-by-one bin or a wrong strand flip shows)."""
+    import pandas as pd
+
+    from chromexpr.preprocess.binning import bin_reads
+
+    tss = pd.DataFrame(
+        {
+            "gene_id": ["g_plus", "g_minus", "g_minus2"],
+            "chrom": ["chr1", "chr1", "chr2"],
+            "tss": [30000, 80000, 25037],
+            "strand": ["+", "-", "-"],
+        }
+    )
+    rng = np.random.default_rng(7)
+    rows = []
+    for chrom, centre in (("chr1", 30000), ("chr1", 80000), ("chr2", 25037)):
+        for start in rng.integers(centre - 12000, centre + 12000, size=400):
+            length = int(rng.integers(1, 250))
+            rows.append(f"{chrom}\t{start}\t{start + length}\tr\t0\t{'+-'[int(start) % 2]}\n")
+    reads = tmp_path / "reads.tagAlign"
+    reads.write_text("".join(rows))
+    wide = BinGeometry(window_bp=10000, orient_by_strand=orient)
+    narrow = BinGeometry(window_bp=5000, orient_by_strand=orient)
+    counts_wide, _ = bin_reads(reads, tss, wide)
+    counts_narrow, _ = bin_reads(reads, tss, narrow)
+    assert counts_wide.shape == (3, 200) and counts_narrow.shape == (3, 100)
+    assert counts_narrow.sum() > 300  # the windows really hold reads
+    np.testing.assert_array_equal(crop_bins(counts_wide, wide=wide, narrow=narrow), counts_narrow)
+    # and on a (genes, marks, bins) stack
+    stacked = np.stack([counts_wide, 2 * counts_wide], axis=1)
+    np.testing.assert_array_equal(crop_bins(stacked, wide=wide, narrow=narrow)[:, 1], 2 * counts_narrow)

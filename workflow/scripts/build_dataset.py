@@ -1,10 +1,16 @@
-"""Assemble results/datasets/{cell}.npz from the per-mark counts (chromexpr.dataset)."""
+"""Assemble results/datasets/{cell}.npz (or a differential dataset) from the per-mark counts (chromexpr.dataset).
+
+The counts were binned once at the widest window any experiment asks for (params.binned); each dataset
+keeps the bins of its own window (params.geometry), cut out of them.
+"""
 
 from chromexpr.dataset import assemble_dataset
+from chromexpr.preprocess.geometry import BinGeometry
 from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 p = snakemake.params
+binned, wanted = BinGeometry(**p.binned), BinGeometry(**p.geometry)
 ds = assemble_dataset(
     {m: snakemake.input[m] for m in p.marks},
     snakemake.input.tss,
@@ -15,6 +21,7 @@ ds = assemble_dataset(
     log1p=p.log1p,
     fit_on=p.fit_on,
     expression_duplicates=p.duplicates,
-    parameters={"geometry": p.geometry, "normalize": {"log1p": p.log1p, "fit_on": p.fit_on}},
+    parameters={"geometry": p.geometry, "binned": p.binned, "normalize": {"log1p": p.log1p, "fit_on": p.fit_on}},
+    crop=(binned, wanted) if binned != wanted else None,
 )
 log.info("%d genes, %d marks, %d bins, %d positive", *ds.counts.shape, int(ds.label.sum()))

@@ -147,3 +147,65 @@ def bin_starts(tss: np.ndarray, strand: np.ndarray, geometry: BinGeometry) -> np
     if geometry.orient_by_strand:
         starts[minus] = starts[minus, ::-1]
     return starts
+
+
+def widest(*geometries: BinGeometry) -> BinGeometry:
+    """The geometry to bin at so that every one of ``geometries`` is a crop of it: the widest window.
+
+    Raises:
+        InputError: the geometries differ in ``bin_bp`` or ``orient_by_strand`` (then no crop exists).
+    """
+    if not geometries:
+        raise ValueError("no geometry given")
+    first = geometries[0]
+    for g in geometries[1:]:
+        if g.bin_bp != first.bin_bp or g.orient_by_strand != first.orient_by_strand:
+            raise InputError(
+                f"an experiment asks for bins of {g.bin_bp} bp (orient_by_strand {g.orient_by_strand}), another for "
+                f"{first.bin_bp} bp (orient_by_strand {first.orient_by_strand}): one binning cannot serve both",
+                key="bins.bin_bp",
+                hint="use the same bins.bin_bp and bins.orient_by_strand for every experiment",
+            )
+    return max(geometries, key=lambda g: g.window_bp)
+
+
+def crop_offset(wide: BinGeometry, narrow: BinGeometry) -> int:
+    """First bin of ``narrow`` inside ``wide`` (both in transcription order): ``(W - N) / bin_bp``.
+
+    Both windows are centred on the same TSS boundary, for either strand: a ``+`` gene's wide window
+    starts ``W - N`` bases before the narrow one; a ``-`` gene's wide window ends ``W - N`` bases after
+    it, and its reversed bins put those extra bases first again. So the narrow bins are the wide bins
+    ``offset .. offset + narrow.n_bins`` for every gene (with equal ``bin_bp``).
+
+    Raises:
+        InputError: ``narrow`` is not a crop of ``wide`` (other bin size or orientation, wider window).
+    """
+    widest(wide, narrow)  # same bin size and orientation, or an error
+    if narrow.window_bp > wide.window_bp:
+        raise InputError(
+            f"a window of {narrow.window_bp} bp cannot be cut from one of {wide.window_bp} bp",
+            key="bins.window_bp",
+        )
+    return (wide.window_bp - narrow.window_bp) // wide.bin_bp
+
+
+def crop_bins(counts: np.ndarray, *, wide: BinGeometry, narrow: BinGeometry) -> np.ndarray:
+    """The bins of ``narrow`` cut out of a matrix binned with ``wide`` (last axis = bins).
+
+    Equal, bin for bin, to binning with ``narrow`` directly (a test pins it for both strands).
+
+    Args:
+        counts: ``(..., wide.n_bins)``, e.g. ``(genes, bins)`` or ``(genes, marks, bins)``.
+        wide: the geometry ``counts`` was binned with.
+        narrow: the geometry wanted.
+
+    Returns:
+        ``(..., narrow.n_bins)``, a copy.
+    """
+    if counts.shape[-1] != wide.n_bins:
+        raise InputError(
+            f"the counts have {counts.shape[-1]} bins, the binning geometry says {wide.n_bins}",
+            hint="re-run the binning step (its geometry changed)",
+        )
+    start = crop_offset(wide, narrow)
+    return np.ascontiguousarray(counts[..., start : start + narrow.n_bins])
