@@ -132,3 +132,47 @@ def test_bad_input_is_an_input_error():
         auroc([0, 2, 1], [0.1, 0.2, 0.3])
     with pytest.raises(InputError, match="3 labels but 2 scores"):
         auprc([0, 1, 1], [0.1, 0.2])
+
+
+# --- regression ----------------------------------------------------------------------------------
+
+
+def test_regression_metrics_by_hand() -> None:
+    """y = (1, 2, 3, 4), prediction = (1, 3, 2, 5): errors 0, 1, -1, 1 -> MSE 3/4; SS_tot = 5 -> R^2 =
+    1 - 3/5 = 0.4; Pearson r = S_yp / sqrt(S_yy S_pp) = 5.5 / sqrt(5 * 8.75) = 0.8315...; ranks (1,3,2,4) ->
+    Spearman 1 - 6 * 2 / (4 * 15) = 0.8."""
+    from chromexpr.evaluation.metrics import regression_metrics
+
+    m = regression_metrics([1, 2, 3, 4], [1, 3, 2, 5])
+    assert m["n"] == 4
+    assert m["mse"] == pytest.approx(0.75)
+    assert m["r2"] == pytest.approx(0.4)
+    assert m["pearson"] == pytest.approx(5.5 / np.sqrt(5 * 8.75))
+    assert m["spearman"] == pytest.approx(0.8)
+
+
+def test_regression_metrics_agree_with_scipy_and_sklearn() -> None:
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    from chromexpr.evaluation.metrics import regression_metrics
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=200)
+    p = 0.5 * y + rng.normal(size=200)
+    m = regression_metrics(y, p)
+    assert m["pearson"] == pytest.approx(pearsonr(y, p).statistic, abs=1e-12)
+    assert m["spearman"] == pytest.approx(spearmanr(y, p).statistic, abs=1e-12)
+    assert m["mse"] == pytest.approx(mean_squared_error(y, p), abs=1e-12)
+    assert m["r2"] == pytest.approx(r2_score(y, p), abs=1e-12)
+
+
+def test_regression_metrics_undefined_correlation_is_nan() -> None:
+    from chromexpr.evaluation.metrics import regression_metrics
+
+    with pytest.warns(RuntimeWarning, match="constant"):
+        m = regression_metrics([1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
+    assert np.isnan(m["pearson"]) and np.isnan(m["spearman"])
+    assert m["mse"] == pytest.approx(2 / 3)
+    with pytest.raises(InputError, match="NaN"):
+        regression_metrics([1.0, np.nan], [1.0, 2.0])

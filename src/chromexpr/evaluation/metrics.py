@@ -102,3 +102,43 @@ def classification_metrics(y, prob, threshold: float = 0.5) -> dict[str, float |
         "n": int(y_arr.size),
         "n_positive": int(y_arr.sum()),
     }
+
+
+def regression_metrics(y, prediction) -> dict[str, float | int]:
+    """``pearson``, ``spearman`` (scipy), ``mse`` and ``r2`` (scikit-learn) and ``n`` of one split.
+
+    A correlation of a constant vector is undefined: NaN (with a warning), never a made-up 0.
+
+    Args:
+        y: true values ``(n,)``.
+        prediction: predicted values ``(n,)``.
+    """
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    y_arr = np.asarray(y, dtype=np.float64).ravel()
+    p_arr = np.asarray(prediction, dtype=np.float64).ravel()
+    if y_arr.shape != p_arr.shape:
+        raise InputError(f"regression_metrics: {y_arr.size} values but {p_arr.size} predictions")
+    if not (np.isfinite(y_arr).all() and np.isfinite(p_arr).all()):
+        raise InputError("regression_metrics: the values or predictions hold NaN or infinity")
+    n = int(y_arr.size)
+    if n < 2:
+        warnings.warn("correlations of fewer than 2 genes are undefined; reported as NaN", RuntimeWarning, stacklevel=2)
+        nan = float("nan")
+        mse = float(mean_squared_error(y_arr, p_arr)) if n else nan
+        return {"pearson": nan, "spearman": nan, "mse": mse, "r2": nan, "n": n}
+    constant = np.ptp(y_arr) == 0 or np.ptp(p_arr) == 0
+    if constant:
+        warnings.warn("a constant vector has no correlation; reported as NaN", RuntimeWarning, stacklevel=2)
+        pearson = spearman = float("nan")
+    else:
+        pearson = float(pearsonr(y_arr, p_arr).statistic)
+        spearman = float(spearmanr(y_arr, p_arr).statistic)
+    return {
+        "pearson": pearson,
+        "spearman": spearman,
+        "mse": float(mean_squared_error(y_arr, p_arr)),
+        "r2": float(r2_score(y_arr, p_arr)) if np.ptp(y_arr) > 0 else float("nan"),
+        "n": n,
+    }
