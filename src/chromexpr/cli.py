@@ -9,6 +9,8 @@ Examples::
     chromexpr dataset --counts H3K4me3=counts/H3K4me3.tsv H3K27me3=counts/H3K27me3.tsv --tss tss.tsv ...
     chromexpr reference --annotation genes.tsv --chrom-sizes hg19.chrom.sizes --expression rpkm.tsv --out-dir ref/
     chromexpr ingest --format deepdiff --train E003.train.csv.gz --valid ... --test ... --cell E003 --out E003.npz
+    chromexpr import-weights --card attentivechrome --reference Cell1_attchrome_R2_model.pt \
+        --marks H3K4me1,H3K4me3,H3K9me3,H3K27me3,H3K36me3 --bins 200 --out model.pt
 """
 
 from __future__ import annotations
@@ -542,6 +544,47 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_weights(args: argparse.Namespace) -> int:
+    """Import a checkpoint of the authors' AttentiveChrome (kipoi) or DeepDiff code: write a run-style
+    model.pt (the state dict in chromexpr's names) and a JSON sidecar next to it (card, marks, bins,
+    source checksums, parameter count)."""
+    from chromexpr.io.atomic import sha256sum
+    from chromexpr.io.jsonio import write_json
+    from chromexpr.models import count_parameters, load_reference_weights
+    from chromexpr.training.outputs import save_torch_model
+    from chromexpr.training.runtime import resolve_card
+
+    marks = [m.strip() for m in args.marks.split(",")]
+    if not all(marks):
+        raise InputError(f"--marks {args.marks!r} has an empty name", hint="give names separated by commas: M1,M2,...")
+    out = Path(args.out)
+    sidecar = out.parent / f"{out.stem}.json"
+    if sidecar == out:
+        raise InputError("--out must not end in .json (the sidecar is <out stem>.json)", path=out)
+    card, card_ref = resolve_card(args.card)
+    model = load_reference_weights(card, args.reference, marks=marks, bins=args.bins)
+    bins = int(args.bins if args.bins is not None else card["input"]["bins"])
+    sources = [{"path": str(Path(p)), "sha256": sha256sum(p)} for p in args.reference]
+    save_torch_model(out, model.state_dict())
+    write_json(
+        sidecar,
+        {
+            "card": card_ref["name"],
+            "card_path": card_ref["path"],
+            "card_sha256": card_ref["sha256"],
+            "class": card["class"],
+            "hyperparameters": card["hyperparameters"],
+            "marks": marks,
+            "bins": bins,
+            "sources": sources,
+            "parameters": count_parameters(model),
+            "model": out.name,
+        },
+    )
+    print(f"wrote {out} ({count_parameters(model)} parameters, marks {','.join(marks)}, {bins} bins) and {sidecar}")
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Check workflow config files before a run: YAML syntax (file and line), every key against the
     schema, and the rules between keys (marks the model cards need, window vs bin, ...)."""
@@ -726,6 +769,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--depth", type=float, default=1.0, help="read depth factor (default 1.0)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("import-weights", help=cmd_import_weights.__doc__, description=cmd_import_weights.__doc__)
+    p.add_argument("--card", required=True, help="model card name or path (attentivechrome, deepdiff_*, ...)")
+    p.add_argument(
+        "--reference",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="the reference's state-dict file, read without running code; give it twice (cell A, then B) "
+        "for attentivechrome_diff",
+    )
+    p.add_argument(
+        "--marks",
+        required=True,
+        help="comma-separated marks in the order of the checkpoint's encoders (its training data's columns)",
+    )
+    p.add_argument("--bins", type=int, help="bins per gene of the inputs (default: the card's)")
+    p.add_argument(
+        "--out", required=True, help="model.pt to write (state dict in chromexpr names); sidecar <stem>.json"
+    )
+    p.set_defaults(func=cmd_import_weights)
 
     p = sub.add_parser("check-config", help=cmd_check_config.__doc__, description=cmd_check_config.__doc__)
     p.add_argument(

@@ -256,10 +256,59 @@ def test_attentivechrome_attention_sums_to_one(cards: dict, x: torch.Tensor) -> 
 
 def test_attentivechrome_uniform_init(cards: dict) -> None:
     model = _build(cards["attentivechrome"])
-    assert len(model.bin_lstms) == MARKS
-    assert model.bin_lstms[0] is not model.bin_lstms[1]
+    assert len(model.bin_encoder.lstms) == MARKS
+    assert model.bin_encoder.lstms[0] is not model.bin_encoder.lstms[1]
     for p in model.parameters():
         assert p.abs().max() <= 0.1
+
+
+class _PlainAttentiveChrome(nn.Module):
+    """AttentiveChrome written out flat, as it was before it was split into BinLevelEncoder and
+    MarkLevelEncoder: the same layers created in the same order, the same uniform initialisation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstms = nn.ModuleList(nn.LSTM(1, 32, batch_first=True, bidirectional=True) for _ in range(MARKS))
+        self.bin_contexts = nn.ParameterList(nn.Parameter(torch.empty(64)) for _ in range(MARKS))
+        self.mark_lstm = nn.LSTM(64, 16, batch_first=True, bidirectional=True)
+        # in a child module, so that it comes after the mark LSTM in parameters() (init order)
+        self.mark_context = nn.ParameterList([nn.Parameter(torch.empty(32))])
+        self.linear = nn.Linear(32, 1)
+        for p in self.parameters():
+            nn.init.uniform_(p, -0.1, 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        vectors = []
+        for m in range(MARKS):
+            h, _ = self.lstms[m](x[:, m, :, None])  # (batch, bins, 64)
+            alpha = torch.softmax(h @ self.bin_contexts[m], dim=1)  # (batch, bins)
+            vectors.append((alpha[:, :, None] * h).sum(dim=1))  # (batch, 64)
+        h, _ = self.mark_lstm(torch.stack(vectors, dim=1))  # (batch, marks, 32)
+        beta = torch.softmax(h @ self.mark_context[0], dim=1)  # (batch, marks)
+        return self.linear((beta[:, :, None] * h).sum(dim=1)).squeeze(-1)
+
+
+def test_attentivechrome_refactor_keeps_seeded_weights_and_outputs(cards: dict) -> None:
+    """A seed gives the weights and outputs it gave before the encoders were factored out: the same
+    values as a flat construction, and the logits recorded from the flat code (seed 0, x below)."""
+    torch.manual_seed(0)
+    plain = _PlainAttentiveChrome().eval()
+    model = _build(cards["attentivechrome"])  # seed 0 as well
+    lstm = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    lstm += [f"{n}_reverse" for n in lstm]
+    names = [f"bin_encoder.lstms.{m}.{n}" for m in range(MARKS) for n in lstm]
+    names += [f"bin_encoder.attention.{m}.context" for m in range(MARKS)]
+    names += [f"mark_encoder.lstm.{n}" for n in lstm] + ["mark_encoder.attention.context"]
+    names += ["classifier.weight", "classifier.bias"]
+    assert list(model.state_dict()) == names
+    for ours, theirs in zip(model.state_dict().values(), plain.state_dict().values(), strict=True):
+        assert torch.equal(ours, theirs)
+    x = torch.rand(4, MARKS, BINS, generator=torch.Generator().manual_seed(11)) * 10
+    with torch.no_grad():
+        logits = model(x)["logits"]
+        torch.testing.assert_close(logits, plain(x), rtol=0, atol=1e-7)
+    recorded = torch.tensor([-0.0035686838, -0.0039948411, -0.0039185481, -0.0040496308])
+    torch.testing.assert_close(logits, recorded, rtol=1e-4, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", [n for n in TORCH_CARDS if n.startswith("transferchrome")])

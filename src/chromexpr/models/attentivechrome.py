@@ -7,6 +7,13 @@ Level 2: a BiLSTM (input 64, hidden 16 per direction) reads the 5 mark vectors i
 attention with a 32-d context vector; the weighted sum ``(32,)`` -> Linear 32->1 logit.
 All parameters uniform(-0.1, 0.1). 55,681 parameters for 5 marks.
 
+The two levels are the reusable modules :class:`BinLevelEncoder` and :class:`MarkLevelEncoder`;
+DeepDiff (``chromexpr.models.deepdiff``) is built from the same two.
+
+State-dict names: ``bin_encoder.lstms.{m}.{weight,bias}_{ih,hh}_l0[_reverse]``,
+``bin_encoder.attention.{m}.context``, ``mark_encoder.lstm.*``, ``mark_encoder.attention.context``,
+``classifier.{weight,bias}`` (``chromexpr.models.reference_weights`` maps the reference's names).
+
 Differences from the reference code: the attention maps are returned (the reference computes but
 never returns them) and the no-op LSTM dropout on a single layer is left out.
 """
@@ -40,6 +47,64 @@ class AttentionPool(nn.Module):
         return pooled, weights
 
 
+class BinLevelEncoder(nn.Module):
+    """Level 1: one BiLSTM over the bins and one bin attention per input channel ("slot").
+
+    Slot ``m`` of the input is read only by ``lstms[m]`` and pooled only by ``attention[m]``.
+    Parameters are created in the order all LSTMs, then all attention vectors, and left at their
+    PyTorch defaults (context vectors uninitialised): the owning model initialises them.
+    ``2 * bin_hidden + 8 * bin_hidden * (bin_hidden + 2) + 2 * bin_hidden`` per slot, i.e.
+    ``8,960 + 64 = 9,024`` for ``bin_hidden = 32``.
+
+    Args:
+        n_marks: slots (marks, or marks of several cells stacked) read by separate encoders.
+        bin_hidden: LSTM hidden size per direction; the slot vectors have ``2 * bin_hidden``.
+    """
+
+    def __init__(self, *, n_marks: int, bin_hidden: int = 32) -> None:
+        super().__init__()
+        self.n_marks = n_marks
+        self.out_dim = 2 * bin_hidden
+        self.lstms = nn.ModuleList(nn.LSTM(1, bin_hidden, batch_first=True, bidirectional=True) for _ in range(n_marks))
+        self.attention = nn.ModuleList(AttentionPool(dim=self.out_dim) for _ in range(n_marks))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Args: x ``(batch, slots, bins)``. Returns ``(vectors (batch, slots, 2 * bin_hidden),
+        bin weights (batch, slots, bins))``, the weights summing to 1 over bins."""
+        vectors, weights = [], []
+        for m, (lstm, attend) in enumerate(zip(self.lstms, self.attention, strict=True)):
+            h, _ = lstm(x[:, m, :, None])  # (batch, bins, 2 * bin_hidden)
+            vector, alpha = attend(h)  # (batch, 2 * bin_hidden), (batch, bins)
+            vectors.append(vector)
+            weights.append(alpha)
+        return torch.stack(vectors, dim=1), torch.stack(weights, dim=1)
+
+
+class MarkLevelEncoder(nn.Module):
+    """Level 2: a BiLSTM over the slot vectors in order, then mark attention.
+
+    ``8 * mark_hidden * (in_dim + mark_hidden + 2) + 2 * mark_hidden`` parameters, i.e.
+    ``10,496 + 32 = 10,528`` for ``in_dim = 64``, ``mark_hidden = 16``. Defaults as
+    :class:`BinLevelEncoder`.
+
+    Args:
+        in_dim: size of each slot vector (``2 * bin_hidden`` of the level-1 encoder).
+        mark_hidden: LSTM hidden size per direction; the gene vector has ``2 * mark_hidden``.
+    """
+
+    def __init__(self, *, in_dim: int = 64, mark_hidden: int = 16) -> None:
+        super().__init__()
+        self.out_dim = 2 * mark_hidden
+        self.lstm = nn.LSTM(in_dim, mark_hidden, batch_first=True, bidirectional=True)
+        self.attention = AttentionPool(dim=self.out_dim)
+
+    def forward(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Args: vectors ``(batch, slots, in_dim)``. Returns ``(gene (batch, 2 * mark_hidden),
+        mark weights (batch, slots))``, the weights summing to 1 over slots."""
+        h, _ = self.lstm(vectors)  # (batch, slots, 2 * mark_hidden)
+        return self.attention(h)
+
+
 @register_model("AttentiveChrome")
 class AttentiveChrome(nn.Module):
     """Hierarchical attention BiLSTM.
@@ -64,15 +129,11 @@ class AttentiveChrome(nn.Module):
         super().__init__()
         self.n_marks = n_marks
         self.n_bins = n_bins
-        bin_dim = 2 * bin_hidden  # 64
-        mark_dim = 2 * mark_hidden  # 32
-        self.bin_lstms = nn.ModuleList(
-            nn.LSTM(1, bin_hidden, batch_first=True, bidirectional=True) for _ in range(n_marks)
-        )
-        self.bin_attention = nn.ModuleList(AttentionPool(dim=bin_dim) for _ in range(n_marks))
-        self.mark_lstm = nn.LSTM(bin_dim, mark_hidden, batch_first=True, bidirectional=True)
-        self.mark_attention = AttentionPool(dim=mark_dim)
-        self.classifier = nn.Linear(mark_dim, 1)
+        # creation order (bin LSTMs, bin contexts, mark LSTM, mark context, classifier) fixes
+        # the weights a seed gives
+        self.bin_encoder = BinLevelEncoder(n_marks=n_marks, bin_hidden=bin_hidden)
+        self.mark_encoder = MarkLevelEncoder(in_dim=self.bin_encoder.out_dim, mark_hidden=mark_hidden)
+        self.classifier = nn.Linear(self.mark_encoder.out_dim, 1)
         for p in self.parameters():
             nn.init.uniform_(p, -init_range, init_range)
 
@@ -81,17 +142,7 @@ class AttentiveChrome(nn.Module):
         ``bin (batch, marks, bins)`` summing to 1 over bins, ``mark (batch, marks)`` summing to 1
         over marks."""
         check_input(x, n_marks=self.n_marks, n_bins=self.n_bins, model="AttentiveChrome")
-        mark_vectors, bin_weights = [], []
-        for m, (lstm, attend) in enumerate(zip(self.bin_lstms, self.bin_attention, strict=True)):
-            h, _ = lstm(x[:, m, :, None])  # (batch, bins, 64)
-            vector, weights = attend(h)  # (batch, 64), (batch, bins)
-            mark_vectors.append(vector)
-            bin_weights.append(weights)
-        marks = torch.stack(mark_vectors, dim=1)  # (batch, marks, 64)
-        h, _ = self.mark_lstm(marks)  # (batch, marks, 32)
-        gene, mark_weights = self.mark_attention(h)  # (batch, 32), (batch, marks)
+        marks, bin_weights = self.bin_encoder(x)  # (batch, marks, 64), (batch, marks, bins)
+        gene, mark_weights = self.mark_encoder(marks)  # (batch, 32), (batch, marks)
         logits = self.classifier(gene).squeeze(-1)  # (batch,)
-        return {
-            "logits": logits,
-            "attention": {"bin": torch.stack(bin_weights, dim=1), "mark": mark_weights},
-        }
+        return {"logits": logits, "attention": {"bin": bin_weights, "mark": mark_weights}}

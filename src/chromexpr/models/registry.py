@@ -256,6 +256,7 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
     for key in REQUIRED_TRAINING_KEYS:
         if key not in training:
             fail(f"missing required key '{key}' (null when not applicable)", f"training.{key}")
+    _validate_loss_keys(training, fail)
     expected = card["expected_parameters"]
     if expected is not None and (not isinstance(expected, int) or expected <= 0):
         fail("expected_parameters must be a positive integer or null", "expected_parameters")
@@ -269,6 +270,52 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
                 "domain_adaptation must hold an 'override' mapping of hyperparameters",
                 "domain_adaptation.override",
             )
+
+
+#: optional ``training`` keys of differential cards and the names each may hold
+LOSS_WEIGHT_KEYS = ("lfc", "aux", "contrastive")
+CONTRASTIVE_KEYS = ("margin", "threshold")
+
+
+def _validate_loss_keys(training: Mapping[str, Any], fail: Callable[..., None]) -> None:
+    """``training.loss_weights`` (``{lfc, aux, contrastive}``: numbers >= 0, not all 0) and
+    ``training.contrastive`` (``{margin, threshold}``: numbers > 0 and >= 0), when present."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if "loss_weights" in training:
+        weights = training["loss_weights"]
+        if not isinstance(weights, Mapping):
+            fail("loss_weights must be a mapping of loss term to weight", "training.loss_weights")
+        for name, value in weights.items():
+            if name not in LOSS_WEIGHT_KEYS:
+                fail(
+                    f"unknown loss term '{name}'",
+                    f"training.loss_weights.{name}",
+                    f"loss terms: {', '.join(LOSS_WEIGHT_KEYS)}",
+                )
+            if not number(value) or value < 0:
+                fail(f"a loss weight must be a number >= 0, got {value!r}", f"training.loss_weights.{name}")
+        if not any(weights.values()):
+            fail("every loss weight is 0: nothing would be trained", "training.loss_weights")
+    if "contrastive" in training:
+        contrastive = training["contrastive"]
+        if not isinstance(contrastive, Mapping):
+            fail("contrastive must be a mapping with margin and threshold", "training.contrastive")
+        for name in CONTRASTIVE_KEYS:
+            if name not in contrastive:
+                fail(f"missing required key '{name}'", f"training.contrastive.{name}")
+        for name, value in contrastive.items():
+            if name not in CONTRASTIVE_KEYS:
+                fail(
+                    f"unknown key '{name}'",
+                    f"training.contrastive.{name}",
+                    f"contrastive takes: {', '.join(CONTRASTIVE_KEYS)}",
+                )
+            if not number(value) or not (value > 0 if name == "margin" else value >= 0):
+                bound = "> 0" if name == "margin" else ">= 0"
+                fail(f"{name} must be a number {bound}, got {value!r}", f"training.contrastive.{name}")
 
 
 # --- building ------------------------------------------------------------------------------------
