@@ -19,6 +19,7 @@ from chromexpr.shipped import (
 def test_shipped_names_are_the_reference_tables():
     assert shipped_names() == [
         "demo/chrom.sizes",
+        "demo/counts.tsv",
         "demo/expression.tsv",
         "demo/genes.tsv",
         "hg19.chrom.sizes",
@@ -35,7 +36,7 @@ def test_shipped_files_have_their_content():
 
 def test_cards_are_package_data():
     names = sorted(p.stem for p in cards_dir().glob("*.yaml"))
-    assert len(names) == 14 and "deepchrome" in names and "attentivechrome" in names
+    assert len(names) == 25 and "deepchrome" in names and "attentivechrome" in names
 
 
 def test_resolve_data_path():

@@ -5,6 +5,12 @@ dict with ``"logits"`` ``(batch,)``, the log-odds of class 1 (train with ``BCEWi
 Extra keys where the model has them: ``"class_logits"`` ``(batch, 2)`` for architectures with two
 class scores, ``"attention"`` (a dict of tensors, always returned), ``"features"`` and
 ``"domain_logits"`` (TransferChrome). ``framework: sklearn`` cards build scikit-learn pipelines.
+
+Differential models (``task: differential``: DeepDiff, AttentiveChromeDiff) take two cells,
+``forward(x_a, x_b)``, and return ``"prediction"`` ``(batch,)``, the log fold change
+``log2((count_B + 1) / (count_A + 1))``, plus ``"attention"`` and, per variant, ``"prediction_a"``,
+``"prediction_b"``, ``"embedding_a"``, ``"embedding_b"`` (see ``chromexpr.models.deepdiff``).
+``load_reference_weights`` loads checkpoints of the authors' AttentiveChrome / DeepDiff code.
 """
 
 from chromexpr.models import (  # noqa: F401 - importing registers each family
@@ -12,15 +18,19 @@ from chromexpr.models import (  # noqa: F401 - importing registers each family
     classical,
     convchrome,
     deepchrome,
+    deepdiff,
+    diff_baselines,
     linear,
     transferchrome,
 )
-from chromexpr.models.attentivechrome import AttentiveChrome
+from chromexpr.models.attentivechrome import AttentiveChrome, BinLevelEncoder, MarkLevelEncoder
 from chromexpr.models.classical import MarkMeans
 from chromexpr.models.convchrome import ConvChromeCNN1D
 from chromexpr.models.deepchrome import DeepChrome
+from chromexpr.models.deepdiff import AttentiveChromeDiff, DeepDiff
 from chromexpr.models.layers import GradientReversal, grad_reverse
 from chromexpr.models.linear import MarkMeanLinear
+from chromexpr.models.reference_weights import load_reference_weights, to_reference_names
 from chromexpr.models.registry import (
     ENV_MODELS_DIR,
     REGISTRY,
@@ -39,9 +49,13 @@ __all__ = [
     "ENV_MODELS_DIR",
     "REGISTRY",
     "AttentiveChrome",
+    "AttentiveChromeDiff",
+    "BinLevelEncoder",
     "ConvChromeCNN1D",
     "DeepChrome",
+    "DeepDiff",
     "GradientReversal",
+    "MarkLevelEncoder",
     "MarkMeanLinear",
     "MarkMeans",
     "TransferChrome",
@@ -51,7 +65,9 @@ __all__ = [
     "grad_reverse",
     "list_cards",
     "load_card",
+    "load_reference_weights",
     "register_model",
     "resolve_hyperparameters",
+    "to_reference_names",
     "validate_card",
 ]
