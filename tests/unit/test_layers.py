@@ -38,6 +38,7 @@ ALLOWED = {
     ("chromexpr.training.run", "chromexpr.evaluation.metrics"),
     ("chromexpr.training.inference", "chromexpr.evaluation.metrics"),
     ("chromexpr.training.sklearn_fit", "chromexpr.evaluation.metrics"),
+    ("chromexpr.training.differential", "chromexpr.evaluation.metrics"),
 }
 
 

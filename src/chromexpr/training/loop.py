@@ -295,5 +295,5 @@ def fit_torch(
         train_seconds=float(state["train_seconds"]),
         elapsed_before=float(state["elapsed_seconds"]) if resumed_from is not None else 0.0,
         n_train=task.n_train,
-        valid={k.removeprefix("valid_"): best[k] for k in ("valid_auroc", "valid_auprc", "valid_accuracy")},
+        valid={k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")},
     )

@@ -65,10 +65,17 @@ def write_predictions(
     return write_table_gz(path, table)  # gzip.compress writes neither a timestamp nor a file name
 
 
-def write_history(path: str | Path, history: Sequence[Mapping[str, Any]], *, extra_columns: Sequence[str] = ()) -> Path:
-    """``history.tsv``, one row per epoch run: ``HISTORY_COLUMNS`` then ``extra_columns`` (the task's)."""
+def write_history(
+    path: str | Path,
+    history: Sequence[Mapping[str, Any]],
+    *,
+    extra_columns: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+) -> Path:
+    """``history.tsv``, one row per epoch run: ``HISTORY_COLUMNS`` then ``extra_columns`` (the task's), or
+    exactly ``columns`` when given (a task whose metrics are not the classification ones)."""
     path = Path(path)
-    columns = [*HISTORY_COLUMNS, *extra_columns]
+    columns = [*HISTORY_COLUMNS, *extra_columns] if columns is None else list(columns)
     table = pd.DataFrame([{c: row.get(c) for c in columns} for row in history], columns=columns)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False, na_rep="NA")

@@ -1,0 +1,674 @@
+"""Differential expression between two cells (DeepDiff): the ``differential`` task and its entry point.
+
+A pair is two cells A and B with datasets built on the same genes (one reference, one split manifest).
+Per gene the target is the log fold change of raw RNA-seq read counts, ``LFC = log2((c_B + 1) / (c_A + 1))``,
+and the auxiliary targets are ``log2(c_A + 1)`` and ``log2(c_B + 1)`` (:func:`pair_targets`).
+
+:class:`DifferentialTask` plugs into the one training loop (``chromexpr.training.loop.fit_torch``): a batch
+is a set of genes, the model sees ``model(x_a, x_b)`` (each ``(batch, marks, bins)``), and the loss is the
+card's weighted sum ``lfc * MSE(prediction, LFC) + aux * (MSE(prediction_a, log2(c_A+1)) +
+MSE(prediction_b, log2(c_B+1))) + contrastive * L_c(embedding_a, embedding_b)`` (weights in the card's
+``training.loss_weights``), where the contrastive loss (Hadsell et al. 2006, as the reference) is
+``mean((1 - y) d^2 + y max(0, margin - d)^2)`` with ``d`` the Euclidean distance of the two level-1
+embeddings and ``y = 1`` for a differential gene (``|LFC| >= threshold``, 2 in the paper). The epoch
+with the best validation Pearson r is kept.
+
+:func:`train_differential` trains one run (torch through the loop, or a scikit-learn baseline) and writes
+``model.pt`` / ``model.pkl``, ``metrics.json`` (``DIFF_METRICS_KEYS``), ``predictions.tsv.gz`` (the test
+genes: gene_id, split, lfc, prediction, and the auxiliary columns where the model has them),
+``attention.npz`` (models with attention: the mark-level attention of every test gene) and
+``history.tsv``. Test genes are scored once, after training, with the selected state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F  # noqa: N812 - torch convention
+
+import chromexpr
+from chromexpr.dataset import load_dataset
+from chromexpr.errors import InputError
+from chromexpr.evaluation.metrics import regression_metrics
+from chromexpr.io.atomic import atomic_path, sha256sum
+from chromexpr.io.jsonio import to_jsonable
+from chromexpr.logs import LogTarget, log_sink
+from chromexpr.training import outputs
+from chromexpr.training.checkpoint import CHECKPOINT_NAME
+from chromexpr.training.data import model_inputs
+from chromexpr.training.loop import fit_torch
+from chromexpr.training.runtime import fmt, positive_int, resolve_card
+from chromexpr.training.tasks import EVAL_BATCH, Task, autocast
+
+logger = logging.getLogger("chromexpr.training")
+
+#: keys of a differential run's ``metrics.json``, in the order written
+DIFF_METRICS_KEYS = (
+    "model",
+    "pair",
+    "cell_a",
+    "cell_b",
+    "seed",
+    "task",
+    "framework",
+    "device",
+    "amp",
+    "parameters",
+    "test_pearson",
+    "test_spearman",
+    "test_mse",
+    "test_r2",
+    "valid_pearson",
+    "valid_spearman",
+    "valid_mse",
+    "best_epoch",
+    "epochs_run",
+    "stopped_early",
+    "resumed_from_epoch",
+    "wall_seconds",
+    "train_seconds",
+    "train_genes_per_second",
+    "n_train",
+    "n_valid",
+    "n_test",
+    "n_test_differential",
+    "selection",
+    "datasets",
+    "dataset_sha256",
+    "card",
+    "input",
+    "training",
+    "torch_version",
+    "sklearn_version",
+    "chromexpr_version",
+)
+#: ``history.tsv`` columns of a torch differential run
+HISTORY_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_lfc_mse",
+    "train_aux_mse",
+    "train_contrastive",
+    "valid_loss",
+    "valid_pearson",
+    "valid_spearman",
+    "valid_mse",
+    "lr",
+    "seconds",
+)
+DEFAULT_WEIGHTS = {"lfc": 1.0, "aux": 0.0, "contrastive": 0.0}
+DEFAULT_CONTRASTIVE = {"margin": 2.0, "threshold": 2.0}
+
+
+def pair_targets(count_a: np.ndarray, count_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(LFC, log2(c_A + 1), log2(c_B + 1))`` of raw read counts, float64 ``(genes,)`` each.
+
+    ``LFC = log2((c_B + 1) / (c_A + 1))``: positive when the gene is higher in B (up-regulated in B).
+
+    Raises:
+        InputError: a count is negative, NaN or infinite (these are raw read counts).
+    """
+    a = np.asarray(count_a, dtype=np.float64)
+    b = np.asarray(count_b, dtype=np.float64)
+    for name, c in (("A", a), ("B", b)):
+        if not np.isfinite(c).all() or (c < 0).any():
+            raise InputError(
+                f"the expression of cell {name} holds negative, NaN or infinite values: not raw read counts",
+                key="experiments.differential.counts",
+                hint="name the raw RNA-seq count matrix (REMC 57epigenomes.N.pc), not RPKM or log values",
+            )
+    return np.log2((b + 1.0) / (a + 1.0)), np.log2(a + 1.0), np.log2(b + 1.0)
+
+
+@dataclass
+class PairExamples:
+    """Genes of a pair in one role, aligned by row.
+
+    Attributes:
+        x_a, x_b: ``(n, marks, bins)`` float32 model input of cell A and of cell B.
+        lfc: ``(n,)`` float32 ``log2((c_B + 1) / (c_A + 1))``.
+        target_a, target_b: ``(n,)`` float32 ``log2(c + 1)`` of each cell.
+        gene_ids: ``(n,)`` gene identifiers.
+    """
+
+    x_a: np.ndarray
+    x_b: np.ndarray
+    lfc: np.ndarray
+    target_a: np.ndarray
+    target_b: np.ndarray
+    gene_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.x_a.shape[0])
+
+
+@dataclass
+class PairData:
+    """Both cells of a pair, every gene: model inputs, targets and the split."""
+
+    x_a: np.ndarray
+    x_b: np.ndarray
+    lfc: np.ndarray
+    target_a: np.ndarray
+    target_b: np.ndarray
+    gene_ids: np.ndarray
+    split: np.ndarray
+    cell_a: str
+    cell_b: str
+    marks: list[str]
+
+    def examples(self, split: str) -> PairExamples:
+        """The genes of one split."""
+        rows = self.split == split
+        f32 = np.float32
+        return PairExamples(
+            x_a=self.x_a[rows],
+            x_b=self.x_b[rows],
+            lfc=self.lfc[rows].astype(f32),
+            target_a=self.target_a[rows].astype(f32),
+            target_b=self.target_b[rows].astype(f32),
+            gene_ids=self.gene_ids[rows],
+        )
+
+
+def load_pair(card: Mapping[str, Any], dataset_a: str | Path, dataset_b: str | Path) -> PairData:
+    """Load both datasets (their ``expression`` = raw read counts), select the card's marks and bins, and
+    compute the targets.
+
+    Raises:
+        InputError: the datasets do not hold the same genes in the same order with the same splits
+            (they must come from one reference), or their expression is not counts.
+    """
+    ds_a, ds_b = load_dataset(dataset_a), load_dataset(dataset_b)
+    data_a = model_inputs(ds_a, card, source=dataset_a)
+    data_b = model_inputs(ds_b, card, source=dataset_b)
+    if not np.array_equal(data_a.gene_ids, data_b.gene_ids):
+        raise InputError(
+            "the two datasets of the pair hold different genes (or another order)",
+            path=dataset_b,
+            hint="build both from the same reference (results/reference/tss.tsv)",
+        )
+    if not np.array_equal(data_a.split, data_b.split):
+        raise InputError("the two datasets of the pair split their genes differently", path=dataset_b)
+    lfc, target_a, target_b = pair_targets(ds_a.expression, ds_b.expression)
+    return PairData(
+        x_a=data_a.x,
+        x_b=data_b.x,
+        lfc=lfc,
+        target_a=target_a,
+        target_b=target_b,
+        gene_ids=data_a.gene_ids,
+        split=data_a.split,
+        cell_a=str(ds_a.meta.get("cell")),
+        cell_b=str(ds_b.meta.get("cell")),
+        marks=list(data_a.marks),
+    )
+
+
+def contrastive_loss(
+    embedding_a: torch.Tensor, embedding_b: torch.Tensor, label: torch.Tensor, *, margin: float = 2.0
+) -> torch.Tensor:
+    """``mean((1 - y) d^2 + y max(0, margin - d)^2)``, ``d = ||e_a - e_b + 1e-6||`` (``pairwise_distance``,
+    as the reference): a similar pair (``y = 0``) is pulled together, a differential one (``y = 1``) pushed
+    at least ``margin`` apart.
+
+    Args:
+        embedding_a, embedding_b: ``(batch, dim)``.
+        label: ``(batch,)`` 1 for a differential gene, else 0.
+    """
+    d = F.pairwise_distance(embedding_a, embedding_b)  # (batch,)
+    return torch.mean((1 - label) * d.pow(2) + label * torch.clamp(margin - d, min=0.0).pow(2))
+
+
+@torch.inference_mode()
+def predict_pairs(
+    model: torch.nn.Module,
+    x_a: np.ndarray,
+    x_b: np.ndarray,
+    *,
+    device: torch.device,
+    amp: bool = False,
+    batch_size: int = EVAL_BATCH,
+) -> dict[str, np.ndarray]:
+    """The model's outputs for every gene, in eval mode: ``prediction`` ``(n,)`` and, where the model has
+    them, ``prediction_a``, ``prediction_b`` ``(n,)`` and ``mark_attention`` ``(n, slots)`` (float64)."""
+    model.eval()
+    pieces: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, x_a.shape[0], batch_size):
+        rows = slice(start, start + batch_size)
+        xa = torch.from_numpy(np.ascontiguousarray(x_a[rows])).to(device)  # (batch, marks, bins)
+        xb = torch.from_numpy(np.ascontiguousarray(x_b[rows])).to(device)  # (batch, marks, bins)
+        with autocast(device, amp):
+            out = model(xa, xb)
+        for key in ("prediction", "prediction_a", "prediction_b"):
+            if key in out:
+                pieces.setdefault(key, []).append(out[key].float().reshape(-1).cpu())
+        attention = out.get("attention")
+        if isinstance(attention, Mapping) and "mark" in attention:
+            pieces.setdefault("mark_attention", []).append(attention["mark"].float().cpu())
+    if not pieces:
+        return {"prediction": np.zeros(0)}
+    return {k: torch.cat(v).double().numpy() for k, v in pieces.items()}
+
+
+class DifferentialTask(Task):
+    """Pairs of cells: LFC regression with the card's auxiliary and contrastive losses (module docstring)."""
+
+    name = "differential"
+    selection_metric = "valid_pearson"
+    history_columns = ("train_lfc_mse", "train_aux_mse", "train_contrastive")
+
+    def __init__(
+        self,
+        train: PairExamples,
+        valid: PairExamples,
+        *,
+        weights: Mapping[str, float] | None = None,
+        contrastive: Mapping[str, float] | None = None,
+    ) -> None:
+        for what, examples in (("training", train), ("validation", valid)):
+            if len(examples) < 2:
+                raise InputError(
+                    f"the pair has {len(examples)} {what} genes; a correlation needs at least 2",
+                    hint="check the split manifest",
+                )
+        if np.ptp(train.lfc) == 0:
+            raise InputError("every training gene has the same LFC; nothing to learn")
+        self.train = train
+        self.valid = valid
+        self.weights = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in (weights or {}).items()}}
+        unknown = set(self.weights) - set(DEFAULT_WEIGHTS)
+        if unknown:
+            raise InputError(f"unknown loss weight(s) {', '.join(sorted(unknown))}", key="training.loss_weights")
+        self.contrastive = {**DEFAULT_CONTRASTIVE, **{k: float(v) for k, v in (contrastive or {}).items()}}
+        self.device = torch.device("cpu")
+
+    def to(self, device: torch.device) -> None:
+        self.device = device
+
+        def put(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+        self.xa_train, self.xb_train = put(self.train.x_a), put(self.train.x_b)  # (n_train, marks, bins)
+        self.lfc_train = put(self.train.lfc)  # (n_train,)
+        self.ta_train, self.tb_train = put(self.train.target_a), put(self.train.target_b)  # (n_train,)
+        # 1 for a differential gene (|LFC| >= threshold): the contrastive pair label
+        self.y_train = (self.lfc_train.abs() >= self.contrastive["threshold"]).float()  # (n_train,)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train)
+
+    def n_batches(self, batch_size: int) -> int:
+        return math.ceil(self.n_train / batch_size)
+
+    def batches(self, shuffle: torch.Generator, batch_size: int) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.n_train, generator=shuffle).to(self.device)
+        for start in range(0, self.n_train, batch_size):
+            yield order[start : start + batch_size]
+
+    def _need(self, out: Mapping[str, Any], keys: tuple[str, ...], weight: str) -> None:
+        missing = [k for k in keys if k not in out]
+        if missing:
+            raise InputError(
+                f"loss weight {weight} > 0 needs the model output(s) {', '.join(missing)}",
+                key=f"training.loss_weights.{weight}",
+                hint="set the weight to 0 for a model without them",
+            )
+
+    def step(self, model, batch, *, progress, amp):
+        xa, xb = self.xa_train[batch], self.xb_train[batch]  # (batch, marks, bins) each
+        with autocast(self.device, amp):
+            out = model(xa, xb)
+        w = self.weights
+        zero = torch.zeros((), device=self.device)
+        lfc_mse = F.mse_loss(out["prediction"].float(), self.lfc_train[batch]) if w["lfc"] else zero
+        aux = zero
+        if w["aux"]:
+            self._need(out, ("prediction_a", "prediction_b"), "aux")
+            aux = F.mse_loss(out["prediction_a"].float(), self.ta_train[batch]) + F.mse_loss(
+                out["prediction_b"].float(), self.tb_train[batch]
+            )
+        con = zero
+        if w["contrastive"]:
+            self._need(out, ("embedding_a", "embedding_b"), "contrastive")
+            con = contrastive_loss(
+                out["embedding_a"].float(),
+                out["embedding_b"].float(),
+                self.y_train[batch],
+                margin=self.contrastive["margin"],
+            )
+        loss = w["lfc"] * lfc_mse + w["aux"] * aux + w["contrastive"] * con
+        n = torch.tensor(float(batch.numel()), dtype=torch.float64)
+        stats = {
+            "loss_sum": loss.detach().double() * n,
+            "lfc_sum": lfc_mse.detach().double() * n,
+            "aux_sum": aux.detach().double() * n,
+            "con_sum": con.detach().double() * n,
+            "n": n,
+        }
+        return loss, stats
+
+    def epoch_record(self, sums):
+        n = sums["n"]
+        return {
+            "train_loss": sums["loss_sum"] / n,
+            "train_lfc_mse": sums["lfc_sum"] / n,
+            "train_aux_mse": sums["aux_sum"] / n,
+            "train_contrastive": sums["con_sum"] / n,
+        }
+
+    def validate(self, model: torch.nn.Module, *, amp: bool) -> dict[str, float]:
+        """``valid_loss`` (= the LFC MSE, the primary loss), ``valid_pearson`` (selects), ``valid_spearman``,
+        ``valid_mse`` on the validation genes."""
+        out = predict_pairs(model, self.valid.x_a, self.valid.x_b, device=self.device, amp=amp)
+        m = _metrics(self.valid.lfc, out["prediction"])
+        return {
+            "valid_loss": m["mse"],
+            "valid_pearson": m["pearson"],
+            "valid_spearman": m["spearman"],
+            "valid_mse": m["mse"],
+        }
+
+    def describe(self) -> str:
+        n_diff = int((np.abs(self.train.lfc) >= self.contrastive["threshold"]).sum())
+        weights = ", ".join(f"{k} {v:g}" for k, v in self.weights.items())
+        return (
+            f"train {len(self.train)} genes ({n_diff} with |LFC| >= {self.contrastive['threshold']:g}), "
+            f"valid {len(self.valid)}, loss weights {weights}"
+        )
+
+
+def _metrics(y: np.ndarray, prediction: np.ndarray) -> dict[str, float | int]:
+    """Regression metrics; a constant prediction (e.g. an untrained head) gives NaN correlations (which
+    never select an epoch: ``runtime.improved``) without the warning, which would flood the log."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return regression_metrics(y, prediction)
+
+
+def _sklearn_version() -> str | None:
+    try:
+        import sklearn
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    return sklearn.__version__
+
+
+def _write_attention(path: Path, gene_ids: np.ndarray, lfc: np.ndarray, mark: np.ndarray, slots: list[str]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            gene_id=np.asarray(gene_ids).astype(str),
+            lfc=np.asarray(lfc, dtype=np.float64),
+            mark=np.asarray(mark, dtype=np.float32),
+            slots=np.asarray(slots).astype(str),
+        )
+
+
+def _slots(model: Any, marks: list[str], n: int) -> list[str]:
+    if hasattr(model, "attention_slots"):
+        names = list(model.attention_slots(marks)["mark"])
+        if len(names) == n:
+            return names
+    return [f"slot {i}" for i in range(n)]
+
+
+def train_differential(
+    card: str | Path | Mapping[str, Any],
+    dataset_a: str | Path,
+    dataset_b: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    max_epochs: int | None = None,
+    patience: int | None = None,
+    batch_size: int | None = None,
+    resume: bool = True,
+    log: LogTarget = None,
+    amp: bool | None = None,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one differential run on the pair (A = ``dataset_a``, B = ``dataset_b``) and write its files.
+
+    The train split trains, the valid split selects (Pearson r of the LFC), the test split is scored once
+    with the selected state. Both datasets' ``expression`` must be raw RNA-seq read counts.
+
+    Args:
+        card: a differential card (name, YAML path or dict): a DeepDiff variant, ``attentivechrome_diff``,
+            or a scikit-learn baseline (``svr_best_bin``, ``svr_two_layer``, ``relieff_rf``).
+        dataset_a, dataset_b: the two cells' dataset ``.npz`` (same reference, card's bins).
+        out_dir: the run folder (created).
+        seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as
+            ``chromexpr.training.run.train_model`` (torch cards only; a baseline runs on the CPU).
+        info: keys added to ``metrics.json`` after ``DIFF_METRICS_KEYS``.
+
+    Returns:
+        The ``metrics.json`` content.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    card_data, card_ref = resolve_card(card)
+    if card_data["task"] != "differential":
+        raise InputError(
+            f"'{card_data['name']}' is a {card_data['task']} card; a differential run needs a differential card",
+            key="task",
+        )
+    training = card_data["training"]
+    if training.get("selection_metric") not in (None, "valid_pearson"):
+        raise InputError(
+            f"selection metric {training['selection_metric']!r} is not supported for differential runs",
+            key="training.selection_metric",
+            hint="use valid_pearson",
+        )
+    pair = load_pair(card_data, dataset_a, dataset_b)
+    train_ex, valid_ex, test_ex = pair.examples("train"), pair.examples("valid"), pair.examples("test")
+    if len(test_ex) == 0:
+        raise InputError("the pair has no test genes", path=dataset_a, hint="check the split manifest")
+    pair_id = f"{pair.cell_a}_vs_{pair.cell_b}"
+    sha = {"a": sha256sum(dataset_a), "b": sha256sum(dataset_b)}
+    framework = card_data["framework"]
+    settings: dict[str, Any] = {
+        k: training.get(k)
+        for k in (
+            "loss",
+            "optimizer",
+            "lr",
+            "momentum",
+            "weight_decay",
+            "grad_clip",
+            "scheduler",
+            "selection_metric",
+            "loss_weights",
+            "contrastive",
+        )
+    }
+    extra = dict(info or {})
+    desc = f"{extra.get('model', card_data['name'])} {pair_id}"
+    outputs_test: dict[str, np.ndarray]
+    selection: Any = None
+    with log_sink(log, logger) as say:
+        if framework == "sklearn":
+            from chromexpr.models import build_model
+
+            if device not in ("auto", "cpu"):
+                say(f"device {device!r} ignored: scikit-learn models run on the CPU")
+            settings.update(batch_size=None, max_epochs=None, patience=None)
+            estimator = build_model(card_data)
+            say(f"fitting {desc} (seed {seed}): train {len(train_ex)} genes, valid {len(valid_ex)}")
+            t0 = time.perf_counter()
+            estimator.fit(
+                train_ex.x_a, train_ex.x_b, train_ex.lfc, valid=(valid_ex.x_a, valid_ex.x_b, valid_ex.lfc), seed=seed
+            )
+            train_seconds = time.perf_counter() - t0
+            valid_m = _metrics(valid_ex.lfc, estimator.predict(valid_ex.x_a, valid_ex.x_b))
+            outputs_test = {"prediction": np.asarray(estimator.predict(test_ex.x_a, test_ex.x_b), dtype=np.float64)}
+            selection = getattr(estimator, "selection_", None)
+            outputs.save_sklearn_model(out_dir / "model.pkl", estimator)
+            history = [
+                {"epoch": i + 1, **{k: v for k, v in row.items()}}
+                for i, row in enumerate(getattr(estimator, "history_", []) or [])
+            ]
+            record = {
+                "device": "cpu",
+                "amp": False,
+                "parameters": None,
+                "best_epoch": 1,
+                "epochs_run": 1,
+                "stopped_early": False,
+                "resumed_from_epoch": None,
+                "train_seconds": train_seconds,
+                "train_genes_per_second": len(train_ex) / max(train_seconds, 1e-9),
+                "elapsed_before": 0.0,
+            }
+            history_columns = list(dict.fromkeys(k for row in history for k in row))
+        else:
+            epochs = positive_int(
+                max_epochs if max_epochs is not None else training["max_epochs"], "training.max_epochs"
+            )
+            stop = positive_int(
+                patience if patience is not None else training["patience"], "training.patience", allow_none=True
+            )
+            batch = positive_int(
+                batch_size if batch_size is not None else training["batch_size"], "training.batch_size"
+            )
+            settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
+            task = DifferentialTask(
+                train_ex, valid_ex, weights=training.get("loss_weights"), contrastive=training.get("contrastive")
+            )
+            fingerprint = {
+                "card_sha256": card_ref["sha256"],
+                "dataset_sha256": sha,
+                "pair": pair_id,
+                "seed": int(seed),
+                "info": to_jsonable(extra),
+                **to_jsonable(settings),
+            }
+            result = fit_torch(
+                card_data,
+                task,
+                out_dir,
+                seed=int(seed),
+                device=device,
+                amp=amp,
+                max_epochs=epochs,
+                patience=stop,
+                batch_size=batch,
+                rescale_schedule=max_epochs is not None,
+                resume=resume,
+                fingerprint=fingerprint,
+                say=say,
+                callback=callback,
+                started=started,
+                desc=desc,
+            )
+            # the kept epoch's weights score the test genes once: the only look at them
+            outputs_test = predict_pairs(result.model, test_ex.x_a, test_ex.x_b, device=result.device, amp=result.amp)
+            valid_m = {
+                "pearson": result.valid.get("pearson"),
+                "spearman": result.valid.get("spearman"),
+                "mse": result.valid.get("mse"),
+            }
+            outputs.save_torch_model(out_dir / "model.pt", result.best_state)
+            # every torch run writes it (a model without attention: zero slots), so the workflow can name it
+            att = outputs_test.get("mark_attention", np.zeros((len(test_ex), 0)))
+            _write_attention(
+                out_dir / "attention.npz",
+                test_ex.gene_ids,
+                test_ex.lfc,
+                att,
+                _slots(result.model, pair.marks, att.shape[1]),
+            )
+            history = result.history
+            record = {
+                "device": str(result.device),
+                "amp": result.amp,
+                "parameters": result.parameters,
+                "best_epoch": result.best_epoch,
+                "epochs_run": result.epochs_run,
+                "stopped_early": result.stopped_early,
+                "resumed_from_epoch": result.resumed_from_epoch,
+                "train_seconds": result.train_seconds,
+                "train_genes_per_second": result.train_genes_per_second,
+                "elapsed_before": result.elapsed_before,
+            }
+            history_columns = list(HISTORY_COLUMNS)
+
+        test_m = _metrics(test_ex.lfc, outputs_test["prediction"])
+        metrics = {
+            "model": card_data["name"],
+            "pair": pair_id,
+            "cell_a": pair.cell_a,
+            "cell_b": pair.cell_b,
+            "seed": int(seed),
+            "task": "differential",
+            "framework": framework,
+            "device": record["device"],
+            "amp": record["amp"],
+            "parameters": record["parameters"],
+            "test_pearson": test_m["pearson"],
+            "test_spearman": test_m["spearman"],
+            "test_mse": test_m["mse"],
+            "test_r2": test_m["r2"],
+            "valid_pearson": valid_m["pearson"],
+            "valid_spearman": valid_m["spearman"],
+            "valid_mse": valid_m["mse"],
+            "best_epoch": record["best_epoch"],
+            "epochs_run": record["epochs_run"],
+            "stopped_early": record["stopped_early"],
+            "resumed_from_epoch": record["resumed_from_epoch"],
+            "wall_seconds": record["elapsed_before"] + time.perf_counter() - started,
+            "train_seconds": record["train_seconds"],
+            "train_genes_per_second": record["train_genes_per_second"],
+            "n_train": len(train_ex),
+            "n_valid": len(valid_ex),
+            "n_test": len(test_ex),
+            "n_test_differential": int((np.abs(test_ex.lfc) >= 2.0).sum()),
+            "selection": selection,
+            "datasets": {"a": str(dataset_a), "b": str(dataset_b)},
+            "dataset_sha256": sha,
+            "card": card_ref,
+            "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
+            "training": settings,
+            "torch_version": torch.__version__,
+            "sklearn_version": _sklearn_version(),
+            "chromexpr_version": chromexpr.__version__,
+        }
+        metrics.update(extra)
+        table = pd.DataFrame(
+            {
+                "gene_id": test_ex.gene_ids,
+                "split": "test",
+                "lfc": test_ex.lfc.astype(np.float64),
+                "prediction": outputs_test["prediction"],
+            }
+        )
+        if "prediction_a" in outputs_test and "prediction_b" in outputs_test:
+            table["target_a"] = test_ex.target_a.astype(np.float64)
+            table["target_b"] = test_ex.target_b.astype(np.float64)
+            table["prediction_a"] = outputs_test["prediction_a"]
+            table["prediction_b"] = outputs_test["prediction_b"]
+        outputs.write_table_gz(out_dir / "predictions.tsv.gz", table)
+        outputs.write_history(out_dir / "history.tsv", history, columns=history_columns)
+        outputs.write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means done
+        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+        say(
+            f"{metrics['model']} on {pair_id}: test Pearson r {fmt(metrics['test_pearson'])}, MSE "
+            f"{fmt(metrics['test_mse'])} on {len(test_ex)} genes (best epoch {record['best_epoch']}, valid r "
+            f"{fmt(metrics['valid_pearson'])}); {metrics['wall_seconds']:.1f} s"
+        )
+    return to_jsonable(metrics)
