@@ -24,12 +24,22 @@ include: "rules/common.smk"
 include: "rules/shipped.smk"
 include: "rules/demo.smk"
 include: "rules/download.smk"
-include: "rules/reference.smk"
-include: "rules/binning.smk"
+
+
+# the processed source starts from released binned datasets: no reference, no binning
+
+
+if SOURCE != "processed":
+
+    include: "rules/reference.smk"
+    include: "rules/binning.smk"
+
+
 include: "rules/dataset.smk"
 include: "rules/train.smk"
 include: "rules/transfer.smk"
 include: "rules/cross_cell.smk"
+include: "rules/differential.smk"
 include: "rules/report.smk"
 
 

@@ -20,7 +20,7 @@ rule bin_reads:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     params:
-        geometry=geometry(),
+        geometry=binning_geometry(),
         binning=binning_params,
         code=script_code("bin_reads.py"),
     script:

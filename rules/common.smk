@@ -24,7 +24,9 @@ from chromexpr.io.tables import read_expression
 from chromexpr.models import load_card
 from chromexpr.models.registry import card_path
 from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
+from chromexpr.preprocess.geometry import BinGeometry, widest
 from chromexpr.reporting.cross_cell import cross_cell_report_files
+from chromexpr.reporting.differential import differential_report_files
 from chromexpr.reporting.transfer import transfer_report_files
 from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
@@ -34,6 +36,7 @@ SHIPPED = shipped_names()
 TRANSFER_REPORT_FILES = transfer_report_files()
 # (results/report/cross_cell/test_on_rest.tsv is the test_on_rest job's output, not in this list)
 CROSS_CELL_REPORT_FILES = cross_cell_report_files()
+DIFFERENTIAL_REPORT_FILES = differential_report_files()
 
 
 def script_code(script):
@@ -258,8 +261,28 @@ def _check_expression_cells():
 
 
 def geometry():
-    """The bin geometry (bins.*), as the library's BinGeometry takes it."""
+    """The bin geometry of the single-cell datasets (bins.*), as the library's BinGeometry takes it."""
     return {k: config["bins"][k] for k in ("window_bp", "bin_bp", "orient_by_strand")}
+
+
+def differential_geometry():
+    """The bin geometry of the differential datasets: bins.* with the experiment's window."""
+    return {
+        **geometry(),
+        "window_bp": config["experiments"]["differential"]["window_bp"],
+    }
+
+
+def binning_geometry():
+    """The geometry reads are binned with, once: the widest window any enabled experiment asks for (the
+    narrower datasets are cut out of it, bin for bin equal to binning them directly). The reference
+    drops genes whose widest window leaves the chromosome, so every dataset holds the same genes.
+    """
+    wanted = [BinGeometry(**geometry())]
+    if config["experiments"]["differential"]["enabled"]:
+        wanted.append(BinGeometry(**differential_geometry()))
+    wide = widest(*wanted)
+    return {k: getattr(wide, k) for k in ("window_bp", "bin_bp", "orient_by_strand")}
 
 
 def split_params():
@@ -377,6 +400,8 @@ def config_names():
 def report_sections():
     """The HTML sections of the enabled experiments, inserted into results/report/index.html."""
     sections = []
+    if config["experiments"]["differential"]["enabled"]:
+        sections.append("results/report/differential/section.html")
     if config["experiments"]["transfer"]["enabled"]:
         sections.append("results/report/transfer/section.html")
     if config["experiments"]["cross_cell"]["enabled"]:
@@ -565,4 +590,81 @@ def cross_cell_single_cell(name, cells):
         cell=cells,
         seed=SEEDS,
         name=name,
+    )
+
+
+# --- the differential experiment (rules/differential.smk) ---
+
+DIFFERENTIAL = config["experiments"]["differential"]
+DIFF_RUN = "results/runs/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}"
+with dag.exit_on_input_error():
+    DIFF_MODELS = dag.differential_models(config)
+    DIFF_PAIRS = (
+        dag.differential_pairs(config, resolve=repo_or_cwd)
+        if DIFFERENTIAL["enabled"]
+        else []
+    )
+    DIFF_CARDS = {m: load_card(m) for m in DIFF_MODELS}
+    if DIFFERENTIAL["enabled"]:
+        dag.check_differential(config, DIFF_PAIRS, DIFF_CARDS)
+    CARD_SHA256.update({m: sha256sum(card_path(m)) for m in DIFF_MODELS})
+DIFF_CELLS = list(dict.fromkeys(c for pair in DIFF_PAIRS for c in pair))
+DIFF_TORCH_MODELS = [
+    m for m in DIFF_MODELS if DIFF_CARDS[m]["framework"] == "torch"
+] or ["__none__"]
+DIFF_SKLEARN_MODELS = [
+    m for m in DIFF_MODELS if DIFF_CARDS[m]["framework"] == "sklearn"
+] or ["__none__"]
+DIFF_ATTENTION_PAIR = (
+    list(DIFFERENTIAL["attention_pair"] or DIFF_PAIRS[0]) if DIFF_PAIRS else []
+)
+
+
+def differential_counts_file():
+    """The raw RNA-seq read counts of the differential targets."""
+    if DIFFERENTIAL["counts"]:
+        return config_file("experiments.differential.counts")
+    return "resources/remc/counts.tsv.gz"
+
+
+def _check_counts_cells():
+    """Every paired cell has a column in the counts matrix (read now when it exists)."""
+    path = differential_counts_file()
+    if path.startswith("resources/remc/") and not Path(path).exists():
+        return  # downloaded: checked once it is there
+    read_expression(
+        local_file(path), DIFF_CELLS, duplicates=config["expression"]["duplicates"]
+    )
+
+
+if DIFFERENTIAL["enabled"]:
+    with dag.exit_on_input_error():
+        _check_counts_cells()
+
+
+def differential_training_params():
+    """What a differential torch job uses: train.device and train.patience, and the experiment's
+    max_epochs (null: the card's); the batch size is always the card's (DeepDiff: 10).
+    """
+    return {
+        "device": config["train"]["device"],
+        "patience": config["train"]["patience"],
+        "max_epochs": DIFFERENTIAL["max_epochs"],
+    }
+
+
+def differential_runs(name, models=None):
+    """``name`` of every differential run (of ``models``, default all)."""
+    return [
+        f"results/runs/differential/{model}/{a}_vs_{b}/seed{seed}/{name}"
+        for model in (DIFF_MODELS if models is None else models)
+        for a, b in DIFF_PAIRS
+        for seed in SEEDS
+    ]
+
+
+def differential_attention_runs():
+    """attention.npz of every torch differential run (every torch card returns its attention)."""
+    return differential_runs(
+        "attention.npz", [m for m in DIFF_MODELS if m in DIFF_TORCH_MODELS]
     )

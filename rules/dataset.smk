@@ -52,6 +52,7 @@ else:
             fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
             geometry=geometry(),
+            binned=binning_geometry(),
             code=script_code("build_dataset.py"),
         script:
             "../workflow/scripts/build_dataset.py"

@@ -43,6 +43,25 @@ rule download_expression:
         "../workflow/scripts/download.py"
 
 
+rule download_counts:
+    output:
+        "resources/remc/counts.tsv.gz",
+    log:
+        "logs/download/counts.log",
+    localrule: True
+    conda:
+        "../envs/genomics.yaml"
+    resources:
+        mem_mb=500,
+        runtime=30,
+    params:
+        url=config["source"]["remc"]["counts_url"],
+        known=known_checksum("57epigenomes.N.pc.gz"),
+        retries=config["source"]["remc"]["retries"],
+    script:
+        "../workflow/scripts/download.py"
+
+
 rule download_annotation:
     output:
         "resources/remc/gene_info.tsv",

@@ -25,7 +25,7 @@ rule prepare_reference:
         chromosomes=config["reference"]["chromosomes"],
         unknown_strand=config["reference"]["unknown_strand"],
         min_tss_distance=config["reference"]["min_tss_distance"],
-        geometry=geometry(),
+        geometry=binning_geometry(),
         split=split_params(),
         duplicates=config["expression"]["duplicates"],
         code=script_code("prepare_reference.py"),

@@ -300,6 +300,111 @@ def check_experiments(config: Mapping[str, Any], cards: Mapping[str, Mapping[str
             )
 
 
+def differential_models(config: Mapping[str, Any]) -> list[str]:
+    """The cards of the differential experiment (none when it is off)."""
+    diff = config["experiments"]["differential"]
+    return list(diff["models"]) if diff["enabled"] else []
+
+
+def read_pairs(path: str | Path) -> list[tuple[str, str]]:
+    """The pairs table (``cell_a cell_b``, tab-separated, a header line, ``#`` comments allowed).
+
+    Raises:
+        InputError: naming the file and line of a malformed row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            "the pairs table does not exist",
+            path=path,
+            key="experiments.differential.pairs",
+            hint="write a TSV with a header 'cell_a<TAB>cell_b' and one pair per line, or list the pairs in "
+            "the config: pairs: [[E116, E123]]",
+        )
+    pairs: list[tuple[str, str]] = []
+    header_seen = False
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.rstrip("\n").split("\t")
+        if not header_seen:
+            if [f.strip() for f in fields] != ["cell_a", "cell_b"]:
+                raise InputError(f"the header is {fields!r}, expected 'cell_a<TAB>cell_b'", path=path, line=number)
+            header_seen = True
+            continue
+        if len(fields) != 2 or not all(f.strip() for f in fields):
+            raise InputError(
+                f"expected two tab-separated cells, got {line!r}", path=path, line=number, hint="cell_a<TAB>cell_b"
+            )
+        pairs.append((fields[0].strip(), fields[1].strip()))
+    if not pairs:
+        raise InputError("the pairs table lists no pair", path=path, key="experiments.differential.pairs")
+    return pairs
+
+
+def differential_pairs(config: Mapping[str, Any], resolve: Any = None) -> list[tuple[str, str]]:
+    """The configured pairs: ``experiments.differential.pairs`` as a list, or the TSV it names
+    (``resolve`` turns the configured path into a readable one; default: as written)."""
+    value = config["experiments"]["differential"]["pairs"]
+    if isinstance(value, str):
+        return read_pairs(resolve(value) if resolve else value)
+    return [(str(a), str(b)) for a, b in value]
+
+
+def pair_name(cell_a: str, cell_b: str) -> str:
+    """The run folder of a pair: ``{cell_a}_vs_{cell_b}`` (the LFC is B over A)."""
+    return f"{cell_a}_vs_{cell_b}"
+
+
+def check_differential(
+    config: Mapping[str, Any], pairs: Sequence[tuple[str, str]], cards: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """The differential experiment's rules: pairs of two different configured cells, each once; every
+    model a differential card; the Fig. 5 pair among the pairs; raw counts for the targets."""
+    diff = config["experiments"]["differential"]
+    key = "experiments.differential"
+    cells = list(config["cells"])
+    for a, b in pairs:
+        unknown = [c for c in (a, b) if c not in cells]
+        if unknown:
+            raise InputError(
+                f"pair {a} / {b}: {', '.join(unknown)} not in 'cells' ({', '.join(cells)})",
+                key=f"{key}.pairs",
+                hint="pair configured cells, or switch the experiment off: experiments: {differential: {enabled: false}}",
+            )
+        if a == b:
+            raise InputError(f"pair {a} / {b} pairs a cell with itself", key=f"{key}.pairs")
+    dup = _duplicates([pair_name(*p) for p in pairs] + _duplicates(list(diff["models"])))
+    if dup:
+        raise InputError(f"{', '.join(dup)} listed more than once", key=key)
+    for model in diff["models"]:
+        if cards[model]["task"] != "differential":
+            raise InputError(
+                f"'{model}' is a {cards[model]['task']} card; the differential experiment trains differential cards",
+                key=f"{key}.models",
+                hint="use deepdiff_raw_d ... deepdiff_raw_aux_siamese, svr_best_bin, svr_two_layer, relieff_rf, "
+                "attentivechrome_diff",
+            )
+    attention = diff["attention_pair"]
+    if attention is not None and tuple(attention) not in [tuple(p) for p in pairs]:
+        raise InputError(
+            f"attention_pair {attention[0]} / {attention[1]} is not one of the pairs", key=f"{key}.attention_pair"
+        )
+    if not diff["counts"] and config["source"]["kind"] != "remc":
+        raise InputError(
+            "the differential targets need raw RNA-seq read counts, and this source has none to download",
+            key=f"{key}.counts",
+            hint="name a gene_id x cell table of raw counts (the REMC 57epigenomes.N.pc layout), e.g. "
+            "chromexpr:demo/counts.tsv for the demo",
+        )
+    if diff["window_bp"] % config["bins"]["bin_bp"]:
+        raise InputError(
+            f"window_bp ({diff['window_bp']}) is not a multiple of bins.bin_bp ({config['bins']['bin_bp']})",
+            key=f"{key}.window_bp",
+            hint="the paper: 10000 with 100-bp bins",
+        )
+
+
 # --- rules the schema cannot express --------------------------------------------------------------
 
 

@@ -289,3 +289,88 @@ def test_cross_cell_model_must_be_torch(demo_config):
     demo_config["experiments"]["cross_cell"]["model"] = "logreg"
     with pytest.raises(InputError, match=r"'logreg' is a scikit-learn card; the cross-cell runs train torch models"):
         check_config(demo_config, cards(demo_config))
+
+
+# --- the differential experiment ------------------------------------------------------------------
+
+
+def _diff_cards(config: dict) -> dict:
+    return {m: load_card(m) for m in config["experiments"]["differential"]["models"]}
+
+
+def test_demo_pairs_are_read_from_the_pairs_table(demo_config):
+    from chromexpr.dag import differential_models, differential_pairs, pair_name
+
+    pairs = differential_pairs(demo_config, resolve=lambda p: REPO / p)
+    assert pairs == [("E116", "E123"), ("E003", "E123")]
+    assert [pair_name(*p) for p in pairs] == ["E116_vs_E123", "E003_vs_E123"]
+    assert len(differential_models(demo_config)) == 11  # the seven variants and four baselines
+    demo_config["experiments"]["differential"]["pairs"] = [["E003", "E116"]]
+    assert differential_pairs(demo_config) == [("E003", "E116")]
+    demo_config["experiments"]["differential"]["enabled"] = False
+    assert differential_models(demo_config) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "pairs", "key", "message"),
+    [
+        ({}, [("E003", "E999")], "experiments.differential.pairs", "E999 not in 'cells'"),
+        ({}, [("E123", "E123")], "experiments.differential.pairs", "pairs a cell with itself"),
+        ({}, [("E003", "E123"), ("E003", "E123")], "experiments.differential", "E003_vs_E123 listed more than once"),
+        (
+            {"models": ["deepdiff_raw_d", "deepchrome"]},
+            [("E003", "E123")],
+            "experiments.differential.models",
+            "'deepchrome' is a classification card",
+        ),
+        (
+            {"attention_pair": ["E116", "E123"]},
+            [("E003", "E123")],
+            "experiments.differential.attention_pair",
+            "not one of the pairs",
+        ),
+        ({"counts": ""}, [("E003", "E123")], "experiments.differential.counts", "raw RNA-seq read counts"),
+        ({"window_bp": 10050}, [("E003", "E123")], "experiments.differential.window_bp", "not a multiple"),
+    ],
+)
+def test_differential_rules_name_the_key(demo_config, edit, pairs, key, message):
+    from chromexpr.dag import check_differential
+
+    demo_config["experiments"]["differential"].update(edit)
+    if "attention_pair" not in edit:
+        demo_config["experiments"]["differential"]["attention_pair"] = None
+    with pytest.raises(InputError) as err:
+        check_differential(demo_config, pairs, _diff_cards(demo_config))
+    assert err.value.key == key and message in str(err.value)
+
+
+def test_differential_demo_config_passes(demo_config):
+    from chromexpr.dag import check_differential, differential_pairs
+
+    pairs = differential_pairs(demo_config, resolve=lambda p: REPO / p)
+    check_differential(demo_config, pairs, _diff_cards(demo_config))
+    # the remc source downloads its counts: no counts file needed there
+    remc = copy.deepcopy(demo_config)
+    remc["source"]["kind"] = "remc"
+    remc["experiments"]["differential"]["counts"] = ""
+    check_differential(remc, pairs, _diff_cards(remc))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("cell_a\tcell_b\nE003 E123\n", 2, "expected two tab-separated cells"),
+        ("a\tb\nE003\tE123\n", 1, "expected 'cell_a<TAB>cell_b'"),
+        ("# only a comment\ncell_a\tcell_b\n", None, "lists no pair"),
+    ],
+)
+def test_pairs_table_errors_name_file_and_line(tmp_path, text, line, message):
+    from chromexpr.dag import read_pairs
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_pairs(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+    assert err.value.line == line
+    assert read_pairs(REPO / "config" / "pairs.tsv")[0] == ("E116", "E123")

@@ -1,5 +1,6 @@
 """The cross-cell experiments end to end (config/examples/cross_cell.yaml: 3 demo cells, 2 epochs):
-TransferChrome's transfer (Table 3) and DeepChrome 2.0's groups and Test-on-Rest, as users run them."""
+TransferChrome's transfer (Table 3), DeepChrome 2.0's groups and Test-on-Rest, and DeepDiff on one pair, as
+users run them."""
 
 from __future__ import annotations
 
@@ -164,6 +165,36 @@ def test_test_on_rest_trains_nothing(cross_run, tmp_path):
     assert {r: n for r, n in counts.items() if r != "total"} == {"test_on_rest": 1}, again.stdout[-2000:]
 
 
+def test_differential_runs_and_report(cross_run):
+    """DeepDiff on E003 vs E123: the 200-bin datasets are the single-cell datasets' counts widened (the +/- 5 kb
+    bins are bins 50-149 of the same binning), every run wrote its files, the report holds its models."""
+    import numpy as np
+
+    from chromexpr.dataset import load_dataset
+
+    for cell in ("E003", "E123"):
+        narrow = load_dataset(cross_run / f"results/datasets/{cell}.npz")
+        wide = load_dataset(cross_run / f"results/datasets/differential/{cell}.npz")
+        assert narrow.counts.shape[2] == 100 and wide.counts.shape[2] == 200
+        np.testing.assert_array_equal(wide.gene_ids, narrow.gene_ids)
+        np.testing.assert_array_equal(wide.split, narrow.split)
+        np.testing.assert_array_equal(wide.counts[:, :, 50:150], narrow.counts)
+    per_pair = pd.read_csv(cross_run / "results/report/differential/per_pair.tsv", sep="\t")
+    assert sorted(per_pair["model"]) == ["deepdiff_aux_siamese", "deepdiff_raw_d", "svr_best_bin"]
+    assert (per_pair["pair"] == "E003_vs_E123").all()
+    run = cross_run / "results/runs/differential/deepdiff_aux_siamese/E003_vs_E123/seed0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 and metrics["parameters"] == 68355 and metrics["task"] == "differential"
+    predictions = pd.read_csv(run / "predictions.tsv.gz", sep="\t")
+    assert (predictions["split"] == "test").all() and len(predictions) == metrics["n_test"]
+    attention = np.load(run / "attention.npz")
+    np.testing.assert_allclose(attention["mark"][:, :5].sum(axis=1), 1.0, atol=1e-5)
+    section = (cross_run / "results/report/differential/section.html").read_text()
+    assert "Table 1" in section and "153.72" in section  # the paper's Raw: d mean vs two-layer SVR
+    index = (cross_run / "results/report/index.html").read_text()
+    assert 'id="differential"' in index
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -175,6 +206,12 @@ def test_test_on_rest_trains_nothing(cross_run, tmp_path):
         # a cross-cell threshold: the groups again (their runs follow once the checkpoint has run), no transfer job
         ("experiments: {cross_cell: {highly: 0.9}}", {"cross_cell_groups": 1, "report_cross_cell": 1, "report": 1}),
         ("experiments: {transfer: {enabled: false}}", {"report": 1}),
+        # Fig. 5's threshold is the report's alone; the differential epochs re-train its 2 torch models only
+        ("experiments: {differential: {lfc_threshold: 3.0}}", {"report_differential": 1, "report": 1}),
+        (
+            "experiments: {differential: {max_epochs: 2}}",
+            {"train_differential_torch": 2, "report_differential": 1, "report": 1},
+        ),
         # the paper protocol: its uncross trains per target (2 models x 2 targets), its cross cuts target halves
         (
             "experiments: {transfer: {protocol: paper}}",

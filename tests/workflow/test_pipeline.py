@@ -141,7 +141,12 @@ def test_remc_dag_builds_offline(tmp_path):
     assert counts["transfer_cross"] == 55 * 3 and counts["transfer_uncross"] == 3 * 55 * 3
     # cross-cell: the correlation, the groups checkpoint, Test-on-Rest; the group runs follow the checkpoint
     assert counts["cross_cell_correlation"] == counts["cross_cell_groups"] == counts["test_on_rest"] == 1
+    # differential: the 10 pairs x 11 cards (8 torch, 3 scikit-learn) x 3 seeds, on the 9 paired cells'
+    # 200-bin datasets, from the raw-count matrix (the one extra download)
+    assert counts["train_differential_torch"] == 8 * 10 * 3 and counts["train_differential_sklearn"] == 3 * 10 * 3
+    assert counts["build_differential_dataset"] == 9 and counts["download_counts"] == 1
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
+    assert counts["report_differential"] == 1
     assert seconds < 30, f"DAG build took {seconds:.1f} s"
 
 
@@ -152,7 +157,25 @@ def test_demo_dag(tmp_path):
     # every model card of the demo config on every demo cell
     assert counts["train_torch"] + counts["train_sklearn"] == 14 * 5
     assert counts["transfer_cross"] == 4 and counts["transfer_uncross"] == 3 * 4
+    # DeepDiff: 2 pairs (E116/E123, E003/E123) x 11 cards on the 3 paired cells' 200-bin datasets
+    assert counts["train_differential_torch"] + counts["train_differential_sklearn"] == 11 * 2
+    assert counts["build_differential_dataset"] == 3
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
+    assert counts["report_differential"] == 1
+
+
+def test_processed_dag(tmp_path):
+    """The released DeepDiff sample (config/processed_deepdiff.yaml): no reference or binning jobs (the files
+    are binned already), both cells ingested twice (TSS +/- 5 kb for the single-cell family, +/- 10 kb for
+    DeepDiff), every experiment on the real pair."""
+    proc = snakemake(
+        "-n", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(REPO / "config/processed_deepdiff.yaml")
+    )
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert "prepare_reference" not in counts and "bin_reads" not in counts
+    assert counts["ingest_processed"] == 2 and counts["ingest_differential"] == 2
+    assert counts["train_differential_torch"] + counts["train_differential_sklearn"] == 11
+    assert counts["report_differential"] == counts["report"] == 1
 
 
 def test_bad_config_names_the_key(tmp_path):
@@ -169,7 +192,7 @@ def test_local_source_reports_missing_files(tmp_path):
     cfg = tmp_path / "local.yaml"
     cfg.write_text(
         f"source: {{kind: local, local: {{files: {table}, annotation: a.tsv, expression: e.tsv}}}}\ncells: [E003]\n"
-        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}}\n"
     )
     proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
     out = proc.stdout + proc.stderr
@@ -217,7 +240,7 @@ def test_local_source_end_to_end(tmp_path):
         f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
         f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
-        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}}\n"
     )
     snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
@@ -528,7 +551,7 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
         f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
         f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
-        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}}\n"
     )
     proc = snakemake(
         "results/datasets/E003.npz", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False

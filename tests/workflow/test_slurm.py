@@ -51,7 +51,11 @@ SLICE = {
     "source": {"kind": "demo", "demo": {"depth": 0.3}},
     "train": {"models": ["linear12"], "max_epochs": 2},
     "report": {"reference_model": "linear12"},
-    "experiments": {"transfer": {"enabled": False}, "cross_cell": {"enabled": False}},
+    "experiments": {
+        "transfer": {"enabled": False},
+        "cross_cell": {"enabled": False},
+        "differential": {"enabled": False},
+    },
 }
 # Every job of the slice but `report` (a local rule) goes to SLURM.
 SLICE_JOBS = {
@@ -337,7 +341,11 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
             {
                 "cells": ["E003"],
                 "marks": ["H3K4me3", "H3K27me3"],
-                "experiments": {"transfer": {"enabled": False}, "cross_cell": {"enabled": False}},
+                "experiments": {
+                    "transfer": {"enabled": False},
+                    "cross_cell": {"enabled": False},
+                    "differential": {"enabled": False},
+                },
                 "source": {
                     "kind": "local",
                     "local": {

@@ -1,0 +1,159 @@
+# The differential experiment (DeepDiff Table 1, Figs. 4-5): per pair of cells (A, B) the LFC
+# log2((count_B + 1)/(count_A + 1)) of raw RNA-seq counts, from both cells' marks at TSS +/- 10 kb
+# (binned once at the widest window; the single-cell datasets are cut out of the same counts).
+
+if SOURCE == "processed":
+
+    rule ingest_differential:
+        input:
+            unpack(processed_inputs),
+            expression=differential_counts_file(),
+        output:
+            "results/datasets/differential/{cell}.npz",
+        log:
+            "logs/ingest_differential/{cell}.log",
+        conda:
+            "../envs/genomics.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 20 * attempt,
+        params:
+            fmt=config["source"]["processed"]["format"],
+            window_bp=DIFFERENTIAL["window_bp"],
+            log1p=config["normalize"]["log1p"],
+            fit_on=config["normalize"]["fit_on"],
+            duplicates=config["expression"]["duplicates"],
+            code=script_code("ingest_processed.py"),
+        script:
+            "../workflow/scripts/ingest_processed.py"
+
+else:
+
+    rule build_differential_dataset:
+        input:
+            unpack(dataset_counts),
+            tss="results/reference/tss.tsv",
+            splits="results/reference/splits.tsv",
+            expression=differential_counts_file(),
+        output:
+            "results/datasets/differential/{cell}.npz",
+        log:
+            "logs/build_differential_dataset/{cell}.log",
+        conda:
+            "../envs/genomics.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 20 * attempt,
+        params:
+            marks=MARKS,
+            log1p=config["normalize"]["log1p"],
+            fit_on=config["normalize"]["fit_on"],
+            duplicates=config["expression"]["duplicates"],
+            geometry=differential_geometry(),
+            binned=binning_geometry(),
+            code=script_code("build_dataset.py"),
+        script:
+            "../workflow/scripts/build_dataset.py"
+
+
+rule train_differential_torch:
+    input:
+        a="results/datasets/differential/{cell_a}.npz",
+        b="results/datasets/differential/{cell_b}.npz",
+    output:
+        model=f"{DIFF_RUN}/model.pt",
+        metrics=f"{DIFF_RUN}/metrics.json",
+        predictions=f"{DIFF_RUN}/predictions.tsv.gz",
+        history=f"{DIFF_RUN}/history.tsv",
+        attention=f"{DIFF_RUN}/attention.npz",
+    log:
+        "logs/train/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(DIFF_TORCH_MODELS),
+        cell_a="|".join(CELLS),
+        cell_b="|".join(CELLS),
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=train_gpus(),
+        mem_mb=lambda wc, attempt: 6000 * attempt,
+        runtime=lambda wc, attempt: 480 * attempt,
+    params:
+        card=card_checksum,
+        train=differential_training_params(),
+        code=script_code("train_differential.py"),
+    script:
+        "../workflow/scripts/train_differential.py"
+
+
+rule train_differential_sklearn:
+    input:
+        a="results/datasets/differential/{cell_a}.npz",
+        b="results/datasets/differential/{cell_b}.npz",
+    output:
+        model=f"{DIFF_RUN}/model.pkl",
+        metrics=f"{DIFF_RUN}/metrics.json",
+        predictions=f"{DIFF_RUN}/predictions.tsv.gz",
+        history=f"{DIFF_RUN}/history.tsv",
+    log:
+        "logs/train/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(DIFF_SKLEARN_MODELS),
+        cell_a="|".join(CELLS),
+        cell_b="|".join(CELLS),
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 6000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        card=card_checksum,
+        train={},
+        code=script_code("train_differential.py"),
+    script:
+        "../workflow/scripts/train_differential.py"
+
+
+rule report_differential:
+    input:
+        metrics=differential_runs("metrics.json"),
+        predictions=differential_runs("predictions.tsv.gz"),
+        history=differential_runs("history.tsv"),
+        attention=differential_attention_runs(),
+    output:
+        [
+            report(
+                f"results/report/differential/{name}",
+                caption="../workflow/report/differential.rst",
+                category="Differential (DeepDiff)",
+            )
+            for name in DIFFERENTIAL_REPORT_FILES
+        ],
+    log:
+        "logs/report_differential.log",
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        pairs=DIFF_PAIRS,
+        models=DIFF_MODELS,
+        attention_pair=DIFF_ATTENTION_PAIR,
+        lfc_threshold=DIFFERENTIAL["lfc_threshold"],
+        source_kind=config["source"]["kind"],
+        code=script_code("report_differential.py"),
+    script:
+        "../workflow/scripts/report_differential.py"

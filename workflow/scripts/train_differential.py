@@ -1,0 +1,23 @@
+"""Train one differential model on one pair of cells with one seed (chromexpr.training.train_differential)."""
+
+from pathlib import Path
+
+import torch
+
+from chromexpr.training.differential import train_differential
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+t = snakemake.params.train  # {} for scikit-learn baselines, which take no epochs or device
+train_differential(
+    snakemake.wildcards.model,
+    snakemake.input.a,
+    snakemake.input.b,
+    Path(snakemake.output.metrics).parent,
+    seed=int(snakemake.wildcards.seed),
+    device=t.get("device", "cpu"),
+    max_epochs=t.get("max_epochs"),
+    patience=t.get("patience"),
+    log=log,
+)
