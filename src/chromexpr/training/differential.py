@@ -46,7 +46,7 @@ from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.data import model_inputs
 from chromexpr.training.loop import fit_torch
-from chromexpr.training.runtime import fmt, positive_int, resolve_card
+from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
 from chromexpr.training.tasks import EVAL_BATCH, Task, autocast
 
 logger = logging.getLogger("chromexpr.training")
@@ -398,14 +398,6 @@ def _metrics(y: np.ndarray, prediction: np.ndarray) -> dict[str, float | int]:
         return regression_metrics(y, prediction)
 
 
-def _sklearn_version() -> str | None:
-    try:
-        import sklearn
-    except ImportError:  # pragma: no cover - a dependency
-        return None
-    return sklearn.__version__
-
-
 def _write_attention(path: Path, gene_ids: np.ndarray, lfc: np.ndarray, mark: np.ndarray, slots: list[str]) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -537,14 +529,8 @@ def train_differential(
             }
             history_columns = list(dict.fromkeys(k for row in history for k in row))
         else:
-            epochs = positive_int(
-                max_epochs if max_epochs is not None else training["max_epochs"], "training.max_epochs"
-            )
-            stop = positive_int(
-                patience if patience is not None else training["patience"], "training.patience", allow_none=True
-            )
-            batch = positive_int(
-                batch_size if batch_size is not None else training["batch_size"], "training.batch_size"
+            epochs, stop, batch = training_regime(
+                training, max_epochs=max_epochs, patience=patience, batch_size=batch_size
             )
             settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
             task = DifferentialTask(
@@ -645,7 +631,7 @@ def train_differential(
             "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
             "training": settings,
             "torch_version": torch.__version__,
-            "sklearn_version": _sklearn_version(),
+            "sklearn_version": sklearn_version(),
             "chromexpr_version": chromexpr.__version__,
         }
         metrics.update(extra)

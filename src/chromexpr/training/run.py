@@ -40,7 +40,7 @@ from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.genes import GeneSet, RunData, probe_accuracy, transfer_gene_sets
 from chromexpr.training.loop import fit_torch
-from chromexpr.training.runtime import fmt, positive_int, resolve_card
+from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
 from chromexpr.training.sklearn_fit import fit_sklearn, predict_sklearn
 from chromexpr.training.tasks import (
     ClassificationTask,
@@ -88,14 +88,6 @@ METRICS_KEYS = (
 logger = logging.getLogger("chromexpr.training")
 TASKS = ("classification", "domain_adaptation")
 VARIANTS = ("uncross", "cross")
-
-
-def _sklearn_version() -> str | None:
-    try:
-        import sklearn
-    except ImportError:  # pragma: no cover - a dependency
-        return None
-    return sklearn.__version__
 
 
 def _write_genes(path: Path, roles: Sequence[tuple[str, Examples]]) -> None:
@@ -240,14 +232,8 @@ def train_run(
             }
             history_columns: tuple[str, ...] = ()
         else:
-            epochs = positive_int(
-                max_epochs if max_epochs is not None else training["max_epochs"], "training.max_epochs"
-            )
-            stop = positive_int(
-                patience if patience is not None else training["patience"], "training.patience", allow_none=True
-            )
-            batch = positive_int(
-                batch_size if batch_size is not None else training["batch_size"], "training.batch_size"
+            epochs, stop, batch = training_regime(
+                training, max_epochs=max_epochs, patience=patience, batch_size=batch_size
             )
             settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
             if task == "domain_adaptation":
@@ -346,7 +332,7 @@ def train_run(
             "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
             "training": settings,
             "torch_version": torch.__version__,
-            "sklearn_version": _sklearn_version(),
+            "sklearn_version": sklearn_version(),
             "chromexpr_version": chromexpr.__version__,
         }
         if adapt_ex is not None:

@@ -144,3 +144,25 @@ def improved(metric: float, best: float | None) -> bool:
 def fmt(value: float | None) -> str:
     """A metric for a log line (4 decimals, ``nan`` for a missing value)."""
     return "nan" if value is None or math.isnan(value) else f"{value:.4f}"
+
+
+def training_regime(
+    training: Mapping[str, Any], *, max_epochs: int | None, patience: int | None, batch_size: int | None
+) -> tuple[int, int | None, int]:
+    """A torch run's ``(max_epochs, patience, batch_size)``: each override where given, else the card's
+    ``training`` value (patience None: no early stopping); errors name the card key."""
+    epochs = positive_int(max_epochs if max_epochs is not None else training["max_epochs"], "training.max_epochs")
+    stop = positive_int(
+        patience if patience is not None else training["patience"], "training.patience", allow_none=True
+    )
+    batch = positive_int(batch_size if batch_size is not None else training["batch_size"], "training.batch_size")
+    return epochs, stop, batch
+
+
+def sklearn_version() -> str | None:
+    """scikit-learn's version, for ``metrics.json``."""
+    try:
+        import sklearn
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    return sklearn.__version__
