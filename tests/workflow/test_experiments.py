@@ -124,25 +124,38 @@ def test_cross_cell_groups_runs_and_test_on_rest(cross_run):
         assert row.delta_auroc == pytest.approx(row.auroc - row.own_auroc)
 
 
-def test_report_holds_both_sections(cross_run):
+def test_report_holds_every_section(cross_run):
     html = (cross_run / "results/report/index.html").read_text()
     assert '<section id="transfer">' in html and '<section id="cross-cell">' in html
-    for name in ("transfer/fig4_per_target.png", "cross_cell/fig5_experiments.png", "cross_cell/fig7_test_on_rest.png"):
+    assert '<section id="differential">' in html
+    figures = (
+        "transfer/fig4_per_target.png",
+        "cross_cell/fig5_experiments.png",
+        "cross_cell/fig7_test_on_rest.png",
+        "differential/fig4_pcc_per_pair.png",
+        "differential/fig5_attention.png",
+    )
+    for name in figures:
         assert name in html and (cross_run / "results/report" / name).is_file()
 
 
-def test_snakemake_report_packages_both_sections(cross_run, tmp_path):
+def test_snakemake_report_packages_every_section(cross_run, tmp_path):
     import zipfile
 
     from chromexpr.reporting.cross_cell import cross_cell_report_files
+    from chromexpr.reporting.differential import differential_report_files
     from chromexpr.reporting.transfer import transfer_report_files
 
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(cross_run), *CROSS, "--report", str(out))
     names = zipfile.ZipFile(out).namelist()
-    assert sum(n.endswith("/section.html") for n in names) == 2  # one per experiment
+    assert sum(n.endswith("/section.html") for n in names) == 3  # one per experiment
     # test_on_rest.tsv is the Test-on-Rest job's output, in the same folder
-    sections = (("transfer", transfer_report_files()), ("cross_cell", [*cross_cell_report_files(), "test_on_rest.tsv"]))
+    sections = (
+        ("transfer", transfer_report_files()),
+        ("cross_cell", [*cross_cell_report_files(), "test_on_rest.tsv"]),
+        ("differential", differential_report_files()),
+    )
     for section, files in sections:
         written = sorted(p.name for p in (cross_run / "results/report" / section).iterdir())
         assert written == sorted(files)  # every file the section jobs write is declared, and nothing else
