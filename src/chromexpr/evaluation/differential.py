@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from chromexpr.errors import InputError
+from chromexpr.evaluation.runs import read_metrics_json
 
 #: the seven DeepDiff variants, in the paper's order (Table 1, Fig. 4)
 VARIANTS = (
@@ -259,21 +260,7 @@ def stop_reason(framework: object, stopped_early: object, epochs_run: object, ma
 
 def _read_run(path: Path) -> dict[str, object]:
     hint = "metrics.json is written by the differential training step; re-run that run or remove it"
-    if not path.is_file():
-        raise InputError("metrics file not found", path=path, hint=hint)
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"not valid JSON ({err.msg}, column {err.colno})", path=path, line=err.lineno, hint=hint
-        ) from err
-    except UnicodeDecodeError as err:
-        raise InputError("not a text file", path=path, hint=hint) from err
-    if not isinstance(record, dict):
-        raise InputError(f"expected a JSON object, found {type(record).__name__}", path=path, hint=hint)
-    missing = [k for k in REQUIRED_KEYS if k not in record]
-    if missing:
-        raise InputError(f"missing key(s) {', '.join(missing)}", path=path, hint=hint)
+    record = read_metrics_json(path, REQUIRED_KEYS, hint)
 
     def bad(key: str, expected: str) -> InputError:
         return InputError(f"key '{key}' = {record[key]!r}: expected {expected}", path=path, hint=hint)

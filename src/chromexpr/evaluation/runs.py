@@ -56,8 +56,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _read_metrics(path: Path) -> dict[str, object]:
-    hint = "metrics.json is written by the training step (train_model); re-run that run or remove it"
+def read_metrics_json(path: str | Path, required: Sequence[str], hint: str) -> dict[str, Any]:
+    """A run's ``metrics.json`` as a dict holding ``required``; errors name the file (and line) and give
+    ``hint`` (which step writes it). Every experiment's reader starts here."""
+    path = Path(path)
     if not path.is_file():
         raise InputError("metrics file not found", path=path, hint=hint)
     try:
@@ -70,9 +72,15 @@ def _read_metrics(path: Path) -> dict[str, object]:
         raise InputError("not a text file", path=path, hint=hint) from err
     if not isinstance(record, dict):
         raise InputError(f"expected a JSON object, found {type(record).__name__}", path=path, hint=hint)
-    missing = [k for k in METRIC_KEYS if k not in record]
+    missing = [k for k in required if k not in record]
     if missing:
         raise InputError(f"missing key(s) {', '.join(missing)}", path=path, hint=hint)
+    return record
+
+
+def _read_metrics(path: Path) -> dict[str, object]:
+    hint = "metrics.json is written by the training step (train_model); re-run that run or remove it"
+    record = read_metrics_json(path, METRIC_KEYS, hint)
 
     def bad(key: str, expected: str) -> InputError:
         return InputError(f"key '{key}' = {record[key]!r}: expected {expected}", path=path, hint=hint)

@@ -29,6 +29,7 @@ class ModelData:
         split: ``(genes,)`` ``train`` / ``valid`` / ``test``.
         gene_ids: ``(genes,)`` gene identifiers.
         marks: the card's marks, the order of ``x`` axis 1.
+        expression: ``(genes,)`` float64 expression values (the regression target's source), or None.
     """
 
     x: np.ndarray
@@ -36,6 +37,7 @@ class ModelData:
     split: np.ndarray
     gene_ids: np.ndarray
     marks: list[str]
+    expression: np.ndarray | None = None
 
     def mask(self, split: str) -> np.ndarray:
         """Boolean ``(genes,)`` mask of one split."""
@@ -106,6 +108,7 @@ def model_inputs(dataset: Dataset, card: Mapping[str, Any], *, source: str | Pat
         split=split,
         gene_ids=np.asarray(dataset.gene_ids).astype(str),
         marks=list(spec["marks"]),
+        expression=np.asarray(dataset.expression, dtype=np.float64),
     )
     for s, n in data.counts().items():
         if n == 0:

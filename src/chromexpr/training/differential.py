@@ -45,7 +45,7 @@ from chromexpr.logs import LogTarget, log_sink
 from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.data import model_inputs
-from chromexpr.training.loop import fit_torch
+from chromexpr.training.loop import fit_torch, sklearn_record
 from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
 from chromexpr.training.tasks import EVAL_BATCH, Task, autocast
 
@@ -515,18 +515,7 @@ def train_differential(
                 {"epoch": i + 1, **{k: v for k, v in row.items()}}
                 for i, row in enumerate(getattr(estimator, "history_", []) or [])
             ]
-            record = {
-                "device": "cpu",
-                "amp": False,
-                "parameters": None,
-                "best_epoch": 1,
-                "epochs_run": 1,
-                "stopped_early": False,
-                "resumed_from_epoch": None,
-                "train_seconds": train_seconds,
-                "train_genes_per_second": len(train_ex) / max(train_seconds, 1e-9),
-                "elapsed_before": 0.0,
-            }
+            record = sklearn_record(valid=valid_m, history=history, train_seconds=train_seconds, n_train=len(train_ex))
             history_columns = list(dict.fromkeys(k for row in history for k in row))
         else:
             epochs, stop, batch = training_regime(
@@ -580,18 +569,7 @@ def train_differential(
                 _slots(result.model, pair.marks, att.shape[1]),
             )
             history = result.history
-            record = {
-                "device": str(result.device),
-                "amp": result.amp,
-                "parameters": result.parameters,
-                "best_epoch": result.best_epoch,
-                "epochs_run": result.epochs_run,
-                "stopped_early": result.stopped_early,
-                "resumed_from_epoch": result.resumed_from_epoch,
-                "train_seconds": result.train_seconds,
-                "train_genes_per_second": result.train_genes_per_second,
-                "elapsed_before": result.elapsed_before,
-            }
+            record = result.record()
             history_columns = list(HISTORY_COLUMNS)
 
         test_m = _metrics(test_ex.lfc, outputs_test["prediction"])

@@ -3,8 +3,8 @@
 ``fit_torch`` seeds, builds the card's model, its optimizer and schedule, then runs epochs: the task
 draws the batches and computes the loss; after every epoch the task scores the validation genes, the
 epoch with the best ``task.selection_metric`` is kept (ties: the later epoch, as the reference code's
-``>=``), training stops after ``patience`` epochs without improvement, and a checkpoint written after
-every epoch lets a killed run continue to the result an uninterrupted run would have given. The loop
+``>=``; a task with ``selection_lower`` keeps the smallest value, e.g. a loss), training stops after
+``patience`` epochs without improvement, and a checkpoint written after every epoch lets a killed run continue to the result an uninterrupted run would have given. The loop
 never sees test genes: the caller scores them once, with the returned (selected) model.
 
 Deterministic on CPU: one seed sets the weights and dropout; batch order comes from its own
@@ -69,6 +69,43 @@ class FitResult:
     def train_genes_per_second(self) -> float:
         """Labelled training genes per second of training passes."""
         return self.n_train * self.epochs_run / max(self.train_seconds, 1e-9)
+
+    def record(self) -> dict[str, Any]:
+        """The run facts every entry point writes into ``metrics.json`` (see ``sklearn_record``)."""
+        return {
+            "device": str(self.device),
+            "amp": self.amp,
+            "parameters": self.parameters,
+            "valid": self.valid,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "stopped_early": self.stopped_early,
+            "resumed_from_epoch": self.resumed_from_epoch,
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "train_genes_per_second": self.train_genes_per_second,
+            "elapsed_before": self.elapsed_before,
+        }
+
+
+def sklearn_record(
+    *, valid: Mapping[str, Any], history: list[dict[str, Any]], train_seconds: float, n_train: int
+) -> dict[str, Any]:
+    """``FitResult.record`` for a scikit-learn fit: one pass on the CPU, nothing resumed."""
+    return {
+        "device": "cpu",
+        "amp": False,
+        "parameters": None,
+        "valid": dict(valid),
+        "best_epoch": 1,
+        "epochs_run": 1,
+        "stopped_early": False,
+        "resumed_from_epoch": None,
+        "history": history,
+        "train_seconds": train_seconds,
+        "train_genes_per_second": n_train / max(train_seconds, 1e-9),
+        "elapsed_before": 0.0,
+    }
 
 
 def _resume(
@@ -239,7 +276,7 @@ def fit_torch(
                 **{k: train[k] for k in task.history_columns},
             }
             state["history"].append(record)
-            if improved(record[metric], state["best_metric"]):
+            if improved(record[metric], state["best_metric"], lower=task.selection_lower):
                 state.update(
                     best_state=state_to_cpu(model.state_dict()),
                     best_metric=record[metric],

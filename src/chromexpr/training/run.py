@@ -39,7 +39,7 @@ from chromexpr.models import load_card
 from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.genes import GeneSet, RunData, probe_accuracy, transfer_gene_sets
-from chromexpr.training.loop import fit_torch
+from chromexpr.training.loop import fit_torch, sklearn_record
 from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
 from chromexpr.training.sklearn_fit import fit_sklearn, predict_sklearn
 from chromexpr.training.tasks import (
@@ -216,20 +216,12 @@ def train_run(
             x_scored = test_data.x if predict_all else test_data.x[test_mask]
             probability = predict_sklearn(fit["estimator"], x_scored)
             predict_seconds = time.perf_counter() - t_predict
-            record = {
-                "device": "cpu",
-                "amp": False,
-                "parameters": None,
-                "valid": fit["valid"],
-                "best_epoch": 1,
-                "epochs_run": 1,
-                "stopped_early": False,
-                "resumed_from_epoch": None,
-                "history": fit["history"],
-                "train_seconds": fit["train_seconds"],
-                "train_genes_per_second": fit["train_genes_per_second"],
-                "elapsed_before": 0.0,
-            }
+            record = sklearn_record(
+                valid=fit["valid"],
+                history=fit["history"],
+                train_seconds=fit["train_seconds"],
+                n_train=len(train_ex),
+            )
             history_columns: tuple[str, ...] = ()
         else:
             epochs, stop, batch = training_regime(
@@ -283,20 +275,7 @@ def train_run(
                     "domain_probe_accuracy", probe_accuracy(loaded, probe, result.model, result.device, seed)
                 )
             outputs.save_torch_model(out_dir / "model.pt", result.best_state)
-            record = {
-                "device": str(result.device),
-                "amp": result.amp,
-                "parameters": result.parameters,
-                "valid": result.valid,
-                "best_epoch": result.best_epoch,
-                "epochs_run": result.epochs_run,
-                "stopped_early": result.stopped_early,
-                "resumed_from_epoch": result.resumed_from_epoch,
-                "history": result.history,
-                "train_seconds": result.train_seconds,
-                "train_genes_per_second": result.train_genes_per_second,
-                "elapsed_before": result.elapsed_before,
-            }
+            record = result.record()
             history_columns = the_task.history_columns
 
         p_test = probability[test_mask] if predict_all else probability

@@ -133,12 +133,14 @@ def positive_int(value: Any, key: str, *, allow_none: bool = False) -> int | Non
     return int(value)
 
 
-def improved(metric: float, best: float | None) -> bool:
+def improved(metric: float, best: float | None, *, lower: bool = False) -> bool:
     """Selection rule: the first epoch, then any epoch at least as good (ties: the later wins, as the
-    reference code's ``>=``); NaN never beats a number."""
+    reference code's ``>=``); NaN never beats a number. ``lower``: smaller is better (a loss)."""
     if best is None or math.isnan(best):
         return True
-    return not math.isnan(metric) and metric >= best
+    if math.isnan(metric):
+        return False
+    return metric <= best if lower else metric >= best
 
 
 def fmt(value: float | None) -> str:

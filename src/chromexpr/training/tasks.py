@@ -78,20 +78,23 @@ def autocast(device: torch.device, amp: bool):
 
 
 @torch.inference_mode()
-def predict_logits(
+def predict_output(
     model: torch.nn.Module,
     x: torch.Tensor,
     index: torch.Tensor | None = None,
     *,
+    key: str = "logits",
     amp: bool = False,
     batch_size: int = EVAL_BATCH,
 ) -> np.ndarray:
-    """Logits ``(n,)`` float32 of ``x[index]`` (all rows when ``index`` is None), in eval mode.
+    """The model's ``key`` output of ``x[index]`` (all rows when ``index`` is None), in eval mode, float32:
+    ``(n,)`` for ``logits`` / ``prediction``, ``(n, k)`` for ``cell_logits``.
 
     Args:
-        model: a torch model (``forward(x)["logits"]``).
+        model: a torch model (``forward(x)[key]``).
         x: ``(genes, marks, bins)`` on the model's device.
         index: rows to predict, on the same device.
+        key: the output to collect.
         amp: bf16 autocast (CUDA).
         batch_size: genes per forward pass.
     """
@@ -102,10 +105,22 @@ def predict_logits(
         rows = slice(start, start + batch_size)
         xb = x[rows] if index is None else x[index[rows]]
         with autocast(x.device, amp):
-            pieces.append(model(xb)["logits"].float())
+            pieces.append(model(xb)[key].float())
     if not pieces:
         return np.zeros(0, dtype=np.float32)
     return torch.cat(pieces).cpu().numpy()
+
+
+def predict_logits(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    index: torch.Tensor | None = None,
+    *,
+    amp: bool = False,
+    batch_size: int = EVAL_BATCH,
+) -> np.ndarray:
+    """Logits ``(n,)`` float32 of ``x[index]`` (``predict_output`` with ``key="logits"``)."""
+    return predict_output(model, x, index, key="logits", amp=amp, batch_size=batch_size)
 
 
 def _labelled(examples: Examples, what: str) -> np.ndarray:
@@ -121,12 +136,15 @@ class Task:
 
     Attributes:
         name: the task's name in logs and ``metrics.json``.
-        selection_metric: the history column whose maximum selects the kept epoch.
+        selection_metric: the history column whose maximum (minimum with ``selection_lower``) selects
+            the kept epoch; ``epoch`` keeps the last epoch (a fixed budget, no selection).
+        selection_lower: smaller ``selection_metric`` values are better (a loss such as ``valid_mse``).
         history_columns: columns this task adds to ``history.tsv`` after the common ones.
     """
 
     name = "task"
     selection_metric = "valid_auroc"
+    selection_lower = False
     history_columns: tuple[str, ...] = ()
 
     def __init__(self, train: Examples, valid: Examples) -> None:
