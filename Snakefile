@@ -40,6 +40,7 @@ include: "rules/train.smk"
 include: "rules/transfer.smk"
 include: "rules/cross_cell.smk"
 include: "rules/differential.smk"
+include: "rules/regression.smk"
 include: "rules/report.smk"
 
 

@@ -27,7 +27,9 @@ from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
 from chromexpr.preprocess.geometry import BinGeometry, widest
 from chromexpr.reporting.cross_cell import cross_cell_report_files
 from chromexpr.reporting.differential import differential_report_files
+from chromexpr.reporting.regression import regression_report_files
 from chromexpr.reporting.transfer import transfer_report_files
+from chromexpr.training.regression import part_cells
 from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
 REPO = Path(workflow.basedir)
@@ -37,6 +39,7 @@ TRANSFER_REPORT_FILES = transfer_report_files()
 # (results/report/cross_cell/test_on_rest.tsv is the test_on_rest job's output, not in this list)
 CROSS_CELL_REPORT_FILES = cross_cell_report_files()
 DIFFERENTIAL_REPORT_FILES = differential_report_files()
+REGRESSION_REPORT_FILES = regression_report_files()
 
 
 def script_code(script):
@@ -402,6 +405,8 @@ def report_sections():
     sections = []
     if config["experiments"]["differential"]["enabled"]:
         sections.append("results/report/differential/section.html")
+    if config["experiments"]["regression"]["enabled"]:
+        sections.append("results/report/regression/section.html")
     if config["experiments"]["transfer"]["enabled"]:
         sections.append("results/report/transfer/section.html")
     if config["experiments"]["cross_cell"]["enabled"]:
@@ -668,3 +673,87 @@ def differential_attention_runs():
     return differential_runs(
         "attention.npz", [m for m in DIFF_MODELS if m in DIFF_TORCH_MODELS]
     )
+
+
+# --- the regression experiment (rules/regression.smk) ---
+
+REGRESSION = config["experiments"]["regression"]
+REG_RUN = "results/runs/regression/{model}/{part}/seed{seed}"
+with dag.exit_on_input_error():
+    REG_MODELS = dag.regression_models(config)
+    REG_CARDS = {m: load_card(m) for m in REG_MODELS}
+    REG_PLAN = dag.regression_plan(config, REG_CARDS)
+    CARD_SHA256.update({m: sha256sum(card_path(m)) for m in REG_MODELS})
+REG_TORCH_MODELS = [m for m in REG_MODELS if REG_CARDS[m]["framework"] == "torch"] or [
+    "__none__"
+]
+REG_SKLEARN_MODELS = [
+    m for m in REG_MODELS if REG_CARDS[m]["framework"] == "sklearn"
+] or ["__none__"]
+REG_PARTS = sorted({part for _, part in REG_PLAN["runs"]}) or ["__none__"]
+
+
+def regression_datasets(wildcards=None):
+    """The single-cell datasets of every cell of the regression experiment, by cell."""
+    return {cell: f"results/datasets/{cell}.npz" for cell in REG_PLAN["cells"]}
+
+
+def regression_params(wildcards):
+    """A regression run's cells and settings: train / valid cells of its part, every cell tested."""
+    train_cells, valid_cells = part_cells(
+        wildcards.part, REG_PLAN["training"], REG_PLAN["folds"]
+    )
+    return {
+        "train_cells": train_cells,
+        "valid_cells": valid_cells,
+        "test_cells": REG_PLAN["cells"],
+        "target": REGRESSION["target"],
+        "selection": REGRESSION["selection"],
+        "trainval": REGRESSION["trainval"],
+        "device": config["train"]["device"],
+        "patience": config["train"]["patience"],
+        "max_epochs": REGRESSION["max_epochs"],
+    }
+
+
+def regression_runs(name, kinds=("trained", "combined")):
+    """``name`` of every regression run: trained (model, part) runs and the combined ones, every seed."""
+    out = []
+    if "trained" in kinds:
+        out += [
+            f"results/runs/regression/{model}/{part}/seed{seed}/{name}"
+            for model, part in REG_PLAN["runs"]
+            for seed in SEEDS
+        ]
+    if "combined" in kinds:
+        out += [
+            f"results/runs/regression/{kind}/all/seed{seed}/{name}"
+            for kind in REG_PLAN["combined"]
+            for seed in SEEDS
+        ]
+    return out
+
+
+def regression_members(wildcards):
+    """The member runs' metrics.json and predictions a combined run reads (weighted: the classifier's
+    too)."""
+    model = REGRESSION["ensemble_model"]
+    if wildcards.kind == "ensemble":
+        folders = [f"{model}/fold{k}" for k in range(REGRESSION["folds"])]
+    else:
+        folders = [f"{model}/cell_{c}" for c in REG_PLAN["training"]]
+        folders.append(f"{REGRESSION['classifier_model']}/all")
+    return [
+        f"results/runs/regression/{folder}/seed{wildcards.seed}/{name}"
+        for folder in folders
+        for name in ("metrics.json", "predictions.tsv.gz")
+    ]
+
+
+def regression_fold_runs(name):
+    """``name`` of every fold sub-model run (Fig. 3, Fig. 4)."""
+    return [
+        f"results/runs/regression/{REGRESSION['ensemble_model']}/fold{k}/seed{seed}/{name}"
+        for k in range(REGRESSION["folds"])
+        for seed in SEEDS
+    ]

@@ -408,6 +408,98 @@ def check_differential(
 # --- rules the schema cannot express --------------------------------------------------------------
 
 
+def regression_plan(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The regression experiment's runs (nothing when it is off), checked before any job runs.
+
+    Returns ``cells`` (every cell tested), ``training`` (cells some model trains on), ``heldout`` (test-only
+    cells), ``folds`` (training cell -> cell-type fold), ``runs`` (``(model, part)`` of every trained run:
+    ``jamaica_cnn`` on ``fold{k}``, the classifier and the cell-specific sub-models when ``weighted``, the
+    baselines on ``all``), ``combined`` (``ensemble``, ``weighted``) and ``figure_cells`` (Figs. 1, 2, 4).
+    """
+    from chromexpr.training.regression import SELECTIONS, TARGETS, assign_cell_folds
+
+    reg = config["experiments"]["regression"]
+    key = "experiments.regression"
+    empty = {"cells": [], "training": [], "heldout": [], "folds": {}, "runs": [], "combined": [], "figure_cells": []}
+    if not reg["enabled"]:
+        return empty
+    configured = list(config["cells"])
+    cells = list(reg["cells"] or configured)
+    heldout = list(reg["heldout_cells"] or [])
+    for name, listed in (("cells", cells), ("heldout_cells", heldout), ("figure_cells", reg["figure_cells"] or [])):
+        unknown = [c for c in listed if c not in configured]
+        if unknown:
+            raise InputError(
+                f"{', '.join(unknown)} not in 'cells' ({', '.join(configured)})",
+                key=f"{key}.{name}",
+                hint="list configured cells, or switch the experiment off: experiments: {regression: {enabled: false}}",
+            )
+        dup = _duplicates(listed)
+        if dup:
+            raise InputError(f"{', '.join(dup)} listed more than once", key=f"{key}.{name}")
+    outside = [c for c in heldout if c not in cells]
+    if outside:
+        raise InputError(
+            f"held-out cell(s) {', '.join(outside)} are not among the experiment's cells", key=f"{key}.heldout_cells"
+        )
+    training = [c for c in cells if c not in heldout]
+    folds = assign_cell_folds(training, int(reg["folds"]), int(reg["fold_seed"]))
+    if reg["target"] not in TARGETS:
+        raise InputError(
+            f"unknown target {reg['target']!r}", key=f"{key}.target", hint=f"use one of {', '.join(TARGETS)}"
+        )
+    if reg["selection"] is not None and reg["selection"] not in SELECTIONS:
+        raise InputError(f"unknown selection {reg['selection']!r}", key=f"{key}.selection")
+    models = list(reg["baselines"])
+    dup = _duplicates(models + [reg["ensemble_model"]])
+    if dup:
+        raise InputError(f"{', '.join(dup)} listed more than once", key=f"{key}.baselines")
+    for model in models + [reg["ensemble_model"], reg["classifier_model"]]:
+        card = cards[model]
+        if card["task"] != "regression":
+            raise InputError(
+                f"'{model}' is a {card['task']} card; the regression experiment trains regression cards",
+                key=f"{key}.baselines",
+                hint="use jamaica_cnn, linear_regression, random_forest_regression, random_forest_correlated",
+            )
+    if "cell_logits" not in cards[reg["classifier_model"]]["outputs"]:
+        raise InputError(
+            f"'{reg['classifier_model']}' is not a cell-type classifier (no cell_logits output)",
+            key=f"{key}.classifier_model",
+            hint="use jamaica_celltype",
+        )
+    if "prediction" not in cards[reg["ensemble_model"]]["outputs"]:
+        raise InputError(f"'{reg['ensemble_model']}' predicts no expression", key=f"{key}.ensemble_model")
+    ensemble = reg["ensemble_model"]
+    runs = [(ensemble, f"fold{k}") for k in range(int(reg["folds"]))]
+    combined = ["ensemble"]
+    if reg["weighted"]:
+        if len(training) < 2:
+            raise InputError("the weighted variant needs at least 2 training cells", key=f"{key}.weighted")
+        runs.append((reg["classifier_model"], "all"))
+        runs += [(ensemble, f"cell_{c}") for c in training]
+        combined.append("weighted")
+    runs += [(m, "all") for m in models]
+    figure_cells = list(reg["figure_cells"] or (heldout[:1] + training)[:3])
+    return {
+        "cells": cells,
+        "training": training,
+        "heldout": heldout,
+        "folds": folds,
+        "runs": runs,
+        "combined": combined,
+        "figure_cells": figure_cells,
+    }
+
+
+def regression_models(config: Mapping[str, Any]) -> list[str]:
+    """Every card the regression experiment trains (none when it is off)."""
+    reg = config["experiments"]["regression"]
+    if not reg["enabled"]:
+        return []
+    return list(dict.fromkeys([reg["ensemble_model"], reg["classifier_model"], *reg["baselines"]]))
+
+
 def _duplicates(values: Sequence[str]) -> list[str]:
     seen: set[str] = set()
     dup: list[str] = []

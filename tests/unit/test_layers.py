@@ -39,6 +39,7 @@ ALLOWED = {
     ("chromexpr.training.inference", "chromexpr.evaluation.metrics"),
     ("chromexpr.training.sklearn_fit", "chromexpr.evaluation.metrics"),
     ("chromexpr.training.differential", "chromexpr.evaluation.metrics"),
+    ("chromexpr.training.regression", "chromexpr.evaluation.metrics"),
 }
 
 

@@ -127,8 +127,12 @@ def test_cross_cell_groups_runs_and_test_on_rest(cross_run):
 def test_report_holds_every_section(cross_run):
     html = (cross_run / "results/report/index.html").read_text()
     assert '<section id="transfer">' in html and '<section id="cross-cell">' in html
-    assert '<section id="differential">' in html
+    assert '<section id="differential">' in html and '<section id="regression">' in html
     figures = (
+        "regression/fig1_inputs.png",
+        "regression/fig2_expression.png",
+        "regression/fig3_loss.png",
+        "regression/fig4_gradients.png",
         "transfer/fig4_per_target.png",
         "cross_cell/fig5_experiments.png",
         "cross_cell/fig7_test_on_rest.png",
@@ -144,17 +148,19 @@ def test_snakemake_report_packages_every_section(cross_run, tmp_path):
 
     from chromexpr.reporting.cross_cell import cross_cell_report_files
     from chromexpr.reporting.differential import differential_report_files
+    from chromexpr.reporting.regression import regression_report_files
     from chromexpr.reporting.transfer import transfer_report_files
 
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(cross_run), *CROSS, "--report", str(out))
     names = zipfile.ZipFile(out).namelist()
-    assert sum(n.endswith("/section.html") for n in names) == 3  # one per experiment
+    assert sum(n.endswith("/section.html") for n in names) == 4  # one per experiment
     # test_on_rest.tsv is the Test-on-Rest job's output, in the same folder
     sections = (
         ("transfer", transfer_report_files()),
         ("cross_cell", [*cross_cell_report_files(), "test_on_rest.tsv"]),
         ("differential", differential_report_files()),
+        ("regression", regression_report_files()),
     )
     for section, files in sections:
         written = sorted(p.name for p in (cross_run / "results/report" / section).iterdir())
@@ -208,6 +214,36 @@ def test_differential_runs_and_report(cross_run):
     assert 'id="differential"' in index
 
 
+def test_regression_runs_and_report(cross_run):
+    """Team Jamaica at CI size: E123 held out, folds {E003}, {E085}; the ensemble is the mean of the two fold
+    sub-models' files, the weighted variant their classifier-weighted mix; mse.tsv has a row per model."""
+    import numpy as np
+
+    runs = cross_run / "results/runs/regression"
+    folds = [pd.read_csv(runs / f"jamaica_cnn/fold{k}/seed0/predictions.tsv.gz", sep="\t") for k in (0, 1)]
+    ensemble = pd.read_csv(runs / "ensemble/all/seed0/predictions.tsv.gz", sep="\t")
+    np.testing.assert_allclose(ensemble["prediction"], (folds[0]["prediction"] + folds[1]["prediction"]) / 2)
+    assert set(ensemble["cell"]) == set(CELLS) and not ensemble.loc[ensemble["cell"] == "E123", "seen"].any()
+    fold0 = json.loads((runs / "jamaica_cnn/fold0/seed0/metrics.json").read_text())
+    assert fold0["epochs_run"] == 1 and fold0["parameters"] == 1_567_809 and len(fold0["train_cells"]) == 1
+    assert fold0["valid_cells"] != fold0["train_cells"] and fold0["test_cells"] == CELLS
+    probs = pd.read_csv(runs / "jamaica_celltype/all/seed0/predictions.tsv.gz", sep="\t")
+    cells = {
+        c: pd.read_csv(runs / f"jamaica_cnn/cell_{c}/seed0/predictions.tsv.gz", sep="\t") for c in ("E003", "E085")
+    }
+    weighted = pd.read_csv(runs / "weighted/all/seed0/predictions.tsv.gz", sep="\t")
+    mix = sum(probs[f"p_{c}"] * cells[c]["prediction"] for c in cells)
+    np.testing.assert_allclose(weighted["prediction"], mix, rtol=1e-9)
+    table = pd.read_csv(cross_run / "results/report/regression/mse.tsv", sep="\t")
+    names = set(zip(table["model"], table["part"], strict=True))
+    assert {("ensemble", "all"), ("weighted", "all"), ("jamaica_cnn", "fold0"), ("linear_regression", "all")} <= names
+    assert table.loc[table["model"] == "ensemble", "published_mse"].iloc[0] == 3.26
+    grads = pd.read_csv(cross_run / "results/report/regression/gradients.tsv", sep="\t")
+    assert len(grads) == 3 * 5 * 100 and np.isfinite(grads["gradient"]).all()
+    section = (cross_run / "results/report/regression/section.html").read_text()
+    assert "3.26" in section and "4.70" in section and "Fig. 4" in section
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -224,6 +260,18 @@ def test_differential_runs_and_report(cross_run):
         (
             "experiments: {differential: {max_epochs: 2}}",
             {"train_differential_torch": 2, "report_differential": 1, "report": 1},
+        ),
+        # the regression target re-trains every regression run (2 folds, classifier, 2 cells, linear)
+        (
+            "experiments: {regression: {target: log1p}}",
+            {
+                "train_regression_torch": 5,
+                "train_regression_sklearn": 1,
+                "combine_regression": 2,
+                "regression_gradients": 1,
+                "report_regression": 1,
+                "report": 1,
+            },
         ),
         # the paper protocol: its uncross trains per target (2 models x 2 targets), its cross cuts target halves
         (

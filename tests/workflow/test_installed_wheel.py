@@ -23,7 +23,7 @@ CHECK = textwrap.dedent(
 
     here = Path(chromexpr.__file__).resolve()
     assert "site-packages" in here.parts, here          # the installed copy, not the checkout
-    assert len(list_cards()) == 25, list_cards()
+    assert len(list_cards()) == 30, list_cards()
     model = build_model("deepchrome")
     assert count_parameters(model) == 644177
     out = model(torch.zeros(2, 5, 100))

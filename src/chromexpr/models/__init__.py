@@ -10,6 +10,9 @@ Differential models (``task: differential``: DeepDiff, AttentiveChromeDiff) take
 ``forward(x_a, x_b)``, and return ``"prediction"`` ``(batch,)``, the log fold change
 ``log2((count_B + 1) / (count_A + 1))``, plus ``"attention"`` and, per variant, ``"prediction_a"``,
 ``"prediction_b"``, ``"embedding_a"``, ``"embedding_b"`` (see ``chromexpr.models.deepdiff``).
+Regression models (``task: regression``: ``JamaicaCNN``) return ``"prediction"`` ``(batch,)`` and
+``"features"``; its cell-type classifier returns ``"cell_logits"`` ``(batch, cell types)`` instead; the
+scikit-learn regression baselines are in ``chromexpr.models.regression_baselines``.
 ``load_reference_weights`` loads checkpoints of the authors' AttentiveChrome / DeepDiff code.
 """
 
@@ -20,7 +23,9 @@ from chromexpr.models import (  # noqa: F401 - importing registers each family
     deepchrome,
     deepdiff,
     diff_baselines,
+    jamaica,
     linear,
+    regression_baselines,
     transferchrome,
 )
 from chromexpr.models.attentivechrome import AttentiveChrome, BinLevelEncoder, MarkLevelEncoder
@@ -28,6 +33,7 @@ from chromexpr.models.classical import MarkMeans
 from chromexpr.models.convchrome import ConvChromeCNN1D
 from chromexpr.models.deepchrome import DeepChrome
 from chromexpr.models.deepdiff import AttentiveChromeDiff, DeepDiff
+from chromexpr.models.jamaica import JamaicaCNN, layer_plan
 from chromexpr.models.layers import GradientReversal, grad_reverse
 from chromexpr.models.linear import MarkMeanLinear
 from chromexpr.models.reference_weights import load_reference_weights, to_reference_names
@@ -43,6 +49,7 @@ from chromexpr.models.registry import (
     resolve_hyperparameters,
     validate_card,
 )
+from chromexpr.models.regression_baselines import Flatten, TopCorrelatedFeatures
 from chromexpr.models.transferchrome import TransferChrome
 
 __all__ = [
@@ -54,15 +61,19 @@ __all__ = [
     "ConvChromeCNN1D",
     "DeepChrome",
     "DeepDiff",
+    "Flatten",
     "GradientReversal",
+    "JamaicaCNN",
     "MarkLevelEncoder",
     "MarkMeanLinear",
     "MarkMeans",
+    "TopCorrelatedFeatures",
     "TransferChrome",
     "build_model",
     "cards_dirs",
     "count_parameters",
     "grad_reverse",
+    "layer_plan",
     "list_cards",
     "load_card",
     "load_reference_weights",

@@ -248,8 +248,12 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
     outputs = card["outputs"]
     if not isinstance(outputs, list) or not outputs:
         fail("outputs must be a non-empty list", "outputs")
-    if entry.framework == "torch" and "logits" not in outputs and "prediction" not in outputs:
-        fail("outputs must list the forward() keys, including 'logits' or 'prediction'", "outputs")
+    if entry.framework == "torch" and not any(k in outputs for k in ("logits", "prediction", "cell_logits")):
+        fail(
+            "outputs must list the forward() keys, including 'logits', 'prediction' or 'cell_logits' "
+            "(a classifier over cell types)",
+            "outputs",
+        )
     training = card["training"]
     if not isinstance(training, Mapping):
         fail("training must be a mapping", "training")

@@ -1,0 +1,569 @@
+"""Regression across cell types (Team Jamaica): continuous expression from marks, genes x cells pooled.
+
+One run trains one model on the train-split genes of ``train_cells``, validates on the valid-split genes
+of ``valid_cells`` and scores the test-split genes of every cell in ``test_cells`` once, with the kept
+state. The experiment (``rules/regression.smk``) makes three kinds of run from it:
+
+=================  ==================================================================================
+part               train cells / valid cells
+=================  ==================================================================================
+``fold{k}``        the training cells outside cell-type fold k / the cells of fold k (the paper's
+                   ensemble sub-models: each trains on two thirds of the cell types)
+``cell_{cell}``    one cell / the same cell (the weighted variant's cell-specific sub-models)
+``all``            every training cell / every training cell (the cell-type classifier, the baselines)
+=================  ==================================================================================
+
+Targets (``regression_target``): ``log2p1`` = log2(expression + 1) (default: with RPKM its MSEs are of
+the paper's order), ``log1p`` = ln(expression + 1), ``none`` = the value itself. The task
+``regression`` trains on MSE; ``cell_type`` (the classifier of the weighted variant) on the cross-entropy
+of the row's cell among the training cells. Selection: ``fixed`` keeps the last epoch (the paper: a
+fixed budget, no early stopping, because its validation cells differ from its training cells), or
+``valid_mse`` keeps the epoch of least validation MSE (with the card's patience).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F  # noqa: N812 - torch convention
+
+import chromexpr
+from chromexpr.errors import InputError
+from chromexpr.evaluation.metrics import regression_metrics
+from chromexpr.io.jsonio import to_jsonable
+from chromexpr.logs import LogTarget, log_sink
+from chromexpr.models import build_model, resolve_hyperparameters
+from chromexpr.training import outputs
+from chromexpr.training.checkpoint import CHECKPOINT_NAME
+from chromexpr.training.genes import GeneSet, RunData
+from chromexpr.training.loop import fit_torch, sklearn_record
+from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
+from chromexpr.training.sklearn_fit import flat
+from chromexpr.training.tasks import Examples, Task, autocast, predict_output
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "SELECTIONS",
+    "TARGETS",
+    "CellTypeTask",
+    "RegressionTask",
+    "assign_cell_folds",
+    "part_cells",
+    "regression_examples",
+    "regression_scores",
+    "regression_target",
+    "train_regression",
+]
+
+logger = logging.getLogger("chromexpr.training.regression")
+
+#: target name -> (what the report calls it, the transform of the expression value)
+TARGETS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
+    "log2p1": ("log2(expression + 1)", lambda v: np.log2(v + 1.0)),
+    "log1p": ("ln(expression + 1)", np.log1p),
+    "none": ("expression", lambda v: v),
+}
+SELECTIONS = ("fixed", "valid_mse")
+HISTORY_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "valid_loss",
+    "valid_mse",
+    "valid_pearson",
+    "valid_spearman",
+    "valid_r2",
+    "trainval_mse",
+    "lr",
+    "seconds",
+    "train_seconds",
+)
+CELL_TYPE_HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_accuracy", "lr", "seconds", "train_seconds")
+
+
+def regression_target(expression: np.ndarray, kind: str = "log2p1", *, source: str | Path | None = None) -> np.ndarray:
+    """The regression target ``(genes,)`` float64 of expression values: ``TARGETS[kind]``.
+
+    Raises:
+        InputError: an unknown ``kind``; NaN or infinite values; negative values under a log.
+    """
+    if kind not in TARGETS:
+        raise InputError(
+            f"unknown regression target {kind!r}",
+            key="experiments.regression.target",
+            hint=f"use one of {', '.join(TARGETS)}",
+        )
+    values = np.asarray(expression, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise InputError("expression holds NaN or infinite values", path=source, hint="rebuild the dataset")
+    if kind != "none" and (values < 0).any():
+        raise InputError(
+            f"target {kind} takes log(expression + 1) but the expression has negative values",
+            path=source,
+            key="experiments.regression.target",
+            hint="use target: none for values that are already on a log scale",
+        )
+    return TARGETS[kind][1](values)
+
+
+def assign_cell_folds(cells: Sequence[str], k: int = 3, seed: int = 0) -> dict[str, int]:
+    """Cell-type folds: a seeded permutation of ``cells`` dealt round-robin into ``k`` folds, so fold
+    sizes differ by at most one. Returns cell -> fold (0-based), in the order of ``cells``."""
+    cells = list(cells)
+    if len(set(cells)) != len(cells):
+        raise InputError("a cell is listed twice", key="experiments.regression.cells")
+    if k < 2 or k > len(cells):
+        raise InputError(
+            f"{k} cell-type folds need at least {k} training cells, there are {len(cells)}",
+            key="experiments.regression.folds",
+            hint="lower folds, or hold out fewer cells",
+        )
+    order = np.random.default_rng(seed).permutation(len(cells))
+    fold = {cells[i]: position % k for position, i in enumerate(order)}
+    return {c: fold[c] for c in cells}
+
+
+def part_cells(part: str, training_cells: Sequence[str], folds: Mapping[str, int]) -> tuple[list[str], list[str]]:
+    """``(train_cells, valid_cells)`` of a run part (``fold{k}``, ``cell_{cell}``, ``all``; module docstring)."""
+    training_cells = list(training_cells)
+    if part == "all":
+        return training_cells, training_cells
+    if part.startswith("fold") and part[4:].isdigit():
+        k = int(part[4:])
+        valid = [c for c in training_cells if folds[c] == k]
+        if not valid:
+            raise InputError(f"cell-type fold {k} holds no cell", key="experiments.regression.folds")
+        return [c for c in training_cells if folds[c] != k], valid
+    if part.startswith("cell_") and part[5:] in training_cells:
+        return [part[5:]], [part[5:]]
+    raise InputError(f"unknown regression run part {part!r}", hint="use fold<k>, cell_<training cell> or all")
+
+
+def regression_examples(
+    loaded: RunData, gene_sets: Sequence[GeneSet], target: str, *, classes: Sequence[str] | None = None
+) -> Examples:
+    """Genes of ``gene_sets`` pooled, with ``y`` the float32 regression target (``classes`` given: the
+    int64 index of each row's cell among them, for the cell-type classifier)."""
+    parts = []
+    for gene_set in gene_sets:
+        data, path, _, cell = loaded.get(gene_set.dataset)
+        rows = loaded.mask(gene_set)
+        if classes is not None:
+            y = np.full(int(rows.sum()), list(classes).index(cell), dtype=np.int64)
+        else:
+            y = regression_target(data.expression[rows], target, source=path).astype(np.float32)
+        parts.append(Examples(x=data.x[rows], y=y, gene_ids=data.gene_ids[rows], cells=np.full(y.shape[0], cell)))
+    return Examples.concat(parts)
+
+
+def _metrics(y: np.ndarray, prediction: np.ndarray) -> dict[str, float | int]:
+    """Regression metrics; NaN correlations (a constant prediction) without a warning per epoch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return regression_metrics(np.asarray(y, dtype=np.float64), np.asarray(prediction, dtype=np.float64))
+
+
+class _Rows(Task):
+    """Shared by both tasks: shuffled row batches over the pooled training genes."""
+
+    def __init__(self, train: Examples, valid: Examples, *, selection: str) -> None:
+        if selection not in SELECTIONS:
+            raise InputError(
+                f"unknown selection {selection!r}",
+                key="experiments.regression.selection",
+                hint=f"use one of {', '.join(SELECTIONS)}",
+            )
+        for what, examples in (("training", train), ("validation", valid)):
+            if len(examples) < 2:
+                raise InputError(f"there are {len(examples)} {what} genes; at least 2 are needed")
+        self.train, self.valid = train, valid
+        self.selection = selection
+        self.device = torch.device("cpu")
+
+    def to(self, device: torch.device) -> None:
+        self.device = device
+        self.x_train = torch.from_numpy(np.ascontiguousarray(self.train.x)).to(device)  # (n_train, marks, bins)
+        self.x_valid = torch.from_numpy(np.ascontiguousarray(self.valid.x)).to(device)  # (n_valid, marks, bins)
+        self.y_train = torch.from_numpy(self.train.y).to(device)  # (n_train,)
+
+    def batches(self, shuffle: torch.Generator, batch_size: int) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.n_train, generator=shuffle).to(self.device)
+        for start in range(0, self.n_train, batch_size):
+            yield order[start : start + batch_size]
+
+    def epoch_record(self, sums):
+        return {"train_loss": sums["loss_sum"] / sums["n"]}
+
+    def describe(self) -> str:
+        def cells(ex: Examples) -> str:
+            return ", ".join(dict.fromkeys(ex.cells.tolist()))
+
+        return (
+            f"train {len(self.train)} gene x cell rows ({cells(self.train)}), valid {len(self.valid)} "
+            f"({cells(self.valid)}), selection {self.selection}"
+        )
+
+
+class RegressionTask(_Rows):
+    """MSE on the model's ``prediction``; validation MSE, Pearson, Spearman, R², and (``trainval``) the MSE
+    on the training rows in eval mode, the paper's "trainval" curve."""
+
+    name = "regression"
+
+    def __init__(self, train: Examples, valid: Examples, *, selection: str = "fixed", trainval: bool = True) -> None:
+        super().__init__(train, valid, selection=selection)
+        for what, examples in (("training", train), ("validation", valid)):
+            if examples.y is None or not np.isfinite(examples.y).all():
+                raise InputError(f"the {what} targets are missing or not finite")
+        if np.ptp(train.y) == 0:
+            raise InputError("every training row has the same target; nothing to learn")
+        self.trainval = trainval
+        self.selection_metric = "epoch" if selection == "fixed" else "valid_mse"
+        self.selection_lower = selection == "valid_mse"
+
+    def step(self, model, batch, *, progress, amp):
+        xb, yb = self.x_train[batch], self.y_train[batch]  # (batch, marks, bins), (batch,)
+        with autocast(self.device, amp):
+            prediction = model(xb)["prediction"]  # (batch,)
+        loss = F.mse_loss(prediction.float(), yb)
+        n = torch.tensor(float(batch.numel()), dtype=torch.float64)
+        return loss, {"loss_sum": loss.detach().double() * n, "n": n}
+
+    def validate(self, model: torch.nn.Module, *, amp: bool) -> dict[str, float]:
+        m = _metrics(self.valid.y, predict_output(model, self.x_valid, key="prediction", amp=amp))
+        record = {
+            "valid_loss": m["mse"],
+            "valid_mse": m["mse"],
+            "valid_pearson": m["pearson"],
+            "valid_spearman": m["spearman"],
+            "valid_r2": m["r2"],
+            "trainval_mse": math.nan,
+        }
+        if self.trainval:
+            fitted = predict_output(model, self.x_train, key="prediction", amp=amp)
+            record["trainval_mse"] = float(np.mean((fitted.astype(np.float64) - self.train.y) ** 2))
+        return record
+
+
+class CellTypeTask(_Rows):
+    """Cross-entropy of each row's cell among the training cells, on the model's ``cell_logits``."""
+
+    name = "cell_type"
+
+    def __init__(self, train: Examples, valid: Examples, *, n_classes: int, selection: str = "fixed") -> None:
+        super().__init__(train, valid, selection=selection)
+        if n_classes < 2:
+            raise InputError("a cell-type classifier needs at least 2 training cells")
+        self.n_classes = n_classes
+        self.selection_metric = "epoch" if selection == "fixed" else "valid_loss"
+        self.selection_lower = selection != "fixed"
+
+    def step(self, model, batch, *, progress, amp):
+        xb, yb = self.x_train[batch], self.y_train[batch]  # (batch, marks, bins), (batch,) int64
+        with autocast(self.device, amp):
+            logits = model(xb)["cell_logits"]  # (batch, classes)
+        loss = F.cross_entropy(logits.float(), yb)
+        n = torch.tensor(float(batch.numel()), dtype=torch.float64)
+        return loss, {"loss_sum": loss.detach().double() * n, "n": n}
+
+    def validate(self, model: torch.nn.Module, *, amp: bool) -> dict[str, float]:
+        logits = torch.from_numpy(predict_output(model, self.x_valid, key="cell_logits", amp=amp)).double()
+        y = torch.from_numpy(self.valid.y)
+        return {
+            "valid_loss": float(F.cross_entropy(logits, y)),
+            "valid_accuracy": float((logits.argmax(1) == y).double().mean()),
+        }
+
+
+def _check_card(card: Mapping[str, Any]) -> str:
+    """``regression`` or ``cell_type``: what the card trains for; errors name the card key."""
+    if card["task"] != "regression":
+        raise InputError(
+            f"'{card['name']}' is a {card['task']} card; a regression run needs a regression card",
+            key="task",
+            hint="use jamaica_cnn, jamaica_celltype, linear_regression, random_forest_regression or "
+            "random_forest_correlated",
+        )
+    kind = "cell_type" if "cell_logits" in card["outputs"] else "regression"
+    if card["framework"] == "sklearn" and kind == "cell_type":
+        raise InputError("a cell-type classifier must be a torch card", key="framework")
+    if card["training"].get("selection_metric") not in (None, *SELECTIONS):
+        raise InputError(
+            f"selection metric {card['training']['selection_metric']!r} is not supported for regression runs",
+            key="training.selection_metric",
+            hint=f"use one of {', '.join(SELECTIONS)}",
+        )
+    return kind
+
+
+def regression_scores(table: pd.DataFrame, column: str = "prediction") -> dict[str, Any]:
+    """Test metrics of a predictions table (``cell``, ``seen``, ``target``, ``column``): ``test_mse``,
+    ``test_pearson``, ``test_spearman``, ``test_r2`` over all rows; ``test_seen_*`` / ``test_unseen_*`` (MSE,
+    Pearson; None under 2 rows) over the cells the model trained on and the others; ``test_mse_per_cell``."""
+    out: dict[str, Any] = {}
+    m = _metrics(table["target"], table[column])
+    out.update({f"test_{k}": m[k] for k in ("mse", "pearson", "spearman", "r2")})
+    for name, rows in (("seen", table["seen"]), ("unseen", ~table["seen"])):
+        part = table[rows]
+        m = _metrics(part["target"], part[column]) if len(part) >= 2 else {}
+        out[f"test_{name}_mse"] = m.get("mse")
+        out[f"test_{name}_pearson"] = m.get("pearson")
+        out[f"n_test_{name}"] = int(len(part))
+    out["test_mse_per_cell"] = {
+        str(cell): float(np.mean((part[column] - part["target"]) ** 2))
+        for cell, part in table.groupby("cell", sort=False)
+    }
+    return out
+
+
+def train_regression(
+    card: str | Path | Mapping[str, Any],
+    datasets: Mapping[str, str | Path],
+    out_dir: str | Path,
+    *,
+    train_cells: Sequence[str],
+    valid_cells: Sequence[str],
+    test_cells: Sequence[str] | None = None,
+    target: str = "log2p1",
+    selection: str | None = None,
+    trainval: bool = True,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    max_epochs: int | None = None,
+    patience: int | None = None,
+    batch_size: int | None = None,
+    resume: bool = True,
+    log: LogTarget = None,
+    amp: bool | None = None,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one regression run (or the cell-type classifier) and write its files to ``out_dir``.
+
+    Args:
+        card: a regression card (name, path or dict): ``jamaica_cnn``, ``jamaica_celltype`` (its output
+            size becomes ``len(train_cells)``) or a scikit-learn baseline.
+        datasets: cell -> dataset ``.npz`` (one reference: the same genes and splits in every cell).
+        out_dir: the run folder (created).
+        train_cells: cells whose train-split genes train.
+        valid_cells: cells whose valid-split genes select (``valid_mse``) and draw the eval curve.
+        test_cells: cells whose test-split genes are scored once, at the end (None: every dataset).
+        target: ``TARGETS`` key. selection: ``fixed`` / ``valid_mse`` (None: the card's).
+        trainval: record the MSE on the training rows in eval mode every epoch (costs one forward pass).
+        seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as
+            ``chromexpr.training.run.train_model`` (torch cards; a baseline runs on the CPU).
+        info: keys added to ``metrics.json``.
+
+    Returns:
+        The ``metrics.json`` content: ``test_mse``, ``test_pearson``, ``test_spearman``, ``test_r2`` over the
+        test genes of every test cell, the same for the ``seen`` (trained on) and ``unseen`` cells, and
+        the MSE per cell; the classifier instead reports ``test_accuracy`` and ``test_nll`` on its cells.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    card_data, card_ref = resolve_card(card)
+    kind = _check_card(card_data)
+    training = card_data["training"]
+    selection = selection or training.get("selection_metric") or "fixed"
+    train_cells, valid_cells = list(train_cells), list(valid_cells)
+    test_cells = list(datasets) if test_cells is None else list(test_cells)
+    missing = [c for c in dict.fromkeys(train_cells + valid_cells + test_cells) if c not in datasets]
+    if missing:
+        raise InputError(f"no dataset given for cell(s) {', '.join(missing)}", key="experiments.regression.cells")
+    if not train_cells or not test_cells:
+        raise InputError("a regression run needs training and test cells", key="experiments.regression.cells")
+    model_card = dict(card_data)
+    if kind == "cell_type":
+        model_card["hyperparameters"] = {**card_data["hyperparameters"], "n_outputs": len(train_cells)}
+        model_card["expected_parameters"] = None  # the card's count is for its own n_outputs
+    loaded = RunData(card_data)
+    for cell in dict.fromkeys(train_cells + valid_cells + test_cells):
+        found = loaded.get(str(datasets[cell]))[3]
+        if found != cell:
+            raise InputError(f"the dataset of {cell} is a dataset of {found}", path=datasets[cell])
+    classes = train_cells if kind == "cell_type" else None
+    train_ex = regression_examples(
+        loaded, [GeneSet(str(datasets[c]), ("train",)) for c in train_cells], target, classes=classes
+    )
+    valid_ex = regression_examples(
+        loaded, [GeneSet(str(datasets[c]), ("valid",)) for c in valid_cells], target, classes=classes
+    )
+    test_ex = regression_examples(loaded, [GeneSet(str(datasets[c]), ("test",)) for c in test_cells], target)
+    if len(test_ex) == 0:
+        raise InputError("there are no test genes", hint="check the split manifest")
+    sha = {c: loaded.get(str(datasets[c]))[2] for c in dict.fromkeys(train_cells + valid_cells + test_cells)}
+    framework = card_data["framework"]
+    settings: dict[str, Any] = {
+        k: training.get(k) for k in ("loss", "optimizer", "lr", "momentum", "weight_decay", "grad_clip", "scheduler")
+    }
+    settings.update(selection=selection, target=target)
+    extra = dict(info or {})
+    desc = f"{extra.get('model', card_data['name'])} {extra.get('part', '')}".strip()
+    with log_sink(log, logger) as say:
+        if framework == "sklearn":
+            if device not in ("auto", "cpu"):
+                say(f"device {device!r} ignored: scikit-learn models run on the CPU")
+            settings.update(batch_size=None, max_epochs=None, patience=None)
+            overrides = {"random_state": int(seed)} if "random_state" in resolve_hyperparameters(card_data) else None
+            estimator = build_model(card_data, overrides=overrides)
+            say(f"fitting {desc} (seed {seed}): train {len(train_ex)} gene x cell rows, valid {len(valid_ex)}")
+            t0 = time.perf_counter()
+            estimator.fit(flat(train_ex.x), train_ex.y.astype(np.float64))
+            train_seconds = time.perf_counter() - t0
+            train_m = _metrics(train_ex.y, estimator.predict(flat(train_ex.x)))
+            valid_m = _metrics(valid_ex.y, estimator.predict(flat(valid_ex.x)))
+            prediction = np.asarray(estimator.predict(flat(test_ex.x)), dtype=np.float64)
+            outputs.save_sklearn_model(out_dir / "model.pkl", estimator)
+            row = {
+                "epoch": 1,
+                "train_loss": train_m["mse"],
+                "valid_loss": valid_m["mse"],
+                "trainval_mse": train_m["mse"],
+            }
+            row.update({f"valid_{k}": valid_m[k] for k in ("mse", "pearson", "spearman", "r2")})
+            row.update(lr=None, seconds=train_seconds, train_seconds=train_seconds)
+            record = sklearn_record(
+                valid={k: valid_m[k] for k in ("mse", "pearson", "spearman", "r2")},
+                history=[row],
+                train_seconds=train_seconds,
+                n_train=len(train_ex),
+            )
+            selected = getattr(estimator, "selected_features_", None)
+            if selected is not None:
+                extra.setdefault("selected_features", [int(i) for i in selected])
+        else:
+            epochs, stop, batch = training_regime(
+                training, max_epochs=max_epochs, patience=patience, batch_size=batch_size
+            )
+            if selection == "fixed":
+                stop = None  # a fixed budget: every epoch runs, the last is kept
+            settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
+            if kind == "cell_type":
+                task: Task = CellTypeTask(train_ex, valid_ex, n_classes=len(train_cells), selection=selection)
+            else:
+                task = RegressionTask(train_ex, valid_ex, selection=selection, trainval=trainval)
+            fingerprint = {
+                "card_sha256": card_ref["sha256"],
+                "dataset_sha256": sha,
+                "train_cells": train_cells,
+                "valid_cells": valid_cells,
+                "seed": int(seed),
+                "info": to_jsonable(extra),
+                **to_jsonable(settings),
+            }
+            result = fit_torch(
+                model_card,
+                task,
+                out_dir,
+                seed=int(seed),
+                device=device,
+                amp=amp,
+                max_epochs=epochs,
+                patience=stop,
+                batch_size=batch,
+                rescale_schedule=max_epochs is not None,
+                resume=resume,
+                fingerprint=fingerprint,
+                say=say,
+                callback=callback,
+                started=started,
+                desc=desc,
+            )
+            # the kept epoch's weights score the test genes once: the only look at them
+            x_test = torch.from_numpy(np.ascontiguousarray(test_ex.x)).to(result.device)
+            key = "cell_logits" if kind == "cell_type" else "prediction"
+            scored = predict_output(result.model, x_test, key=key, amp=result.amp).astype(np.float64)
+            prediction = scored
+            outputs.save_torch_model(out_dir / "model.pt", result.best_state)
+            record = result.record()
+
+        table = pd.DataFrame(
+            {
+                "cell": test_ex.cells,
+                "gene_id": test_ex.gene_ids,
+                "seen": np.isin(test_ex.cells, train_cells),
+                "target": test_ex.y.astype(np.float64),
+            }
+        )
+        if kind == "cell_type":
+            logits = torch.from_numpy(np.array(prediction))  # (n_test, classes), a writable copy
+            probability = torch.softmax(logits, dim=1).numpy()  # (n_test, classes)
+            for i, cell in enumerate(train_cells):
+                table[f"p_{cell}"] = probability[:, i]
+            seen = table["seen"].to_numpy()
+            y_seen = torch.tensor([train_cells.index(c) for c in table.loc[seen, "cell"]], dtype=torch.int64)
+            scores: dict[str, Any] = {
+                "test_accuracy": float((logits[seen].argmax(1) == y_seen).double().mean()) if seen.any() else None,
+                "test_nll": float(F.cross_entropy(logits[seen], y_seen)) if seen.any() else None,
+                "classes": train_cells,
+            }
+            valid_scores = {
+                "valid_loss": record["valid"].get("loss"),
+                "valid_accuracy": record["valid"].get("accuracy"),
+            }
+            history_columns = list(CELL_TYPE_HISTORY_COLUMNS)
+        else:
+            table["prediction"] = prediction
+            scores = regression_scores(table)
+            valid_scores = {f"valid_{k}": record["valid"].get(k) for k in ("mse", "pearson", "spearman", "r2")}
+            history_columns = list(HISTORY_COLUMNS)
+        metrics = {
+            "model": card_data["name"],
+            "seed": int(seed),
+            "task": kind,
+            "framework": framework,
+            "device": record["device"],
+            "amp": record["amp"],
+            "parameters": record["parameters"],
+            **scores,
+            **valid_scores,
+            "target": target,
+            "target_label": TARGETS[target][0],
+            "train_cells": train_cells,
+            "valid_cells": valid_cells,
+            "test_cells": test_cells,
+            "best_epoch": record["best_epoch"],
+            "epochs_run": record["epochs_run"],
+            "stopped_early": record["stopped_early"],
+            "resumed_from_epoch": record["resumed_from_epoch"],
+            "wall_seconds": record["elapsed_before"] + time.perf_counter() - started,
+            "train_seconds": record["train_seconds"],
+            "train_genes_per_second": record["train_genes_per_second"],
+            "n_train": len(train_ex),
+            "n_valid": len(valid_ex),
+            "n_test": len(test_ex),
+            "datasets": {c: str(datasets[c]) for c in sha},
+            "dataset_sha256": sha,
+            "card": card_ref,
+            "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
+            "training": settings,
+            "torch_version": torch.__version__,
+            "sklearn_version": sklearn_version(),
+            "chromexpr_version": chromexpr.__version__,
+        }
+        metrics.update(extra)
+        outputs.write_table_gz(out_dir / "predictions.tsv.gz", table)
+        outputs.write_history(out_dir / "history.tsv", record["history"], columns=history_columns)
+        outputs.write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means done
+        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+        if kind == "cell_type":
+            say(
+                f"{desc}: test cell-type accuracy {fmt(metrics['test_accuracy'])} over {len(train_cells)} cells "
+                f"({len(test_ex)} test rows); {metrics['wall_seconds']:.1f} s"
+            )
+        else:
+            say(
+                f"{desc}: test MSE {fmt(metrics['test_mse'])}, Pearson r {fmt(metrics['test_pearson'])} on "
+                f"{len(test_ex)} gene x cell rows (unseen cells: MSE {fmt(metrics['test_unseen_mse'])}); "
+                f"{record['epochs_run']} epochs, kept {record['best_epoch']}; {metrics['wall_seconds']:.1f} s"
+            )
+    return to_jsonable(metrics)

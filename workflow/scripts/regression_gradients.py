@@ -1,0 +1,19 @@
+"""Fig. 4's data for one seed: the ensemble's mean signed input gradient over each figure cell's test genes
+(chromexpr.evaluation.attribution.mean_input_gradients over the fold sub-models)."""
+
+from pathlib import Path
+
+import torch
+
+from chromexpr.evaluation.regression import ensemble_gradients
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+table = ensemble_gradients(
+    snakemake.params.model,
+    [str(Path(f).parent) for f in snakemake.input.models],
+    {cell: snakemake.input[f"cell_{cell}"] for cell in snakemake.params.cells},
+    snakemake.output[0],
+)
+log.info(f"gradients of {len(snakemake.input.models)} sub-models over {len(snakemake.params.cells)} cells")

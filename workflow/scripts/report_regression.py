@@ -1,0 +1,28 @@
+"""The regression MSE table, Figs. 1-4 and the report section (chromexpr.reporting.regression)."""
+
+from pathlib import Path
+
+from chromexpr.models import load_card
+from chromexpr.reporting.regression import build_regression_section
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+p = snakemake.params
+histories = {}
+for path in snakemake.input.history:
+    run = Path(path).parent  # .../{model}/{part}/seed{n}
+    histories[(run.parent.name, int(run.name.removeprefix("seed")))] = path
+written = build_regression_section(
+    metrics=snakemake.input.metrics,
+    histories=histories,
+    gradients=snakemake.input.gradients,
+    datasets={cell: snakemake.input[f"cell_{cell}"] for cell in p.figure_cells},
+    card=load_card(p.ensemble_model),
+    out_dir=Path(snakemake.output[0]).parent,
+    plan=p.plan,
+    target=p.target,
+    ensemble_model=p.ensemble_model,
+    baselines=p.baselines,
+    source_kind=p.source_kind,
+)
+log.info(f"wrote {len(written)} files into {Path(snakemake.output[0]).parent}")

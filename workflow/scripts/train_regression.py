@@ -1,0 +1,31 @@
+"""Train one regression run (a fold or cell-specific sub-model, the classifier, or a baseline) with one seed
+(chromexpr.training.regression.train_regression)."""
+
+from pathlib import Path
+
+import torch
+
+from chromexpr.training.regression import train_regression
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+p = snakemake.params.run
+w = snakemake.wildcards
+train_regression(
+    w.model,
+    dict(snakemake.input),
+    Path(snakemake.output.metrics).parent,
+    train_cells=p["train_cells"],
+    valid_cells=p["valid_cells"],
+    test_cells=p["test_cells"],
+    target=p["target"],
+    selection=p["selection"],
+    trainval=p["trainval"],
+    seed=int(w.seed),
+    device=p["device"] if snakemake.params.torch else "cpu",
+    max_epochs=p["max_epochs"] if snakemake.params.torch else None,
+    patience=p["patience"] if snakemake.params.torch else None,
+    log=log,
+    info={"part": w.part},
+)
