@@ -162,7 +162,6 @@ def test_baseline_run(three_cells, tmp_path) -> None:
 
 
 def test_torch_run_fixed_budget_and_classifier(three_cells, tmp_path) -> None:
-    torch.set_num_threads(1)
     out = tmp_path / "fold"
     m = train_regression(
         "jamaica_cnn",
