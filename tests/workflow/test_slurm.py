@@ -55,6 +55,7 @@ SLICE = {
         "transfer": {"enabled": False},
         "cross_cell": {"enabled": False},
         "differential": {"enabled": False},
+        "regression": {"enabled": False},
     },
 }
 # Every job of the slice but `report` (a local rule) goes to SLURM.
@@ -345,6 +346,7 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
                     "transfer": {"enabled": False},
                     "cross_cell": {"enabled": False},
                     "differential": {"enabled": False},
+                    "regression": {"enabled": False},
                 },
                 "source": {
                     "kind": "local",
