@@ -25,11 +25,13 @@ from chromexpr.models import load_card
 from chromexpr.models.registry import card_path
 from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
 from chromexpr.preprocess.geometry import BinGeometry, widest
-from chromexpr.reporting.cross_cell import cross_cell_report_files
-from chromexpr.reporting.differential import differential_report_files
-from chromexpr.reporting.regression import regression_report_files
-from chromexpr.reporting.transfer import transfer_report_files
-from chromexpr.training.regression import part_cells
+from chromexpr.reporting.manifest import (
+    cross_cell_report_files,
+    differential_report_files,
+    regression_report_files,
+    transfer_report_files,
+)
+from chromexpr.training.regression_plan import part_cells
 from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
 REPO = Path(workflow.basedir)

@@ -181,6 +181,48 @@ def test_code_hash_changes_exactly_with_imported_modules(tmp_path):
     assert changed != before and len(changed) == 16
 
 
+def test_module_closure_follows_lazy_exports_and_module_names(tmp_path):
+    """A package ``__init__`` exporting through ``lazy_exports`` imports the submodules its mapping
+    names (a dict literal, or a module-level name bound to one); a ``"chromexpr.<module>"`` string in
+    an assignment (a table of modules imported by name) counts as an import too."""
+    pkg = make_package(tmp_path)
+    (pkg / "lazy.py").write_text("def lazy_exports(package, names):\n    return None, None\n")
+    (pkg / "models").mkdir()
+    (pkg / "models" / "__init__.py").write_text(
+        "from chromexpr.lazy import lazy_exports\n_MAP = {'A': 'a'}\n__getattr__, __dir__ = lazy_exports(__name__, _MAP)\n"
+    )
+    (pkg / "models" / "a.py").write_text("TABLE = {'X': ('chromexpr.d', 'torch')}\n")
+    (pkg / "view").mkdir()
+    (pkg / "view" / "__init__.py").write_text(
+        "from chromexpr.lazy import lazy_exports\n__getattr__, __dir__ = lazy_exports(__name__, {'f': 'page'})\n"
+    )
+    (pkg / "view" / "page.py").write_text("")
+    (tmp_path / "script.py").write_text("from chromexpr.models import A\nfrom chromexpr.view import f\n")
+    closure = module_closure(tmp_path / "script.py", root=pkg)
+    assert closure == [
+        "chromexpr",
+        "chromexpr.d",
+        "chromexpr.lazy",
+        "chromexpr.models",
+        "chromexpr.models.a",
+        "chromexpr.view",
+        "chromexpr.view.page",
+    ]
+
+
+def test_code_hash_sees_an_edit_of_the_same_size_at_once(tmp_path):
+    """Parsed imports are cached by source digest, not by time stamp: a same-length edit made within
+    the file system's time resolution still changes the hash."""
+    pkg = make_package(tmp_path)
+    script = tmp_path / "script.py"
+    before = code_hash(script, root=pkg)
+    (pkg / "c.py").write_text("def g():\n    return 3\n")
+    after = code_hash(script, root=pkg)
+    (pkg / "sub" / "b.py").write_text("def f():\n    from chromexpr.d import g\n    return g\n")
+    assert after != before
+    assert "chromexpr.d" in module_closure(script, root=pkg) and "chromexpr.c" not in module_closure(script, root=pkg)
+
+
 def test_real_scripts_cover_the_modules_they_run():
     """The modules the hand-written lists missed (io/atomic.py, preprocess/geometry.py) are covered."""
     train = module_closure(SCRIPTS / "train_model.py")

@@ -79,6 +79,33 @@ def _build(card: dict, **overrides) -> nn.Module:
 # --- cards and registry --------------------------------------------------------------------------
 
 
+def test_builtin_class_table_matches_what_the_modules_register() -> None:
+    """``BUILTIN_CLASSES`` (cards are checked against it without importing torch) names, for every
+    shipped class, the module that registers it and its framework; importing them all adds nothing else."""
+    import importlib
+
+    from chromexpr.models.registry import BUILTIN_CLASSES, REGISTRY, registry_entry
+
+    for module in sorted({m for m, _ in BUILTIN_CLASSES.values()}):
+        importlib.import_module(module)
+    shipped = {name: entry for name, entry in REGISTRY.items() if entry.factory.__module__.startswith("chromexpr.")}
+    assert set(shipped) == set(BUILTIN_CLASSES)
+    for name, (module, framework) in BUILTIN_CLASSES.items():
+        entry = registry_entry(name)
+        assert entry.factory.__module__ == module and entry.framework == framework, name
+    with pytest.raises(KeyError):
+        registry_entry("NoSuchModel")
+
+
+def test_every_shipped_card_names_a_known_class() -> None:
+    from chromexpr.models.registry import known_classes
+
+    known = known_classes()
+    for name in list_cards():
+        card = load_card(name)
+        assert known[card["class"]] == card["framework"], name
+
+
 def test_every_expected_card_ships() -> None:
     assert set(CARDS) <= set(list_cards(REPO_MODELS_DIR))
 

@@ -16,43 +16,53 @@ scikit-learn regression baselines are in ``chromexpr.models.regression_baselines
 ``load_reference_weights`` loads checkpoints of the authors' AttentiveChrome / DeepDiff code.
 """
 
-from chromexpr.models import (  # noqa: F401 - importing registers each family
-    attentivechrome,
-    classical,
-    convchrome,
-    deepchrome,
-    deepdiff,
-    diff_baselines,
-    jamaica,
-    linear,
-    regression_baselines,
-    transferchrome,
-)
-from chromexpr.models.attentivechrome import AttentiveChrome, BinLevelEncoder, MarkLevelEncoder
-from chromexpr.models.classical import MarkMeans
-from chromexpr.models.convchrome import ConvChromeCNN1D
-from chromexpr.models.deepchrome import DeepChrome
-from chromexpr.models.deepdiff import AttentiveChromeDiff, DeepDiff
-from chromexpr.models.jamaica import JamaicaCNN, layer_plan
-from chromexpr.models.layers import GradientReversal, grad_reverse
-from chromexpr.models.linear import MarkMeanLinear
-from chromexpr.models.reference_weights import load_reference_weights, to_reference_names
+from __future__ import annotations
+
+# The registry (cards, validation, building) imports neither torch nor scikit-learn; the model
+# classes below load on first access (PEP 562), so that reading and checking cards, which the
+# Snakefile does for every DAG build, stays light. ``build_model`` imports a family when it builds one.
+from chromexpr.lazy import lazy_exports
 from chromexpr.models.registry import (
+    BUILTIN_CLASSES,
     ENV_MODELS_DIR,
     REGISTRY,
     build_model,
     cards_dirs,
     count_parameters,
+    known_classes,
     list_cards,
     load_card,
     register_model,
+    registry_entry,
     resolve_hyperparameters,
     validate_card,
 )
-from chromexpr.models.regression_baselines import Flatten, TopCorrelatedFeatures
-from chromexpr.models.transferchrome import TransferChrome
+
+_LAZY = {
+    "AttentiveChrome": "attentivechrome",
+    "BinLevelEncoder": "attentivechrome",
+    "MarkLevelEncoder": "attentivechrome",
+    "MarkMeans": "classical",
+    "ConvChromeCNN1D": "convchrome",
+    "DeepChrome": "deepchrome",
+    "AttentiveChromeDiff": "deepdiff",
+    "DeepDiff": "deepdiff",
+    "JamaicaCNN": "jamaica",
+    "layer_plan": "jamaica",
+    "GradientReversal": "layers",
+    "grad_reverse": "layers",
+    "MarkMeanLinear": "linear",
+    "load_reference_weights": "reference_weights",
+    "to_reference_names": "reference_weights",
+    "Flatten": "regression_baselines",
+    "TopCorrelatedFeatures": "regression_baselines",
+    "TransferChrome": "transferchrome",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
+    "BUILTIN_CLASSES",
     "ENV_MODELS_DIR",
     "REGISTRY",
     "AttentiveChrome",
@@ -73,11 +83,13 @@ __all__ = [
     "cards_dirs",
     "count_parameters",
     "grad_reverse",
+    "known_classes",
     "layer_plan",
     "list_cards",
     "load_card",
     "load_reference_weights",
     "register_model",
+    "registry_entry",
     "resolve_hyperparameters",
     "to_reference_names",
     "validate_card",

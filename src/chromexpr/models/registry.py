@@ -17,6 +17,7 @@ Bare card names are looked up, in order, in: the ``cards_dir`` argument, the dir
 from __future__ import annotations
 
 import copy
+import importlib
 import inspect
 import logging
 import os
@@ -83,6 +84,29 @@ class RegistryEntry:
 
 REGISTRY: dict[str, RegistryEntry] = {}
 
+#: the shipped model classes: registry key -> (the module whose import registers it, framework).
+#: Cards are validated against this table without importing torch or scikit-learn (the Snakefile
+#: validates every card while it builds the DAG); ``registry_entry`` imports the module on first use.
+#: ``test_registry`` checks that each module registers exactly these names and frameworks.
+BUILTIN_CLASSES: dict[str, tuple[str, str]] = {
+    "AttentiveChrome": ("chromexpr.models.attentivechrome", "torch"),
+    "AttentiveChromeDiff": ("chromexpr.models.deepdiff", "torch"),
+    "ConvChromeCNN1D": ("chromexpr.models.convchrome", "torch"),
+    "CorrelatedBinsRandomForest": ("chromexpr.models.regression_baselines", "sklearn"),
+    "DeepChrome": ("chromexpr.models.deepchrome", "torch"),
+    "DeepDiff": ("chromexpr.models.deepdiff", "torch"),
+    "FlatLinearRegression": ("chromexpr.models.regression_baselines", "sklearn"),
+    "FlatRandomForestRegressor": ("chromexpr.models.regression_baselines", "sklearn"),
+    "JamaicaCNN": ("chromexpr.models.jamaica", "torch"),
+    "MarkMeanLinear": ("chromexpr.models.linear", "torch"),
+    "MarkMeanLogisticRegression": ("chromexpr.models.classical", "sklearn"),
+    "MarkMeanRandomForest": ("chromexpr.models.classical", "sklearn"),
+    "ReliefFRandomForest": ("chromexpr.models.diff_baselines", "sklearn"),
+    "SVRBestBin": ("chromexpr.models.diff_baselines", "sklearn"),
+    "SVRTwoLayer": ("chromexpr.models.diff_baselines", "sklearn"),
+    "TransferChrome": ("chromexpr.models.transferchrome", "torch"),
+}
+
 
 def register_model(name: str, *, framework: str = "torch") -> Callable:
     """Class/function decorator adding a model to the registry under ``name``."""
@@ -96,6 +120,24 @@ def register_model(name: str, *, framework: str = "torch") -> Callable:
         return factory
 
     return decorator
+
+
+def known_classes() -> dict[str, str]:
+    """Every class a card may name (registered or shipped), mapped to its framework."""
+    known = {name: framework for name, (_, framework) in BUILTIN_CLASSES.items()}
+    known.update({name: entry.framework for name, entry in REGISTRY.items()})
+    return known
+
+
+def registry_entry(name: str) -> RegistryEntry:
+    """The registry entry of class ``name``, importing its shipped module on first use.
+
+    Raises:
+        KeyError: when no such class is registered or shipped.
+    """
+    if name not in REGISTRY and name in BUILTIN_CLASSES:
+        importlib.import_module(BUILTIN_CLASSES[name][0])
+    return REGISTRY[name]
 
 
 # --- cards ---------------------------------------------------------------------------------------
@@ -209,16 +251,17 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
                 key,
                 "see the shipped card deepchrome.yaml (chromexpr/cards/) for a full card",
             )
-    if card["class"] not in REGISTRY:
+    known = known_classes()
+    if card["class"] not in known:
         fail(
             f"unknown model class '{card['class']}'",
             "class",
-            f"registered classes: {', '.join(sorted(REGISTRY))}",
+            f"registered classes: {', '.join(sorted(known))}",
         )
-    entry = REGISTRY[card["class"]]
-    if card["framework"] != entry.framework:
+    framework = known[card["class"]]
+    if card["framework"] != framework:
         fail(
-            f"framework '{card['framework']}' but class '{entry.name}' is a {entry.framework} model",
+            f"framework '{card['framework']}' but class '{card['class']}' is a {framework} model",
             "framework",
         )
     if not isinstance(card["hyperparameters"], Mapping):
@@ -248,7 +291,7 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
     outputs = card["outputs"]
     if not isinstance(outputs, list) or not outputs:
         fail("outputs must be a non-empty list", "outputs")
-    if entry.framework == "torch" and not any(k in outputs for k in ("logits", "prediction", "cell_logits")):
+    if framework == "torch" and not any(k in outputs for k in ("logits", "prediction", "cell_logits")):
         fail(
             "outputs must list the forward() keys, including 'logits', 'prediction' or 'cell_logits' "
             "(a classifier over cell types)",
@@ -360,7 +403,7 @@ def build_model(
         Parameter initialisation draws from torch's global RNG: seed it first for reproducibility.
     """
     data = load_card(card, cards_dir=cards_dir)
-    entry = REGISTRY[data["class"]]
+    entry = registry_entry(data["class"])
     kwargs = resolve_hyperparameters(data, overrides)
     signature = inspect.signature(entry.factory)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())

@@ -4,7 +4,11 @@
 the Jinja2 templates in ``templates/``); ``draw_figures`` redraws its figures from the tables alone.
 """
 
-from chromexpr.reporting.figures import draw_figures
-from chromexpr.reporting.single_cell import build_report, report_files
+from chromexpr.lazy import lazy_exports
+
+# loaded on first access (chromexpr.lazy): the Snakefile imports reporting.manifest, not matplotlib
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"draw_figures": "figures", "build_report": "single_cell", "report_files": "single_cell"}
+)
 
 __all__ = ["build_report", "draw_figures", "report_files"]

@@ -59,36 +59,17 @@ from chromexpr.plotting.cross_cell import (
     trend_text,
 )
 from chromexpr.reporting.formatting import _fmt, format_p, html_table, markdown, plural
+from chromexpr.reporting.manifest import cross_cell_report_files  # noqa: F401 - re-exported (the section's file list)
 from chromexpr.reporting.single_cell import _environment, _write_text, _write_tsv, budget_note
 
 SECTION_TITLE = "Cross-cell prediction (DeepChrome 2.0)"
 #: figure stem -> what draws it (see draw_cross_cell_figures)
-FIGURE_STEMS = (
-    "fig3_correlation",
-    "fig5_experiments",
-    "fig6a_by_correlation",
-    "fig6b_by_training_size",
-    "fig7_test_on_rest",
-    "fig9_probability_difference",
-)
-TABLE_FILES = (
-    "experiments.tsv",
-    "experiments.md",
-    "experiment_summary.tsv",
-    "test_on_rest_trend.tsv",
-    "probability_difference.tsv",
-)
 TEST_ON_REST_FILE = "test_on_rest.tsv"
 #: with fewer target cells the section says its numbers cannot test the paper's claims (the paper: 56)
 MIN_TARGETS_FOR_CLAIMS = 10
 #: the paper's Test-on-Rest claim, quoted
 PAPER_CLAIM = "the trend line has a small slope and an insignificant r value"
 SIGNIFICANCE = 0.05
-
-
-def cross_cell_report_files() -> list[str]:
-    """Every file name ``build_cross_cell_section`` writes, relative to the section folder."""
-    return [*TABLE_FILES, "section.html", *(f"{stem}.{ext}" for stem in FIGURE_STEMS for ext in ("png", "pdf"))]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -73,35 +73,20 @@ from chromexpr.plotting.differential import (
 )
 from chromexpr.plotting.figures import save_figure
 from chromexpr.reporting.formatting import _fmt, html_table, markdown, plural
+from chromexpr.reporting.manifest import (
+    differential_report_files,
+)
 from chromexpr.reporting.single_cell import SHORT_BUDGET_EPOCHS, _write_text, _write_tsv
 
 #: the section's folder, beside the report's index.html (its links start with it)
 SECTION_DIR = "differential"
 SECTION_TITLE = "Differential expression (DeepDiff, Table 1 and Figs. 4-5)"
-FIGURE_STEMS = ("fig4_pcc_per_pair", "fig5_attention", "scatter_lfc")
-TABLE_FILES = (
-    "per_pair.tsv",
-    "runs.tsv",
-    "relative_pcc.tsv",
-    "table1.tsv",
-    "table1.md",
-    "claims.tsv",
-    "lfc_counts.tsv",
-    "attention.tsv",
-    "scatter.tsv.gz",
-    "section.html",
-)
 #: fewer up- or down-regulated test genes than this and the section says Fig. 5 cannot support the paper's reading
 MIN_ATTENTION_GENES = 20
 ATTENTION_TABLE_COLUMNS = ["model", "name", "pair", "n_seeds", *ATTENTION_COLUMNS]
 COUNT_COLUMNS = ["pair", "n_test", "up", "down", "threshold", "from_run"]
 ATTENTION_FILE = "attention.npz"
 PREDICTIONS_FILE = "predictions.tsv.gz"
-
-
-def differential_report_files() -> list[str]:
-    """Every file ``build_differential_section`` writes, named relative to its folder."""
-    return list(TABLE_FILES) + [f"{stem}.{ext}" for stem in FIGURE_STEMS for ext in ("png", "pdf")]
 
 
 # ---------------------------------------------------------------------------------------------------

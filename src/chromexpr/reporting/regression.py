@@ -44,6 +44,9 @@ from chromexpr.plotting.regression import (
     write_fig1,
 )
 from chromexpr.reporting.formatting import html_table, markdown, plural
+from chromexpr.reporting.manifest import (
+    regression_report_files,
+)
 from chromexpr.reporting.single_cell import _write_text, _write_tsv
 from chromexpr.training.data import model_inputs
 from chromexpr.training.regression import TARGETS, regression_target
@@ -52,25 +55,9 @@ __all__ = ["SECTION_TITLE", "build_regression_section", "regression_report_files
 
 SECTION_DIR = "regression"
 SECTION_TITLE = "Regression across cell types (Team Jamaica ensemble, MSE table and Figs. 1-4)"
-FIGURE_STEMS = ("fig1_inputs", "fig2_expression", "fig3_loss", "fig4_gradients")
-TABLE_FILES = (
-    "mse.tsv",
-    "mse.md",
-    "per_cell_mse.tsv",
-    "loss_curves.tsv",
-    "gradients.tsv",
-    "expression_histograms.tsv",
-    "fig1_inputs.npz",
-    "section.html",
-)
 PAPER_CELLS = 56
 PAPER_EPOCHS = 1000
 GRADIENT_COLUMNS = ["cell", "mark", "bin", "gradient"]
-
-
-def regression_report_files() -> list[str]:
-    """Every file ``build_regression_section`` writes, named relative to its folder."""
-    return list(TABLE_FILES) + [f"{stem}.{ext}" for stem in FIGURE_STEMS for ext in ("png", "pdf")]
 
 
 def _num(value: object, digits: int = 3) -> str:

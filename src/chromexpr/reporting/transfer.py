@@ -43,11 +43,11 @@ from chromexpr.evaluation.transfer import (
 from chromexpr.plotting.figures import save_figure
 from chromexpr.plotting.transfer import domain_curves_figure, per_target_figure
 from chromexpr.reporting.formatting import _fmt, format_p, html_table, markdown, plural
+from chromexpr.reporting.manifest import transfer_report_files  # noqa: F401 - re-exported (the section's file list)
 from chromexpr.reporting.single_cell import _environment, _write_text, _write_tsv, budget_note
 
 #: the section's folder, beside the report's index.html (its links start with it)
 SECTION_DIR = "transfer"
-FIGURE_STEMS = ("fig4_per_target", "domain_curves")
 #: below this many targets the section says its numbers cannot support the paper's claims (the paper: 55)
 MIN_TARGETS_FOR_CLAIMS = 10
 PAPER_SOURCE = "E085"
@@ -67,12 +67,6 @@ PROTOCOLS = {
         "single-cell test split, so origin and transfer are tested on different genes."
     ),
 }
-
-
-def transfer_report_files() -> list[str]:
-    """Every file ``build_transfer_section`` writes, named relative to its folder."""
-    tables = ["table3.tsv", "table3.md", "per_target.tsv", "paired.tsv", "domain_curves.tsv", "section.html"]
-    return tables + [f"{stem}.{ext}" for stem in FIGURE_STEMS for ext in ("png", "pdf")]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -7,21 +7,43 @@ training loop), ``sklearn_fit`` (scikit-learn cards), ``genes`` (which genes a r
 ``data`` (card input from a dataset), ``checkpoint`` (resumable epoch checkpoints), ``outputs``.
 """
 
-from chromexpr.training.data import ModelData, model_inputs
-from chromexpr.training.genes import PROTOCOLS, GeneSet, RunData, paper_halves, transfer_gene_sets
-from chromexpr.training.inference import load_trained, predict_probability, score_run
-from chromexpr.training.outputs import HISTORY_COLUMNS, PREDICTION_COLUMNS
-from chromexpr.training.run import METRICS_KEYS, VARIANTS, train_cells, train_model, train_run, train_transfer
-from chromexpr.training.runtime import TrainingError, deterministic, resolve_card, resolve_device
-from chromexpr.training.tasks import (
-    ClassificationTask,
-    DomainAdaptationTask,
-    Examples,
-    Task,
-    dann_lambda,
-    lambda_schedule,
-    predict_logits,
-)
+from chromexpr.lazy import lazy_exports
+
+# Names load with their module on first access (chromexpr.lazy): the Snakefile imports light
+# modules of this package (cell_folds) without paying for torch.
+_LAZY = {
+    "ModelData": "data",
+    "model_inputs": "data",
+    "PROTOCOLS": "genes",
+    "GeneSet": "genes",
+    "RunData": "genes",
+    "paper_halves": "genes",
+    "transfer_gene_sets": "genes",
+    "load_trained": "inference",
+    "predict_probability": "inference",
+    "score_run": "inference",
+    "HISTORY_COLUMNS": "outputs",
+    "PREDICTION_COLUMNS": "outputs",
+    "METRICS_KEYS": "run",
+    "VARIANTS": "run",
+    "train_cells": "run",
+    "train_model": "run",
+    "train_run": "run",
+    "train_transfer": "run",
+    "TrainingError": "runtime",
+    "deterministic": "runtime",
+    "resolve_card": "runtime",
+    "resolve_device": "runtime",
+    "ClassificationTask": "tasks",
+    "DomainAdaptationTask": "tasks",
+    "Examples": "tasks",
+    "Task": "tasks",
+    "dann_lambda": "tasks",
+    "lambda_schedule": "tasks",
+    "predict_logits": "tasks",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "HISTORY_COLUMNS",

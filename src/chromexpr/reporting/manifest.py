@@ -1,0 +1,105 @@
+"""The file names each report section writes, without importing what draws them.
+
+The Snakefile declares every one as a rule output while it builds the DAG; the section builders
+(``chromexpr.reporting.<section>``) write exactly these (their tests compare).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CROSS_CELL_FIGURE_STEMS",
+    "CROSS_CELL_TABLE_FILES",
+    "DIFFERENTIAL_FIGURE_STEMS",
+    "DIFFERENTIAL_TABLE_FILES",
+    "REGRESSION_FIGURE_STEMS",
+    "REGRESSION_TABLE_FILES",
+    "TRANSFER_FIGURE_STEMS",
+    "cross_cell_report_files",
+    "differential_report_files",
+    "regression_report_files",
+    "transfer_report_files",
+]
+
+# --- cross cell ---
+
+CROSS_CELL_FIGURE_STEMS = (
+    "fig3_correlation",
+    "fig5_experiments",
+    "fig6a_by_correlation",
+    "fig6b_by_training_size",
+    "fig7_test_on_rest",
+    "fig9_probability_difference",
+)
+CROSS_CELL_TABLE_FILES = (
+    "experiments.tsv",
+    "experiments.md",
+    "experiment_summary.tsv",
+    "test_on_rest_trend.tsv",
+    "probability_difference.tsv",
+)
+
+
+def cross_cell_report_files() -> list[str]:
+    """Every file name ``build_cross_cell_section`` writes, relative to the section folder."""
+    return [
+        *CROSS_CELL_TABLE_FILES,
+        "section.html",
+        *(f"{stem}.{ext}" for stem in CROSS_CELL_FIGURE_STEMS for ext in ("png", "pdf")),
+    ]
+
+
+# --- differential ---
+
+DIFFERENTIAL_FIGURE_STEMS = ("fig4_pcc_per_pair", "fig5_attention", "scatter_lfc")
+DIFFERENTIAL_TABLE_FILES = (
+    "per_pair.tsv",
+    "runs.tsv",
+    "relative_pcc.tsv",
+    "table1.tsv",
+    "table1.md",
+    "claims.tsv",
+    "lfc_counts.tsv",
+    "attention.tsv",
+    "scatter.tsv.gz",
+    "section.html",
+)
+
+
+def differential_report_files() -> list[str]:
+    """Every file ``build_differential_section`` writes, named relative to its folder."""
+    return list(DIFFERENTIAL_TABLE_FILES) + [
+        f"{stem}.{ext}" for stem in DIFFERENTIAL_FIGURE_STEMS for ext in ("png", "pdf")
+    ]
+
+
+# --- regression ---
+
+REGRESSION_FIGURE_STEMS = ("fig1_inputs", "fig2_expression", "fig3_loss", "fig4_gradients")
+REGRESSION_TABLE_FILES = (
+    "mse.tsv",
+    "mse.md",
+    "per_cell_mse.tsv",
+    "loss_curves.tsv",
+    "gradients.tsv",
+    "expression_histograms.tsv",
+    "fig1_inputs.npz",
+    "section.html",
+)
+
+
+def regression_report_files() -> list[str]:
+    """Every file ``build_regression_section`` writes, named relative to its folder."""
+    return list(REGRESSION_TABLE_FILES) + [
+        f"{stem}.{ext}" for stem in REGRESSION_FIGURE_STEMS for ext in ("png", "pdf")
+    ]
+
+
+# --- transfer ---
+
+TRANSFER_FIGURE_STEMS = ("fig4_per_target", "domain_curves")
+
+
+def transfer_report_files() -> list[str]:
+    """Every file ``build_transfer_section`` writes, named relative to its folder."""
+    tables = ["table3.tsv", "table3.md", "per_target.tsv", "paired.tsv", "domain_curves.tsv", "section.html"]
+    return tables + [f"{stem}.{ext}" for stem in TRANSFER_FIGURE_STEMS for ext in ("png", "pdf")]
