@@ -87,7 +87,7 @@ REGISTRY: dict[str, RegistryEntry] = {}
 #: the shipped model classes: registry key -> (the module whose import registers it, framework).
 #: Cards are validated against this table without importing torch or scikit-learn (the Snakefile
 #: validates every card while it builds the DAG); ``registry_entry`` imports the module on first use.
-#: ``test_registry`` checks that each module registers exactly these names and frameworks.
+#: ``test_models`` checks that each module registers exactly these names and frameworks.
 BUILTIN_CLASSES: dict[str, tuple[str, str]] = {
     "AttentiveChrome": ("chromexpr.models.attentivechrome", "torch"),
     "AttentiveChromeDiff": ("chromexpr.models.deepdiff", "torch"),

@@ -73,9 +73,7 @@ from chromexpr.plotting.differential import (
 )
 from chromexpr.plotting.figures import save_figure
 from chromexpr.reporting.formatting import _fmt, html_table, markdown, plural
-from chromexpr.reporting.manifest import (
-    differential_report_files,
-)
+from chromexpr.reporting.manifest import differential_report_files
 from chromexpr.reporting.single_cell import SHORT_BUDGET_EPOCHS, _write_text, _write_tsv
 
 #: the section's folder, beside the report's index.html (its links start with it)

@@ -6,6 +6,10 @@ The Snakefile declares every one as a rule output while it builds the DAG; the s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from chromexpr.plotting.style import FORMATS
+
 __all__ = [
     "CROSS_CELL_FIGURE_STEMS",
     "CROSS_CELL_TABLE_FILES",
@@ -16,9 +20,16 @@ __all__ = [
     "TRANSFER_FIGURE_STEMS",
     "cross_cell_report_files",
     "differential_report_files",
+    "figure_files",
     "regression_report_files",
     "transfer_report_files",
 ]
+
+
+def figure_files(stems: Iterable[str]) -> list[str]:
+    """The files ``save_figure`` writes for each figure stem: ``<stem>.png``, ``<stem>.pdf``."""
+    return [f"{stem}.{fmt}" for stem in stems for fmt in FORMATS]
+
 
 # --- cross cell ---
 
@@ -41,11 +52,7 @@ CROSS_CELL_TABLE_FILES = (
 
 def cross_cell_report_files() -> list[str]:
     """Every file name ``build_cross_cell_section`` writes, relative to the section folder."""
-    return [
-        *CROSS_CELL_TABLE_FILES,
-        "section.html",
-        *(f"{stem}.{ext}" for stem in CROSS_CELL_FIGURE_STEMS for ext in ("png", "pdf")),
-    ]
+    return [*CROSS_CELL_TABLE_FILES, "section.html", *figure_files(CROSS_CELL_FIGURE_STEMS)]
 
 
 # --- differential ---
@@ -67,9 +74,7 @@ DIFFERENTIAL_TABLE_FILES = (
 
 def differential_report_files() -> list[str]:
     """Every file ``build_differential_section`` writes, named relative to its folder."""
-    return list(DIFFERENTIAL_TABLE_FILES) + [
-        f"{stem}.{ext}" for stem in DIFFERENTIAL_FIGURE_STEMS for ext in ("png", "pdf")
-    ]
+    return [*DIFFERENTIAL_TABLE_FILES, *figure_files(DIFFERENTIAL_FIGURE_STEMS)]
 
 
 # --- regression ---
@@ -89,9 +94,7 @@ REGRESSION_TABLE_FILES = (
 
 def regression_report_files() -> list[str]:
     """Every file ``build_regression_section`` writes, named relative to its folder."""
-    return list(REGRESSION_TABLE_FILES) + [
-        f"{stem}.{ext}" for stem in REGRESSION_FIGURE_STEMS for ext in ("png", "pdf")
-    ]
+    return [*REGRESSION_TABLE_FILES, *figure_files(REGRESSION_FIGURE_STEMS)]
 
 
 # --- transfer ---
@@ -102,4 +105,4 @@ TRANSFER_FIGURE_STEMS = ("fig4_per_target", "domain_curves")
 def transfer_report_files() -> list[str]:
     """Every file ``build_transfer_section`` writes, named relative to its folder."""
     tables = ["table3.tsv", "table3.md", "per_target.tsv", "paired.tsv", "domain_curves.tsv", "section.html"]
-    return tables + [f"{stem}.{ext}" for stem in TRANSFER_FIGURE_STEMS for ext in ("png", "pdf")]
+    return tables + figure_files(TRANSFER_FIGURE_STEMS)

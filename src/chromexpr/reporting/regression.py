@@ -44,9 +44,7 @@ from chromexpr.plotting.regression import (
     write_fig1,
 )
 from chromexpr.reporting.formatting import html_table, markdown, plural
-from chromexpr.reporting.manifest import (
-    regression_report_files,
-)
+from chromexpr.reporting.manifest import regression_report_files
 from chromexpr.reporting.single_cell import _write_text, _write_tsv
 from chromexpr.training.data import model_inputs
 from chromexpr.training.regression import TARGETS, regression_target

@@ -66,6 +66,7 @@ from chromexpr.reporting.formatting import (
     split_balance_display,
     table2_display,
 )
+from chromexpr.reporting.manifest import figure_files
 from chromexpr.reporting.provenance import build_provenance
 
 FLOAT_FORMAT = "%.6g"
@@ -92,7 +93,7 @@ def report_files(reference_model: str = "deepchrome") -> list[str]:
         "provenance.json",
     ]
     stems = [*FIGURE_STEMS[:2], paired, *FIGURE_STEMS[2:]]
-    return tables + [f"{s}.{ext}" for s in stems for ext in ("png", "pdf")] + ["index.html"]
+    return tables + figure_files(stems) + ["index.html"]
 
 
 def _write_text(path: Path, text: str) -> Path:

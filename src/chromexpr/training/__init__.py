@@ -10,7 +10,7 @@ training loop), ``sklearn_fit`` (scikit-learn cards), ``genes`` (which genes a r
 from chromexpr.lazy import lazy_exports
 
 # Names load with their module on first access (chromexpr.lazy): the Snakefile imports light
-# modules of this package (cell_folds) without paying for torch.
+# modules of this package (regression_plan) without paying for torch.
 _LAZY = {
     "ModelData": "data",
     "model_inputs": "data",
