@@ -33,7 +33,7 @@ from chromexpr import __version__
 from chromexpr.dataset import CANONICAL_MARKS
 from chromexpr.errors import ChromexprError, InputError
 from chromexpr.io.magic import NPY_MAGIC
-from chromexpr.io.tables import SPLITS
+from chromexpr.io.tables import SPLITS, is_bed6, read_bed6_tss, read_tss
 from chromexpr.preprocess.geometry import CLI_NAMES, BinGeometry
 from chromexpr.preprocess.reference import MIN_TSS_DISTANCE
 from chromexpr.progress import around_bars, close_all, on_terminal
@@ -70,97 +70,10 @@ _TSS_HELP = (
 )
 
 
-def _first_data_line(path: str | Path) -> tuple[list[str], int] | None:
-    """The tab-separated fields of the first line that is not blank, a comment, track or browser line."""
-    from chromexpr.io.text import open_text, readable
-
-    with readable(path), open_text(path) as fh:
-        for n, line in enumerate(fh, start=1):
-            text = line.rstrip("\r\n")
-            if text.strip() and not text.startswith(("#", "track", "browser")):
-                return text.split("\t"), n
-    return None
-
-
-def _is_bed6(path: str | Path) -> bool:
-    """A BED6 file (told by content): 6+ tab-separated columns, integer start and end, a strand."""
-    if Path(path).is_dir() or not Path(path).exists():
-        return False
-    first = _first_data_line(path)
-    if first is None:
-        return False
-    fields = first[0]
-    return (
-        len(fields) >= 6
-        and fields[1].strip().isdigit()
-        and fields[2].strip().isdigit()
-        and fields[5].strip() in ("+", "-", ".", "")
-    )
-
-
-def read_bed6_tss(path: str | Path) -> pd.DataFrame:
-    """A BED6 file as a TSS table: one gene per line, TSS = ``start`` (``+``) or ``end - 1`` (``-``).
-
-    Returns the frame :func:`chromexpr.io.tables.read_tss_table` returns (``gene_id chrom tss strand``
-    and ``_line``); ``.`` or an empty strand is unknown (``.``).
-
-    Raises:
-        InputError: naming the file and line: fewer than 6 columns, a start or end that is not an
-            integer, ``end <= start``, an empty name, a bad strand, or a name given twice.
-    """
-    from chromexpr.io.text import open_text, readable
-
-    records, lines = [], []
-    seen: dict[str, int] = {}
-    hint = "BED6 columns: chrom, start, end, name (the gene id), score, strand (+ or -)"
-    with readable(path), open_text(path) as fh:
-        for n, line in enumerate(fh, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip() or text.startswith(("#", "track", "browser")):
-                continue
-            fields = text.split("\t")
-            if len(fields) < 6:
-                raise InputError(f"expected 6 BED columns, found {len(fields)}", path=path, line=n, hint=hint)
-            chrom, start, end, name, strand = (fields[i].strip() for i in (0, 1, 2, 3, 5))
-            if not (start.isdigit() and end.isdigit()):
-                raise InputError(f"start {start!r} or end {end!r} is not an integer", path=path, line=n, hint=hint)
-            if int(end) <= int(start):
-                raise InputError(f"end {end} is not after start {start}", path=path, line=n, hint=hint)
-            if not chrom or not name:
-                raise InputError("empty chrom or name", path=path, line=n, hint=hint)
-            if strand not in ("+", "-", ".", ""):
-                raise InputError(f"strand {strand!r} is not +, - or .", path=path, line=n, hint=hint)
-            first = seen.setdefault(name, n)
-            if first != n:
-                raise InputError(
-                    f"duplicate gene id '{name}' (first seen on line {first})",
-                    path=path,
-                    line=n,
-                    hint="one line (one TSS) per gene",
-                )
-            tss = int(end) - 1 if strand == "-" else int(start)
-            records.append({"gene_id": name, "chrom": chrom, "tss": tss, "strand": strand or "."})
-            lines.append(n)
-    if not records:
-        raise InputError("no genes in the BED file", path=path, hint=hint)
-    frame = pd.DataFrame.from_records(records)
-    frame["tss"] = frame["tss"].astype(np.int64)
-    frame["_line"] = lines
-    frame.attrs["path"] = str(path)
-    return frame
-
-
-def read_tss(path: str | Path) -> pd.DataFrame:
-    """The genes of ``--tss``: BED6 (told by content) or the reference step's TSS table."""
-    from chromexpr.io.tables import read_tss_table
-
-    return read_bed6_tss(path) if _is_bed6(path) else read_tss_table(path)
-
-
 @contextlib.contextmanager
 def _tss_table_path(path: str | Path):
     """``path`` as a TSS table file: as it is, or a BED6 file converted to a temporary TSS table."""
-    if not _is_bed6(path):
+    if not is_bed6(path):
         yield Path(path)
         return
     genes = read_bed6_tss(path)
@@ -440,6 +353,32 @@ def read_bins_tsv(path: str | Path, gene_ids: np.ndarray) -> np.ndarray:
     return matrix.astype(np.int32 if np.issubdtype(matrix.dtype, np.integer) else np.float32)
 
 
+def _tsv_geometry(tsvs: dict[str, str | Path]) -> BinGeometry | None:
+    """The bin geometry the bin-reads TSVs' headers name (``bin_-5000 ... bin_4900``), for the dataset's
+    metadata (``chromexpr predict`` bins a new sample with it); ``None`` without TSVs or with
+    headers that are not TSS offsets. The headers do not record ``--genomic-order``: strand-oriented
+    bins (bin-reads' default) are assumed.
+
+    Raises:
+        InputError: two TSVs name different geometries.
+    """
+    from chromexpr.io.text import open_text
+    from chromexpr.preprocess.binning import geometry_from_columns
+
+    found: dict[str, BinGeometry | None] = {}
+    for mark, path in tsvs.items():
+        with open_text(path) as fh:
+            found[mark] = geometry_from_columns(fh.readline().rstrip("\r\n").split("\t")[1:])
+    kinds = set(found.values())
+    if len(kinds) > 1:
+        raise InputError(
+            "the marks' bin-reads TSVs were binned with different windows or bins: "
+            + "; ".join(f"{m}: {g.window_bp if g else '?'} bp / {g.bin_bp if g else '?'} bp" for m, g in found.items()),
+            hint="bin every mark with the same --window-bp and --bin-bp",
+        )
+    return next(iter(kinds)) if kinds else None
+
+
 def cmd_dataset(args: argparse.Namespace) -> int:
     """Assemble a dataset .npz from per-mark bin matrices: bin-reads TSVs or .npy files (told by content)."""
     from chromexpr.dataset import assemble_dataset
@@ -462,6 +401,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
                 matrix = read_bins_tsv(path, gene_ids)
                 counts[mark] = tmp / f"{mark}.npy"
                 np.save(counts[mark], matrix)
+        geometry = _tsv_geometry(text)
         ds = assemble_dataset(
             counts,
             tss,
@@ -474,6 +414,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
             expression_duplicates=args.duplicates,
             inputs={f"counts.{mark}": path for mark, path in text.items()}
             | ({"tss_bed": args.tss} if Path(tss) != Path(args.tss) else {}),
+            parameters={"geometry": geometry.as_dict()} if geometry is not None else None,
         )
     print(f"{args.out}: {ds.counts.shape[0]} genes x {ds.counts.shape[1]} marks x {ds.counts.shape[2]} bins")
     return 0
@@ -565,7 +506,10 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
     model = load_reference_weights(card, args.reference, marks=marks, bins=args.bins)
     bins = int(args.bins if args.bins is not None else card["input"]["bins"])
     sources = [{"path": str(Path(p)), "sha256": sha256sum(p)} for p in args.reference]
-    save_torch_model(out, model.state_dict())
+    from chromexpr.training.model_file import imported_meta
+
+    meta = imported_meta(card, marks=marks, bins=bins, sources=sources)
+    save_torch_model(out, model.state_dict(), meta)
     write_json(
         sidecar,
         {
@@ -582,6 +526,46 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
         },
     )
     print(f"wrote {out} ({count_parameters(model)} parameters, marks {','.join(marks)}, {bins} bins) and {sidecar}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Apply a trained run to a new sample: each mark's reads or bigWig and a TSS table in, a TSV
+    'gene_id probability logit' (classification) or 'gene_id prediction' (regression) out, one row per
+    gene in the TSS table's order, with a JSON sidecar saying how the sample was scaled. No expression
+    data needed."""
+    from chromexpr.predict import predict_sample, resolve_model_path, write_prediction
+
+    inputs = [_input_spec("reads", s) for s in args.reads or []] + [_input_spec("bigwig", s) for s in args.bigwig or []]
+    if not inputs:
+        raise InputError("no sample file given", hint="give --reads MARK=FILE (or --bigwig MARK=FILE) once per mark")
+    unnamed = [str(item.path) for item in inputs if item.name is None]
+    if unnamed:
+        raise InputError(
+            f"name the mark of every file: {', '.join(unnamed)}",
+            hint="write --reads MARK=FILE, e.g. H3K4me3=a.tagAlign.gz",
+        )
+    files: dict[str, tuple[str, Path]] = {}
+    for item in inputs:
+        if item.name in files:
+            raise InputError(f"mark {item.name} is given twice", hint="give one file per mark")
+        files[item.name] = (item.kind, item.path)
+    out = Path(args.out)
+    sidecar = out.parent / f"{out.stem}.json"
+    if sidecar == out:
+        raise InputError("--out must not end in .json (the sidecar is <out stem>.json)", path=out)
+    model = resolve_model_path(args.run, args.model)
+    result = predict_sample(model, files, args.tss, stat=args.stat, depth=args.depth, engine=args.engine)
+    write_prediction(result, out)
+    scale = result.info["input"].get("depth_scale")
+    how = (
+        f"depth {args.depth}" + (f" (x {', '.join(f'{m} {v:.3g}' for m, v in scale.items())})" if scale else "")
+        if result.info["input"]["values"] == "counts"
+        else f"z-scored with {result.info['input']['zscore']}"
+    )
+    print(
+        f"wrote {out}: {len(result.table):,} genes, {result.info['card']} trained on {result.info['trained_on']}, {how}; {sidecar}"
+    )
     return 0
 
 
@@ -790,6 +774,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="model.pt to write (state dict in chromexpr names); sidecar <stem>.json"
     )
     p.set_defaults(func=cmd_import_weights)
+
+    p = sub.add_parser("predict", help=cmd_predict.__doc__, description=cmd_predict.__doc__)
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument(
+        "--run", metavar="DIR", help="a run folder of the workflow (results/runs/.../seed0): its model.pt"
+    )
+    model.add_argument("--model", metavar="FILE", help="a model.pt (a run's, copied anywhere)")
+    p.add_argument(
+        "--reads",
+        action="append",
+        metavar="MARK=FILE",
+        help="the sample's tagAlign/BED/BAM reads of one mark; repeat per mark",
+    )
+    p.add_argument(
+        "--bigwig", action="append", metavar="MARK=FILE", help="the sample's bigWig of one mark; repeat per mark"
+    )
+    p.add_argument(
+        "--stat", choices=["mean", "sum", "max"], default="mean", help="bigWig statistic per bin (default mean)"
+    )
+    p.add_argument(
+        "--depth",
+        choices=["match", "none"],
+        default="match",
+        help="match (default): counts models scale each mark to the training cell's mean count per bin, signal "
+        "models z-score with the sample's own statistics; none: counts as they are, z-score with the training "
+        "cell's statistics",
+    )
+    p.add_argument("--tss", required=True, metavar="FILE", help=_TSS_HELP)
+    p.add_argument("--out", required=True, metavar="FILE", help="the TSV to write; the sidecar <stem>.json beside it")
+    p.add_argument(
+        "--engine", choices=["native", "bedtools"], default="native", help="reads binning engine (default native)"
+    )
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("check-config", help=cmd_check_config.__doc__, description=cmd_check_config.__doc__)
     p.add_argument(

@@ -321,43 +321,6 @@ DEMO = REPO / "src/chromexpr/data/demo"
 TWO_MARKS = ("H3K4me3", "H3K27me3")
 
 
-@pytest.fixture(scope="module")
-def demo_cell(tmp_path_factory):
-    """The demo reference (3,318 genes) and simulated reads of E003 for two marks."""
-    root = tmp_path_factory.mktemp("demo")
-    ref = root / "ref"
-    run(
-        "reference",
-        "--annotation",
-        str(DEMO / "genes.tsv"),
-        "--chrom-sizes",
-        str(DEMO / "chrom.sizes"),
-        "--expression",
-        str(DEMO / "expression.tsv"),
-        "--out-dir",
-        str(ref),
-    )
-    run(
-        "simulate",
-        "--genes",
-        str(ref / "tss.tsv"),
-        "--expression",
-        str(DEMO / "expression.tsv"),
-        "--chrom-sizes",
-        str(DEMO / "chrom.sizes"),
-        "--cells",
-        "E003",
-        "--marks",
-        *TWO_MARKS,
-        "--out-dir",
-        str(root / "reads"),
-        "--depth",
-        "0.2",
-    )
-    reads = {mark: root / "reads" / f"E003-{mark}.tagAlign.gz" for mark in TWO_MARKS}
-    return root, ref, reads
-
-
 def _dataset(ref: Path, counts: dict[str, Path], out: Path, tss: Path | None = None):
     from chromexpr.dataset import load_dataset
 

@@ -19,6 +19,7 @@ from chromexpr.errors import InputError
 from chromexpr.io.atomic import sha256sum
 from chromexpr.io.deepdiff_csv import read_deepdiff_csv
 from chromexpr.models import build_model, count_parameters, load_card, load_reference_weights, to_reference_names
+from chromexpr.training.model_file import load_model_file
 from chromexpr.training.runtime import resolve_card
 
 REPO = Path(__file__).resolve().parents[2]
@@ -271,8 +272,14 @@ def test_import_weights_command(tmp_path: Path, attentivechrome, capsys) -> None
     argv += ["--marks", ",".join(FILE_MARKS), "--bins", "200", "--out", str(out)]
     assert main(argv) == 0
     assert "55681 parameters" in capsys.readouterr().out
-    state = torch.load(out, map_location="cpu", weights_only=True)  # a plain state dict, our names
+    loaded = load_model_file(out)  # torch.load(weights_only=True): the state dict in our names + meta
+    state = loaded.state_dict
     assert list(state) == list(attentivechrome.state_dict())
+    meta = loaded.meta
+    assert meta["task"] == "classification" and meta["marks"] == FILE_MARKS and meta["bins"] == 200
+    assert meta["geometry"] == {"window_bp": 10_000, "bin_bp": 100, "orient_by_strand": True}
+    assert meta["depth"] is None and meta["normalization"] is None and meta["cells"] == []
+    assert meta["imported_from"][0]["sha256"] == sha256sum(CHECKPOINT)
     card = load_card("attentivechrome")
     card["input"].update({"marks": FILE_MARKS, "bins": 200})
     model = build_model(card)

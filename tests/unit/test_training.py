@@ -32,6 +32,7 @@ from chromexpr.training import (
     resolve_device,
     train_model,
 )
+from chromexpr.training.model_file import load_model_file
 
 MARKS = list(CANONICAL_MARKS)
 N_GENES, N_BINS = 300, 100
@@ -128,7 +129,7 @@ def test_linear12_learns_the_informative_mark_and_writes_every_output(dataset_pa
 
     # model.pt is the kept epoch's state_dict: it reproduces the predictions
     model = build_model(card)
-    model.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    model.load_state_dict(load_model_file(tmp_path / "model.pt").state_dict)
     x = torch.from_numpy(model_inputs(load_dataset(dataset_path), card).x)
     with torch.no_grad():
         prob = torch.sigmoid(model.eval()(x)["logits"].double()).numpy()

@@ -19,6 +19,7 @@ import torch
 
 from chromexpr.dataset import CANONICAL_MARKS, Dataset, build_dataset
 from chromexpr.models import load_card
+from chromexpr.training.model_file import load_model_file
 
 MARKS = list(CANONICAL_MARKS)
 N_GENES, N_BINS = 400, 20
@@ -97,7 +98,7 @@ def genes(run: Path) -> pd.DataFrame:
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
     """A run's model.pt state_dict."""
-    return torch.load(Path(run) / "model.pt", map_location="cpu", weights_only=True)
+    return load_model_file(Path(run) / "model.pt").state_dict
 
 
 def same_weights(a: Path, b: Path) -> bool:

@@ -341,12 +341,11 @@ def ensemble_gradients(
         ``cell``, ``mark``, ``bin`` (0-based), ``gradient``: the gradient of the mean of the sub-models (the mean
         of their gradients), averaged over the cell's test genes.
     """
-    import torch
-
     from chromexpr.dataset import load_dataset
     from chromexpr.evaluation.attribution import mean_input_gradients
     from chromexpr.models import build_model, load_card
     from chromexpr.training.data import model_inputs
+    from chromexpr.training.model_file import load_model_file
 
     card_data = load_card(card)
     models = []
@@ -355,7 +354,7 @@ def ensemble_gradients(
         if not path.is_file():
             raise InputError("model file not found", path=path, hint=_hint("model.pt"))
         model = build_model(card_data)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        model.load_state_dict(load_model_file(path).state_dict)
         models.append(model)
     rows = []
     for cell, dataset in datasets.items():

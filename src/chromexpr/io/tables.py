@@ -605,3 +605,84 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     if not sizes:
         raise InputError("no chromosomes listed", path=path, hint=_CHROM_SIZES_HINT)
     return sizes
+
+
+def first_data_line(path: str | Path) -> tuple[list[str], int] | None:
+    """The tab-separated fields (and line number) of the first line that is not blank, a comment, track or browser line."""
+    with readable(path), open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            text = line.rstrip("\r\n")
+            if text.strip() and not text.startswith(("#", "track", "browser")):
+                return text.split("\t"), n
+    return None
+
+
+def is_bed6(path: str | Path) -> bool:
+    """A BED6 file (told by content): 6+ tab-separated columns, integer start and end, a strand."""
+    if Path(path).is_dir() or not Path(path).exists():
+        return False
+    first = first_data_line(path)
+    if first is None:
+        return False
+    fields = first[0]
+    return (
+        len(fields) >= 6
+        and fields[1].strip().isdigit()
+        and fields[2].strip().isdigit()
+        and fields[5].strip() in ("+", "-", ".", "")
+    )
+
+
+def read_bed6_tss(path: str | Path) -> pd.DataFrame:
+    """A BED6 file as a TSS table: one gene per line, TSS = ``start`` (``+``) or ``end - 1`` (``-``).
+
+    Returns the frame :func:`chromexpr.io.tables.read_tss_table` returns (``gene_id chrom tss strand``
+    and ``_line``); ``.`` or an empty strand is unknown (``.``).
+
+    Raises:
+        InputError: naming the file and line: fewer than 6 columns, a start or end that is not an
+            integer, ``end <= start``, an empty name, a bad strand, or a name given twice.
+    """
+    records, lines = [], []
+    seen: dict[str, int] = {}
+    hint = "BED6 columns: chrom, start, end, name (the gene id), score, strand (+ or -)"
+    with readable(path), open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip() or text.startswith(("#", "track", "browser")):
+                continue
+            fields = text.split("\t")
+            if len(fields) < 6:
+                raise InputError(f"expected 6 BED columns, found {len(fields)}", path=path, line=n, hint=hint)
+            chrom, start, end, name, strand = (fields[i].strip() for i in (0, 1, 2, 3, 5))
+            if not (start.isdigit() and end.isdigit()):
+                raise InputError(f"start {start!r} or end {end!r} is not an integer", path=path, line=n, hint=hint)
+            if int(end) <= int(start):
+                raise InputError(f"end {end} is not after start {start}", path=path, line=n, hint=hint)
+            if not chrom or not name:
+                raise InputError("empty chrom or name", path=path, line=n, hint=hint)
+            if strand not in ("+", "-", ".", ""):
+                raise InputError(f"strand {strand!r} is not +, - or .", path=path, line=n, hint=hint)
+            first = seen.setdefault(name, n)
+            if first != n:
+                raise InputError(
+                    f"duplicate gene id '{name}' (first seen on line {first})",
+                    path=path,
+                    line=n,
+                    hint="one line (one TSS) per gene",
+                )
+            tss = int(end) - 1 if strand == "-" else int(start)
+            records.append({"gene_id": name, "chrom": chrom, "tss": tss, "strand": strand or "."})
+            lines.append(n)
+    if not records:
+        raise InputError("no genes in the BED file", path=path, hint=hint)
+    frame = pd.DataFrame.from_records(records)
+    frame["tss"] = frame["tss"].astype(np.int64)
+    frame["_line"] = lines
+    frame.attrs["path"] = str(path)
+    return frame
+
+
+def read_tss(path: str | Path) -> pd.DataFrame:
+    """The genes of ``--tss``: BED6 (told by content) or the reference step's TSS table."""
+    return read_bed6_tss(path) if is_bed6(path) else read_tss_table(path)

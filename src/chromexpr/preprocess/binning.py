@@ -667,6 +667,22 @@ def bin_columns(geometry: BinGeometry) -> list[str]:
     return [f"bin_{-geometry.window_bp + j * geometry.bin_bp}" for j in range(geometry.n_bins)]
 
 
+def geometry_from_columns(names: list[str], *, orient_by_strand: bool = True) -> BinGeometry | None:
+    """The geometry whose ``bin_columns`` are ``names`` (a bins TSV's header after ``gene_id``), or
+    ``None`` when they are not TSS offsets of equal, centred bins (e.g. ``bin_0 ... bin_{n-1}``).
+    The header does not say whether bins were strand-oriented: that is ``orient_by_strand``."""
+    try:
+        offsets = [int(name.removeprefix("bin_")) for name in names if name.startswith("bin_")]
+    except ValueError:
+        return None
+    if len(offsets) != len(names) or len(offsets) < 2 or offsets[0] >= 0:
+        return None
+    bin_bp = offsets[1] - offsets[0]
+    if bin_bp <= 0 or (-offsets[0]) % bin_bp or offsets != list(range(offsets[0], -offsets[0], bin_bp)):
+        return None
+    return BinGeometry(window_bp=-offsets[0], bin_bp=bin_bp, orient_by_strand=orient_by_strand)
+
+
 def write_counts_tsv(
     counts: np.ndarray, gene_ids: np.ndarray | list[str], out: str | Path, geometry: BinGeometry | None = None
 ) -> Path:

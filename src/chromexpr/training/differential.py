@@ -558,7 +558,9 @@ def train_differential(
                 "spearman": result.valid.get("spearman"),
                 "mse": result.valid.get("mse"),
             }
-            outputs.save_torch_model(out_dir / "model.pt", result.best_state)
+            outputs.save_torch_model(
+                out_dir / "model.pt", result.best_state, {"task": "differential", "card": to_jsonable(card_data)}
+            )
             # every torch run writes it (a model without attention: zero slots), so the workflow can name it
             att = outputs_test.get("mark_attention", np.zeros((len(test_ex), 0)))
             _write_attention(

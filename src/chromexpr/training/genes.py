@@ -44,6 +44,7 @@ class RunData:
     def __init__(self, card: Mapping[str, Any]) -> None:
         self.card = card
         self._cache: dict[int | str, tuple[ModelData, str | None, str | None, str]] = {}
+        self._datasets: dict[int | str, Dataset] = {}
 
     def get(self, dataset: str | Path | Dataset) -> tuple[ModelData, str | None, str | None, str]:
         """(model data, path, sha256, cell) of ``dataset``."""
@@ -56,7 +57,30 @@ class RunData:
                 ds, sha = load_dataset(path), sha256sum(path)
             cell = str(ds.meta.get("cell"))
             self._cache[key] = (model_inputs(ds, self.card, source=path), path, sha, cell)
+            self._datasets[key] = ds
         return self._cache[key]
+
+    def dataset(self, dataset: str | Path | Dataset) -> Dataset:
+        """The loaded ``Dataset`` behind ``get(dataset)`` (its counts, statistics and metadata)."""
+        self.get(dataset)
+        return self._datasets[self._key(dataset)]
+
+    def training_meta(self, card: Mapping[str, Any], gene_sets: Sequence[GeneSet], task: str) -> dict[str, Any]:
+        """``model.pt``'s metadata (``chromexpr.training.model_file.model_meta``) for a model trained with
+        ``card`` on the datasets of ``gene_sets`` (each once, in order of first use)."""
+        from chromexpr.training.model_file import model_meta
+
+        unique: dict[int | str, str | Path | Dataset] = {}
+        for gene_set in gene_sets:
+            unique.setdefault(self._key(gene_set.dataset), gene_set.dataset)
+        sources = list(unique.values())
+        return model_meta(
+            card, [self.dataset(d) for d in sources], task=task, dataset_sha256=[self.get(d)[2] for d in sources]
+        )
+
+    @staticmethod
+    def _key(dataset: str | Path | Dataset) -> int | str:
+        return id(dataset) if isinstance(dataset, Dataset) else str(Path(dataset))
 
     def mask(self, gene_set: GeneSet) -> np.ndarray:
         data = self.get(gene_set.dataset)[0]

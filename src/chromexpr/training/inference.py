@@ -22,6 +22,7 @@ from chromexpr.logs import LogTarget, log_sink
 from chromexpr.models import build_model
 from chromexpr.training import outputs
 from chromexpr.training.genes import GeneSet, RunData, probe_accuracy
+from chromexpr.training.model_file import load_model_file
 from chromexpr.training.run import METRICS_KEYS, logger
 from chromexpr.training.runtime import fmt, resolve_card, resolve_device
 from chromexpr.training.sklearn_fit import predict_sklearn
@@ -51,7 +52,7 @@ def load_trained(card: Mapping[str, Any], run_dir: str | Path) -> Any:
             "expected_parameters": spec.get("expected_parameters"),
         }
     model = build_model(card)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(load_model_file(path).state_dict)
     return model.eval()
 
 

@@ -3,7 +3,8 @@
 ================== ===============================================================================
 file               content
 ================== ===============================================================================
-model.pt           the selected epoch's ``state_dict`` (torch); ``model.pkl``: the fitted estimator
+model.pt           the selected epoch's ``state_dict`` with the card, marks, geometry and normalization
+                   (torch; ``chromexpr.training.model_file``); ``model.pkl``: the fitted estimator
 metrics.json       see ``METRICS_KEYS`` in ``chromexpr.training.loop``; NaN is written as ``null``
 predictions.tsv.gz gene_id, split, label, probability (of class 1) for every gene of the dataset
 history.tsv        epoch, train_loss, valid_loss, valid_auroc, valid_auprc, lr, seconds, then the task's
@@ -91,14 +92,13 @@ def write_table_gz(path: str | Path, table: pd.DataFrame) -> Path:
     return path
 
 
-def save_torch_model(path: str | Path, state_dict: Mapping[str, Any]) -> Path:
-    """``model.pt``: a plain ``state_dict`` (load with ``torch.load(..., weights_only=True)``)."""
-    import torch
+def save_torch_model(path: str | Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Path:
+    """``model.pt``: the state dict with ``meta`` (``chromexpr.training.model_file``: the card, marks,
+    geometry and normalization a new sample needs), or a bare state dict without. Either loads with
+    ``torch.load(..., weights_only=True)`` (``model_file.load_model_file``)."""
+    from chromexpr.training.model_file import save_model_file
 
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(dict(state_dict), tmp)
-    return path
+    return save_model_file(path, state_dict, meta)
 
 
 def save_sklearn_model(path: str | Path, estimator: Any) -> Path:

@@ -419,7 +419,10 @@ def train_regression(
             key = "cell_logits" if kind == "cell_type" else "prediction"
             scored = predict_output(result.model, x_test, key=key, amp=result.amp).astype(np.float64)
             prediction = scored
-            outputs.save_torch_model(out_dir / "model.pt", result.best_state)
+            train_sets = [GeneSet(str(datasets[c]), ("train",)) for c in train_cells]
+            outputs.save_torch_model(
+                out_dir / "model.pt", result.best_state, loaded.training_meta(card_data, train_sets, kind)
+            )
             record = result.record()
 
         table = pd.DataFrame(

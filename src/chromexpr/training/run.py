@@ -274,7 +274,9 @@ def train_run(
                 extra.setdefault(
                     "domain_probe_accuracy", probe_accuracy(loaded, probe, result.model, result.device, seed)
                 )
-            outputs.save_torch_model(out_dir / "model.pt", result.best_state)
+            outputs.save_torch_model(
+                out_dir / "model.pt", result.best_state, loaded.training_meta(model_card, train, task)
+            )
             record = result.record()
             history_columns = the_task.history_columns
 

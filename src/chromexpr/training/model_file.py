@@ -1,0 +1,201 @@
+"""``model.pt``: a trained model's weights together with what it takes to apply it to a new sample.
+
+A run's ``model.pt`` is ``torch.save`` of one plain dictionary (loadable with
+``torch.load(..., weights_only=True)``, so reading it never runs code)::
+
+    {"format": "chromexpr-model/1",
+     "state_dict": {name: tensor, ...},
+     "meta": {"card": the resolved card the model was built from (hyperparameters as trained),
+              "task": "classification" | "domain_adaptation" | "regression" | ...,
+              "cells": the training cells, "marks": the card's marks (input axis 1),
+              "bins": input axis 2, "geometry": {window_bp, bin_bp, orient_by_strand} of the dataset,
+              "input": the card's {values, transform},
+              "normalization": {log1p, fit_on, zscore_mean, zscore_std} of the training datasets for
+                               the card's marks (how their ``signal`` was made),
+              "depth": {"mean_per_bin": per card mark, the training datasets' mean count per bin over
+                        all their genes (the reference a new sample's counts can be scaled to)},
+              "dataset_sha256": the training datasets' checksums}}
+
+A checkpoint imported from the authors' code (``imported_meta``) records no training cells,
+normalization or depth (``None``) and names its sources in ``imported_from``.
+
+Differential runs (two cells per gene) write ``{"task": "differential", "card": ...}`` only: one
+sample cannot be scored by them.
+
+Files written before this format (a bare ``state_dict``) still load: ``meta`` is then ``None`` and
+only what needs no metadata (re-scoring inside the workflow) works with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chromexpr.errors import InputError
+from chromexpr.io.atomic import atomic_path
+from chromexpr.io.jsonio import to_jsonable
+
+MODEL_FORMAT = "chromexpr-model/1"
+
+__all__ = ["MODEL_FORMAT", "ModelFile", "imported_meta", "load_model_file", "model_meta", "save_model_file"]
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A loaded ``model.pt``: the weights and, for files of this format, their metadata."""
+
+    state_dict: dict[str, Any]
+    meta: dict[str, Any] | None
+    path: Path
+
+
+def model_meta(
+    card: Mapping[str, Any],
+    datasets: Sequence[Any],
+    *,
+    task: str,
+    dataset_sha256: Sequence[str | None] | None = None,
+) -> dict[str, Any]:
+    """The ``meta`` of a model trained with ``card`` on ``datasets`` (``chromexpr.dataset.Dataset``,
+    one per training cell; the geometry and normalization settings are the first one's, as every cell
+    of a run shares them).
+
+    The z-score statistics and the depth reference are taken for the card's marks, in its order; with
+    several training cells each is the mean over the cells (each cell was normalized on its own).
+    """
+    if not datasets:
+        raise ValueError("a model is trained on at least one dataset")
+    marks = list(card["input"]["marks"])
+    means, sds, depths = [], [], []
+    for dataset in datasets:
+        available = [str(m) for m in dataset.marks]
+        index = [available.index(m) for m in marks]
+        means.append(np.asarray(dataset.zscore_mean, dtype=np.float64)[index])
+        sds.append(np.asarray(dataset.zscore_std, dtype=np.float64)[index])
+        counts = np.asarray(dataset.counts, dtype=np.float64)[:, index, :]  # (genes, card marks, bins)
+        depths.append(counts.mean(axis=(0, 2)))
+    first = datasets[0]
+    normalization = dict(first.meta.get("normalization") or {})
+    return to_jsonable(
+        {
+            "card": dict(card),
+            "task": task,
+            "cells": [str(d.meta.get("cell")) for d in datasets],
+            "marks": marks,
+            "bins": int(card["input"]["bins"]),
+            "geometry": dict(first.meta.get("geometry") or {}),
+            "input": {"values": card["input"]["values"], "transform": card["input"]["transform"]},
+            "normalization": {
+                "log1p": bool(normalization.get("log1p", False)),
+                "fit_on": normalization.get("fit_on", "all"),
+                "zscore_mean": np.mean(means, axis=0).tolist(),
+                "zscore_std": np.mean(sds, axis=0).tolist(),
+            },
+            "depth": {"mean_per_bin": np.mean(depths, axis=0).tolist()},
+            "dataset_sha256": list(dataset_sha256) if dataset_sha256 is not None else None,
+        }
+    )
+
+
+def imported_meta(
+    card: Mapping[str, Any], *, marks: Sequence[str], bins: int, sources: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The ``meta`` of a checkpoint imported from the authors' code (``chromexpr import-weights``).
+
+    The card's task, ``marks`` (the checkpoint's encoder order) and ``bins``; the geometry is the
+    card's ``bin_bp`` with the window the bins span (``bins * bin_bp / 2`` each side, 100 x 100 bp
+    -> +/- 5 kb, the reference data's). What the reference was trained on is not in its file: no
+    training cells, no normalization statistics, no depth reference (``depth: None``), so a new sample
+    is given as counts unscaled (``predict --depth none``).
+    """
+    data = dict(card)
+    data["input"] = {**dict(card["input"]), "marks": list(marks), "bins": int(bins)}
+    bin_bp = int(data["input"].get("bin_bp", 100))
+    span = int(bins) * bin_bp
+    if span % 2:
+        raise ValueError(f"{bins} bins of {bin_bp} bp do not centre on the TSS")
+    return to_jsonable(
+        {
+            "card": data,
+            "task": str(card.get("task", "classification")),
+            "cells": [],
+            "marks": list(marks),
+            "bins": int(bins),
+            "geometry": {"window_bp": span // 2, "bin_bp": bin_bp, "orient_by_strand": True},
+            "input": {"values": data["input"]["values"], "transform": data["input"]["transform"]},
+            "normalization": None,
+            "depth": None,
+            "dataset_sha256": None,
+            "imported_from": [dict(s) for s in sources],
+        }
+    )
+
+
+def save_model_file(path: str | Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Path:
+    """Write ``model.pt`` atomically: the format above with ``meta``, or a bare state dict without."""
+    import torch
+
+    path = Path(path)
+    payload: dict[str, Any] = dict(state_dict)
+    if meta is not None:
+        payload = {"format": MODEL_FORMAT, "state_dict": dict(state_dict), "meta": dict(meta)}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_model_file(path: str | Path) -> ModelFile:
+    """Read a ``model.pt`` with ``torch.load(weights_only=True)`` (on the CPU).
+
+    Raises:
+        InputError: the file is missing, unreadable, or neither this format nor a bare state dict.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", path=path, hint="train the run first, or give its model.pt")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch.load's errors differ by version and cause
+        raise InputError(
+            f"not a chromexpr model file (torch.load with weights_only: {type(err).__name__}: {err})",
+            path=path,
+            hint="give a run's model.pt (results/runs/.../model.pt) or a file written by 'chromexpr import-weights'",
+        ) from err
+    if not isinstance(data, Mapping):
+        raise InputError(f"not a chromexpr model file: it holds a {type(data).__name__}", path=path)
+    if "format" in data:
+        if data["format"] != MODEL_FORMAT:
+            raise InputError(
+                f"model file format {data['format']!r}, this chromexpr reads {MODEL_FORMAT!r}",
+                path=path,
+                hint="re-train the run, or upgrade chromexpr",
+            )
+        return ModelFile(state_dict=dict(data["state_dict"]), meta=dict(data["meta"]), path=path)
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()):
+        raise InputError("not a chromexpr model file: neither its format nor a state dict of tensors", path=path)
+    return ModelFile(state_dict=dict(data), meta=None, path=path)
+
+
+def check_marks(meta: Mapping[str, Any], given: Sequence[str], *, path: str | Path | None = None) -> None:
+    """Raise naming every mark the model needs that ``given`` lacks (and any it does not know)."""
+    needed = list(meta["marks"])
+    missing = [m for m in needed if m not in given]
+    extra = [m for m in given if m not in needed]
+    if missing:
+        raise InputError(
+            f"the model needs mark(s) {', '.join(missing)}; given {', '.join(given) or 'none'}",
+            path=path,
+            hint=f"give one file per mark: {' '.join(f'{m}=FILE' for m in needed)}",
+        )
+    if extra:
+        raise InputError(
+            f"mark(s) {', '.join(extra)} are not inputs of this model (it takes {', '.join(needed)})",
+            path=path,
+            hint="leave them out, or check the spelling",
+        )

@@ -1,0 +1,275 @@
+"""``chromexpr predict`` (chromexpr.predict): a trained run applied to a sample's raw files.
+
+The round trip: simulated reads of the demo's E003 (two marks) are binned and built into a dataset
+exactly as the workflow does, a counts card (deepchrome) and a signal card (convchrome) train one
+epoch on it, and predicting the same cell from its raw reads gives back the run's own
+``predictions.tsv.gz`` probabilities (1e-6). A bigWig whose bins hold known values predicts what the
+model gives for those values by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from chromexpr.dataset import load_dataset
+from chromexpr.errors import InputError
+from chromexpr.models import build_model, load_card
+from chromexpr.predict import predict_sample, resolve_model_path, sample_input
+from chromexpr.training import train_model
+from chromexpr.training.model_file import load_model_file, save_model_file
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "src/chromexpr/data/demo"
+CHROMEXPR = str(Path(sys.executable).parent / "chromexpr")
+MARKS = ("H3K4me3", "H3K27me3")
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([CHROMEXPR, *args], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout + proc.stderr)
+    return proc
+
+
+def two_mark_card(name: str) -> dict:
+    card = load_card(name)
+    card["input"]["marks"] = list(MARKS)
+    card["expected_parameters"] = None
+    return card
+
+
+@pytest.fixture(scope="module")
+def sample(demo_cell):
+    """E003's reads for two marks (the shared ``demo_cell``), its dataset, and one-epoch runs of
+    deepchrome and convchrome."""
+    root, ref, reads = demo_cell
+    root = root / "predict"
+    root.mkdir()
+    flags = [f for mark, path in reads.items() for f in ("--reads", f"{mark}={path}")]
+    run("bin-reads", *flags, "--tss", str(ref / "tss.tsv"), "--out-dir", str(root / "counts"))
+    run(
+        "dataset",
+        "--counts",
+        *(f"{mark}={root / 'counts' / f'{mark}.tsv'}" for mark in MARKS),
+        "--tss",
+        str(ref / "tss.tsv"),
+        "--splits",
+        str(ref / "splits.tsv"),
+        "--expression",
+        str(DEMO / "expression.tsv"),
+        "--cell",
+        "E003",
+        "--out",
+        str(root / "E003.npz"),
+    )
+    runs = {}
+    for name in ("deepchrome", "convchrome"):
+        runs[name] = root / "runs" / name
+        train_model(two_mark_card(name), root / "E003.npz", runs[name], seed=0, device="cpu", max_epochs=1)
+    return {"root": root, "ref": ref, "reads": reads, "runs": runs, "dataset": root / "E003.npz"}
+
+
+def reads_files(sample) -> dict:
+    return {mark: ("reads", path) for mark, path in sample["reads"].items()}
+
+
+@pytest.mark.parametrize("name", ["deepchrome", "convchrome"])
+@pytest.mark.parametrize("depth", ["match", "none"])
+def test_predicting_the_training_cell_reproduces_its_predictions(sample, name, depth) -> None:
+    run_dir = sample["runs"][name]
+    result = predict_sample(run_dir / "model.pt", reads_files(sample), sample["ref"] / "tss.tsv", depth=depth)
+    ours = result.table
+    theirs = pd.read_csv(run_dir / "predictions.tsv.gz", sep="\t")
+    tss = pd.read_csv(sample["ref"] / "tss.tsv", sep="\t")
+    assert ours["gene_id"].tolist() == tss["gene_id"].tolist()  # the TSS table's order, every gene
+    merged = theirs.merge(ours, on="gene_id", suffixes=("_run", "_predict"), validate="one_to_one")
+    assert len(merged) == len(theirs) == len(ours) == 3318
+    np.testing.assert_allclose(merged["probability_predict"], merged["probability_run"], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(1 / (1 + np.exp(-ours["logit"])), ours["probability"], rtol=1e-12)
+    assert result.info["input"]["depth"] == depth and result.info["trained_on"] == "E003"
+
+
+def test_the_model_file_carries_what_prediction_needs(sample) -> None:
+    loaded = load_model_file(sample["runs"]["deepchrome"] / "model.pt")
+    meta = loaded.meta
+    dataset = load_dataset(sample["dataset"])
+    assert meta["task"] == "classification" and meta["cells"] == ["E003"] and meta["marks"] == list(MARKS)
+    assert meta["geometry"]["window_bp"] == 5000 and meta["geometry"]["bin_bp"] == 100 and meta["bins"] == 100
+    assert meta["input"] == {"values": "counts", "transform": "none"}
+    order = [list(dataset.marks).index(m) for m in MARKS]
+    np.testing.assert_allclose(meta["depth"]["mean_per_bin"], dataset.counts[:, order].mean(axis=(0, 2)))
+    np.testing.assert_allclose(meta["normalization"]["zscore_mean"], dataset.zscore_mean[order])
+    assert meta["card"]["input"]["marks"] == list(MARKS) and meta["card"]["name"] == "deepchrome"
+    # the same file, read by torch alone: a plain dict of plain values and tensors
+    raw = torch.load(sample["runs"]["deepchrome"] / "model.pt", weights_only=True)
+    assert raw["format"] == "chromexpr-model/1" and set(raw["state_dict"]) == set(loaded.state_dict)
+
+
+def test_depth_match_scales_a_shallower_sample_back(sample) -> None:
+    """A sample at half the depth (every count halved) is scaled back by 2 for a counts card."""
+    meta = load_model_file(sample["runs"]["deepchrome"] / "model.pt").meta
+    dataset = load_dataset(sample["dataset"])
+    order = [list(dataset.marks).index(m) for m in MARKS]
+    counts = dataset.counts[:, order].astype(np.float64)  # (genes, marks, bins)
+    x_full, _ = sample_input(counts, meta, depth="match")
+    x_half, applied = sample_input(counts / 2, meta, depth="match")
+    np.testing.assert_allclose(x_half, x_full, rtol=1e-6)
+    assert applied["depth_scale"] == pytest.approx({m: 2.0 for m in MARKS})
+    assert applied["depth_ratio"] == pytest.approx({m: 2.0 for m in MARKS})
+    x_none, applied = sample_input(counts / 2, meta, depth="none")
+    np.testing.assert_allclose(x_none, counts / 2, rtol=1e-6)
+    assert applied["depth_ratio"] == pytest.approx({m: 2.0 for m in MARKS})  # reported, not applied
+    assert applied["depth_scale"] == {m: 1.0 for m in MARKS}
+
+
+def test_signal_cards_zscore_with_the_sample_or_the_training_cell(sample) -> None:
+    meta = load_model_file(sample["runs"]["convchrome"] / "model.pt").meta
+    dataset = load_dataset(sample["dataset"])
+    order = [list(dataset.marks).index(m) for m in MARKS]
+    counts = dataset.counts[:, order].astype(np.float64)
+    x_own, applied = sample_input(counts * 3, meta, depth="match")  # depth-free: own statistics
+    np.testing.assert_allclose(x_own, dataset.signal[:, order], atol=1e-5)
+    assert applied["zscore"] == "the sample's own statistics"
+    x_model, applied = sample_input(counts, meta, depth="none")
+    np.testing.assert_allclose(x_model, dataset.signal[:, order], atol=1e-6)
+    assert applied["zscore"].startswith("the training cell's (E003)")
+
+
+def write_bigwig(path: Path, chrom_sizes: dict[str, int], intervals: list[tuple[str, int, int, float]]) -> None:
+    import pyBigWig
+
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(chrom_sizes.items()))
+    for chrom in chrom_sizes:
+        rows = sorted((s, e, v) for c, s, e, v in intervals if c == chrom)
+        if rows:
+            bw.addEntries(
+                [chrom] * len(rows), [s for s, _, _ in rows], ends=[e for _, e, _ in rows], values=[v for *_, v in rows]
+            )
+    bw.close()
+
+
+def test_a_bigwig_sample_predicts_what_its_bins_hold(sample, tmp_path) -> None:
+    """Two genes on their own stretches of chr17: each 100-bp bin of the bigWig holds one known value, so
+    the model's input is those values (in transcription order) and its output follows by hand."""
+    tss = tmp_path / "genes.bed"
+    tss.write_text("chr17\t100000\t100001\tplus\t0\t+\nchr17\t300000\t300001\tminus\t0\t-\n")
+    rng = np.random.default_rng(7)
+    values = {m: rng.integers(0, 6, (2, 100)).astype(float) for m in MARKS}  # (genes, bins) per mark
+    files = {}
+    for mark in MARKS:
+        intervals = []
+        for g, (start, strand) in enumerate(((100000 - 5000, "+"), (300000 - 5000 + 1, "-"))):
+            for b in range(100):
+                # '-' genes: bin 0 in transcription order is the genomic bin furthest downstream
+                k = b if strand == "+" else 99 - b
+                intervals.append(("chr17", start + 100 * k, start + 100 * (k + 1), values[mark][g, b]))
+        files[mark] = ("bigwig", tmp_path / f"{mark}.bw")
+        write_bigwig(files[mark][1], {"chr17": 1_000_000}, intervals)
+    run_dir = sample["runs"]["deepchrome"]
+    result = predict_sample(run_dir / "model.pt", files, tss, depth="none", stat="mean")
+    loaded = load_model_file(run_dir / "model.pt")
+    model = build_model(loaded.meta["card"])
+    model.load_state_dict(loaded.state_dict)
+    model.eval()
+    x = torch.tensor(np.stack([values[m] for m in MARKS], axis=1), dtype=torch.float32)  # (2, marks, bins)
+    with torch.no_grad():
+        logit = model(x)["logits"].double().numpy()
+    assert result.table["gene_id"].tolist() == ["plus", "minus"]
+    np.testing.assert_allclose(result.table["logit"], logit, atol=1e-5)
+    assert result.info["bigwig_stat"] == "mean"
+
+
+def test_cli_writes_the_table_and_its_sidecar(sample, tmp_path) -> None:
+    out = tmp_path / "E003.tsv"
+    flags = [f for mark, path in sample["reads"].items() for f in ("--reads", f"{mark}={path}")]
+    proc = run(
+        "predict",
+        "--run",
+        str(sample["runs"]["deepchrome"]),
+        *flags,
+        "--tss",
+        str(sample["ref"] / "tss.tsv"),
+        "--out",
+        str(out),
+    )
+    table = pd.read_csv(out, sep="\t")
+    assert list(table.columns) == ["gene_id", "probability", "logit"] and len(table) == 3318
+    info = json.loads((tmp_path / "E003.json").read_text())
+    assert info["input"]["depth"] == "match" and info["genes"] == 3318 and info["card"] == "deepchrome"
+    assert "3,318 genes" in proc.stdout
+
+
+def test_clear_errors(sample, tmp_path) -> None:
+    model = sample["runs"]["deepchrome"] / "model.pt"
+    tss = sample["ref"] / "tss.tsv"
+    one = {"H3K4me3": ("reads", sample["reads"]["H3K4me3"])}
+    with pytest.raises(InputError, match=r"needs mark\(s\) H3K27me3"):
+        predict_sample(model, one, tss)
+    extra = {**reads_files(sample), "H3K9me3": ("reads", sample["reads"]["H3K4me3"])}
+    with pytest.raises(InputError, match=r"H3K9me3 are not inputs of this model"):
+        predict_sample(model, extra, tss)
+    bare = tmp_path / "bare.pt"
+    torch.save(load_model_file(model).state_dict, bare)
+    with pytest.raises(InputError, match="holds weights only"):
+        predict_sample(bare, reads_files(sample), tss)
+    other = tmp_path / "differential.pt"
+    meta = dict(load_model_file(model).meta, task="differential")
+    save_model_file(other, load_model_file(model).state_dict, meta)
+    with pytest.raises(InputError, match="a differential run cannot score one sample"):
+        predict_sample(other, reads_files(sample), tss)
+    with pytest.raises(InputError, match="--depth match or none"):
+        predict_sample(model, reads_files(sample), tss, depth="total")
+    near_end = tmp_path / "edge.bed"
+    near_end.write_text("chr17\t100\t101\tedge\t0\t+\n")
+    with pytest.raises(InputError, match="no gene of the TSS table has its whole window"):
+        predict_sample(model, reads_files(sample), near_end)
+    sklearn_run = tmp_path / "logreg"
+    sklearn_run.mkdir()
+    (sklearn_run / "model.pkl").write_bytes(b"")
+    with pytest.raises(InputError, match="scikit-learn model"):
+        resolve_model_path(run=sklearn_run)
+    with pytest.raises(InputError, match="exactly one of --run DIR and --model FILE"):
+        resolve_model_path(run=sklearn_run, model=model)
+
+
+def test_the_published_attentivechrome_checkpoint_predicts_from_bigwigs(tmp_path) -> None:
+    """Imported with ``import-weights``, the authors' checkpoint applied to bigWigs that hold five real
+    E123 test genes' counts gives the reference implementation's outputs (data/real/weights/README.md)."""
+    from chromexpr.cli import main
+    from chromexpr.io.deepdiff_csv import read_deepdiff_csv
+
+    checkpoint = REPO / "data/real/weights/attentivechrome_Cell1_R2.pt"
+    file_marks = ["H3K4me1", "H3K4me3", "H3K9me3", "H3K27me3", "H3K36me3"]
+    reference_first5 = [0.100395, 0.088956, 0.917878, 0.918249, 0.123992]
+    model = tmp_path / "model.pt"
+    argv = ["import-weights", "--card", "attentivechrome", "--reference", str(checkpoint)]
+    assert main([*argv, "--marks", ",".join(file_marks), "--bins", "200", "--out", str(model)]) == 0
+    table = read_deepdiff_csv(REPO / "data/real/deepdiff_sample/E123.test.csv.gz")
+    counts = np.asarray(table.counts[:5], dtype=float)  # (5 genes, marks, 200 bins), file order
+    tss = tmp_path / "genes.bed"
+    starts = [50_000 + 40_000 * g for g in range(5)]  # + strand, each window [tss - 10 kb, tss + 10 kb)
+    tss.write_text("".join(f"chr1\t{s}\t{s + 1}\t{table.gene_ids[g]}\t0\t+\n" for g, s in enumerate(starts)))
+    files = {}
+    for m, mark in enumerate(file_marks):
+        rows = [
+            ("chr1", s - 10_000 + 100 * b, s - 10_000 + 100 * (b + 1), counts[g, m, b])
+            for g, s in enumerate(starts)
+            for b in range(200)
+        ]
+        files[mark] = ("bigwig", tmp_path / f"{mark}.bw")
+        write_bigwig(files[mark][1], {"chr1": 1_000_000}, rows)
+    with pytest.raises(InputError, match="records no training depth"):
+        predict_sample(model, files, tss)
+    result = predict_sample(model, files, tss, depth="none")
+    assert result.table["gene_id"].tolist() == list(table.gene_ids[:5])
+    np.testing.assert_allclose(result.table["logit"], reference_first5, atol=1e-5, rtol=0)
+    assert result.info["trained_on"].startswith("not recorded")
