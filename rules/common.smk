@@ -28,6 +28,7 @@ from chromexpr.preprocess.geometry import BinGeometry, widest
 from chromexpr.reporting.manifest import (
     cross_cell_report_files,
     differential_report_files,
+    interpret_report_files,
     regression_report_files,
     transfer_report_files,
 )
@@ -42,6 +43,7 @@ TRANSFER_REPORT_FILES = transfer_report_files()
 CROSS_CELL_REPORT_FILES = cross_cell_report_files()
 DIFFERENTIAL_REPORT_FILES = differential_report_files()
 REGRESSION_REPORT_FILES = regression_report_files()
+INTERPRET_REPORT_FILES = interpret_report_files()
 
 
 def script_code(script):
@@ -335,6 +337,7 @@ def final_targets():
         targets += report_sections()
     if config["export"]["deepchrome_csv"]:
         targets += expand("results/export/deepchrome/{cell}.csv.gz", cell=CELLS)
+    targets += predict_targets()
     return targets
 
 
@@ -413,6 +416,8 @@ def report_sections():
         sections.append("results/report/transfer/section.html")
     if config["experiments"]["cross_cell"]["enabled"]:
         sections.append("results/report/cross_cell/section.html")
+    if config["experiments"]["interpret"]["enabled"]:
+        sections.append("results/report/interpret/section.html")
     return sections
 
 
@@ -471,6 +476,111 @@ TORCH_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "torch"] or [
 SKLEARN_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "sklearn"] or [
     "__none__"
 ]
+
+
+# --- prediction on new samples (rules/predict.smk) ---
+PREDICT = config["predict"]
+PREDICT_CELL = PREDICT["cell"] or CELLS[0]
+# where a path of config/predict.tsv may not exist yet: files this workflow makes
+WORKFLOW_OUTPUTS = ("resources/", "results/")
+
+
+def _read_predict_table():
+    """config/predict.tsv as {sample: {mark: path}}, every check made before any job runs."""
+    bad = [m for m in PREDICT["models"] if m not in MODELS or FRAMEWORK[m] != "torch"]
+    if bad:
+        raise InputError(
+            f"predict.models names {', '.join(bad)}: only torch models of train.models can be applied "
+            "(their runs' model.pt; a scikit-learn model.pkl is not loaded, loading a pickle can run code)",
+            key="predict.models",
+            hint=f"choose among {', '.join(m for m in MODELS if FRAMEWORK[m] == 'torch') or 'none'}",
+        )
+    if PREDICT_CELL not in CELLS:
+        raise InputError(
+            f"predict.cell {PREDICT_CELL} is not a configured cell",
+            key="predict.cell",
+            hint="name one of 'cells'",
+        )
+    if PREDICT["seed"] not in SEEDS:
+        raise InputError(
+            f"predict.seed {PREDICT['seed']} is not one of train.seeds {SEEDS}",
+            key="predict.seed",
+            hint="name a seed the single-cell runs are trained with",
+        )
+    if PREDICT["tss"] is None and SOURCE == "processed":
+        raise InputError(
+            "the processed source has no reference TSS table to predict on",
+            key="predict.tss",
+            hint="give the samples' genes: a TSS table (gene_id chrom tss strand) or a BED6 file",
+        )
+    path = repo_or_cwd(PREDICT["samples"])
+    table = _read_table(path, "../config/schemas/predict.schema.yaml")
+    _check_duplicates(table, ["sample", "mark"], path)
+    samples = {}
+    for row in table.itertuples():
+        samples.setdefault(row.sample, {})[row.mark] = row.path
+    needed = {m: list(CARDS[m]["input"]["marks"]) for m in PREDICT["models"]}
+    used = {mark for marks in needed.values() for mark in marks}
+    for sample, files in samples.items():
+        for model, marks in needed.items():
+            missing = [mark for mark in marks if mark not in files]
+            if missing:
+                raise InputError(
+                    f"sample {sample} has no file for {', '.join(missing)}, which {model} takes",
+                    path=path,
+                    hint=f"add a row '{sample} MARK path' for each, or drop {model} from predict.models",
+                )
+        unused = sorted(set(files) - used)
+        if unused:
+            raise InputError(
+                f"sample {sample}: no model of predict.models takes {', '.join(unused)}",
+                path=path,
+                hint="remove those rows, or check the mark names against the cards' input.marks",
+            )
+        for mark, file in files.items():
+            if (
+                not file.startswith(WORKFLOW_OUTPUTS)
+                and not Path(repo_or_cwd(file)).is_file()
+            ):
+                raise InputError(
+                    f"the file of {sample}/{mark} does not exist: {file}",
+                    path=path,
+                    hint="fix the path (relative paths are taken from the working directory)",
+                )
+    return samples
+
+
+with dag.exit_on_input_error():
+    PREDICT_SAMPLES = _read_predict_table() if PREDICT["samples"] else {}
+
+
+def predict_inputs(wildcards):
+    """A prediction job's inputs: the run's model.pt, the TSS table, and the sample's file of each mark
+    the model takes (named mark_<MARK>)."""
+    files = PREDICT_SAMPLES[wildcards.sample]
+    marks = CARDS[wildcards.model]["input"]["marks"]
+    run = f"results/runs/single_cell/{wildcards.model}/{PREDICT_CELL}/seed{PREDICT['seed']}"
+    tss = (
+        "results/reference/tss.tsv"
+        if PREDICT["tss"] is None
+        else str(repo_or_cwd(PREDICT["tss"]))
+    )
+    inputs = {"model": f"{run}/model.pt", "tss": tss}
+    for mark in marks:
+        file = files[mark]
+        inputs[f"mark_{mark}"] = (
+            file if file.startswith(WORKFLOW_OUTPUTS) else str(repo_or_cwd(file))
+        )
+    return inputs
+
+
+def predict_targets():
+    """Every sample x model prediction."""
+    return expand(
+        "results/predict/{sample}/{model}.tsv",
+        sample=sorted(PREDICT_SAMPLES),
+        model=PREDICT["models"],
+    )
 
 
 wildcard_constraints:
@@ -759,3 +869,74 @@ def regression_fold_runs(name):
         for k in range(REGRESSION["folds"])
         for seed in SEEDS
     ]
+
+
+# --- interpretation (rules/interpret.smk) ---
+
+INTERPRET = config["experiments"]["interpret"]
+INTERPRET_CELLS = INTERPRET["cells"] or CELLS
+INTERPRET_RUN = "results/interpret/{model}/{cell}/seed{seed}/interpret.npz"
+INTERPRET_GAN = "results/interpret/gan/{model}/{cell}/seed{seed}/gan.npz"
+
+
+def _check_interpret():
+    """experiments.interpret's models, cells and seed name runs the workflow trains."""
+    bad = [
+        m
+        for m in INTERPRET["models"]
+        if m not in MODELS
+        or FRAMEWORK[m] != "torch"
+        or CARDS[m].get("task", "classification") != "classification"
+    ]
+    if bad:
+        raise InputError(
+            f"experiments.interpret.models names {', '.join(bad)}: only torch classifiers of train.models "
+            "are interpreted",
+            key="experiments.interpret.models",
+            hint="choose among "
+            + (", ".join(m for m in MODELS if FRAMEWORK[m] == "torch") or "none"),
+        )
+    for key in ("class_optimization", "gan"):
+        extra = [m for m in INTERPRET[key]["models"] if m not in INTERPRET["models"]]
+        if extra:
+            raise InputError(
+                f"experiments.interpret.{key}.models names {', '.join(extra)}, not in interpret.models",
+                key=f"experiments.interpret.{key}.models",
+                hint="add them to experiments.interpret.models, or drop them here",
+            )
+    unknown = [c for c in INTERPRET_CELLS if c not in CELLS]
+    if unknown:
+        raise InputError(
+            f"experiments.interpret.cells names {', '.join(unknown)}, not configured cells",
+            key="experiments.interpret.cells",
+            hint="name cells of 'cells'",
+        )
+    if INTERPRET["seed"] not in SEEDS:
+        raise InputError(
+            f"experiments.interpret.seed {INTERPRET['seed']} is not one of train.seeds {SEEDS}",
+            key="experiments.interpret.seed",
+            hint="name a seed the single-cell runs are trained with",
+        )
+
+
+if INTERPRET["enabled"]:
+    with dag.exit_on_input_error():
+        _check_interpret()
+
+
+def interpret_files():
+    """Every interpret.npz and gan.npz of the experiment."""
+    if not INTERPRET["enabled"]:
+        return {"runs": [], "gans": []}
+    seed = INTERPRET["seed"]
+    return {
+        "runs": expand(
+            INTERPRET_RUN, model=INTERPRET["models"], cell=INTERPRET_CELLS, seed=seed
+        ),
+        "gans": expand(
+            INTERPRET_GAN,
+            model=INTERPRET["gan"]["models"],
+            cell=INTERPRET_CELLS,
+            seed=seed,
+        ),
+    }

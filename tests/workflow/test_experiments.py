@@ -67,10 +67,12 @@ def test_uncross_is_the_source_model_scored_without_training(cross_run):
     """Honest uncross = the source's single-cell model on the target: same weights, same history."""
     import torch
 
+    from chromexpr.training.model_file import load_model_file
+
     source = cross_run / "results/runs/single_cell/deepchrome/E085/seed0"
     run = cross_run / "results/runs/transfer/deepchrome_uncross/E085_to_E123/seed0"
-    a = torch.load(source / "model.pt", weights_only=True)
-    b = torch.load(run / "model.pt", weights_only=True)
+    a = load_model_file(source / "model.pt").state_dict
+    b = load_model_file(run / "model.pt").state_dict
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert (source / "history.tsv").read_text() == (run / "history.tsv").read_text()
     metrics = json.loads((run / "metrics.json").read_text())
@@ -244,6 +246,50 @@ def test_regression_runs_and_report(cross_run):
     assert "3.26" in section and "4.70" in section and "Fig. 4" in section
 
 
+def test_predict_applies_the_h1_run_to_the_k562_reads(cross_run):
+    """The demo's K562 (E123) reads by the E003 DeepChrome run: every reference gene whose window fits, in the
+    TSS table's order, and better than chance against K562's own labels (never seen by the run)."""
+    from sklearn.metrics import roc_auc_score
+
+    from chromexpr.dataset import load_dataset
+
+    table = pd.read_csv(cross_run / "results/predict/K562/deepchrome.tsv", sep="\t", comment="#")
+    assert list(table.columns) == ["gene_id", "probability", "logit"]
+    assert table["probability"].between(0, 1).all() and table["gene_id"].is_unique
+    tss = pd.read_csv(cross_run / "results/reference/tss.tsv", sep="\t", comment="#")
+    order = [g for g in tss["gene_id"] if g in set(table["gene_id"])]
+    assert list(table["gene_id"]) == order and len(table) >= 0.95 * len(tss)
+    info = json.loads((cross_run / "results/predict/K562/deepchrome.json").read_text())
+    assert info["card"] == "deepchrome" and info["trained_on"] == "E003" and info["input"]["depth"] == "match"
+    k562 = load_dataset(cross_run / "results/datasets/E123.npz")
+    labels = pd.Series(k562.labels, index=k562.gene_ids).reindex(table["gene_id"])
+    assert roc_auc_score(labels.dropna(), table.set_index("gene_id")["probability"][labels.notna()]) > 0.6
+
+
+def test_interpretation_runs_and_report(cross_run):
+    """E003's DeepChrome and linear runs interpreted: arrays of the test genes, the sign table and every figure."""
+    import numpy as np
+
+    z = np.load(cross_run / "results/interpret/deepchrome/E003/seed0/interpret.npz", allow_pickle=False)
+    genes = pd.read_csv(cross_run / "results/runs/single_cell/deepchrome/E003/seed0/predictions.tsv.gz", sep="\t")
+    assert list(z["gene_ids"]) == list(genes.loc[genes["split"] == "test", "gene_id"])
+    assert z["classopt_expressed"].shape == (5, 100) and z["classopt_expressed"].max() == 1.0
+    assert z["classopt_loss_expressed"].shape == (200,) and z["ig_delta_max"] < 0.05
+    signs = pd.read_csv(cross_run / "results/report/interpret/signs.tsv", sep="\t")
+    assert set(signs["model"]) == {"deepchrome", "linear12"} and len(signs) == 2 * 5
+    # the planted H3K4me3 signal is read by both models even at 2 epochs
+    assert (signs.loc[signs["mark"] == "H3K4me3", "sign"] == 1).all()
+    sanity = pd.read_csv(cross_run / "results/report/interpret/gan_sanity.tsv", sep="\t")
+    assert list(sanity["source"]) == ["real", "gan", "random"] and list(sanity["published_positive"]) == [
+        0.3,
+        0.31,
+        0.19,
+    ]
+    section = (cross_run / "results/report/interpret/section.html").read_text()
+    assert "0.30" in section and "3,000,000" in section and "class_optimization.png" in section
+    assert 'id="interpret"' in (cross_run / "results/report/index.html").read_text()
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -272,6 +318,11 @@ def test_regression_runs_and_report(cross_run):
                 "report_regression": 1,
                 "report": 1,
             },
+        ),
+        # the interpretation's IG steps re-run its two runs' arrays and its section only
+        (
+            "experiments: {interpret: {ig_steps: 12}}",
+            {"interpret_run": 2, "report_interpret": 1, "report": 1},
         ),
         # the paper protocol: its uncross trains per target (2 models x 2 targets), its cross cuts target halves
         (

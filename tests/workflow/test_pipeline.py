@@ -162,6 +162,46 @@ def test_demo_dag(tmp_path):
     assert counts["build_differential_dataset"] == 2
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
     assert counts["report_differential"] == 1
+    # the demo's K562 sample (config/predict.tsv) by the E003 DeepChrome and AttentiveChrome runs
+    assert counts["predict_sample"] == 2
+    # E003's DeepChrome, AttentiveChrome and linear runs interpreted, one GAN (DeepChrome)
+    assert counts["interpret_run"] == 3 and counts["interpret_gan"] == 1 and counts["report_interpret"] == 1
+
+
+PREDICT_MARKS = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
+
+
+@pytest.mark.parametrize(
+    ("replace", "predict", "expected"),
+    [
+        # a mark the models take has no file
+        ({"H3K4me1": None}, "{}", "sample K562 has no file for H3K4me1"),
+        # a mark no model takes
+        ({"H3K9ac": "x.gz"}, "{}", "no model of predict.models takes H3K9ac"),
+        # a scikit-learn run (its model.pkl is never loaded)
+        ({}, "{models: [logreg]}", "only torch models of train.models"),
+        # a file that does not exist
+        ({"H3K4me3": "/nonexistent/reads.gz"}, "{}", "does not exist: /nonexistent/reads.gz"),
+        # a training cell the workflow does not train
+        ({}, "{cell: E999}", "predict.cell E999 is not a configured cell"),
+    ],
+)
+def test_predict_table_errors_before_any_job(tmp_path, replace, predict, expected):
+    files = {m: f"resources/demo/E123-{m}.tagAlign.gz" for m in PREDICT_MARKS} | replace
+    table = tmp_path / "predict.tsv"
+    rows = [f"K562\t{mark}\t{path}" for mark, path in files.items() if path is not None]
+    table.write_text("sample\tmark\tpath\n" + "\n".join(rows) + "\n")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"predict: {{samples: {table}}}\n")
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(f"predict: {predict}\n")
+    proc = snakemake(
+        "-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), str(extra), check=False
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert expected in out, out[-3000:]
+    assert "Traceback" not in out
 
 
 def test_processed_dag(tmp_path):

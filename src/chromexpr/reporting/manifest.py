@@ -15,12 +15,15 @@ __all__ = [
     "CROSS_CELL_TABLE_FILES",
     "DIFFERENTIAL_FIGURE_STEMS",
     "DIFFERENTIAL_TABLE_FILES",
+    "INTERPRET_FIGURE_STEMS",
+    "INTERPRET_TABLE_FILES",
     "REGRESSION_FIGURE_STEMS",
     "REGRESSION_TABLE_FILES",
     "TRANSFER_FIGURE_STEMS",
     "cross_cell_report_files",
     "differential_report_files",
     "figure_files",
+    "interpret_report_files",
     "regression_report_files",
     "transfer_report_files",
 ]
@@ -106,3 +109,29 @@ def transfer_report_files() -> list[str]:
     """Every file ``build_transfer_section`` writes, named relative to its folder."""
     tables = ["table3.tsv", "table3.md", "per_target.tsv", "paired.tsv", "domain_curves.tsv", "section.html"]
     return tables + figure_files(TRANSFER_FIGURE_STEMS)
+
+
+# --- interpret ---
+
+INTERPRET_FIGURE_STEMS = (
+    "attention_bins",
+    "attention_marks",
+    "attention_examples",
+    "class_optimization",
+    "attributions",
+    "linear_weights",
+    "gan_monte_carlo",
+)
+INTERPRET_TABLE_FILES = (
+    "signs.tsv",
+    "mark_attention.tsv",
+    "gan_sanity.tsv",
+    "linear_weights.tsv",
+    "section.html",
+)
+
+
+def interpret_report_files() -> list[str]:
+    """Every file ``build_interpret_section`` writes, named relative to its folder (a figure without data is
+    written too, saying "not configured", so the list is fixed)."""
+    return [*INTERPRET_TABLE_FILES, *figure_files(INTERPRET_FIGURE_STEMS)]

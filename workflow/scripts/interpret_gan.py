@@ -1,0 +1,22 @@
+"""DeepChrome 2.0's GAN Monte-Carlo of one run (chromexpr.evaluation.interpretation.gan_run)."""
+
+import torch
+
+from chromexpr.evaluation.interpretation import gan_run
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+wc, gan = snakemake.wildcards, snakemake.params.gan
+out = gan_run(
+    snakemake.input.model.rsplit("/", 1)[0],
+    snakemake.input.dataset,
+    snakemake.output[0],
+    cell=wc.cell,
+    seed=int(wc.seed),
+    epochs=gan["epochs"],
+    n_samples=gan["n_samples"],
+    top_k=gan["top_k"],
+    sanity_n=gan["sanity_n"],
+)
+log.info(f"GAN of {wc.model} {wc.cell} seed {wc.seed}: {gan['n_samples']:,} samples -> {out}")

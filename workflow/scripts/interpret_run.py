@@ -1,0 +1,20 @@
+"""Every interpretation of one single-cell run's test genes (chromexpr.evaluation.interpretation.interpret_run)."""
+
+import torch
+
+from chromexpr.evaluation.interpretation import interpret_run
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+wc = snakemake.wildcards
+out = interpret_run(
+    snakemake.input.model.rsplit("/", 1)[0],
+    snakemake.input.dataset,
+    snakemake.output[0],
+    cell=wc.cell,
+    seed=int(wc.seed),
+    ig_steps=snakemake.params.ig_steps,
+    class_optimization=snakemake.params.class_optimization,
+)
+log.info(f"{wc.model} {wc.cell} seed {wc.seed} -> {out}")

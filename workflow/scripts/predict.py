@@ -1,0 +1,25 @@
+"""Apply one trained run to one sample (chromexpr.predict.predict_sample)."""
+
+import torch
+
+from chromexpr.predict import predict_sample, write_prediction
+from chromexpr.preprocess.counting import is_bigwig
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+torch.set_num_threads(snakemake.threads)
+files = {
+    name.removeprefix("mark_"): ("bigwig" if is_bigwig(path) else "reads", path)
+    for name, path in snakemake.input.items()
+    if name.startswith("mark_")
+}
+result = predict_sample(
+    snakemake.input.model,
+    files,
+    snakemake.input.tss,
+    stat=snakemake.params.stat,
+    depth=snakemake.params.depth,
+    engine=snakemake.params.engine,
+)
+write_prediction(result, snakemake.output.table)
+log.info("%s: %d genes -> %s", snakemake.wildcards.sample, len(result.table), snakemake.output.table)

@@ -1,0 +1,26 @@
+"""The interpretation section of the report (chromexpr.reporting.interpret)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from chromexpr.reporting.interpret import build_interpret_section
+from chromexpr.workflow import log_to
+
+log = log_to(snakemake)
+
+
+def _key(path):
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+    return meta["model"], meta["cell"]
+
+
+written = build_interpret_section(
+    {_key(p): p for p in snakemake.input.runs},
+    {_key(p): p for p in snakemake.input.gans},
+    out_dir=Path(snakemake.output[0]).parent,
+    source_kind=snakemake.params.source_kind,
+)
+log.info(f"wrote {len(written)} files into {Path(snakemake.output[0]).parent}")
