@@ -290,6 +290,27 @@ def test_interpretation_runs_and_report(cross_run):
     assert 'id="interpret"' in (cross_run / "results/report/index.html").read_text()
 
 
+def test_deepchrome_trained_on_the_demo_reads_the_known_biology(cross_run, tmp_path):
+    """DeepChrome trained past the demo's 2 epochs (8, lr 0.01) on the demo's E003: integrated gradients and
+    input gradients both say H3K4me3 pushes towards expressed and H3K27me3 away, as the simulator plants."""
+    import numpy as np
+
+    from chromexpr.evaluation.interpret import attribution_signs
+    from chromexpr.evaluation.interpretation import interpret_run
+    from chromexpr.models import load_card
+    from chromexpr.training import train_model
+
+    data = cross_run / "results/datasets/E003.npz"
+    card = load_card("deepchrome")
+    card["training"]["lr"] = 0.01
+    metrics = train_model(card, data, tmp_path / "run", seed=0, max_epochs=8, log=lambda _line: None)
+    assert metrics["test_auroc"] > 0.75
+    z = np.load(interpret_run(tmp_path / "run", data, tmp_path / "i.npz", cell="E003", seed=0, ig_steps=16))
+    for key in ("ig_all", "saliency_all"):
+        signs = attribution_signs(z[key], list(z["marks"]))
+        assert signs["H3K4me3"] == 1 and signs["H3K27me3"] == -1, (key, signs)
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
