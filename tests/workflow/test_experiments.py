@@ -150,19 +150,21 @@ def test_snakemake_report_packages_every_section(cross_run, tmp_path):
 
     from chromexpr.reporting.cross_cell import cross_cell_report_files
     from chromexpr.reporting.differential import differential_report_files
+    from chromexpr.reporting.manifest import interpret_report_files
     from chromexpr.reporting.regression import regression_report_files
     from chromexpr.reporting.transfer import transfer_report_files
 
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(cross_run), *CROSS, "--report", str(out))
     names = zipfile.ZipFile(out).namelist()
-    assert sum(n.endswith("/section.html") for n in names) == 4  # one per experiment
+    assert sum(n.endswith("/section.html") for n in names) == 5  # one per experiment
     # test_on_rest.tsv is the Test-on-Rest job's output, in the same folder
     sections = (
         ("transfer", transfer_report_files()),
         ("cross_cell", [*cross_cell_report_files(), "test_on_rest.tsv"]),
         ("differential", differential_report_files()),
         ("regression", regression_report_files()),
+        ("interpret", interpret_report_files()),
     )
     for section, files in sections:
         written = sorted(p.name for p in (cross_run / "results/report" / section).iterdir())
@@ -262,7 +264,7 @@ def test_predict_applies_the_h1_run_to_the_k562_reads(cross_run):
     info = json.loads((cross_run / "results/predict/K562/deepchrome.json").read_text())
     assert info["card"] == "deepchrome" and info["trained_on"] == "E003" and info["input"]["depth"] == "match"
     k562 = load_dataset(cross_run / "results/datasets/E123.npz")
-    labels = pd.Series(k562.labels, index=k562.gene_ids).reindex(table["gene_id"])
+    labels = pd.Series(k562.label, index=k562.gene_ids).reindex(table["gene_id"])
     assert roc_auc_score(labels.dropna(), table.set_index("gene_id")["probability"][labels.notna()]) > 0.6
 
 

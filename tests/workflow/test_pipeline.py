@@ -232,7 +232,8 @@ def test_local_source_reports_missing_files(tmp_path):
     cfg = tmp_path / "local.yaml"
     cfg.write_text(
         f"source: {{kind: local, local: {{files: {table}, annotation: a.tsv, expression: e.tsv}}}}\ncells: [E003]\n"
-        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}, interpret: {enabled: false}}\n"
+        "predict: {samples: null}\n"
     )
     proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
     out = proc.stdout + proc.stderr
@@ -280,7 +281,8 @@ def test_local_source_end_to_end(tmp_path):
         f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
         f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3, H3K27me3, H3K36me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
-        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}, interpret: {enabled: false}}\n"
+        "predict: {samples: null}\n"
     )
     snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
@@ -591,7 +593,8 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
         f"source: {{kind: local, local: {{files: {table}, annotation: {DEMO / 'genes.tsv'}, "
         f"expression: {DEMO / 'expression.tsv'}, chrom_sizes: {DEMO / 'chrom.sizes'}}}}}\n"
         "cells: [E003]\nmarks: [H3K4me3]\ntrain: {models: []}\nexport: {deepchrome_csv: false}\n"
-        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}}\n"
+        "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}, interpret: {enabled: false}}\n"
+        "predict: {samples: null}\n"
     )
     proc = snakemake(
         "results/datasets/E003.npz", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False

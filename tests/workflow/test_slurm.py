@@ -56,7 +56,9 @@ SLICE = {
         "cross_cell": {"enabled": False},
         "differential": {"enabled": False},
         "regression": {"enabled": False},
+        "interpret": {"enabled": False},
     },
+    "predict": {"samples": None},
 }
 # Every job of the slice but `report` (a local rule) goes to SLURM.
 SLICE_JOBS = {
@@ -347,7 +349,9 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
                     "cross_cell": {"enabled": False},
                     "differential": {"enabled": False},
                     "regression": {"enabled": False},
+                    "interpret": {"enabled": False},
                 },
+                "predict": {"samples": None},
                 "source": {
                     "kind": "local",
                     "local": {
