@@ -355,3 +355,32 @@ def test_write_counts_tsv_names_bins_by_their_offset(tmp_path: Path) -> None:
     assert out.read_text() == "gene_id\tbin_-200\tbin_-100\tbin_0\tbin_100\ng\t1\t2\t3\t4\n"
     with pytest.raises(ValueError, match="counts have 4 bins, the geometry 2"):
         write_counts_tsv(np.array([[1, 2, 3, 4]]), ["g"], tmp_path / "d.tsv", BinGeometry(window_bp=100, bin_bp=100))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_strict_parser_and_compiled_screen_equal_bedtools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gz: bool
+) -> None:
+    from chromexpr.io import reads as reads_module
+
+    genes, reads, geometry = random_case(seed=5)
+    path = write_bed(tmp_path / "reads.tagAlign.gz", reads, gz=gz)
+    reference, reference_stats = bin_reads(path, genes, geometry, engine="bedtools", chrom_sizes=SIZES)
+    monkeypatch.setattr(reads_module, "_TEXT_BLOCK", 16 << 10)  # many blocks through the threads
+    monkeypatch.setattr(binning, "_BUFFER_READS", 500)  # many folds of the compiled screen's output
+    general, general_stats = bin_reads(path, genes, geometry, parser="general", chunk_reads=900, chrom_sizes=SIZES)
+    strict, strict_stats = bin_reads(path, genes, geometry, parser="strict", chunk_reads=900, chrom_sizes=SIZES)
+    np.testing.assert_array_equal(strict, reference)
+    np.testing.assert_array_equal(general, reference)
+    for key in ("reads_total", "reads_per_chrom", "reads_off_tss_chroms_by_chrom", "reads_near_windows"):
+        assert strict_stats[key] == general_stats[key]
+    assert strict_stats["reads_total"] == reference_stats["reads_total"] == len(reads)
+
+
+def test_strict_parser_read_beyond_chromosome_end(tmp_path: Path) -> None:
+    genes, reads, geometry = random_case(seed=6)
+    path = write_bed(tmp_path / "reads.bed", reads[:3000] + [("chr2", 39_990, 40_001)] + reads[3000:])
+    for parser in ("strict", "general"):
+        with pytest.raises(InputError) as info:
+            bin_reads(path, genes, geometry, parser=parser, chunk_reads=500, chrom_sizes=SIZES)
+        assert info.value.line == 3001 and "ends beyond the end of chr2" in str(info.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from released_files import write_text
 
 from chromexpr.errors import InputError
+from chromexpr.io import reads
 from chromexpr.io.reads import (
     detect_read_format,
     iter_read_chunks,
@@ -370,3 +372,92 @@ def test_normalize_chrom_names_both_directions() -> None:
 def test_read_chrom_names_text(tmp_path: Path) -> None:
     path = write_text(tmp_path / "r.bed", TAGALIGN)
     assert read_chrom_names(path) == ["chr1", "chr2", "chrX"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The strict (compiled, threaded) parser gives the same chunks as the general one
+# ----------------------------------------------------------------------------------------------
+
+
+def chunks_as_lists(path: Path, parser: str, chunk_reads: int = 7_000) -> list[tuple]:
+    """Every chunk as plain values: chromosome names, codes, starts, ends, first read, every line."""
+    out = []
+    for chunk in iter_read_chunks(path, chunk_reads, parser=parser):
+        lines = [chunk.line_of(i) for i in range(len(chunk))]
+        out.append(
+            (
+                list(chunk.chroms),
+                chunk.codes.tolist(),
+                chunk.starts.tolist(),
+                chunk.ends.tolist(),
+                chunk.first_read,
+                lines,
+            )
+        )
+    return out
+
+
+def mixed_text(seed: int) -> str:
+    """Unsorted reads on many chromosomes (short, long and >8-byte names), tagAlign and BED3 lines,
+    and, in the middle, lines only the general parser takes (comment, blank, CRLF, spaces)."""
+    rng = np.random.default_rng(seed)
+    names = ["chr1", "chr2", "chrX", "chrUn_gl000220", "chrUn_gl000221", "chr17_ctg5_hap1", "1", "MT"]
+    lines = []
+    for i in range(30_000):
+        chrom = names[int(rng.integers(len(names)))]
+        start = int(rng.integers(0, 10**9))
+        tail = "\tN\t1000\t+" if i % 3 else ""
+        lines.append(f"{chrom}\t{start}\t{start + int(rng.integers(1, 500))}{tail}\n")
+    lines[12_000:12_000] = ["# a comment\n", "\n", "chr2\t5\t9\r\n", "chr2\t 6\t9\n"]
+    return "track name=mixed\n" + "".join(lines)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_strict_parser_gives_the_general_parsers_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gz: bool
+) -> None:
+    monkeypatch.setattr(reads, "_TEXT_BLOCK", 64 << 10)  # ~20 blocks: threads hand many over
+    path = write_text(tmp_path / "r.bed", mixed_text(seed=4), gz=gz)
+    strict = chunks_as_lists(path, "strict")
+    assert strict == chunks_as_lists(path, "general")
+    assert sum(len(c[2]) for c in strict) == 30_002  # the comment and the blank line carry no read
+    assert len(strict[0][0]) == 8  # every name, in order of first appearance
+
+
+def test_auto_parser_picks_strict_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_text(tmp_path / "r.bed", TAGALIGN)
+    assert not reads.uses_strict_parser(path) and reads.uses_strict_parser(path, "strict")
+    monkeypatch.setattr(reads, "STRICT_MIN_BYTES", 10)
+    assert reads.uses_strict_parser(path) and not reads.uses_strict_parser(path, "general")
+    assert read_all(path) == EXPECTED
+    with pytest.raises(ValueError, match="parser"):
+        reads.uses_strict_parser(path, "fast")
+
+
+def test_strict_parser_errors_name_the_same_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reads, "_TEXT_BLOCK", 64 << 10)
+    path = write_text(tmp_path / "r.bed.gz", "#header\n" + many_lines(40_001) + "chr1\t7\tx\n", gz=True)
+    for parser in ("strict", "general"):
+        with pytest.raises(InputError) as info:
+            for _ in iter_read_chunks(path, 10_000, parser=parser):
+                pass
+        assert info.value.line == 40_003 and "column 3 (end) is not an integer" in str(info.value)
+
+
+def test_strict_parser_truncated_gzip_and_threads_stop(tmp_path: Path) -> None:
+    full = write_text(tmp_path / "full.gz", many_lines(50_000), gz=True)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    before = threading.active_count()
+    errors = []
+    for parser in ("strict", "general"):
+        with pytest.raises(InputError) as info:
+            for _ in iter_read_chunks(path, parser=parser):
+                pass
+        errors.append((info.value.line, "truncated" in str(info.value)))
+    assert errors[0] == errors[1] and errors[0][1]
+    # A consumer that stops early stops the reader's threads too.
+    reader = iter_read_chunks(full, 1_000, parser="strict")
+    next(reader)
+    reader.close()
+    assert threading.active_count() == before

@@ -18,31 +18,46 @@ A file whose name promises another format than its content holds is read by its 
 warning naming both; a ``.bam`` name on anything but BAM is an error (:func:`sniff_content`,
 :func:`format_by_name`).
 
-Text is decompressed and cut into blocks of whole lines (a few MB) in this thread; each block is
-parsed by ``pyarrow.csv`` (multi-threaded C++) and checked with numpy. A block that pyarrow cannot
-parse or that holds an invalid read (negative start, ``end <= start``, a comment or whitespace line
-in the middle, ragged column counts) is parsed again line by line in Python: harmless oddities are
-skipped, and the first bad line raises :class:`~chromexpr.errors.InputError` naming the file and its
-1-based line. Only that block pays for Python parsing; the next block is back on the fast path.
+Text is decompressed and cut into blocks of whole lines (a few MB). Large files (``parser="auto"``,
+from :data:`STRICT_MIN_BYTES`) are parsed by a compiled strict parser
+(:mod:`chromexpr.io.fastparse`) in a second thread while a first one decompresses, so the cores
+overlap the two; smaller files are decompressed in this thread. A block the strict parser refuses,
+and every block of a small file, is parsed by ``pyarrow.csv`` (multi-threaded C++) and checked with
+numpy. A block that pyarrow cannot parse or that holds an invalid read (negative start,
+``end <= start``, a comment or whitespace line in the middle, ragged column counts) is parsed again
+line by line in Python: harmless oddities are skipped, and the first bad line raises
+:class:`~chromexpr.errors.InputError` naming the file and its 1-based line. Only that block pays for
+Python parsing; the next block is back on the fast path.
 (pyarrow is never handed a Python file object: its read-ahead threads would call back into Python.)
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, TypeVar
 
 import numpy as np
 
 from chromexpr.errors import InputError
+from chromexpr.io.fastparse import NameTable, parse_strict_block, warm_up
 from chromexpr.io.magic import BAM_MAGIC, BIGBED_MAGICS, BIGWIG_MAGICS, GZIP_MAGIC
 
 ReadFormat = Literal["bed", "bed.gz", "bam"]
+#: Text parser: ``strict`` (compiled, common lines only, others fall back per block), ``general``
+#: (pyarrow, then Python) or ``auto`` (``strict`` for files of at least :data:`STRICT_MIN_BYTES`).
+Parser = Literal["auto", "strict", "general"]
+PARSERS: tuple[str, ...] = ("auto", "strict", "general")
+#: From this size on disk, ``auto`` uses the strict parser; below, importing numba (about 1 s)
+#: would cost more than it saves.
+STRICT_MIN_BYTES = 16 << 20
+_T = TypeVar("_T")
 #: What :func:`sniff_content` finds in a file.
 ContentKind = Literal[
     "empty", "bam", "gzip-text", "gzip-binary", "gzip-corrupt", "bigwig", "bigbed", "cram", "sam", "text", "binary"
@@ -389,7 +404,9 @@ def _gzip_error(path: Path, complete_lines: int, exc: BaseException) -> InputErr
 # ----------------------------------------------------------------------------------------------
 
 
-def iter_read_chunks(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -> Iterator[ReadChunk]:
+def iter_read_chunks(
+    path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS, *, parser: Parser = "auto"
+) -> Iterator[ReadChunk]:
     """Stream the reads of ``path`` in chunks of about ``chunk_reads`` reads.
 
     Text (tagAlign/BED, plain or gzip): every data line is one read; only the first three columns
@@ -399,6 +416,9 @@ def iter_read_chunks(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -
     records are kept, as bedtools keeps them.
 
     Memory is bounded by the chunk size, whatever the file size.
+
+    ``parser`` (text only) picks the parser; all give the same chunks. With ``strict``,
+    decompression and parsing run in two threads beside the caller's, a few blocks ahead.
 
     Raises:
         InputError: naming the file and 1-based line of the first bad read (too few columns,
@@ -412,7 +432,7 @@ def iter_read_chunks(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -
     if fmt == "bam":
         yield from _iter_bam(path, chunk_reads)
     else:
-        yield from _iter_text(path, fmt, chunk_reads)
+        yield from _iter_text(path, fmt, chunk_reads, parser)
 
 
 def read_chrom_names(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -> list[str]:
@@ -438,9 +458,8 @@ def read_chrom_names(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -
 # ----------------------------------------------------------------------------------------------
 
 
-def _iter_blocks(path: Path, fmt: ReadFormat) -> Iterator[tuple[bytes, int]]:
-    """Decompressed blocks of whole lines, each with the 1-based line number of its first line."""
-    line = 1
+def _iter_blocks(path: Path, fmt: ReadFormat) -> Iterator[bytes]:
+    """Decompressed blocks of whole lines (each ends with a newline)."""
     carry = b""
     broken_stream = _gzip_errors() if fmt == "bed.gz" else ()
     try:
@@ -455,12 +474,58 @@ def _iter_blocks(path: Path, fmt: ReadFormat) -> Iterator[tuple[bytes, int]]:
                     continue
                 block = carry + data[: cut + 1] if carry else data[: cut + 1]
                 carry = data[cut + 1 :]
-                yield block, line
-                line += block.count(b"\n")
+                yield block
     except broken_stream as exc:
         raise _gzip_error(path, _lines_before_gzip_error(path), exc) from exc
     if carry:  # last line without a newline
-        yield carry + b"\n", line
+        yield carry + b"\n"
+
+
+def _background(items: Iterator[_T], depth: int) -> Iterator[_T]:
+    """Yield what ``items`` yields, produced by a thread up to ``depth`` items ahead.
+
+    An exception in the thread is raised here; closing this generator stops the thread (and closes
+    ``items`` there, so its files close) before returning. Memory is bounded by ``depth`` items.
+    """
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def put(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((True, finished))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="chromexpr-reads", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = channel.get()
+            if not ok:
+                raise item  # type: ignore[misc]
+            if item is finished:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _lines_before_gzip_error(path: Path) -> int:
@@ -480,17 +545,49 @@ def _lines_before_gzip_error(path: Path) -> int:
     return lines
 
 
-def _iter_text(path: Path, fmt: ReadFormat, chunk_reads: int) -> Iterator[ReadChunk]:
+def uses_strict_parser(path: str | Path, parser: Parser = "auto") -> bool:
+    """Whether :func:`iter_read_chunks` parses the text file ``path`` with the strict parser."""
+    if parser not in PARSERS:
+        raise ValueError(f"parser must be one of {PARSERS}, got {parser!r}")
+    return parser == "strict" or (parser == "auto" and Path(path).stat().st_size >= STRICT_MIN_BYTES)
+
+
+def _iter_text(path: Path, fmt: ReadFormat, chunk_reads: int, parser: Parser) -> Iterator[ReadChunk]:
+    if uses_strict_parser(path, parser):
+        # Three threads: decompression, parsing, and the caller's use of the chunks. Decompression
+        # may run up to 16 blocks (64 MB) ahead while the parser loads its compiled kernel.
+        blocks = _background(_iter_blocks(path, fmt), depth=16)
+        yield from _background(_chunks(blocks, path, chunk_reads, strict=True), depth=1)
+    else:
+        yield from _chunks(_iter_blocks(path, fmt), path, chunk_reads, strict=False)
+
+
+def _chunks(blocks: Iterator[bytes], path: Path, chunk_reads: int, *, strict: bool) -> Iterator[ReadChunk]:
+    """Parse blocks into chunks of about ``chunk_reads`` reads, numbering lines on the way."""
     names: dict[str, int] = {}  # chromosome -> code, for the whole file
+    table = None
+    if strict:
+        warm_up()
+        table = NameTable(names)
     parts: list[_Part] = []
     pending = 0
     first_read = 0
-    for index, (block, first_line) in enumerate(_iter_blocks(path, fmt)):
+    line = 1  # of the block's first line
+    for index, block in enumerate(blocks):
         if index == 0:
-            block, first_line = _strip_header(block, first_line)
-        part = _parse_block_fast(block, first_line, names)
+            block, line = _strip_header(block, line)
+        part = None
+        if table is not None:
+            fast = parse_strict_block(block, table)
+            if fast is not None:  # every line was a read
+                part = _Part(codes=fast.codes, starts=fast.starts, ends=fast.ends, lines=line)
+                n_lines = len(fast.codes)
         if part is None:
-            part = _parse_block_python(block, first_line, names, path)
+            n_lines = block.count(b"\n")
+            part = _parse_block_fast(block, line, n_lines, names)
+            if part is None:
+                part = _parse_block_python(block, line, names, path)
+        line += n_lines
         if len(part.codes) == 0:
             continue
         parts.append(part)
@@ -535,7 +632,7 @@ def _strip_header(block: bytes, first_line: int) -> tuple[bytes, int]:
     return block[offset:], first_line
 
 
-def _parse_block_fast(block: bytes, first_line: int, names: dict[str, int]) -> _Part | None:
+def _parse_block_fast(block: bytes, first_line: int, n_lines: int, names: dict[str, int]) -> _Part | None:
     """pyarrow parse of one block; ``None`` when anything is off (the Python parser then decides)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -578,7 +675,6 @@ def _parse_block_fast(block: bytes, first_line: int, names: dict[str, int]) -> _
             return None
         lut = np.array([names.setdefault(n, len(names)) for n in dictionary], dtype=np.int32)
         codes.append(lut[piece.indices.to_numpy(zero_copy_only=False)])
-    n_lines = block.count(b"\n")
     if n_lines == len(starts):
         lines: int | np.ndarray = first_line
     else:

@@ -47,9 +47,11 @@ from chromexpr.io.atomic import atomic_path
 from chromexpr.io.bigwig import BigWig
 from chromexpr.io.reads import (
     DEFAULT_CHUNK_READS,
+    Parser,
     ReadChunk,
     iter_read_chunks,
     normalize_chrom_names,
+    uses_strict_parser,
 )
 from chromexpr.preprocess.geometry import BinGeometry, bin_starts, window_bounds
 from chromexpr.progress import progress_bar
@@ -68,7 +70,7 @@ TSS_COLUMNS = ("gene_id", "chrom", "tss", "strand")
 # 24 chromosomes still fit in int64 many thousand times over.
 _CHROM_SHIFT = 1 << 40
 # Reads are screened against windows in blocks of 2**10 bases: 3M blocks for a human genome (12 MB).
-_BLOCK_BITS = 10
+_BLOCK_BITS = 12
 # Kept reads buffered before they are sorted and folded in: 8M reads = 128 MB of int64 pairs.
 _BUFFER_READS = 8_000_000
 
@@ -204,6 +206,7 @@ def _scan_reads(
     chrom_sizes: Mapping[str, int] | None,
     chunk_reads: int,
     stats: dict,
+    parser: Parser = "auto",
 ) -> Iterator[tuple[ReadChunk, np.ndarray]]:
     """Yield each chunk with the TSS-chromosome index of each read (-1: not in the table).
 
@@ -215,7 +218,7 @@ def _scan_reads(
     known: dict[str, tuple[int, int, str]] = {}  # reads name -> (table index, size, table name)
 
     bar = progress_bar(desc=reads_path.name, unit=" reads", unit_scale=True)  # shown on a terminal only
-    for chunk in iter_read_chunks(reads_path, chunk_reads):
+    for chunk in iter_read_chunks(reads_path, chunk_reads, parser=parser):
         bar.update(len(chunk))
         for reason, n in chunk.skipped.items():
             stats["alignments_skipped"][reason] = stats["alignments_skipped"].get(reason, 0) + n
@@ -282,7 +285,9 @@ def _scan_reads(
 class _EdgeCounter:
     """Accumulates ``#(starts < edge)`` and ``#(ends <= edge)`` for every bin edge of every gene."""
 
-    def __init__(self, genes: _Genes, geometry: BinGeometry, buffer_reads: int | None = None) -> None:
+    def __init__(
+        self, genes: _Genes, geometry: BinGeometry, buffer_reads: int | None = None, compiled: bool = False
+    ) -> None:
         n, width = geometry.n_bins, geometry.bin_bp
         offset = genes.chrom_index * _CHROM_SHIFT
         # Genomic-order edges of every gene: (G, n + 1); bin j of gene g is [edge[g, j], edge[g, j+1]).
@@ -298,7 +303,11 @@ class _EdgeCounter:
         self._buffered = 0
         self._buffer_reads = _BUFFER_READS if buffer_reads is None else buffer_reads
         self.reads_kept = 0
+        self._compiled = compiled  # screen reads with the numba kernel (same result, one pass)
         self._build_screen()
+        if compiled:  # load the kernel now, while the reader's threads start on the file
+            none = np.zeros(0, dtype=np.int64)
+            _screen_kernel()(none.astype(np.int32), none, none, *self._screen_tables(), none, none)
 
     def _build_screen(self) -> None:
         """Prefix sums of a per-block 'some window touches this block' mask, chromosomes end to end.
@@ -321,12 +330,23 @@ class _EdgeCounter:
         touched = np.cumsum(diff[:-1]) > 0
         self._touched_cum = np.concatenate([[0], np.cumsum(touched)]).astype(np.int32)
 
+    def _screen_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n_blocks`` and ``base`` per chromosome (int64), ``touched_cum`` (int32), for the kernel."""
+        return self._n_blocks, self._base, self._touched_cum
+
     def add(self, table_index: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         """Add reads (TSS-chromosome index, start, end); reads off the table have index -1."""
         if table_index.size and table_index.min() < 0:
             on = table_index >= 0
             table_index, starts, ends = table_index[on], starts[on], ends[on]
         if table_index.size == 0:
+            return
+        if self._compiled:
+            kept_starts = np.empty(table_index.size, dtype=np.int64)
+            kept_ends = np.empty(table_index.size, dtype=np.int64)
+            n = _screen_kernel()(table_index, starts, ends, *self._screen_tables(), kept_starts, kept_ends)
+            if n:
+                self._keep(kept_starts[:n], kept_ends[:n])
             return
         n_blocks = self._n_blocks[table_index]
         base = self._base[table_index]
@@ -341,7 +361,10 @@ class _EdgeCounter:
         if kept_ends.max() >= _CHROM_SHIFT:
             # Absurdly long reads: clamping keeps them past every edge of their chromosome.
             kept_ends = np.minimum(kept_ends, _CHROM_SHIFT - 1)
-        kept_ends = offset + kept_ends
+        self._keep(kept_starts, offset + kept_ends)
+
+    def _keep(self, kept_starts: np.ndarray, kept_ends: np.ndarray) -> None:
+        """Buffer screened reads in global coordinates; fold the buffer in when it is full."""
         self._buffer.append((kept_starts, kept_ends))
         self._buffered += kept_starts.size
         self.reads_kept += kept_starts.size
@@ -371,6 +394,37 @@ class _EdgeCounter:
         return ordered.astype(np.int32)
 
 
+_SCREEN = None
+
+
+def _screen_kernel():  # compiled on first use, like the strict parser it goes with
+    global _SCREEN
+    if _SCREEN is None:
+        from numba import njit
+
+        @njit(nogil=True, cache=True)
+        def screen(table_index, starts, ends, n_blocks, base, touched_cum, out_starts, out_ends):  # pragma: no cover
+            """``_EdgeCounter.add``'s numpy screen in one pass: reads on a window's blocks, in global
+            coordinates, written to ``out_*``; returns how many."""
+            kept = 0
+            shift = np.int64(_CHROM_SHIFT)
+            for i in range(table_index.size):
+                t = table_index[i]
+                if t < 0:
+                    continue
+                first = base[t] + min(starts[i] >> _BLOCK_BITS, n_blocks[t])
+                last = base[t] + min((ends[i] - 1) >> _BLOCK_BITS, n_blocks[t])
+                if touched_cum[last + 1] > touched_cum[first]:
+                    end = min(ends[i], shift - 1)
+                    out_starts[kept] = t * shift + starts[i]
+                    out_ends[kept] = t * shift + end
+                    kept += 1
+            return kept
+
+        _SCREEN = screen
+    return _SCREEN
+
+
 def _bin_native(
     reads_path: Path,
     genes: _Genes,
@@ -378,9 +432,11 @@ def _bin_native(
     chrom_sizes: Mapping[str, int] | None,
     chunk_reads: int,
     stats: dict,
+    parser: Parser = "auto",
 ) -> np.ndarray:
-    counter = _EdgeCounter(genes, geometry)
-    for chunk, table_index in _scan_reads(reads_path, genes, chrom_sizes, chunk_reads, stats):
+    compiled = uses_strict_parser(reads_path, parser)
+    counter = _EdgeCounter(genes, geometry, compiled=compiled)
+    for chunk, table_index in _scan_reads(reads_path, genes, chrom_sizes, chunk_reads, stats, parser):
         counter.add(table_index, chunk.starts, chunk.ends)
     stats["reads_near_windows"] = counter.reads_kept
     return counter.counts()
@@ -442,13 +498,14 @@ def _bin_bedtools(
     chrom_sizes: Mapping[str, int] | None,
     chunk_reads: int,
     stats: dict,
+    parser: Parser = "auto",
 ) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pybedtools
 
     # Same validation and statistics as the native engine; bedtools' own messages are cryptic.
-    for _ in _scan_reads(reads_path, genes, chrom_sizes, chunk_reads, stats):
+    for _ in _scan_reads(reads_path, genes, chrom_sizes, chunk_reads, stats, parser):
         pass
     skipped = stats["alignments_skipped"]
     needs_copy = bool(stats["chrom_renamed"]) or skipped.get("secondary", 0) or skipped.get("no_cigar", 0)
@@ -490,6 +547,7 @@ def bin_reads(
     engine: Engine = "native",
     chrom_sizes: Mapping[str, int] | None = None,
     chunk_reads: int = DEFAULT_CHUNK_READS,
+    parser: Parser = "auto",
 ) -> tuple[np.ndarray, dict]:
     """Count reads per bin around each TSS.
 
@@ -504,6 +562,9 @@ def bin_reads(
         chrom_sizes: chromosome sizes of the assembly (TSS-table spelling). When given, windows
             must end inside their chromosome and reads must not run past a chromosome's end.
         chunk_reads: reads per streamed chunk (memory vs. per-chunk overhead).
+        parser: text parser (:func:`chromexpr.io.reads.iter_read_chunks`); with the strict one
+            (``auto`` picks it for large files) the native engine also screens reads with a
+            compiled kernel. Counts are the same with every parser.
 
     Returns:
         ``(counts, stats)``: ``counts`` is ``(len(tss), geometry.n_bins) int32``, row ``i`` for
@@ -527,9 +588,9 @@ def bin_reads(
         _check_windows(tss, genes, chrom_sizes, " (chrom_sizes)")
     stats = _new_stats(engine, genes, geometry)
     if engine == "native":
-        counts = _bin_native(reads_path, genes, geometry, chrom_sizes, chunk_reads, stats)
+        counts = _bin_native(reads_path, genes, geometry, chrom_sizes, chunk_reads, stats, parser)
     elif engine == "bedtools":
-        counts = _bin_bedtools(reads_path, genes, geometry, chrom_sizes, chunk_reads, stats)
+        counts = _bin_bedtools(reads_path, genes, geometry, chrom_sizes, chunk_reads, stats, parser)
     else:
         raise InputError(f"unknown binning engine {engine!r}", key="binning.engine", hint="use native or bedtools")
     stats["seconds"] = round(time.perf_counter() - started, 3)
