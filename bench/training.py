@@ -2,7 +2,7 @@
 """Benchmark: training and inference throughput (genes/s) of every model card.
 
 Builds (once, cached in bench/out/) a synthetic dataset of realistic shape, 6,000 genes x 5 marks x
-100 bins with the DeepChrome 60/20/20 split (3,600 train genes), then for each card in models/:
+100 bins with the DeepChrome 60/20/20 split (3,600 train genes), then for each model card:
 
 * training: ``train_model(card, dataset, ..., max_epochs=2)`` (the real entry point: checkpoints,
   validation and all); reported rate = train genes / seconds of the training pass of the LAST
@@ -10,6 +10,8 @@ Builds (once, cached in bench/out/) a synthetic dataset of realistic shape, 6,00
   scikit-learn cards: train genes / the one fit's seconds.
 * inference: the trained model scores all 6,000 genes (torch: eval mode, 1,024 genes per forward,
   bf16 autocast on CUDA, after one warm-up pass; scikit-learn: ``predict_proba``), best of 3.
+* data share (torch): drawing one epoch's batch order and gathering its batches at the card's
+  batch size, timed alone, as a share of the epoch's training pass; the rest is compute.
 
 Runs on every device given (default: cpu, plus cuda when available) and prints one table; the
 rows are also written to bench/out/training_<device>.tsv.
@@ -36,6 +38,7 @@ import torch
 from chromexpr.dataset import CANONICAL_MARKS, build_dataset, load_dataset, save_dataset
 from chromexpr.models import build_model, list_cards, load_card
 from chromexpr.training import model_inputs, predict_logits, resolve_device, train_model
+from chromexpr.training.model_file import load_model_file
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -100,11 +103,12 @@ def bench_card(name: str, dataset: Path, device: str, epochs: int, work: Path) -
             estimator.predict_proba(flat)
             times.append(time.perf_counter() - start)
         batch = None
+        data_s = None
     else:
         train_rate = metrics["n_train"] / epoch_train_seconds[-1]
         dev = resolve_device(device)
         model = build_model(card).to(dev)
-        model.load_state_dict(torch.load(run / "model.pt", weights_only=True))
+        model.load_state_dict(load_model_file(run / "model.pt").state_dict)
         x = torch.from_numpy(data.x).to(dev)
         predict_logits(model, x[:1024], amp=metrics["amp"])  # warm-up
         times = []
@@ -113,6 +117,7 @@ def bench_card(name: str, dataset: Path, device: str, epochs: int, work: Path) -
             predict_logits(model, x, amp=metrics["amp"])  # ends in .cpu(): synchronised
             times.append(time.perf_counter() - start)
         batch = metrics["training"]["batch_size"]
+        data_s = batch_gather_seconds(x, metrics["n_train"], batch, dev)
     return {
         "model": name,
         "framework": card["framework"],
@@ -123,8 +128,28 @@ def bench_card(name: str, dataset: Path, device: str, epochs: int, work: Path) -
         "train_genes_per_s": round(train_rate),
         "infer_genes_per_s": round(n_genes / min(times)),
         "epoch_s": round(metrics["n_train"] / train_rate, 2),
+        # drawing and gathering one epoch's batches alone, as a share of the epoch's training pass
+        "data_share": "-" if data_s is None else f"{100 * data_s * train_rate / metrics['n_train']:.1f}%",
         "valid_auroc": round(metrics["valid_auroc"], 3),
     }
+
+
+def batch_gather_seconds(x: torch.Tensor, n_train: int, batch: int, device: torch.device) -> float:
+    """Seconds to draw one epoch's batch order and gather its inputs and labels (the loop's data
+    loading: the examples sit on the device already), best of 3."""
+    y = torch.zeros(x.shape[0], device=device)
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        order = torch.randperm(n_train, generator=generator).to(device)
+        for lo in range(0, n_train, batch):
+            rows = order[lo : lo + batch]
+            xb, yb = x[rows], y[rows]  # noqa: F841 - the gather is what is timed
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
-    cards = args.cards or list_cards(ROOT / "models")
+    cards = args.cards or list_cards()
     OUT.mkdir(parents=True, exist_ok=True)
     dataset = make_dataset(args.genes, args.bins, 0, OUT / f"training_dataset_g{args.genes}_b{args.bins}.npz")
     host = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"

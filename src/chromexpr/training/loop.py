@@ -164,8 +164,10 @@ def _train_epoch(
         if grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
         optimizer.step()
-        for key, value in stats.items():  # summed on the device: no host sync per batch
-            sums[key] = sums[key] + value.to(sums[key].device) if key in sums else value.to(task.device)
+        for key, value in stats.items():
+            # Each statistic is summed where it lives: a loss on the GPU stays there (no host sync
+            # per batch) and a count made on the host stays there (no host-to-device copy per batch).
+            sums[key] = sums[key] + value if key in sums else value
     return {k: float(v) for k, v in task.epoch_record({k: v.item() for k, v in sums.items()}).items()}
 
 

@@ -175,8 +175,9 @@ class Task:
     def step(
         self, model: torch.nn.Module, batch: Any, *, progress: float, amp: bool
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The loss to minimise on ``batch`` and statistics to sum over the epoch (0-d tensors, on the
-        device: the loop adds them up without a host sync per batch). ``progress`` runs from 0 at the
+        """The loss to minimise on ``batch`` and statistics to sum over the epoch: 0-d tensors, each
+        summed where it is made (a loss on the device, without a host sync per batch; a count made
+        on the host, without a copy to the device per batch). ``progress`` runs from 0 at the
         first step to 1 after the last step of ``max_epochs`` epochs."""
         raise NotImplementedError
 
