@@ -33,6 +33,7 @@ from chromexpr.training import (
     train_model,
 )
 from chromexpr.training.model_file import load_model_file
+from chromexpr.training.runtime import limit_gpu_memory
 
 MARKS = list(CANONICAL_MARKS)
 N_GENES, N_BINS = 300, 100
@@ -287,3 +288,48 @@ def test_cuda_asked_but_absent_is_an_error(dataset_path, tmp_path):
     assert resolve_device("auto") == torch.device("cpu")
     with pytest.raises(InputError, match="CUDA is not available"):
         train_model("linear12", dataset_path, tmp_path, device="cuda", max_epochs=1)
+
+
+# --- several jobs on one device -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fraction", [0, -0.1, 1.5, "half", True])
+def test_gpu_memory_fraction_must_be_in_0_1(fraction):
+    with pytest.raises(InputError) as info:
+        limit_gpu_memory(fraction)
+    assert info.value.key == "train.gpu_memory_fraction" and "(0, 1]" in str(info.value)
+
+
+def test_gpu_memory_fraction_without_cuda_is_a_no_op():
+    assert limit_gpu_memory(None) is False
+    assert limit_gpu_memory(0.25) is torch.cuda.is_available()
+
+
+JOB = """
+import sys, torch
+from chromexpr.training import train_model
+from chromexpr.training.runtime import limit_gpu_memory
+torch.set_num_threads(1)
+limit_gpu_memory(0.5)
+train_model("deepchrome", sys.argv[1], sys.argv[2], seed=3, max_epochs=2, log=lambda m: None)
+"""
+
+
+def test_jobs_sharing_the_machine_give_the_results_of_a_job_alone(dataset_path, tmp_path):
+    """Two training processes at once (as with --resources gpu=2 and a memory cap) write the same
+    model and predictions, byte for byte, as the same job run alone."""
+
+    def start(name: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", JOB, str(dataset_path), str(tmp_path / name)])
+
+    alone = start("alone")
+    assert alone.wait(timeout=300) == 0
+    together = [start("a"), start("b")]
+    assert [p.wait(timeout=300) for p in together] == [0, 0]
+    expected = load_model_file(tmp_path / "alone" / "model.pt").state_dict
+    for name in ("a", "b"):
+        state = load_model_file(tmp_path / name / "model.pt").state_dict
+        assert all(torch.equal(state[k], expected[k]) for k in expected)
+        assert (tmp_path / name / "predictions.tsv.gz").read_bytes() == (
+            tmp_path / "alone" / "predictions.tsv.gz"
+        ).read_bytes()

@@ -1,12 +1,10 @@
 """DeepChrome 2.0's GAN Monte-Carlo of one run (chromexpr.evaluation.interpretation.gan_run)."""
 
-import torch
-
 from chromexpr.evaluation.interpretation import gan_run
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 wc, gan = snakemake.wildcards, snakemake.params.gan
 out = gan_run(
     snakemake.input.model.rsplit("/", 1)[0],

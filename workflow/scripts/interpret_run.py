@@ -1,12 +1,10 @@
 """Every interpretation of one single-cell run's test genes (chromexpr.evaluation.interpretation.interpret_run)."""
 
-import torch
-
 from chromexpr.evaluation.interpretation import interpret_run
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 wc = snakemake.wildcards
 out = interpret_run(
     snakemake.input.model.rsplit("/", 1)[0],

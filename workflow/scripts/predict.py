@@ -1,13 +1,11 @@
 """Apply one trained run to one sample (chromexpr.predict.predict_sample)."""
 
-import torch
-
 from chromexpr.predict import predict_sample, write_prediction
 from chromexpr.preprocess.counting import is_bigwig
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 files = {
     name.removeprefix("mark_"): ("bigwig" if is_bigwig(path) else "reads", path)
     for name, path in snakemake.input.items()

@@ -3,13 +3,11 @@
 
 from pathlib import Path
 
-import torch
-
 from chromexpr.evaluation.regression import ensemble_gradients
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 table = ensemble_gradients(
     snakemake.params.model,
     [str(Path(f).parent) for f in snakemake.input.models],

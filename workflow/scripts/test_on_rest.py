@@ -3,14 +3,13 @@
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from chromexpr.evaluation.test_on_rest import test_on_rest_scores
 from chromexpr.io.atomic import atomic_path
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 table = test_on_rest_scores(
     snakemake.params.model,
     run_dirs=[Path(p).parent for p in snakemake.input.metrics],

@@ -2,14 +2,12 @@
 
 from pathlib import Path
 
-import torch
-
 from chromexpr.evaluation.cross_cell import read_groups
 from chromexpr.training import train_cells
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 wc, t = snakemake.wildcards, snakemake.params.train
 groups = read_groups(snakemake.input.groups)
 row = groups[(groups["run"] == wc.run) & (groups["target"] == wc.target)].iloc[0]

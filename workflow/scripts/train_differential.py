@@ -2,13 +2,11 @@
 
 from pathlib import Path
 
-import torch
-
 from chromexpr.training.differential import train_differential
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 t = snakemake.params.train  # {} for scikit-learn baselines, which take no epochs or device
 train_differential(
     snakemake.wildcards.model,

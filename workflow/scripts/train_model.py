@@ -2,13 +2,11 @@
 
 from pathlib import Path
 
-import torch
-
 from chromexpr.training import train_model
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 t = snakemake.params.train  # {} for scikit-learn cards, which take no epochs or device
 train_model(
     snakemake.wildcards.model,

@@ -3,13 +3,11 @@
 
 from pathlib import Path
 
-import torch
-
 from chromexpr.training.regression import train_regression
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 p = snakemake.params.run
 w = snakemake.wildcards
 train_regression(

@@ -2,13 +2,11 @@
 
 from pathlib import Path
 
-import torch
-
 from chromexpr.training import GeneSet, score_run, train_transfer
-from chromexpr.workflow import log_to
+from chromexpr.workflow import log_to, setup_torch
 
 log = log_to(snakemake)
-torch.set_num_threads(snakemake.threads)
+setup_torch(snakemake)
 wc, t, info = snakemake.wildcards, snakemake.params.train, snakemake.params.transfer
 out_dir = Path(snakemake.output.metrics).parent
 if wc.variant == "uncross" and info["protocol"] == "honest":
