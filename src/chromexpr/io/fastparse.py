@@ -25,120 +25,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Kernel return status.
+# Kernel return status (chromexpr.kernels).
 _DONE, _NEW_NAME, _FULL, _GIVE_UP = 0, 1, 2, 3
 _HASH_BITS = 10  # 1,024 slots for names of at most 8 bytes (chr1 ... chrUn: a few dozen)
 _GOLDEN = 0x9E3779B97F4A7C15  # Fibonacci hashing multiplier
 
 
-def _kernel():  # compiled on first use: importing numba costs about a second
-    from numba import njit
-
-    @njit(nogil=True, cache=True)
-    def parse(buf, pos, codes, starts, ends, n_out, table, keys, name_bytes, name_offsets):  # pragma: no cover
-        """Parse lines of ``buf`` from byte ``pos``; returns ``(pos, n_out, status)``.
-
-        ``_NEW_NAME``: the line at ``pos`` is valid but names an unknown chromosome (its bytes run
-        from ``pos`` to the first tab). ``_FULL``: the outputs are full at ``pos``.
-        ``_GIVE_UP``: the line at ``pos`` is not strict. ``_DONE``: the block is parsed.
-        """
-        n = buf.size
-        cap = codes.size
-        mask = table.size - 1
-        n_names = name_offsets.size - 1
-        while pos < n:
-            if n_out >= cap:
-                return pos, n_out, 2
-            line = pos
-            key = np.uint64(0)
-            p = pos
-            while p < n:
-                b = buf[p]
-                if b == 9:
-                    break
-                if b <= 32 or b >= 127:
-                    return line, n_out, 3
-                if p - line < 8:
-                    key |= np.uint64(b) << np.uint64(8 * (p - line))
-                p += 1
-            length = p - line
-            if p >= n or length == 0:
-                return line, n_out, 3
-            code = -1
-            if length <= 8:
-                slot = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - 10)) & mask
-                while True:
-                    c = table[slot]
-                    if c < 0:
-                        break
-                    if keys[c] == key and name_offsets[c + 1] - name_offsets[c] == length:
-                        code = c
-                        break
-                    slot = (slot + 1) & mask
-            if code < 0:  # a long name, a name past the table's capacity, or a new one
-                for c in range(n_names):
-                    a = name_offsets[c]
-                    if name_offsets[c + 1] - a == length and keys[c] == key:
-                        same = True
-                        for k in range(8, length):
-                            if name_bytes[a + k] != buf[line + k]:
-                                same = False
-                                break
-                        if same:
-                            code = c
-                            break
-            p += 1
-            start = np.int64(0)
-            digits = 0
-            while p < n:
-                x = np.int64(buf[p]) - 48
-                if x < 0 or x > 9:
-                    break
-                start = start * 10 + x
-                digits += 1
-                p += 1
-            if digits == 0 or digits > 18 or p >= n or buf[p] != 9:
-                return line, n_out, 3
-            p += 1
-            end = np.int64(0)
-            digits = 0
-            while p < n:
-                x = np.int64(buf[p]) - 48
-                if x < 0 or x > 9:
-                    break
-                end = end * 10 + x
-                digits += 1
-                p += 1
-            if digits == 0 or digits > 18 or p >= n or end <= start:
-                return line, n_out, 3
-            b = buf[p]
-            if b == 9:
-                while p < n and buf[p] != 10:
-                    p += 1
-                if p >= n:
-                    return line, n_out, 3
-            elif b != 10:
-                return line, n_out, 3
-            if code < 0:
-                return line, n_out, 1
-            codes[n_out] = code
-            starts[n_out] = start
-            ends[n_out] = end
-            n_out += 1
-            pos = p + 1
-        return pos, n_out, 0
-
-    return parse
-
-
-_PARSE = None
-
-
 def _parse_kernel():
-    global _PARSE
-    if _PARSE is None:
-        _PARSE = _kernel()
-    return _PARSE
+    from chromexpr.kernels import HASH_BITS, parse_strict  # numba: imported on first use
+
+    assert HASH_BITS == _HASH_BITS
+    return parse_strict
 
 
 def warm_up() -> None:

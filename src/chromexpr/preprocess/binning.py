@@ -394,35 +394,11 @@ class _EdgeCounter:
         return ordered.astype(np.int32)
 
 
-_SCREEN = None
+def _screen_kernel():  # numba: imported on first use, like the strict parser it goes with
+    from chromexpr.kernels import BLOCK_BITS, CHROM_SHIFT, screen_reads
 
-
-def _screen_kernel():  # compiled on first use, like the strict parser it goes with
-    global _SCREEN
-    if _SCREEN is None:
-        from numba import njit
-
-        @njit(nogil=True, cache=True)
-        def screen(table_index, starts, ends, n_blocks, base, touched_cum, out_starts, out_ends):  # pragma: no cover
-            """``_EdgeCounter.add``'s numpy screen in one pass: reads on a window's blocks, in global
-            coordinates, written to ``out_*``; returns how many."""
-            kept = 0
-            shift = np.int64(_CHROM_SHIFT)
-            for i in range(table_index.size):
-                t = table_index[i]
-                if t < 0:
-                    continue
-                first = base[t] + min(starts[i] >> _BLOCK_BITS, n_blocks[t])
-                last = base[t] + min((ends[i] - 1) >> _BLOCK_BITS, n_blocks[t])
-                if touched_cum[last + 1] > touched_cum[first]:
-                    end = min(ends[i], shift - 1)
-                    out_starts[kept] = t * shift + starts[i]
-                    out_ends[kept] = t * shift + end
-                    kept += 1
-            return kept
-
-        _SCREEN = screen
-    return _SCREEN
+    assert (BLOCK_BITS, CHROM_SHIFT) == (_BLOCK_BITS, _CHROM_SHIFT)
+    return screen_reads
 
 
 def _bin_native(
