@@ -93,7 +93,7 @@ class StrictBlock:
     ends: np.ndarray
 
 
-def parse_strict_block(block: bytes, table: NameTable) -> StrictBlock | None:
+def parse_strict_block(block: bytes | memoryview, table: NameTable) -> StrictBlock | None:
     """Parse a block of whole lines (ending in a newline), or ``None`` if any line is not strict.
 
     New chromosome names are added to ``table`` as their first complete line is parsed; a block
@@ -113,7 +113,8 @@ def parse_strict_block(block: bytes, table: NameTable) -> StrictBlock | None:
         if status == _DONE:
             break
         if status == _NEW_NAME:
-            name = block[pos : block.index(b"\t", pos)].decode("ascii")
+            tab = pos + int(np.argmax(buf[pos:] == 9))  # the kernel found a tab ending the name
+            name = bytes(buf[pos:tab]).decode("ascii")
             if name in table.names:  # the kernel missed a known name: never loop on it
                 raise RuntimeError(f"strict parser: name table out of step at {name!r}")
             table.names[name] = len(table.names)

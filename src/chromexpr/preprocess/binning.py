@@ -305,9 +305,6 @@ class _EdgeCounter:
         self.reads_kept = 0
         self._compiled = compiled  # screen reads with the numba kernel (same result, one pass)
         self._build_screen()
-        if compiled:  # load the kernel now, while the reader's threads start on the file
-            none = np.zeros(0, dtype=np.int64)
-            _screen_kernel()(none.astype(np.int32), none, none, *self._screen_tables(), none, none)
 
     def _build_screen(self) -> None:
         """Prefix sums of a per-block 'some window touches this block' mask, chromosomes end to end.
