@@ -67,22 +67,6 @@ def _fail(message: str, stream: Any) -> None:
     raise SystemExit(1)
 
 
-def setup_torch(snakemake: Any) -> None:
-    """A torch job's process settings: ``threads`` CPU threads, and the config's
-    ``train.gpu_memory_fraction`` cap on CUDA memory (:func:`chromexpr.training.runtime.limit_gpu_memory`).
-    Neither changes what the job computes on a given device."""
-    import torch
-
-    from chromexpr.training.runtime import limit_gpu_memory
-
-    torch.set_num_threads(snakemake.threads)
-    if limit_gpu_memory((snakemake.config.get("train") or {}).get("gpu_memory_fraction")):
-        logging.getLogger("chromexpr").info(
-            "CUDA memory capped at %s of each GPU (train.gpu_memory_fraction)",
-            snakemake.config["train"]["gpu_memory_fraction"],
-        )
-
-
 def log_to(snakemake: Any) -> logging.Logger:
     """Redirect stderr and the ``chromexpr`` logger to the rule's first log file, and turn input
     errors into plain messages (see the module docstring).

@@ -1,7 +1,8 @@
 """DeepChrome 2.0's GAN Monte-Carlo of one run (chromexpr.evaluation.interpretation.gan_run)."""
 
 from chromexpr.evaluation.interpretation import gan_run
-from chromexpr.workflow import log_to, setup_torch
+from chromexpr.training.runtime import setup_torch
+from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 setup_torch(snakemake)

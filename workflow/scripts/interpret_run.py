@@ -1,7 +1,8 @@
 """Every interpretation of one single-cell run's test genes (chromexpr.evaluation.interpretation.interpret_run)."""
 
 from chromexpr.evaluation.interpretation import interpret_run
-from chromexpr.workflow import log_to, setup_torch
+from chromexpr.training.runtime import setup_torch
+from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 setup_torch(snakemake)

@@ -2,7 +2,8 @@
 
 from chromexpr.predict import predict_sample, write_prediction
 from chromexpr.preprocess.counting import is_bigwig
-from chromexpr.workflow import log_to, setup_torch
+from chromexpr.training.runtime import setup_torch
+from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 setup_torch(snakemake)

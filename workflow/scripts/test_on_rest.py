@@ -6,7 +6,8 @@ import pandas as pd
 
 from chromexpr.evaluation.test_on_rest import test_on_rest_scores
 from chromexpr.io.atomic import atomic_path
-from chromexpr.workflow import log_to, setup_torch
+from chromexpr.training.runtime import setup_torch
+from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 setup_torch(snakemake)

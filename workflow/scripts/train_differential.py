@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from chromexpr.training.differential import train_differential
-from chromexpr.workflow import log_to, setup_torch
+from chromexpr.training.runtime import setup_torch
+from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 setup_torch(snakemake)

@@ -4,7 +4,8 @@
 from pathlib import Path
 
 from chromexpr.training.regression import train_regression
-from chromexpr.workflow import log_to, setup_torch
+from chromexpr.training.runtime import setup_torch
+from chromexpr.workflow import log_to
 
 log = log_to(snakemake)
 setup_torch(snakemake)

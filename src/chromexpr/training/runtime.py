@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
 import random
@@ -100,6 +101,23 @@ def limit_gpu_memory(fraction: float | None, *, key: str = "train.gpu_memory_fra
     for index in range(torch.cuda.device_count()):
         torch.cuda.set_per_process_memory_fraction(float(fraction), index)
     return True
+
+
+def setup_torch(snakemake: Any) -> None:
+    """A torch job's process settings: ``threads`` CPU threads, and the config's
+    ``train.gpu_memory_fraction`` cap on CUDA memory (:func:`limit_gpu_memory`).
+    Neither changes what the job computes on a given device.
+
+    It lives here, not in :mod:`chromexpr.workflow`, which every script imports: the DAG's code
+    hash (:func:`chromexpr.dag.module_closure`) counts imports inside functions too, so an import
+    of this module from there would make editing any model re-run binning.
+    """
+    torch.set_num_threads(snakemake.threads)
+    if limit_gpu_memory((snakemake.config.get("train") or {}).get("gpu_memory_fraction")):
+        logging.getLogger("chromexpr").info(
+            "CUDA memory capped at %s of each GPU (train.gpu_memory_fraction)",
+            snakemake.config["train"]["gpu_memory_fraction"],
+        )
 
 
 def resolve_amp(dev: torch.device, amp: bool | None) -> bool:
