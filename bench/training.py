@@ -45,7 +45,7 @@ OUT = ROOT / "bench" / "out"
 MARKS = list(CANONICAL_MARKS)
 
 
-def make_dataset(n_genes: int, n_bins: int, seed: int, path: Path) -> Path:
+def make_dataset(n_genes: int, n_bins: int, seed: int, path: Path, cell: str = "BENCH") -> Path:
     """Counts with REMC-like spread: per-gene depth lognormal, per-mark base rates, an H3K4me3 /
     H3K36me3 signal that tracks expression, so the models have something to learn."""
     if path.exists():
@@ -69,7 +69,7 @@ def make_dataset(n_genes: int, n_bins: int, seed: int, path: Path) -> Path:
         MARKS,
         expression,
         split,
-        cell="BENCH",
+        cell=cell,
         geometry={"n_bins": n_bins},
     )
     return save_dataset(dataset, path)
