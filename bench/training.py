@@ -8,7 +8,7 @@ Builds (once, cached in bench/out/) a synthetic dataset of realistic shape, 6,00
   validation and all); reported rate = train genes / seconds of the training pass of the LAST
   epoch (the first one pays for warm-up: allocator, oneDNN / cuDNN kernel choice). For
   scikit-learn cards: train genes / the one fit's seconds.
-* inference: the trained model scores all 6,000 genes (torch: eval mode, 1,024 genes per forward,
+* inference: the trained model scores all 6,000 genes (torch: eval mode, EVAL_BATCH = 256 genes per forward,
   bf16 autocast on CUDA, after one warm-up pass; scikit-learn: ``predict_proba``), best of 3.
 * data share (torch): drawing one epoch's batch order and gathering its batches at the card's
   batch size, timed alone, as a share of the epoch's training pass; the rest is compute.
