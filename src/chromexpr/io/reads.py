@@ -458,29 +458,6 @@ def read_chrom_names(path: str | Path, chunk_reads: int = DEFAULT_CHUNK_READS) -
 # ----------------------------------------------------------------------------------------------
 
 
-def _iter_blocks(path: Path, fmt: ReadFormat) -> Iterator[bytes]:
-    """Decompressed blocks of whole lines (each ends with a newline)."""
-    carry = b""
-    broken_stream = _gzip_errors() if fmt == "bed.gz" else ()
-    try:
-        with _open_binary(path, fmt) as fh:
-            while True:
-                data = fh.read(_TEXT_BLOCK)
-                if not data:
-                    break
-                cut = data.rfind(b"\n")
-                if cut < 0:  # a line longer than a block: keep collecting
-                    carry += data
-                    continue
-                block = carry + data[: cut + 1] if carry else data[: cut + 1]
-                carry = data[cut + 1 :]
-                yield block
-    except broken_stream as exc:
-        raise _gzip_error(path, _lines_before_gzip_error(path), exc) from exc
-    if carry:  # last line without a newline
-        yield carry + b"\n"
-
-
 class _BufferPool:
     """Block buffers handed back by the consumer for the next blocks.
 
@@ -508,8 +485,9 @@ class _BufferPool:
 
 
 def _iter_views(path: Path, fmt: ReadFormat, pool: _BufferPool) -> Iterator[memoryview]:
-    """:func:`_iter_blocks` without copying: each block is decompressed into a buffer from ``pool``
-    and handed over as a view of its whole lines; the consumer gives the buffer back when done."""
+    """Decompressed blocks of whole lines (each ends with a newline), without copying: each block is
+    decompressed into a buffer from ``pool`` and handed over as a view of its whole lines; the
+    consumer gives the buffer back when done."""
     carry = b""
     broken_stream = _gzip_errors() if fmt == "bed.gz" else ()
     try:
@@ -612,18 +590,20 @@ def _iter_text(path: Path, fmt: ReadFormat, chunk_reads: int, parser: Parser) ->
         blocks = _background(_iter_views(path, fmt, pool), depth=16)
         yield from _background(_chunks(blocks, path, chunk_reads, strict=True, pool=pool), depth=1)
     else:
-        yield from _chunks(_iter_blocks(path, fmt), path, chunk_reads, strict=False)
+        pool = _BufferPool()
+        yield from _chunks(_iter_views(path, fmt, pool), path, chunk_reads, strict=False, pool=pool)
 
 
 def _chunks(
-    blocks: Iterator[bytes] | Iterator[memoryview],
+    blocks: Iterator[memoryview],
     path: Path,
     chunk_reads: int,
     *,
     strict: bool,
-    pool: _BufferPool | None = None,
+    pool: _BufferPool,
 ) -> Iterator[ReadChunk]:
-    """Parse blocks into chunks of about ``chunk_reads`` reads, numbering lines on the way."""
+    """Parse blocks into chunks of about ``chunk_reads`` reads, numbering lines on the way; each
+    block's buffer goes back to ``pool`` once parsed."""
     names: dict[str, int] = {}  # chromosome -> code, for the whole file
     table = None
     if strict:
@@ -648,8 +628,7 @@ def _chunks(
             part = _parse_block_fast(text, line, n_lines, names)
             if part is None:
                 part = _parse_block_python(text, line, names, path)
-        if pool is not None:  # the parts hold copies: the block's buffer can take the next block
-            pool.give(block)
+        pool.give(block)  # the parts hold copies: the block's buffer can take the next block
         line += n_lines
         if len(part.codes) == 0:
             continue
