@@ -281,11 +281,11 @@ def main() -> int:
     if shutil.which("igzip"):
         igzip = run_child(["igzip", "-dc", str(reads_path)])
         print(f"igzip -dc wall {igzip['wall_s']:7.2f} s  cpu {igzip['cpu_s']:7.2f} s  peak {igzip['peak_mb']:7.0f} MB")
-    native = run_child(
-        [sys.executable, __file__, "--window-bp", str(args.window_bp), "--bin-bp", str(args.bin_bp),
-         "--parser", args.parser, "_native", "--tss", str(tss_path), "--reads-file", str(reads_path),
-         "--counts", str(native_npy)]
-    )  # fmt: skip
+    native_cmd = [
+        sys.executable, __file__, "--window-bp", str(args.window_bp), "--bin-bp", str(args.bin_bp),
+        "--parser", args.parser, "_native", "--tss", str(tss_path), "--reads-file", str(reads_path),
+    ]  # fmt: skip
+    native = run_child([*native_cmd, "--counts", str(native_npy)])
     counts_native = np.load(native_npy)
     stats = json.loads(native_npy.with_suffix(".json").read_text())
     print(
@@ -298,11 +298,7 @@ def main() -> int:
         f"wall {native['wall_s'] / floor['wall_s']:.2f}x  (target: at most 2x on 2 cores)"
     )
     twice_npy = args.out / "native_twice_counts.npy"
-    run_child(
-        [sys.executable, __file__, "--window-bp", str(args.window_bp), "--bin-bp", str(args.bin_bp),
-         "--parser", args.parser, "_native", "--tss", str(tss_path), "--reads-file", str(reads_path),
-         "--counts", str(twice_npy), "--twice"]
-    )  # fmt: skip
+    run_child([*native_cmd, "--counts", str(twice_npy), "--twice"])
     again = json.loads(twice_npy.with_suffix(".json").read_text())
     print(
         f"native, a second file in the same process (numba and its kernels loaded): in-process "

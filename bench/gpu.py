@@ -29,6 +29,7 @@ the autocast column from CPU autocast), so its logic can be checked without a GP
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import subprocess
@@ -55,6 +56,7 @@ REMC_GENES = 6601  # per split and cell: the DeepChrome split of 19,802 genes (6
 REMC_CELLS = 56
 
 
+@functools.cache
 def _bench_training():
     """bench/training.py as a module (its dataset generator)."""
     spec = importlib.util.spec_from_file_location("bench_training", ROOT / "bench" / "training.py")
