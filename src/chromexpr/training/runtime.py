@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import random
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,25 @@ def resolve_amp(dev: torch.device, amp: bool | None) -> bool:
     return use_amp
 
 
+def set_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """``torch.use_deterministic_algorithms`` for eager execution, without importing ``torch._inductor``.
+
+    The public function also sets the flag of TorchInductor's config, and importing that config loads
+    ``torch._inductor``, ``torch._dynamo`` and sympy: 1.3-1.8 s per process (measured with torch 2.13 on
+    the 2-core machine), more than a demo training job's own work. chromexpr never compiles a model, so
+    only the eager flag matters; it is the same flag either way. Where inductor is loaded already (the
+    process compiled something), its config follows too, as the public function would do.
+    """
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # a torch without the private setter: the public function, whatever it imports
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+        return
+    setter(mode, warn_only=warn_only)
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.deterministic = mode
+
+
 @contextlib.contextmanager
 def deterministic(device: torch.device) -> Iterator[None]:
     """Deterministic kernels while training; the previous global settings are restored after."""
@@ -145,13 +165,13 @@ def deterministic(device: torch.device) -> Iterator[None]:
         # cuBLAS reads this when its handle is made; with it, matmuls are reproducible on GPU
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # warn_only: an op without a deterministic kernel (some CUDA backward passes) warns, not fails
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    set_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        set_deterministic_algorithms(previous[0], warn_only=previous[1])
         torch.backends.cudnn.benchmark = previous[2]
         torch.backends.cudnn.deterministic = previous[3]
 
