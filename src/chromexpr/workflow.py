@@ -5,6 +5,9 @@
 * sends stderr and the ``chromexpr`` logger to the rule's log file;
 * prints an uncaught ``ChromexprError`` (an ``InputError``: bad file, line or config key) as its
   message alone, to the log and to the terminal, and exits 1, instead of ending a Python traceback;
+* runs the job in a fork of the job server where one can run (``chromexpr.jobserver``): in the script's
+  own process it hands the script to the server and exits with the job's status, and in the server's
+  fork it returns, so everything a script imports after ``log_to`` is imported once per server, not per job;
 * remembers that input error with a fingerprint of the job (rule, wildcards, params, and the path,
   size and modification time of every input), so that a retry of the same job with the same inputs
   (``retries`` in the profile, meant for jobs that ran out of memory or time) stops at once with the
@@ -23,8 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from chromexpr import jobserver
 from chromexpr.errors import ChromexprError
-from chromexpr.io.jsonio import dumps_json, write_json
 
 #: where input-error records live, relative to the working directory (Snakemake's own folder).
 ERROR_RECORDS = Path(".snakemake") / "chromexpr" / "input_errors"
@@ -40,6 +43,8 @@ def _items(named: Any) -> list[tuple[str, Any]]:
 def job_fingerprint(snakemake: Any) -> str:
     """sha256 of what determines a job's result: rule, wildcards, params and every input file's
     path, size and mtime (a file that does not exist counts as missing)."""
+    from chromexpr.io.jsonio import dumps_json
+
     files = []
     for path in sorted(str(p) for p in snakemake.input):
         try:
@@ -57,6 +62,8 @@ def job_fingerprint(snakemake: Any) -> str:
 
 
 def _record_path(snakemake: Any) -> Path:
+    from chromexpr.io.jsonio import dumps_json
+
     key = dumps_json([snakemake.rule, sorted(_items(snakemake.wildcards))], indent=None)
     return ERROR_RECORDS / f"{snakemake.rule}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
@@ -73,6 +80,14 @@ def log_to(snakemake: Any) -> logging.Logger:
 
     Returns the ``chromexpr`` logger.
     """
+    if jobserver.enabled():  # this script's own process: the job runs in a fork of the server
+        code = jobserver.forward(sys.argv[0])  # the file Snakemake wrote: its preamble and this script
+        if code is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    from chromexpr.io.jsonio import write_json
+
     path = Path(snakemake.log[0])
     path.parent.mkdir(parents=True, exist_ok=True)
     stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the script

@@ -433,6 +433,44 @@ def test_snakemake_report_packages_the_figures(demo_run, tmp_path):
     assert 'report: "workflow/report/workflow.rst"' in (REPO / "Snakefile").read_text()
 
 
+def test_job_server_runs_give_the_results_of_a_process_per_job(demo_run, tmp_path):
+    """The fixture's jobs ran in forks of the job server (chromexpr.jobserver); the same training runs made
+    again with the server off (CHROMEXPR_JOB_SERVER=0: a Python process per job) give the same files."""
+    import json
+
+    import torch
+
+    from chromexpr.training.model_file import load_model_file
+
+    work, _ = demo_run
+    log = (work / "logs/train/single_cell/deepchrome/E003/seed0.log").read_text()
+    assert "(a fork of the job server)" in log
+    copy = Path(shutil.copytree(work, tmp_path / "copy", symlinks=True))
+    runs = [f"results/runs/single_cell/{m}/E003/seed0" for m in ("deepchrome", "linear12", "logreg")]
+    for run in runs:
+        shutil.rmtree(copy / run)
+    targets = [f"{run}/metrics.json" for run in runs]
+    snakemake(*targets, "--cores", "2", "--directory", str(copy), *SMALL, env={"CHROMEXPR_JOB_SERVER": "0"})
+    assert "(a fork of the job server)" not in (copy / "logs/train/single_cell/deepchrome/E003/seed0.log").read_text()
+    timing = re.compile(r"seconds|per_second|resumed_from")
+    for run in runs:
+        a, b = work / run, copy / run
+        for name in ("predictions.tsv.gz", "history.tsv"):
+            if name == "history.tsv":
+                ha, hb = (pd.read_csv(p / name, sep="\t") for p in (a, b))
+                keep = [c for c in ha.columns if not timing.search(c)]
+                pd.testing.assert_frame_equal(ha[keep], hb[keep])
+            else:
+                assert (a / name).read_bytes() == (b / name).read_bytes(), run
+        ma, mb = (json.loads((p / "metrics.json").read_text()) for p in (a, b))
+        assert {k: v for k, v in ma.items() if not timing.search(k)} == {
+            k: v for k, v in mb.items() if not timing.search(k)
+        }
+        if (a / "model.pt").exists():
+            sa, sb = load_model_file(a / "model.pt").state_dict, load_model_file(b / "model.pt").state_dict
+            assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def test_rerun_does_nothing_and_redoes_only_missing(demo_run, tmp_path):
     work, _ = demo_run
     proc = snakemake("-n", "--cores", "2", "--directory", str(work), *SMALL)

@@ -1,10 +1,13 @@
 """Count reads (or bigWig signal) per bin for one cell and mark (chromexpr.preprocess.counting)."""
 
-from chromexpr.preprocess.counting import bin_file
-from chromexpr.preprocess.geometry import BinGeometry
 from chromexpr.workflow import log_to
 
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log_to(snakemake)
+
+from chromexpr.preprocess.counting import bin_file
+from chromexpr.preprocess.geometry import BinGeometry
+
 b = snakemake.params.binning  # engine for reads; bigwig_stat and missing_chromosomes for bigWig
 bin_file(
     snakemake.input.reads,

@@ -4,11 +4,14 @@ The counts were binned once at the widest window any experiment asks for (params
 keeps the bins of its own window (params.geometry), cut out of them.
 """
 
-from chromexpr.dataset import assemble_dataset
-from chromexpr.preprocess.geometry import BinGeometry
 from chromexpr.workflow import log_to
 
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log = log_to(snakemake)
+
+from chromexpr.dataset import assemble_dataset
+from chromexpr.preprocess.geometry import BinGeometry
+
 p = snakemake.params
 binned, wanted = BinGeometry(**p.binned), BinGeometry(**p.geometry)
 ds = assemble_dataset(

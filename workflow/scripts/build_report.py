@@ -1,11 +1,14 @@
 """Build results/report/ from every run's metrics.json, history and predictions (chromexpr.reporting)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.reporting import build_report
-from chromexpr.workflow import log_to
 
-log_to(snakemake)
 build_report(
     list(snakemake.input.metrics),
     Path(snakemake.output.html).parent,

@@ -1,12 +1,15 @@
 """The ensemble (mean of the fold sub-models) or the weighted variant (classifier-weighted cell-specific
 sub-models) of one seed, from the member runs' files (chromexpr.evaluation.regression.combine_runs)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.evaluation.regression import combine_runs
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 p = snakemake.params
 folders = sorted({str(Path(f).parent) for f in snakemake.input})
 # ensemble: part (fold0, ...) -> folder; weighted: cell -> its cell-specific sub-model's folder (part cell_{cell})

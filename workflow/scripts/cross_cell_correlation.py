@@ -1,11 +1,14 @@
 """Expression of every cell per gene, and the cell x cell correlation per split (DeepChrome 2.0 Fig. 3)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from chromexpr.dataset import load_dataset
 from chromexpr.evaluation.cross_cell import correlation_tables, expression_table
 from chromexpr.io.atomic import atomic_path
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 datasets = {
     cell: load_dataset(path) for cell, path in zip(snakemake.params.cells, snakemake.input.datasets, strict=True)
 }

@@ -1,12 +1,15 @@
 """The cross-cell groups of every target (All / Highly / Somewhat / Random x Inclusive / Exclusive)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 import pandas as pd
 
 from chromexpr.evaluation.cross_cell import cross_cell_groups
 from chromexpr.io.atomic import atomic_path
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 g = snakemake.params.groups
 groups = cross_cell_groups(
     pd.read_csv(snakemake.input.correlation, sep="\t", dtype={"cell_a": str, "cell_b": str}),

@@ -1,14 +1,17 @@
 """Redraw every report figure from the tables in results/report/ (no training, no run files)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.reporting import draw_figures
 from chromexpr.reporting.cross_cell import draw_cross_cell_figures
 from chromexpr.reporting.differential import draw_differential_figures
 from chromexpr.reporting.transfer import draw_transfer_figures
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 tables = Path(snakemake.params.tables)
 sections = [
     tables / "transfer" / "per_target.tsv",

@@ -1,9 +1,12 @@
 """Ingest a released processed dataset (DeepChrome or DeepDiff CSVs) (chromexpr.sources.processed)."""
 
-from chromexpr.sources.processed import ingest_processed
 from chromexpr.workflow import log_to
 
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log_to(snakemake)
+
+from chromexpr.sources.processed import ingest_processed
+
 ingest_processed(
     snakemake.params.fmt,
     {s: snakemake.input[s] for s in ("train", "valid", "test")},

@@ -1,10 +1,13 @@
 """Every interpretation of one single-cell run's test genes (chromexpr.evaluation.interpretation.interpret_run)."""
 
-from chromexpr.evaluation.interpretation import interpret_run
-from chromexpr.training.runtime import setup_torch
 from chromexpr.workflow import log_to
 
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log = log_to(snakemake)
+
+from chromexpr.evaluation.interpretation import interpret_run
+from chromexpr.training.runtime import setup_torch
+
 setup_torch(snakemake)
 wc = snakemake.wildcards
 out = interpret_run(

@@ -1,11 +1,14 @@
 """Apply one trained run to one sample (chromexpr.predict.predict_sample)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from chromexpr.predict import predict_sample, write_prediction
 from chromexpr.preprocess.counting import is_bigwig
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 files = {
     name.removeprefix("mark_"): ("bigwig" if is_bigwig(path) else "reads", path)

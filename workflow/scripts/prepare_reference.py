@@ -1,10 +1,13 @@
 """Build tss.tsv, windows.bed and splits.tsv (chromexpr.preprocess.reference)."""
 
-from chromexpr.preprocess.geometry import BinGeometry
-from chromexpr.preprocess.reference import prepare_reference
 from chromexpr.workflow import log_to
 
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log_to(snakemake)
+
+from chromexpr.preprocess.geometry import BinGeometry
+from chromexpr.preprocess.reference import prepare_reference
+
 p = snakemake.params
 prepare_reference(
     snakemake.input.annotation,

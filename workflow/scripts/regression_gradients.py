@@ -1,13 +1,16 @@
 """Fig. 4's data for one seed: the ensemble's mean signed input gradient over each figure cell's test genes
 (chromexpr.evaluation.attribution.mean_input_gradients over the fold sub-models)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.evaluation.regression import ensemble_gradients
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 table = ensemble_gradients(
     snakemake.params.model,

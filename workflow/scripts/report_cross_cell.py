@@ -1,11 +1,14 @@
 """Figs. 3, 5, 6, 7, 9 and the cross-cell section of the report (chromexpr.reporting.cross_cell)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.reporting.cross_cell import build_cross_cell_section
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 correlations = {Path(p).stem.removeprefix("correlation_"): p for p in snakemake.input.correlation}
 written = build_cross_cell_section(
     run_metrics=list(snakemake.input.runs),

@@ -1,11 +1,14 @@
 """Table 1, Figs. 4-5 and the differential section of the report (chromexpr.reporting.differential)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.reporting.differential import build_differential_section
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 p = snakemake.params
 written = build_differential_section(
     metrics=snakemake.input.metrics,

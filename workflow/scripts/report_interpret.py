@@ -1,14 +1,16 @@
 """The interpretation section of the report (chromexpr.reporting.interpret)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 import json
 from pathlib import Path
 
 import numpy as np
 
 from chromexpr.reporting.interpret import build_interpret_section
-from chromexpr.workflow import log_to
-
-log = log_to(snakemake)
 
 
 def _key(path):

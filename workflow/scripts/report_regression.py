@@ -1,12 +1,15 @@
 """The regression MSE table, Figs. 1-4 and the report section (chromexpr.reporting.regression)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.models import load_card
 from chromexpr.reporting.regression import build_regression_section
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 p = snakemake.params
 histories = {}
 for path in snakemake.input.history:

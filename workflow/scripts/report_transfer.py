@@ -1,11 +1,14 @@
 """Table 3, Fig. 4 and the transfer section of the report (chromexpr.reporting.transfer)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.reporting.transfer import build_transfer_section
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 written = build_transfer_section(
     transfer_metrics=snakemake.input.transfer,
     origin_metrics=snakemake.input.origin,

@@ -1,5 +1,10 @@
 """Test-on-Rest: every single-cell run of the model scored on every other cell's test genes (no training)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 import pandas as pd
@@ -7,9 +12,7 @@ import pandas as pd
 from chromexpr.evaluation.test_on_rest import test_on_rest_scores
 from chromexpr.io.atomic import atomic_path
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 table = test_on_rest_scores(
     snakemake.params.model,

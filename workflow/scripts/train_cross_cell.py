@@ -1,13 +1,16 @@
 """One cross-cell run: a group's cells train and select, the target's test genes are scored."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.evaluation.cross_cell import read_groups
 from chromexpr.training import train_cells
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 wc, t = snakemake.wildcards, snakemake.params.train
 groups = read_groups(snakemake.input.groups)

@@ -1,12 +1,15 @@
 """Train one model on one cell with one seed (chromexpr.training.train_model)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.training import train_model
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 t = snakemake.params.train  # {} for scikit-learn cards, which take no epochs or device
 train_model(

@@ -1,13 +1,16 @@
 """Train one regression run (a fold or cell-specific sub-model, the classifier, or a baseline) with one seed
 (chromexpr.training.regression.train_regression)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.training.regression import train_regression
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 p = snakemake.params.run
 w = snakemake.wildcards

@@ -1,12 +1,15 @@
 """One transfer run, source -> target (chromexpr.training.train_transfer; honest _uncross: score_run)."""
 
+from chromexpr.workflow import log_to
+
+# from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
+log = log_to(snakemake)
+
 from pathlib import Path
 
 from chromexpr.training import GeneSet, score_run, train_transfer
 from chromexpr.training.runtime import setup_torch
-from chromexpr.workflow import log_to
 
-log = log_to(snakemake)
 setup_torch(snakemake)
 wc, t, info = snakemake.wildcards, snakemake.params.train, snakemake.params.transfer
 out_dir = Path(snakemake.output.metrics).parent
