@@ -46,9 +46,25 @@ REGRESSION_REPORT_FILES = regression_report_files()
 INTERPRET_REPORT_FILES = interpret_report_files()
 
 
-def script_code(script):
-    """Hash of the chromexpr modules workflow/scripts/<script> imports (chromexpr.dag.code_hash)."""
-    return dag.code_hash(REPO / "workflow" / "scripts" / script)
+_CODE_HASHES = {}
+
+
+def script_code(script, models=()):
+    """Hash of the chromexpr modules workflow/scripts/<script> imports and of the model family of each
+    card in ``models`` (chromexpr.dag.code_hash), computed once per script and cards in this process.
+    """
+    key = (script, tuple(models))
+    if key not in _CODE_HASHES:
+        _CODE_HASHES[key] = dag.code_hash(
+            REPO / "workflow" / "scripts" / script, models=models
+        )
+    return _CODE_HASHES[key]
+
+
+def run_code(script):
+    """The code param of a job that builds its {model} wildcard's card: its script's modules and that
+    card's model family, so that editing one family re-runs its runs and no other."""
+    return lambda wildcards: script_code(script, [wildcards.model])
 
 
 def repo_or_cwd(path):

@@ -85,7 +85,7 @@ rule train_cross_cell:
         model=CROSS_MODEL,
         card=CARD_SHA256[CROSS_MODEL] if CROSS["enabled"] else "",
         train=torch_training_params(),
-        code=script_code("train_cross_cell.py"),
+        code=script_code("train_cross_cell.py", [CROSS_MODEL]),
     script:
         "../workflow/scripts/train_cross_cell.py"
 
@@ -114,7 +114,7 @@ rule test_on_rest:
         model=CROSS_MODEL,
         cells=CELLS,
         seeds=SEEDS,
-        code=script_code("test_on_rest.py"),
+        code=script_code("test_on_rest.py", [CROSS_MODEL]),
     script:
         "../workflow/scripts/test_on_rest.py"
 

@@ -87,7 +87,7 @@ rule train_differential_torch:
     params:
         card=card_checksum,
         train=differential_training_params(),
-        code=script_code("train_differential.py"),
+        code=run_code("train_differential.py"),
     script:
         "../workflow/scripts/train_differential.py"
 
@@ -119,7 +119,7 @@ rule train_differential_sklearn:
     params:
         card=card_checksum,
         train={},
-        code=script_code("train_differential.py"),
+        code=run_code("train_differential.py"),
     script:
         "../workflow/scripts/train_differential.py"
 

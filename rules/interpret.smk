@@ -30,7 +30,7 @@ rule interpret_run:
             if wc.model in INTERPRET["class_optimization"]["models"]
             else None
         ),
-        code=script_code("interpret_run.py"),
+        code=run_code("interpret_run.py"),
     script:
         "../workflow/scripts/interpret_run.py"
 
@@ -56,7 +56,7 @@ rule interpret_gan:
         runtime=lambda wc, attempt: 240 * attempt,
     params:
         gan=INTERPRET["gan"],
-        code=script_code("interpret_gan.py"),
+        code=run_code("interpret_gan.py"),
     script:
         "../workflow/scripts/interpret_gan.py"
 

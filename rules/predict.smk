@@ -26,7 +26,7 @@ rule predict_sample:
         depth=PREDICT["depth"],
         stat=PREDICT["bigwig_stat"],
         engine=config["binning"]["engine"],
-        code=script_code("predict.py"),
+        code=run_code("predict.py"),
     script:
         "../workflow/scripts/predict.py"
 

@@ -31,7 +31,7 @@ rule train_regression_torch:
         card=card_checksum,
         run=regression_params,
         torch=True,
-        code=script_code("train_regression.py"),
+        code=run_code("train_regression.py"),
     script:
         "../workflow/scripts/train_regression.py"
 
@@ -62,7 +62,7 @@ rule train_regression_sklearn:
         card=card_checksum,
         run=regression_params,
         torch=False,
-        code=script_code("train_regression.py"),
+        code=run_code("train_regression.py"),
     script:
         "../workflow/scripts/train_regression.py"
 
@@ -121,7 +121,7 @@ rule regression_gradients:
         model=REGRESSION["ensemble_model"],
         cells=REG_PLAN["figure_cells"],
         card=lambda wc: CARD_SHA256[REGRESSION["ensemble_model"]],
-        code=script_code("regression_gradients.py"),
+        code=script_code("regression_gradients.py", [REGRESSION["ensemble_model"]]),
     script:
         "../workflow/scripts/regression_gradients.py"
 

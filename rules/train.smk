@@ -27,7 +27,7 @@ rule train_torch:
     params:
         card=card_checksum,
         train=torch_training_params(),
-        code=script_code("train_model.py"),
+        code=run_code("train_model.py"),
     script:
         "../workflow/scripts/train_model.py"
 
@@ -56,6 +56,6 @@ rule train_sklearn:
     params:
         card=card_checksum,
         train={},
-        code=script_code("train_model.py"),
+        code=run_code("train_model.py"),
     script:
         "../workflow/scripts/train_model.py"

@@ -39,7 +39,7 @@ rule transfer_cross:
         card=card_checksum,
         train=torch_training_params(),
         transfer=transfer_info,
-        code=script_code("train_transfer.py"),
+        code=run_code("train_transfer.py"),
     script:
         "../workflow/scripts/train_transfer.py"
 
@@ -75,7 +75,7 @@ rule transfer_uncross:
         card=card_checksum,
         train=torch_training_params() if TRANSFER["protocol"] == "paper" else {},
         transfer=transfer_info,
-        code=script_code("train_transfer.py"),
+        code=run_code("train_transfer.py"),
     script:
         "../workflow/scripts/train_transfer.py"
 

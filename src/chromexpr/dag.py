@@ -17,6 +17,7 @@ import ast
 import contextlib
 import copy
 import difflib
+import functools
 import hashlib
 import importlib.util
 import sys
@@ -615,42 +616,41 @@ def _statements(tree: ast.AST) -> Iterator[ast.AST]:
                 todo.extend(children)
 
 
-def _named_imports(value: ast.expr, tree: ast.AST, current: str | None, is_package: bool) -> set[str]:
-    """Modules an assignment's value names for a later import by name: every string constant
-    ``"chromexpr.<module>"`` in it (a table of modules to import on demand, e.g. the model registry's
-    ``BUILTIN_CLASSES``), and the submodules of a ``lazy_exports(__name__, mapping)`` call in a package
-    ``__init__`` (``chromexpr.lazy``; the mapping a dict literal, or the name of one in the module)."""
-    names = {
-        node.value
-        for node in ast.walk(value)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(PACKAGE + ".")
-    }
-    is_lazy = (
-        isinstance(value, ast.Call)
-        and getattr(value.func, "id", getattr(value.func, "attr", None)) == "lazy_exports"
-        and len(value.args) == 2
-    )
-    if is_lazy and is_package and current is not None:
+def _lazy_mapping(tree: ast.AST) -> dict[str, str]:
+    """``name -> submodule`` of a package ``__init__``'s ``lazy_exports(__name__, mapping)`` call
+    (``chromexpr.lazy``; the mapping a dict literal, or the name of one bound in the module)."""
+    body = getattr(tree, "body", [])
+    for node in body:
+        value = getattr(node, "value", None)
+        if not (
+            isinstance(node, (ast.Assign, ast.AnnAssign))
+            and isinstance(value, ast.Call)
+            and getattr(value.func, "id", getattr(value.func, "attr", None)) == "lazy_exports"
+            and len(value.args) == 2
+        ):
+            continue
         mapping = value.args[1]
         if isinstance(mapping, ast.Name):
-            for node in getattr(tree, "body", []):
-                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for other in body:
+                targets = other.targets if isinstance(other, ast.Assign) else [getattr(other, "target", None)]
                 if any(isinstance(t, ast.Name) and t.id == mapping.id for t in targets):
-                    mapping = node.value
+                    mapping = other.value
                     break
         if isinstance(mapping, ast.Dict):
-            names.update(
-                f"{current}.{v.value}"
-                for v in mapping.values
-                if isinstance(v, ast.Constant) and isinstance(v.value, str)
-            )
-    return names
+            return {
+                k.value: v.value
+                for k, v in zip(mapping.keys, mapping.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant) and isinstance(v.value, str)
+            }
+    return {}
 
 
-def _imported_modules(tree: ast.AST, current: str | None, is_package: bool) -> set[str]:
-    """Dotted names of every module an import statement anywhere in ``tree`` executes, and of those
-    it names for a later import (``_named_imports``)."""
+def _imports(tree: ast.AST, current: str | None, is_package: bool) -> tuple[set[str], set[tuple[str, str]]]:
+    """What the import statements anywhere in ``tree`` execute: the dotted names of the modules (with their
+    parent packages), and the ``(package, name)`` of every ``from package import name`` (a name a package
+    exports lazily loads its submodule only then: ``module_closure`` resolves those against the package)."""
     found: set[str] = set()
+    names: set[tuple[str, str]] = set()
     for node in _statements(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -664,42 +664,60 @@ def _imported_modules(tree: ast.AST, current: str | None, is_package: bool) -> s
             found.add(base)
             # 'from chromexpr.x import y' may import the submodule chromexpr.x.y
             found.update(f"{base}.{alias.name}" for alias in node.names)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            found.update(_named_imports(node.value, tree, current, is_package))
+            names.update((base, alias.name) for alias in node.names)
     with_parents: set[str] = set()
     for name in found:
         parts = name.split(".")
         with_parents.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return {n for n in with_parents if n == PACKAGE or n.startswith(PACKAGE + ".")}
+    ours = {n for n in with_parents if n == PACKAGE or n.startswith(PACKAGE + ".")}
+    return ours, {(b, n) for b, n in names if b == PACKAGE or b.startswith(PACKAGE + ".")}
 
 
-def module_closure(script: str | Path, *, root: str | Path | None = None) -> list[str]:
-    """Every chromexpr module that running ``script`` imports, directly or transitively.
+def module_closure(script: str | Path, *, root: str | Path | None = None, modules: Sequence[str] = ()) -> list[str]:
+    """Every chromexpr module that running ``script`` imports, directly or transitively, and ``modules``
+    (modules the job imports by name, such as its card's model family) with what they import.
 
     Imports anywhere in a file count (also those inside functions), and importing ``a.b.c`` counts
-    ``a`` and ``a.b`` too, because Python runs their ``__init__``. Returns sorted dotted names.
+    ``a`` and ``a.b`` too, because Python runs their ``__init__``; ``from a import name`` counts the
+    submodule that package ``a`` loads for ``name`` when it exports it lazily (``chromexpr.lazy``). A
+    table of module names that code imports on demand (the model registry's ``BUILTIN_CLASSES``) does not
+    count: a job that builds a model names its card's module (``model_modules``). Returns sorted dotted
+    names.
     """
     root = Path(root) if root is not None else _package_root()
     script = Path(script)
-    todo = list(_imported_modules(ast.parse(script.read_text(encoding="utf-8")), None, False))
+    todo, names = _imports(ast.parse(script.read_text(encoding="utf-8")), None, False)
+    todo = set(todo) | set(modules)
+    names = set(names)
     seen: dict[str, Path] = {}
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        path = _module_file(root, name)
-        if path is None:
-            continue
-        seen[name] = path
-        todo.extend(_module_imports(path, name) - set(seen))
+    resolved: set[tuple[str, str]] = set()
+    while todo or names - resolved:
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            path = _module_file(root, name)
+            if path is None:
+                continue
+            seen[name] = path
+            found, imported = _module_imports(path, name)
+            todo |= set(found) - set(seen)
+            names |= imported
+        for base, name in names - resolved:
+            resolved.add((base, name))
+            path = seen.get(base)
+            if path is not None and path.name == "__init__.py":
+                sub = _module_lazy(path, base).get(name)
+                if sub is not None and f"{base}.{sub}" not in seen:
+                    todo.add(f"{base}.{sub}")
     return sorted(seen)
 
 
-_IMPORTS_CACHE: dict[tuple[str, bool, bytes], frozenset[str]] = {}
+_IMPORTS_CACHE: dict[tuple[str, bool, bytes], tuple[frozenset[str], frozenset[tuple[str, str]], dict[str, str]]] = {}
 
 
-def _module_imports(path: Path, name: str) -> frozenset[str]:
-    """``_imported_modules`` of the module ``name`` at ``path``, parsed once per distinct source.
+def _parsed(path: Path, name: str) -> tuple[frozenset[str], frozenset[tuple[str, str]], dict[str, str]]:
+    """``_imports`` and ``_lazy_mapping`` of the module ``name`` at ``path``, parsed once per distinct source.
 
     One Snakefile hashes some 30 scripts whose closures share most of the package; parsing each
     module once (the cache is keyed on its source's digest, so any edit is seen) instead of once per
@@ -710,20 +728,53 @@ def _module_imports(path: Path, name: str) -> frozenset[str]:
     key = (name, is_package, hashlib.sha1(source, usedforsecurity=False).digest())
     found = _IMPORTS_CACHE.get(key)
     if found is None:
-        found = frozenset(_imported_modules(ast.parse(source), name, is_package))
+        tree = ast.parse(source)
+        modules, names = _imports(tree, name, is_package)
+        found = (frozenset(modules), frozenset(names), _lazy_mapping(tree) if is_package else {})
         _IMPORTS_CACHE[key] = found
     return found
 
 
-def code_hash(script: str | Path, *, root: str | Path | None = None) -> str:
-    """16 hex digits of sha256 over the source of ``module_closure(script)``.
+def _module_imports(path: Path, name: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    modules, names, _ = _parsed(path, name)
+    return modules, names
+
+
+def _module_lazy(path: Path, name: str) -> dict[str, str]:
+    return _parsed(path, name)[2]
+
+
+def model_modules(cards: Iterable[str | Mapping[str, Any]]) -> list[str]:
+    """The module of each card's model class (``chromexpr.models.<family>``): what a job that builds the card's
+    model imports besides its script's own imports. A class no shipped module defines adds nothing."""
+    from chromexpr.models.registry import BUILTIN_CLASSES
+
+    out = []
+    for card in cards:
+        data = card if isinstance(card, Mapping) else _card(str(card))
+        entry = BUILTIN_CLASSES.get(data["class"])
+        if entry is not None and entry[0] not in out:
+            out.append(entry[0])
+    return out
+
+
+@functools.cache
+def _card(name: str) -> dict[str, Any]:
+    return load_card(name)
+
+
+def code_hash(
+    script: str | Path, *, root: str | Path | None = None, models: Sequence[str | Mapping[str, Any]] = ()
+) -> str:
+    """16 hex digits of sha256 over the source of ``module_closure(script, modules=model_modules(models))``.
 
     A rule passes it as a ``params:`` value, so that editing any module its script imports re-runs
-    the rule's jobs (Snakemake's own code trigger covers the script file itself).
+    the rule's jobs (Snakemake's own code trigger covers the script file itself); a job that builds a
+    model passes its card, so that editing that card's model family re-runs it and no other job.
     """
     root = Path(root) if root is not None else _package_root()
     digest = hashlib.sha256()
-    for name in module_closure(script, root=root):
+    for name in module_closure(script, root=root, modules=model_modules(models)):
         path = _module_file(root, name)
         assert path is not None
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -1,4 +1,4 @@
-"""Files that ship inside the chromexpr package: model cards and reference tables.
+"""Files that ship inside the chromexpr package: model cards (the repository's ``models/``) and reference tables.
 
 They are package data, found through ``importlib.resources`` the same way by the library, the
 workflow and an installed wheel (no path relative to a repository checkout)::
@@ -42,8 +42,15 @@ def data_dir() -> Path:
 
 
 def cards_dir() -> Path:
-    """The folder of shipped model cards (``chromexpr/cards/<name>.yaml``)."""
-    return _package_dir("cards")
+    """The folder of shipped model cards (``<name>.yaml``): the package ``chromexpr.cards``, which is the
+    repository's top-level ``models/`` folder (``setup.py``)."""
+    path = Path(str(resources.files("chromexpr.cards")))
+    if not path.is_dir():  # pragma: no cover - only if the package was installed without its data
+        raise InputError(
+            f"the chromexpr package has no model cards ({path})",
+            hint="reinstall chromexpr from a wheel or source tree that includes its package data",
+        )
+    return path
 
 
 def shipped_names() -> list[str]:

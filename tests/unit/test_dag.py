@@ -12,6 +12,7 @@ from snakemake.utils import validate
 from chromexpr.dag import (
     check_config,
     code_hash,
+    model_modules,
     module_closure,
     read_yaml,
     single_cell_models,
@@ -181,17 +182,19 @@ def test_code_hash_changes_exactly_with_imported_modules(tmp_path):
     assert changed != before and len(changed) == 16
 
 
-def test_module_closure_follows_lazy_exports_and_module_names(tmp_path):
-    """A package ``__init__`` exporting through ``lazy_exports`` imports the submodules its mapping
-    names (a dict literal, or a module-level name bound to one); a ``"chromexpr.<module>"`` string in
-    an assignment (a table of modules imported by name) counts as an import too."""
+def test_module_closure_follows_lazy_exports_by_name_and_not_module_tables(tmp_path):
+    """``from package import name`` counts the submodule that a package's ``lazy_exports`` mapping loads for that
+    name, and only it; a table of module names in a string (the model registry's BUILTIN_CLASSES, which imports
+    on demand) is no import: a job that builds a model names its module (``modules=``)."""
     pkg = make_package(tmp_path)
     (pkg / "lazy.py").write_text("def lazy_exports(package, names):\n    return None, None\n")
     (pkg / "models").mkdir()
     (pkg / "models" / "__init__.py").write_text(
-        "from chromexpr.lazy import lazy_exports\n_MAP = {'A': 'a'}\n__getattr__, __dir__ = lazy_exports(__name__, _MAP)\n"
+        "from chromexpr.lazy import lazy_exports\n_MAP = {'A': 'a', 'B': 'b'}\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, _MAP)\n"
     )
     (pkg / "models" / "a.py").write_text("TABLE = {'X': ('chromexpr.d', 'torch')}\n")
+    (pkg / "models" / "b.py").write_text("from chromexpr.c import g\n")
     (pkg / "view").mkdir()
     (pkg / "view" / "__init__.py").write_text(
         "from chromexpr.lazy import lazy_exports\n__getattr__, __dir__ = lazy_exports(__name__, {'f': 'page'})\n"
@@ -201,13 +204,15 @@ def test_module_closure_follows_lazy_exports_and_module_names(tmp_path):
     closure = module_closure(tmp_path / "script.py", root=pkg)
     assert closure == [
         "chromexpr",
-        "chromexpr.d",
         "chromexpr.lazy",
         "chromexpr.models",
         "chromexpr.models.a",
         "chromexpr.view",
         "chromexpr.view.page",
     ]
+    # a module the job imports by name, with what it imports
+    with_b = module_closure(tmp_path / "script.py", root=pkg, modules=["chromexpr.models.b"])
+    assert set(with_b) - set(closure) == {"chromexpr.models.b", "chromexpr.c"}
 
 
 def test_code_hash_sees_an_edit_of_the_same_size_at_once(tmp_path):
@@ -226,8 +231,17 @@ def test_code_hash_sees_an_edit_of_the_same_size_at_once(tmp_path):
 def test_real_scripts_cover_the_modules_they_run():
     """The modules the hand-written lists missed (io/atomic.py, preprocess/geometry.py) are covered."""
     train = module_closure(SCRIPTS / "train_model.py")
-    assert "chromexpr.io.atomic" in train and "chromexpr.models.deepchrome" in train
-    assert "chromexpr.training.loop" in train
+    assert "chromexpr.io.atomic" in train and "chromexpr.training.loop" in train
+    # no model family by itself: a training job adds its own card's (and what that imports), and no other
+    assert not [m for m in train if m.startswith("chromexpr.models.") and m != "chromexpr.models.registry"]
+    deepchrome = module_closure(SCRIPTS / "train_model.py", modules=model_modules(["deepchrome"]))
+    assert set(deepchrome) - set(train) == {"chromexpr.models.deepchrome", "chromexpr.models.layers"}
+    deepdiff = module_closure(SCRIPTS / "train_differential.py", modules=model_modules(["deepdiff_raw"]))
+    assert "chromexpr.models.deepdiff" in deepdiff and "chromexpr.models.deepchrome" not in deepdiff
+    assert model_modules(["deepchrome", "deepchrome_avgpool", "logreg"]) == [
+        "chromexpr.models.deepchrome",
+        "chromexpr.models.classical",
+    ]
     report = module_closure(SCRIPTS / "build_report.py")
     assert "chromexpr.io.atomic" in report and "chromexpr.plotting.figures" in report
     assert "chromexpr.io.atomic" in module_closure(SCRIPTS / "build_dataset.py")

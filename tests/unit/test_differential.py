@@ -16,7 +16,6 @@ import pytest
 from chromexpr.errors import InputError
 from chromexpr.evaluation.differential import (
     BASELINES,
-    DISPLAY_NAMES,
     MARKS,
     MODELS,
     PER_PAIR_COLUMNS,
@@ -27,7 +26,6 @@ from chromexpr.evaluation.differential import (
     best_variant_per_pair,
     collect_differential_metrics,
     direction_counts,
-    order_models,
     paper_claims,
     pearson,
     per_pair_table,
@@ -37,6 +35,7 @@ from chromexpr.evaluation.differential import (
     table1,
     top_marks,
 )
+from chromexpr.models.display import display_name, order_models
 
 REPO = Path(__file__).resolve().parents[2]
 PAIRS = (("E003", "E123"), ("E116", "E123"))
@@ -163,7 +162,7 @@ def frame(values: dict[tuple[str, str], float]) -> pd.DataFrame:
 
 def test_names_and_order() -> None:
     assert len(VARIANTS) == 7 and len(BASELINES) == 4
-    assert [DISPLAY_NAMES[v] for v in VARIANTS] == [
+    assert [display_name(v) for v in VARIANTS] == [  # the cards' display.name
         "Raw: d",
         "Raw: c",
         "Raw",

@@ -10,7 +10,8 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
-from chromexpr.evaluation.differential import MODELS, VARIANTS, display_name, model_kind, pearson
+from chromexpr.evaluation.differential import MODELS, VARIANTS, model_kind, pearson
+from chromexpr.models.display import display_name
 from chromexpr.plotting.differential import (
     DOWN_COLOR,
     UP_COLOR,

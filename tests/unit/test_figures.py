@@ -9,9 +9,9 @@ from matplotlib.container import BarContainer, ErrorbarContainer
 from sklearn.metrics import auc
 
 from chromexpr.errors import InputError
+from chromexpr.models import list_cards
+from chromexpr.models.display import model_color as card_color
 from chromexpr.plotting import (
-    MODEL_COLORS,
-    MODEL_ORDER,
     assign_styles,
     auroc_distribution_figure,
     model_color,
@@ -24,6 +24,9 @@ from chromexpr.plotting import (
 )
 from chromexpr.plotting.style import DPI, NOT_CONVERGED_HATCH
 from chromexpr.reporting import draw_figures
+
+#: the cards whose display.color fixes their colour, in display order (the 14 single-cell cards first)
+COLORED = order_models(c for c in list_cards() if card_color(c))
 
 MODELS = ["transferchrome", "deepchrome", "attentivechrome"]
 
@@ -133,7 +136,7 @@ def test_save_figure_accepts_a_suffixed_path(tmp_path):
 
 
 def test_many_cells_wrap_onto_rows():
-    fig = per_cell_auroc_figure(per_cell_frame(models=list(MODEL_COLORS)[:7], n_cells=56))
+    fig = per_cell_auroc_figure(per_cell_frame(models=COLORED[:7], n_cells=56))
     assert len(fig.axes) >= 4  # 56 cells x 7 models: several rows of panels
     ticks = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels()]
     assert len(ticks) == 56 and ticks[0] == "E003"
@@ -142,7 +145,7 @@ def test_many_cells_wrap_onto_rows():
 
 
 def test_colours_are_fixed_per_model():
-    assert model_color("deepchrome") == MODEL_COLORS["deepchrome"]
+    assert model_color("deepchrome") == card_color("deepchrome") == "#1f77b4"  # its card's display.color
     assert model_color("my_new_model") == model_color("my_new_model")
     assert order_models(["zeta", "transferchrome", "deepchrome", "alpha"]) == [
         "deepchrome",
@@ -182,7 +185,7 @@ def test_draw_figures_without_tables_is_an_error(tmp_path):
 
 # --- what is drawn: checks through the matplotlib objects --------------------------------------------
 
-MANY = list(MODEL_ORDER[:14])
+MANY = COLORED[:14]
 
 
 def _visible_axes(fig):

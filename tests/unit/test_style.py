@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from chromexpr.models import list_cards
+from chromexpr.models.display import model_color as card_color
 from chromexpr.plotting import (
-    MODEL_COLORS,
-    MODEL_ORDER,
     ModelStyle,
     assign_styles,
     delta_e,
@@ -19,8 +19,11 @@ from chromexpr.plotting import (
 )
 from chromexpr.plotting.style import MIN_NEIGHBOUR_DELTA_E, PALETTE
 
-#: 30 models: the known ones and the kind of names the experiments add
-THIRTY = list(MODEL_ORDER) + [
+#: the cards whose display.color fixes their colour, in display order
+COLORED = order_models(c for c in list_cards() if card_color(c))
+#: 30 models: the coloured cards and the kind of names the experiments add
+THIRTY = COLORED + [
+    "deepdiff",
     "deepdiff_siamese",
     "deepdiff_raw",
     "deepdiff_aux",
@@ -63,7 +66,7 @@ def test_neighbouring_models_differ_in_colour():
 
 
 def test_known_models_are_far_apart():
-    known = [MODEL_COLORS[m] for m in MODEL_ORDER]
+    known = [card_color(m) for m in COLORED]
     assert len(set(known)) == len(known)
     closest = min(delta_e(a, b) for a, b in itertools.combinations(known, 2))
     assert closest > 25
@@ -77,7 +80,7 @@ def test_styles_are_stable_and_deterministic():
     a = assign_styles(THIRTY)
     b = assign_styles(list(reversed(THIRTY)))
     assert a == b
-    for model in MODEL_ORDER:  # known models keep their style in any company
+    for model in COLORED:  # models with a card colour keep their style in any company
         assert a[model] == model_style(model) == assign_styles([model, "zzz"])[model]
         assert a[model].hatch == ""
     assert model_style("deepdiff_siamese") == model_style("deepdiff_siamese")

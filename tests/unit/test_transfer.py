@@ -19,7 +19,6 @@ from chromexpr.evaluation.transfer import (
     PER_TARGET_COLUMNS,
     ROW_ORDER,
     TABLE3_COLUMNS,
-    display_name,
     domain_curves,
     paired_variants,
     per_target_table,
@@ -28,6 +27,7 @@ from chromexpr.evaluation.transfer import (
     row_label,
     table3,
 )
+from chromexpr.models.display import display_name
 
 SOURCE = "E085"
 TARGETS = ("E003", "E004", "E005")
@@ -170,9 +170,11 @@ def test_row_labels() -> None:
     assert row_label("convchrome", "origin") == "ConvChrome"
     assert row_label("convchrome", "uncross") == "ConvChrome_uncross"
     assert row_label("attentivechrome", "uncross") == "AttentiveChrome_uncross"
-    assert display_name("deepchrome_avgpool") == "DeepChrome_avgpool"
-    assert display_name("logreg") == "Logreg"
-    assert row_label("fancychrome", "cross") == "FancyChrome_cross"
+    # other cards: their display.name; a name that is no card stays as it is
+    assert display_name("deepchrome_avgpool") == "DeepChrome (avg-pool)"
+    assert row_label("deepchrome_avgpool", "uncross") == "DeepChrome (avg-pool)_uncross"
+    assert display_name("logreg") == "Logistic regression"
+    assert row_label("fancychrome", "cross") == "fancychrome_cross"
 
 
 def test_per_target_rows(per_target: pd.DataFrame) -> None:

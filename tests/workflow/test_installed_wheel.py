@@ -24,6 +24,8 @@ CHECK = textwrap.dedent(
     here = Path(chromexpr.__file__).resolve()
     assert "site-packages" in here.parts, here          # the installed copy, not the checkout
     assert len(list_cards()) == 30, list_cards()
+    from chromexpr.shipped import cards_dir
+    assert cards_dir().parts[-2:] == ("chromexpr", "cards") and "site-packages" in cards_dir().parts
     model = build_model("deepchrome")
     assert count_parameters(model) == 644177
     out = model(torch.zeros(2, 5, 100))
@@ -48,9 +50,10 @@ def test_wheel_installs_and_finds_its_data(tmp_path):
     # build from a copy of the project files, so that nothing is written into the checkout
     src = tmp_path / "project"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for folder in ("src", "models"):  # the library, and the model cards (installed as chromexpr.cards)
+        shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(src)],

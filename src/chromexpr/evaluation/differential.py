@@ -43,6 +43,7 @@ import pandas as pd
 
 from chromexpr.errors import InputError
 from chromexpr.evaluation.runs import read_metrics_json
+from chromexpr.models.display import display_name, order_models
 
 #: the seven DeepDiff variants, in the paper's order (Table 1, Fig. 4)
 VARIANTS = (
@@ -57,20 +58,6 @@ VARIANTS = (
 #: the four baselines of the paper (Sec. 4.2)
 BASELINES = ("svr_best_bin", "svr_two_layer", "relieff_rf", "attentivechrome_diff")
 MODELS = VARIANTS + BASELINES
-#: our model names -> the names the paper prints
-DISPLAY_NAMES = {
-    "deepdiff_raw_d": "Raw: d",
-    "deepdiff_raw_c": "Raw: c",
-    "deepdiff_raw": "Raw",
-    "deepdiff_aux": "Aux",
-    "deepdiff_raw_aux": "Raw+Aux",
-    "deepdiff_aux_siamese": "Aux+Siamese",
-    "deepdiff_raw_aux_siamese": "Raw+Aux+Siamese",
-    "svr_best_bin": "Single-layer SVR (best bin)",
-    "svr_two_layer": "Two-layer SVR",
-    "relieff_rf": "ReliefF + random forest",
-    "attentivechrome_diff": "AttentiveChrome (difference of two regressors)",
-}
 #: the two baselines Table 1 compares against, and the short names of its column groups
 REFERENCES = ("svr_two_layer", "attentivechrome_diff")
 REFERENCE_COLUMN_NAMES = {"svr_two_layer": "two-layer SVR", "attentivechrome_diff": "AttentiveChrome"}
@@ -197,30 +184,12 @@ CLAIM_COLUMNS = ["claim", "paper", "ours", "k", "n"]
 DIRECTIONS = ("up", "down")
 
 
-def display_name(model: object) -> str:
-    """The paper's name of a model (``deepdiff_raw_aux`` -> ``Raw+Aux``); unknown names unchanged."""
-    return DISPLAY_NAMES.get(str(model), str(model))
-
-
 def model_kind(model: object) -> str:
     """``variant`` for a DeepDiff variant, ``baseline`` for the paper's baselines, ``other`` for anything else."""
     model = str(model)
     if model in VARIANTS or (model.startswith("deepdiff") and model not in BASELINES):
         return "variant"
     return "baseline" if model in BASELINES else "other"
-
-
-def order_models(models: Iterable[object]) -> list[str]:
-    """Unique model names: the variants in the paper's order, then the baselines, then the rest alphabetically."""
-    unique = {str(m) for m in models}
-    known = [m for m in MODELS if m in unique]
-    rest = sorted(unique - set(known))
-    return (
-        [m for m in known if m in VARIANTS]
-        + sorted(m for m in rest if model_kind(m) == "variant")
-        + [m for m in known if m in BASELINES]
-        + [m for m in rest if model_kind(m) != "variant"]
-    )
 
 
 def pair_name(cell_a: str, cell_b: str) -> str:
@@ -530,7 +499,7 @@ def read_published_table1(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("source", "model", "mean", "median") if c not in table.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path=path, line=1)
-    by_name = {v: k for k, v in DISPLAY_NAMES.items()}
+    by_name = {display_name(m): m for m in MODELS}
     by_reference = {v: k for k, v in REFERENCE_COLUMN_NAMES.items()}
     rows = []
     for i, row in table[table["source"] == TABLE1_SOURCE].iterrows():

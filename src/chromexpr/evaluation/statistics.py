@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from chromexpr.plotting import order_models
+from chromexpr.models.display import order_models
 
 TIE_TOLERANCE = 1e-9  # AUROC steps are >= 1/(n_pos * n_neg) ~ 1e-7 on a 6,000-gene test set
 #: fewest non-zero per-cell differences for a Wilcoxon test (with 5 even a clean sweep gives p = 0.0625)

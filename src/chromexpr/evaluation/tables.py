@@ -15,22 +15,12 @@ import pandas as pd
 
 from chromexpr.errors import InputError
 from chromexpr.evaluation.runs import SPLITS, run_diagnostics
-from chromexpr.plotting import order_models
+from chromexpr.models.display import order_models, published_as
 from chromexpr.shipped import shipped_file
 
 DEFAULT_PUBLISHED = shipped_file("published_auroc.tsv")
 PUBLISHED_COLUMNS = ("source", "kind", "model", "task", "cell", "cell_name", "statistic", "value", "n_cells", "notes")
 
-# Our model names -> the names the published sources use for the same architecture.
-PUBLISHED_NAMES: dict[str, tuple[str, ...]] = {
-    "deepchrome": ("DeepChrome", "DeepChrome (max-pool)"),
-    "attentivechrome": ("AttentiveChrome",),
-    "convchrome": ("ConvChrome_CNN1D",),
-    "transferchrome": ("TransferChrome",),
-    "deepchrome_avgpool": ("DeepChrome (avg-pool)",),
-    "deepchrome_strided": ("DeepChrome (strided conv)",),
-    "linear12": ("12-parameter linear",),
-}
 # Summary rows over all the source's cells, most comparable first (the first is the figure's marker).
 SOURCE_PRIORITY = (
     "TransferChrome paper Table 2",
@@ -275,7 +265,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
     ours, our models' mean AUROC then one column per published per-cell series, named ``Model (kind)``.
     ``table2``: per model of ours, its own row (``basis`` = ``ours``), the published per-cell series of the
     same architecture over the same cells (``same_cells``), and the sources' summaries over all their
-    cells (``source_cells``, TransferChrome Table 2 first). Our names map to theirs by ``PUBLISHED_NAMES``.
+    cells (``source_cells``, TransferChrome Table 2 first). Our names map to theirs by the cards' ``display.published_as``.
     """
     pub = read_published(published_table) if not isinstance(published_table, pd.DataFrame) else published_table
     pub = pub[pub["task"] == "single_cell"]
@@ -322,7 +312,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
             **_summary(mine),
         }
         rows.append(ours)
-        pnames = PUBLISHED_NAMES.get(model, ())
+        pnames = published_as(model)
         for pmodel, kind, source in sorted(series, key=lambda s: (s[1] != "published", s[2])):
             if pmodel not in pnames:
                 continue

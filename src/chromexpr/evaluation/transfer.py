@@ -32,6 +32,7 @@ import pandas as pd
 
 from chromexpr.evaluation.runs import read_history
 from chromexpr.evaluation.statistics import MIN_CELLS, TIE_TOLERANCE
+from chromexpr.models.display import display_name
 
 ROW_ORDER = (
     "TransferChrome_origin",
@@ -46,13 +47,6 @@ VARIANTS = ("origin", "uncross", "cross")
 #: pairs compared by ``paired_variants``, (a, b) with differences a - b: the two drops against origin, then the
 #: gain of the domain classifier over the plain transfer
 VARIANT_PAIRS = (("uncross", "origin"), ("cross", "origin"), ("cross", "uncross"))
-#: our card names -> the names the paper prints
-DISPLAY_NAMES = {
-    "transferchrome": "TransferChrome",
-    "deepchrome": "DeepChrome",
-    "convchrome": "ConvChrome",
-    "attentivechrome": "AttentiveChrome",
-}
 TABLE3_SOURCE = "TransferChrome paper Table 3"
 TABLE2_SOURCE = "TransferChrome paper Table 2"
 #: Table 3 origin rows -> the model name of the same numbers in the paper's Table 2 (single cell, 56 cells)
@@ -109,23 +103,6 @@ PAIRED_COLUMNS = [
 ]
 DROP_COLUMNS = ["row", "versus", "mean", "versus_mean", "drop", "published_drop", "paper_text_drop"]
 CURVE_COLUMNS = ["target", "seed", "epoch", "domain_loss", "domain_accuracy", "grl_lambda", "valid_auroc"]
-
-
-def display_name(model: str) -> str:
-    """The paper's spelling of a card name: ``transferchrome`` -> ``TransferChrome``; other names
-    capitalise their first part (``...chrome`` -> ``...Chrome``) and keep the rest (``deepchrome_avgpool`` ->
-    ``DeepChrome_avgpool``, ``logreg`` -> ``Logreg``)."""
-    model = str(model)
-    if model in DISPLAY_NAMES:
-        return DISPLAY_NAMES[model]
-    head, *rest = model.split("_")
-    for known, name in DISPLAY_NAMES.items():
-        if head == known:
-            head = name
-            break
-    else:
-        head = head[:-6].capitalize() + "Chrome" if head.endswith("chrome") and len(head) > 6 else head.capitalize()
-    return "_".join([head, *rest])
 
 
 def row_label(model: str, variant: str) -> str:

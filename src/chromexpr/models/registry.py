@@ -1,6 +1,6 @@
 """Model cards and the registry that turns a card into a model.
 
-A card (``chromexpr/cards/<name>.yaml``, package data) names a registered class and its
+A card (``models/<name>.yaml`` in the repository, the package data ``chromexpr.cards``) names a registered class and its
 hyperparameters, the input it expects, training defaults, the citation and every deviation from the
 paper. ``build_model(card)`` is the one way the pipeline makes a model::
 
@@ -249,7 +249,7 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
             fail(
                 f"missing required key '{key}'",
                 key,
-                "see the shipped card deepchrome.yaml (chromexpr/cards/) for a full card",
+                "see the shipped card deepchrome.yaml (models/ in the repository) for a full card",
             )
     known = known_classes()
     if card["class"] not in known:
@@ -310,6 +310,10 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
     deviations = card["deviations"]
     if not isinstance(deviations, list) or not all(isinstance(d, str) for d in deviations):
         fail("deviations must be a list of sentences", "deviations")
+    if "display" in card:
+        _validate_display(card["display"], fail)
+    if "published" in card:
+        _validate_published(card["published"], fail)
     if "domain_adaptation" in card:
         da = card["domain_adaptation"]
         if not isinstance(da, Mapping) or not isinstance(da.get("override"), Mapping):
@@ -317,6 +321,42 @@ def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) 
                 "domain_adaptation must hold an 'override' mapping of hyperparameters",
                 "domain_adaptation.override",
             )
+
+
+DISPLAY_KEYS = ("name", "order", "color", "published_as")
+
+
+def _validate_display(display: Any, fail: Callable[..., None]) -> None:
+    """The optional ``display`` block (``chromexpr.models.display``): name, order, color, published_as."""
+    if not isinstance(display, Mapping):
+        fail("display must be a mapping with name, order and optionally color, published_as", "display")
+    unknown = sorted(set(display) - set(DISPLAY_KEYS))
+    if unknown:
+        fail(f"unknown display key(s) {', '.join(unknown)}", "display", f"use {', '.join(DISPLAY_KEYS)}")
+    name = display.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        fail("display.name must be a non-empty string", "display.name")
+    order = display.get("order")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        fail(f"display.order must be an integer, got {order!r}", "display.order")
+    color = display.get("color")
+    hexdigits = set("0123456789abcdefABCDEF")
+    if color is not None and not (
+        isinstance(color, str) and len(color) == 7 and color[0] == "#" and set(color[1:]) <= hexdigits
+    ):
+        fail(f"display.color must be a #rrggbb colour, got {color!r}", "display.color")
+    names = display.get("published_as")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        fail("display.published_as must be a list of names", "display.published_as")
+
+
+def _validate_published(published: Any, fail: Callable[..., None]) -> None:
+    """The optional ``published`` list (``chromexpr.published``): mappings with a source and a metric."""
+    if not isinstance(published, list):
+        fail("published must be a list of {source, metric, ...} mappings", "published")
+    for i, entry in enumerate(published):
+        if not isinstance(entry, Mapping) or not entry.get("source") or not entry.get("metric"):
+            fail("each published entry needs a source and a metric", f"published[{i}]")
 
 
 #: optional ``training`` keys of differential cards and the names each may hold

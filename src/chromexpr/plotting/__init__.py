@@ -13,8 +13,6 @@ __getattr__, __dir__ = lazy_exports(
         "roc_curves_figure": "figures",
         "save_figure": "figures",
         "training_curves_figure": "figures",
-        "MODEL_COLORS": "style",
-        "MODEL_ORDER": "style",
         "ModelStyle": "style",
         "assign_styles": "style",
         "delta_e": "style",
@@ -25,8 +23,6 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
-    "MODEL_COLORS",
-    "MODEL_ORDER",
     "ModelStyle",
     "assign_styles",
     "auroc_distribution_figure",

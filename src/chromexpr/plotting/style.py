@@ -2,40 +2,24 @@
 
 Every model has a ``ModelStyle``: a colour from ``PALETTE`` (24 colours from matplotlib's tab10,
 tab20, tab20b and tab20c, ordered so that each next colour is the farthest, in CIELAB, from all the
-ones before it), a marker (scatter plots, curves) and a hatch (bars). Known models have fixed
-colours (``MODEL_COLORS``). A model without one gets a style picked from a hash of its name, so it
-is the same in every run; ``assign_styles`` resolves the rare clash between such picks within one
-figure (first the colours no model uses yet, then the same colour with another marker and hatch),
-deterministically, so the models of a figure never share a colour + marker.
+ones before it), a marker (scatter plots, curves) and a hatch (bars). A card's ``display.color`` fixes
+its model's colour, and its ``display.order`` the model's place (``chromexpr.models.display``). A model
+without one gets a style picked from a hash of its name, so it is the same in every run;
+``assign_styles`` resolves the rare clash between such picks within one figure (first the colours no
+model uses yet, then the same colour with another marker and hatch), deterministically, so the models
+of a figure never share a colour + marker.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-# Models in the order they appear in tables and figures (others follow, alphabetically).
-MODEL_ORDER = (
-    "deepchrome",
-    "deepchrome_avgpool",
-    "deepchrome_strided",
-    "attentivechrome",
-    "convchrome",
-    "transferchrome",
-    "transferchrome_alpha",
-    "transferchrome_beta",
-    "transferchrome_1",
-    "transferchrome_2",
-    "transferchrome_3",
-    "linear12",
-    "logreg",
-    "random_forest",
-    "deepdiff",
-    "jamaica_cnn",
-)
+from chromexpr.models.display import model_color as model_color_of_card
+from chromexpr.models.display import order_models
 
 PALETTE = (
     "#1f77b4",
@@ -63,32 +47,12 @@ PALETTE = (
     "#ad494a",
     "#de9ed6",
 )
-#: palette index of each known model; chosen so that related models (deepchrome variants, the
-#: TransferChrome ablations) are told apart and neighbours in MODEL_ORDER are far apart
-_KNOWN_SLOTS = {
-    "deepchrome": 0,
-    "deepchrome_avgpool": 12,
-    "deepchrome_strided": 14,
-    "attentivechrome": 1,
-    "convchrome": 2,
-    "transferchrome": 3,
-    "transferchrome_alpha": 11,
-    "transferchrome_beta": 15,
-    "transferchrome_1": 4,
-    "transferchrome_2": 9,
-    "transferchrome_3": 6,
-    "linear12": 7,
-    "logreg": 8,
-    "random_forest": 5,
-    "deepdiff": 10,
-    "jamaica_cnn": 13,
-}
-MODEL_COLORS = {model: PALETTE[slot] for model, slot in _KNOWN_SLOTS.items()}
+_PALETTE_INDEX = {color.lower(): slot for slot, color in enumerate(PALETTE)}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "p", "d")
 #: variant 0 (every known model) is unhatched; further variants of a colour get a hatch
 HATCHES = ("", "////", "\\\\\\\\", "....", "||||", "----")
 NOT_CONVERGED_HATCH = "xxxx"
-#: smallest CIELAB distance between the colours of neighbouring models (in MODEL_ORDER) in a figure
+#: smallest CIELAB distance between the colours of neighbouring models (in display order) in a figure
 MIN_NEIGHBOUR_DELTA_E = 15.0
 
 PUBLISHED_MARKER_COLOR = "#222222"
@@ -146,23 +110,24 @@ def _style(slot: int, variant: int) -> ModelStyle:
     )
 
 
-def order_models(models: Iterable[str]) -> list[str]:
-    """Unique model names, known models first in ``MODEL_ORDER``, then the rest alphabetically."""
-    unique = {str(m) for m in models}
-    known = [m for m in MODEL_ORDER if m in unique]
-    return known + sorted(unique - set(known))
-
-
 def _hashed(model: str) -> tuple[int, int]:
     h = zlib.crc32(model.encode())
     return h % len(PALETTE), (h // len(PALETTE)) % 3
 
 
+def _fixed(model: str) -> ModelStyle | None:
+    """The style a card's ``display.color`` fixes (its palette slot, or that colour with a hashed marker)."""
+    color = model_color_of_card(model)
+    if color is None:
+        return None
+    if color.lower() in _PALETTE_INDEX:
+        return _style(_PALETTE_INDEX[color.lower()], 0)
+    return replace(_style(*_hashed(model)), color=color)
+
+
 def model_style(model: str) -> ModelStyle:
-    """The style of ``model`` on its own: fixed for known models, a stable hashed pick for others."""
-    if model in _KNOWN_SLOTS:
-        return _style(_KNOWN_SLOTS[model], 0)
-    return _style(*_hashed(model))
+    """The style of ``model`` on its own: its card's colour where it has one, a stable hashed pick otherwise."""
+    return _fixed(model) or _style(*_hashed(model))
 
 
 def model_color(model: str) -> str:
@@ -188,13 +153,13 @@ def delta_e(a: str, b: str) -> float:
 def assign_styles(models: Iterable[str]) -> dict[str, ModelStyle]:
     """Styles for the models of one figure, in ``order_models`` order, no two the same.
 
-    Known models keep their fixed style. Each other model starts at its hashed pick and takes the
+    Models whose card fixes a colour keep it. Each other model starts at its hashed pick and takes the
     first free one from there: a colour no model of the figure uses yet (while there are such),
     else a used colour with a new marker and hatch; always at least ``MIN_NEIGHBOUR_DELTA_E`` from
     the colour of the model before it.
     """
     ordered = order_models(models)
-    styles: dict[str, ModelStyle] = {m: model_style(m) for m in ordered if m in _KNOWN_SLOTS}
+    styles: dict[str, ModelStyle] = {m: style for m in ordered if (style := _fixed(m)) is not None}
     used = {(s.slot, s.variant) for s in styles.values()}
     n = len(PALETTE)
     previous: str | None = None

@@ -50,9 +50,7 @@ from chromexpr.evaluation.differential import (
     best_variant_per_pair,
     collect_differential_metrics,
     direction_counts,
-    display_name,
     model_kind,
-    order_models,
     pair_name,
     paper_claims,
     per_pair_table,
@@ -63,6 +61,7 @@ from chromexpr.evaluation.differential import (
     table1,
     top_marks,
 )
+from chromexpr.models.display import display_name, order_models
 from chromexpr.plotting.differential import (
     BEST_ROLE,
     SVR_ROLE,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from chromexpr.plotting import order_models
+from chromexpr.models.display import order_models
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

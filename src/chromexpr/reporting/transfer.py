@@ -33,13 +33,13 @@ from chromexpr.evaluation.tables import DEFAULT_PUBLISHED, read_published
 from chromexpr.evaluation.transfer import (
     CURVE_COLUMNS,
     PER_TARGET_COLUMNS,
-    display_name,
     domain_curves,
     paired_variants,
     per_target_table,
     reported_drops,
     table3,
 )
+from chromexpr.models.display import display_name
 from chromexpr.plotting.figures import save_figure
 from chromexpr.plotting.transfer import domain_curves_figure, per_target_figure
 from chromexpr.reporting.formatting import _fmt, format_p, html_table, markdown, plural
