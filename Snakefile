@@ -5,6 +5,7 @@ import gc
 from snakemake.utils import min_version
 
 from chromexpr.dag import exit_on_input_error, read_yaml
+from chromexpr.experiments.registry import NAMES as EXPERIMENT_NAMES
 
 min_version("9.0")
 
@@ -30,6 +31,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/sources.smk"
 include: "rules/shipped.smk"
 include: "rules/demo.smk"
 include: "rules/download.smk"
@@ -45,13 +47,14 @@ if SOURCE != "processed":
 
 
 include: "rules/dataset.smk"
-include: "rules/train.smk"
-include: "rules/transfer.smk"
-include: "rules/cross_cell.smk"
-include: "rules/differential.smk"
-include: "rules/regression.smk"
-include: "rules/predict.smk"
-include: "rules/interpret.smk"
+
+
+# one rules file per experiment (chromexpr.experiments.registry), in report order
+for name in EXPERIMENT_NAMES:
+
+    include: f"rules/{name}.smk"
+
+
 include: "rules/report.smk"
 
 

@@ -9,6 +9,19 @@
 # - Test-on-Rest: every single-cell run of the model scored on every other cell (inference only).
 
 
+from chromexpr.evaluation.cross_cell import read_groups
+from chromexpr.experiments.cross_cell import plan as cross_cell_plan
+
+CROSS = config["experiments"]["cross_cell"]
+CROSS_MODEL = CROSS["model"]
+CROSS_TARGETS = cross_cell_plan.targets(config) if CROSS["enabled"] else []
+CROSS_RUN = cross_cell_plan.RUN
+CORRELATION_SPLITS = list(cross_cell_plan.CORRELATION_SPLITS)
+# the groups depend on the data: the checkpoint's groups.tsv, read once its job has run
+CROSS_GROUPS = lambda: checkpoints.cross_cell_groups.get().output.groups
+EXPERIMENT_TARGETS["cross_cell"] = lambda: ["results/report/cross_cell/section.html"]
+
+
 rule cross_cell_correlation:
     input:
         datasets=dataset_files(),
@@ -59,7 +72,11 @@ checkpoint cross_cell_groups:
 
 rule train_cross_cell:
     input:
-        unpack(cross_cell_inputs),
+        unpack(
+            lambda wc: cross_cell_plan.run_inputs(
+                read_groups(CROSS_GROUPS()), CROSS_GROUPS(), wc.run, wc.target
+            )
+        ),
     output:
         model=f"{CROSS_RUN}/model.pt",
         metrics=f"{CROSS_RUN}/metrics.json",
@@ -85,15 +102,15 @@ rule train_cross_cell:
         model=CROSS_MODEL,
         card=CARD_SHA256[CROSS_MODEL] if CROSS["enabled"] else "",
         train=torch_training_params(),
-        code=script_code("train_cross_cell.py", [CROSS_MODEL]),
+        code=script_code("train_cross_cell.py", cross_cell_plan.models(config)),
     script:
         "../workflow/scripts/train_cross_cell.py"
 
 
 rule test_on_rest:
     input:
-        metrics=cross_cell_single_cell("metrics.json", CELLS),
-        models=cross_cell_single_cell("model.pt", CELLS),
+        metrics=cross_cell_plan.single_cell_files(config, CELLS, "metrics.json"),
+        models=cross_cell_plan.single_cell_files(config, CELLS, "model.pt"),
         datasets=dataset_files(),
         correlation=f"results/cross_cell/correlation_{CROSS['correlation_split']}.tsv",
     output:
@@ -114,17 +131,25 @@ rule test_on_rest:
         model=CROSS_MODEL,
         cells=CELLS,
         seeds=SEEDS,
-        code=script_code("test_on_rest.py", [CROSS_MODEL]),
+        code=script_code("test_on_rest.py", cross_cell_plan.models(config)),
     script:
         "../workflow/scripts/test_on_rest.py"
 
 
 rule report_cross_cell:
     input:
-        runs=cross_cell_run_files("metrics.json"),
-        run_predictions=cross_cell_run_files("predictions.tsv.gz"),
-        baseline=cross_cell_single_cell("metrics.json", CROSS_TARGETS),
-        baseline_predictions=cross_cell_single_cell("predictions.tsv.gz", CROSS_TARGETS),
+        runs=lambda wc: cross_cell_plan.run_files(
+            read_groups(CROSS_GROUPS()), SEEDS, "metrics.json"
+        ),
+        run_predictions=lambda wc: cross_cell_plan.run_files(
+            read_groups(CROSS_GROUPS()), SEEDS, "predictions.tsv.gz"
+        ),
+        baseline=cross_cell_plan.single_cell_files(
+            config, CROSS_TARGETS, "metrics.json"
+        ),
+        baseline_predictions=cross_cell_plan.single_cell_files(
+            config, CROSS_TARGETS, "predictions.tsv.gz"
+        ),
         groups="results/cross_cell/groups.tsv",
         correlation=expand(
             "results/cross_cell/correlation_{split}.tsv", split=CORRELATION_SPLITS
@@ -138,7 +163,7 @@ rule report_cross_cell:
                 caption="../workflow/report/cross_cell.rst",
                 category="Cross-cell (DeepChrome 2.0)",
             )
-            for name in CROSS_CELL_REPORT_FILES
+            for name in cross_cell_plan.report_files(config)
         ],
     log:
         "logs/report_cross_cell.log",

@@ -2,12 +2,51 @@
 # log2((count_B + 1)/(count_A + 1)) of raw RNA-seq counts, from both cells' marks at TSS +/- 10 kb
 # (binned once at the widest window; the single-cell datasets are cut out of the same counts).
 
+
+from chromexpr.experiments.differential import plan as differential_plan
+
+DIFFERENTIAL = config["experiments"]["differential"]
+DIFF_RUN = differential_plan.RUN
+DIFF_MODELS = differential_plan.models(config)
+with dag.exit_on_input_error():  # checked with the config (common.smk); read again here
+    DIFF_PAIRS = (
+        differential_plan.pairs(config, resolve=repo_or_cwd)
+        if DIFFERENTIAL["enabled"]
+        else []
+    )
+DIFF_CELLS = differential_plan.cells(DIFF_PAIRS)
+DIFF_TORCH_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
+DIFF_SKLEARN_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "sklearn"] or [
+    "__none__"
+]
+DIFF_ATTENTION_PAIR = differential_plan.attention_pair(config, DIFF_PAIRS)
+# the raw RNA-seq read counts of the targets: the configured table, or the remc source's download
+DIFF_COUNTS = (
+    config_file("experiments.differential.counts")
+    if DIFFERENTIAL["counts"] and DIFFERENTIAL["enabled"]
+    else "resources/remc/counts.tsv.gz"
+)
+# every paired cell has a column in the counts matrix (read now when it exists; a download: once it is)
+if DIFFERENTIAL["enabled"] and (
+    not DIFF_COUNTS.startswith("resources/remc/") or Path(DIFF_COUNTS).exists()
+):
+    with dag.exit_on_input_error():
+        read_expression(
+            local_file(DIFF_COUNTS),
+            DIFF_CELLS,
+            duplicates=config["expression"]["duplicates"],
+        )
+EXPERIMENT_TARGETS["differential"] = lambda: [
+    "results/report/differential/section.html"
+]
+
+
 if SOURCE == "processed":
 
     rule ingest_differential:
         input:
             unpack(processed_inputs),
-            expression=differential_counts_file(),
+            expression=DIFF_COUNTS,
         output:
             "results/datasets/differential/{cell}.npz",
         log:
@@ -35,7 +74,7 @@ else:
             unpack(dataset_counts),
             tss="results/reference/tss.tsv",
             splits="results/reference/splits.tsv",
-            expression=differential_counts_file(),
+            expression=DIFF_COUNTS,
         output:
             "results/datasets/differential/{cell}.npz",
         log:
@@ -51,7 +90,7 @@ else:
             log1p=config["normalize"]["log1p"],
             fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
-            geometry=differential_geometry(),
+            geometry=differential_plan.geometry(geometry(), config),
             binned=binning_geometry(),
             code=script_code("build_dataset.py"),
         script:
@@ -86,7 +125,7 @@ rule train_differential_torch:
         runtime=lambda wc, attempt: 480 * attempt,
     params:
         card=card_checksum,
-        train=differential_training_params(),
+        train=differential_plan.training_params(config),
         code=run_code("train_differential.py"),
     script:
         "../workflow/scripts/train_differential.py"
@@ -126,10 +165,18 @@ rule train_differential_sklearn:
 
 rule report_differential:
     input:
-        metrics=differential_runs("metrics.json"),
-        predictions=differential_runs("predictions.tsv.gz"),
-        history=differential_runs("history.tsv"),
-        attention=differential_attention_runs(),
+        metrics=differential_plan.run_files(config, DIFF_PAIRS, "metrics.json"),
+        predictions=differential_plan.run_files(
+            config, DIFF_PAIRS, "predictions.tsv.gz"
+        ),
+        history=differential_plan.run_files(config, DIFF_PAIRS, "history.tsv"),
+        # every torch card returns its attention
+        attention=differential_plan.run_files(
+            config,
+            DIFF_PAIRS,
+            "attention.npz",
+            of=[m for m in DIFF_MODELS if FRAMEWORK[m] == "torch"],
+        ),
     output:
         [
             report(
@@ -137,7 +184,7 @@ rule report_differential:
                 caption="../workflow/report/differential.rst",
                 category="Differential (DeepDiff)",
             )
-            for name in DIFFERENTIAL_REPORT_FILES
+            for name in differential_plan.report_files(config)
         ],
     log:
         "logs/report_differential.log",

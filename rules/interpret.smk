@@ -4,9 +4,18 @@
 # Monte-Carlo (gan_run); then the report's interpretation section.
 
 
+from chromexpr.experiments.interpret import plan as interpret_plan
+
+INTERPRET = config["experiments"]["interpret"]
+INTERPRET_CELLS = interpret_plan.cells(config)
+INTERPRET_RUN = interpret_plan.RUN
+INTERPRET_GAN = interpret_plan.GAN
+EXPERIMENT_TARGETS["interpret"] = lambda: ["results/report/interpret/section.html"]
+
+
 rule interpret_run:
     input:
-        model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pt",
+        model=f"{SINGLE_CELL_RUN}/model.pt",
         dataset="results/datasets/{cell}.npz",
     output:
         INTERPRET_RUN,
@@ -37,7 +46,7 @@ rule interpret_run:
 
 rule interpret_gan:
     input:
-        model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pt",
+        model=f"{SINGLE_CELL_RUN}/model.pt",
         dataset="results/datasets/{cell}.npz",
     output:
         INTERPRET_GAN,
@@ -63,7 +72,7 @@ rule interpret_gan:
 
 rule report_interpret:
     input:
-        **interpret_files(),
+        **interpret_plan.files(config),
     output:
         [
             report(
@@ -71,7 +80,7 @@ rule report_interpret:
                 caption="../workflow/report/interpret.rst",
                 category="Interpretation",
             )
-            for name in INTERPRET_REPORT_FILES
+            for name in interpret_plan.report_files(config)
         ],
     log:
         "logs/report_interpret.log",

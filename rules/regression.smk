@@ -4,9 +4,23 @@
 # scikit-learn baselines; every model is tested on the test-split genes of every cell, held-out cells included.
 
 
+from chromexpr.experiments.regression import plan as regression_plan
+
+REGRESSION = config["experiments"]["regression"]
+REG_RUN = regression_plan.RUN
+REG_MODELS = regression_plan.models(config)
+REG_PLAN = regression_plan.plan(config, CARDS)  # checked with the config (common.smk)
+REG_TORCH_MODELS = [m for m in REG_MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
+REG_SKLEARN_MODELS = [m for m in REG_MODELS if FRAMEWORK[m] == "sklearn"] or [
+    "__none__"
+]
+REG_PARTS = sorted({part for _, part in REG_PLAN["runs"]}) or ["__none__"]
+EXPERIMENT_TARGETS["regression"] = lambda: ["results/report/regression/section.html"]
+
+
 rule train_regression_torch:
     input:
-        unpack(regression_datasets),
+        unpack(lambda wc: regression_plan.datasets(REG_PLAN)),
     output:
         model=f"{REG_RUN}/model.pt",
         metrics=f"{REG_RUN}/metrics.json",
@@ -29,7 +43,7 @@ rule train_regression_torch:
         runtime=lambda wc, attempt: 1440 * attempt,
     params:
         card=card_checksum,
-        run=regression_params,
+        run=lambda wc: regression_plan.run_params(config, REG_PLAN, wc.part),
         torch=True,
         code=run_code("train_regression.py"),
     script:
@@ -38,7 +52,7 @@ rule train_regression_torch:
 
 rule train_regression_sklearn:
     input:
-        unpack(regression_datasets),
+        unpack(lambda wc: regression_plan.datasets(REG_PLAN)),
     output:
         model=f"{REG_RUN}/model.pkl",
         metrics=f"{REG_RUN}/metrics.json",
@@ -60,7 +74,7 @@ rule train_regression_sklearn:
         runtime=lambda wc, attempt: 240 * attempt,
     params:
         card=card_checksum,
-        run=regression_params,
+        run=lambda wc: regression_plan.run_params(config, REG_PLAN, wc.part),
         torch=False,
         code=run_code("train_regression.py"),
     script:
@@ -69,7 +83,7 @@ rule train_regression_sklearn:
 
 rule combine_regression:
     input:
-        regression_members,
+        lambda wc: regression_plan.member_files(config, REG_PLAN, wc.kind, wc.seed),
     output:
         metrics="results/runs/regression/{kind}/all/seed{seed}/metrics.json",
         predictions="results/runs/regression/{kind}/all/seed{seed}/predictions.tsv.gz",
@@ -101,10 +115,7 @@ rule regression_gradients:
                 for c in REG_PLAN["figure_cells"]
             }
         ),
-        models=lambda wc: [
-            f"results/runs/regression/{REGRESSION['ensemble_model']}/fold{k}/seed{wc.seed}/model.pt"
-            for k in range(REGRESSION["folds"])
-        ],
+        models=lambda wc: regression_plan.fold_files(config, "model.pt", [wc.seed]),
     output:
         "results/runs/regression/ensemble/all/seed{seed}/gradients.tsv",
     log:
@@ -121,7 +132,10 @@ rule regression_gradients:
         model=REGRESSION["ensemble_model"],
         cells=REG_PLAN["figure_cells"],
         card=lambda wc: CARD_SHA256[REGRESSION["ensemble_model"]],
-        code=script_code("regression_gradients.py", [REGRESSION["ensemble_model"]]),
+        code=script_code(
+            "regression_gradients.py",
+            [REGRESSION["ensemble_model"]] if REGRESSION["enabled"] else [],
+        ),
     script:
         "../workflow/scripts/regression_gradients.py"
 
@@ -134,8 +148,8 @@ rule report_regression:
                 for c in REG_PLAN["figure_cells"]
             }
         ),
-        metrics=regression_runs("metrics.json"),
-        history=regression_fold_runs("history.tsv"),
+        metrics=regression_plan.run_files(config, REG_PLAN, "metrics.json"),
+        history=regression_plan.fold_files(config, "history.tsv"),
         gradients=expand(
             "results/runs/regression/ensemble/all/seed{seed}/gradients.tsv", seed=SEEDS
         ),
@@ -146,7 +160,7 @@ rule report_regression:
                 caption="../workflow/report/regression.rst",
                 category="Regression (Team Jamaica)",
             )
-            for name in REGRESSION_REPORT_FILES
+            for name in regression_plan.report_files(config)
         ],
     log:
         "logs/report_regression.log",

@@ -11,9 +11,18 @@ config["_configfiles"] = config_names()
 
 rule report:
     input:
-        metrics=run_metrics(),
-        history=run_files("history.tsv"),
-        predictions=run_files("predictions.tsv.gz"),
+        metrics=expand(
+            f"{SINGLE_CELL_RUN}/metrics.json", model=MODELS, cell=CELLS, seed=SEEDS
+        ),
+        history=expand(
+            f"{SINGLE_CELL_RUN}/history.tsv", model=MODELS, cell=CELLS, seed=SEEDS
+        ),
+        predictions=expand(
+            f"{SINGLE_CELL_RUN}/predictions.tsv.gz",
+            model=MODELS,
+            cell=CELLS,
+            seed=SEEDS,
+        ),
         published=config_file("report.published"),
         sections=report_sections(),
     output:

@@ -1,11 +1,21 @@
 # TransferChrome's cross-cell experiment (Table 3, Fig. 4): the source cell -> each target cell.
-# - {model}_origin: the single-cell run of the target (rules/train.smk), reused, not retrained;
+# - {model}_origin: the single-cell run of the target (rules/single_cell.smk), reused, not retrained;
 # - {model}_uncross: the source-only model scored on the target. Under the honest protocol its training
 #   (source train genes, source valid genes select) does not depend on the target, so it is the source's
 #   single-cell run, scored on the target's test genes (no training job); under the paper protocol it is
 #   trained per target (all source genes outside the valid split);
 # - {model}_cross: domain adaptation with the gradient-reversal head on unlabelled target genes.
 # Model selection always uses source validation genes; the target's labels are read once, at the test.
+
+
+from chromexpr.experiments.transfer import plan as transfer_plan
+
+TRANSFER = config["experiments"]["transfer"]
+TRANSFER_MODELS = transfer_plan.models(config)
+TRANSFER_CROSS_MODELS = transfer_plan.cross_models(config, CARDS)
+TRANSFER_TARGETS = transfer_plan.targets(config) if TRANSFER["enabled"] else []
+TRANSFER_RUN = transfer_plan.RUN
+EXPERIMENT_TARGETS["transfer"] = lambda: ["results/report/transfer/section.html"]
 
 
 rule transfer_cross:
@@ -38,7 +48,7 @@ rule transfer_cross:
     params:
         card=card_checksum,
         train=torch_training_params(),
-        transfer=transfer_info,
+        transfer=lambda wc: transfer_plan.job_info(config, wc.variant),
         code=run_code("train_transfer.py"),
     script:
         "../workflow/scripts/train_transfer.py"
@@ -46,7 +56,11 @@ rule transfer_cross:
 
 rule transfer_uncross:
     input:
-        unpack(uncross_inputs),
+        unpack(
+            lambda wc: transfer_plan.uncross_inputs(
+                config, wc.model, wc.source, wc.target, wc.seed
+            )
+        ),
     output:
         model=f"{TRANSFER_RUN}/model.pt",
         metrics=f"{TRANSFER_RUN}/metrics.json",
@@ -74,7 +88,7 @@ rule transfer_uncross:
     params:
         card=card_checksum,
         train=torch_training_params() if TRANSFER["protocol"] == "paper" else {},
-        transfer=transfer_info,
+        transfer=lambda wc: transfer_plan.job_info(config, wc.variant),
         code=run_code("train_transfer.py"),
     script:
         "../workflow/scripts/train_transfer.py"
@@ -82,15 +96,10 @@ rule transfer_uncross:
 
 rule report_transfer:
     input:
-        transfer=transfer_runs("metrics.json"),
-        history=transfer_runs("history.tsv"),
-        predictions=transfer_runs("predictions.tsv.gz"),
-        origin=expand(
-            "results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
-            model=TRANSFER_MODELS,
-            cell=TRANSFER_TARGETS,
-            seed=SEEDS,
-        ),
+        transfer=transfer_plan.run_files(config, CARDS, "metrics.json"),
+        history=transfer_plan.run_files(config, CARDS, "history.tsv"),
+        predictions=transfer_plan.run_files(config, CARDS, "predictions.tsv.gz"),
+        origin=transfer_plan.origin_files(config, "metrics.json"),
         published=config_file("report.published"),
     output:
         [
@@ -99,7 +108,7 @@ rule report_transfer:
                 caption="../workflow/report/transfer.rst",
                 category="Transfer (TransferChrome)",
             )
-            for name in TRANSFER_REPORT_FILES
+            for name in transfer_plan.report_files(config)
         ],
     log:
         "logs/report_transfer.log",

@@ -574,7 +574,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     schema, and the rules between keys (marks the model cards need, window vs bin, ...)."""
     from chromexpr.dag import check_config_files
 
-    config = check_config_files(args.configs, args.schema)
+    # a configured path is read as the workflow reads it: from the working directory, else from the checkout
+    # (the folder above the config files' config/ folder)
+    bases = [Path.cwd(), *(Path(c).resolve().parent.parent for c in args.configs)]
+
+    def resolve(path: str) -> Path:
+        return next((b / path for b in bases if (b / path).exists()), Path(path))
+
+    config = check_config_files(args.configs, args.schema, resolve)
     print(
         f"{' + '.join(str(c) for c in args.configs)}: valid ({config['source']['kind']} source, "
         f"{len(config['cells'])} cells, {len(config['marks'])} marks, {len(config['train']['models'])} models)"

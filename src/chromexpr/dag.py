@@ -3,7 +3,9 @@
 * ``prepare_config``: the config against its JSON schema, with one short message per problem
   (the key, what is wrong, the nearest valid key for a typo) instead of a schema dump, then its defaults.
 * ``check_config``: the rules the schema cannot say (window a multiple of the bin, no duplicate
-  marks or cells, the marks every configured model card needs, a trained reference model, ...).
+  marks or cells, the marks every configured model card needs), then each experiment's own
+  (``chromexpr.experiments.registry``).
+* ``config_schema``: the core schema with each experiment's block in it.
 * ``code_hash``: a hash of every chromexpr module a workflow script imports, found by walking the
   imports (``ast``), so that a library edit re-runs exactly the rules whose code changed.
 * ``read_yaml``: a YAML file, with the file and line of a syntax error.
@@ -21,7 +23,7 @@ import functools
 import hashlib
 import importlib.util
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ import jsonschema
 import yaml
 
 from chromexpr.errors import InputError
+from chromexpr.experiments import registry
 from chromexpr.io.deepchrome_csv import DEEPCHROME_MARKS
 from chromexpr.models import load_card
 
@@ -121,19 +124,36 @@ def prepare_config(config: dict[str, Any], schema_path: str | Path) -> dict[str,
     Raises:
         InputError: naming the config key, what is wrong, and (for a typo) the nearest valid key.
     """
-    schema = read_yaml(schema_path)
+    schema = config_schema(schema_path)
     validate_config(config, schema)
     return fill_defaults(config, schema)
 
 
+def config_schema(core_path: str | Path) -> dict[str, Any]:
+    """The config's JSON schema: the core file at ``core_path`` with each experiment's block (its package's
+    ``schema.yaml``) placed at the experiment's ``CONFIG_KEY``."""
+    schema = read_yaml(core_path)
+    for experiment in registry.experiments():
+        path = experiment.schema_file()
+        if path is None:
+            continue
+        node = schema
+        *parents, last = experiment.config_key.split(".")
+        for part in parents:
+            node = node["properties"][part]
+        node.setdefault("properties", {})[last] = read_yaml(path)
+    return schema
+
+
 def validate_config(config: Mapping[str, Any], schema: str | Path | Mapping[str, Any]) -> None:
-    """Check ``config`` against a JSON schema (a mapping, or the path of its YAML file).
+    """Check ``config`` against a JSON schema (a mapping, or the path of the core schema's YAML file, to which
+    ``config_schema`` adds each experiment's block).
 
     Raises:
         InputError: naming the config key, what is wrong, and (for a typo) the nearest valid key.
     """
     if not isinstance(schema, Mapping):
-        schema = read_yaml(schema)
+        schema = config_schema(schema)
     _unknown_keys(config, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
@@ -178,8 +198,11 @@ def merge_configs(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, 
     return base
 
 
-def check_config_files(paths: Sequence[str | Path], schema_path: str | Path) -> dict[str, Any]:
-    """Layer the YAML files in order, then run every check the Snakefile runs before a job.
+def check_config_files(
+    paths: Sequence[str | Path], schema_path: str | Path, resolve: Callable[[str], Any] | None = None
+) -> dict[str, Any]:
+    """Layer the YAML files in order, then run every check the Snakefile runs before a job (``resolve`` turns
+    a configured path into a readable one).
 
     Returns:
         The merged config with defaults filled in.
@@ -196,333 +219,27 @@ def check_config_files(paths: Sequence[str | Path], schema_path: str | Path) -> 
             raise InputError("a config file must be a YAML mapping of keys", path=path, line=1)
         merge_configs(config, data)
     prepare_config(config, schema_path)
-    check_config(config, {m: load_card(m) for m in single_cell_models(config)})
+    check_config(config, load_cards(config), resolve)
     return config
 
 
-def transfer_models(config: Mapping[str, Any]) -> list[str]:
-    """Models of ``experiments.transfer`` (none when it is off)."""
-    block = config["experiments"]["transfer"]
-    return list(block["models"]) if block["enabled"] else []
-
-
-def cross_cell_models(config: Mapping[str, Any]) -> list[str]:
-    """The model of ``experiments.cross_cell`` (none when it is off)."""
-    block = config["experiments"]["cross_cell"]
-    return [block["model"]] if block["enabled"] else []
-
-
-def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    """Every model with single-cell runs: ``train.models``, then the transfer models (their ``_origin``
-    is the single-cell run of the target) and the cross-cell model (its baseline and Test-on-Rest)."""
-    return list(dict.fromkeys([*config["train"]["models"], *transfer_models(config), *cross_cell_models(config)]))
-
-
-def transfer_targets(config: Mapping[str, Any]) -> list[str]:
-    """Target cells of the transfer experiment: ``targets``, or every cell but the source."""
-    block = config["experiments"]["transfer"]
-    targets = block["targets"]
-    return list(targets) if targets else [c for c in config["cells"] if c != block["source"]]
-
-
-def cross_cell_targets(config: Mapping[str, Any]) -> list[str]:
-    """Target cells of the cross-cell experiment: ``targets``, or every cell."""
-    targets = config["experiments"]["cross_cell"]["targets"]
-    return list(targets) if targets else list(config["cells"])
-
-
-def check_experiments(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> None:
-    """The ``experiments.*`` rules the schema cannot say: cells that exist, a source that is not a
-    target, torch cards for transfer (and a domain head for ``_cross``), thresholds in order."""
-    cells = list(config["cells"])
-    transfer = config["experiments"]["transfer"]
-    if transfer["enabled"]:
-        key = "experiments.transfer"
-        if transfer["source"] not in cells:
-            raise InputError(
-                f"source cell {transfer['source']} is not in 'cells' ({', '.join(cells)})",
-                key=f"{key}.source",
-                hint="name one of the configured cells (the paper: E085), or switch the experiment off: "
-                "experiments: {transfer: {enabled: false}}",
-            )
-        targets = transfer_targets(config)
-        unknown = [t for t in targets if t not in cells]
-        if unknown:
-            raise InputError(
-                f"target cell(s) {', '.join(unknown)} not in 'cells'",
-                key=f"{key}.targets",
-                hint="list configured cells",
-            )
-        if transfer["source"] in targets:
-            raise InputError(
-                f"the source {transfer['source']} is also a target", key=f"{key}.targets", hint="drop it from targets"
-            )
-        if not targets:
-            raise InputError("no target cell", key=f"{key}.targets", hint="configure at least two cells")
-        dup = _duplicates(list(transfer["models"]) + _duplicates(targets))
-        if dup:
-            raise InputError(f"{', '.join(dup)} listed more than once", key=key)
-        for model in transfer["models"]:
-            if cards[model]["framework"] != "torch":
-                raise InputError(
-                    f"'{model}' is a scikit-learn card; the transfer experiment trains torch models",
-                    key=f"{key}.models",
-                    hint="use transferchrome, deepchrome, convchrome or another torch card",
-                )
-        if not any(cards[m].get("domain_adaptation") for m in transfer["models"]):
-            raise InputError(
-                "no model has a domain head, so there is no _cross variant to train",
-                key=f"{key}.models",
-                hint="include transferchrome",
-            )
-    cross = config["experiments"]["cross_cell"]
-    if cross["enabled"]:
-        key = "experiments.cross_cell"
-        if len(cells) < 2:
-            raise InputError(
-                "the cross-cell experiment needs at least two cells",
-                key=key,
-                hint="add cells, or switch it off: experiments: {cross_cell: {enabled: false}}",
-            )
-        unknown = [t for t in cross_cell_targets(config) if t not in cells]
-        if unknown:
-            raise InputError(f"target cell(s) {', '.join(unknown)} not in 'cells'", key=f"{key}.targets")
-        if cards[cross["model"]]["framework"] != "torch":
-            raise InputError(
-                f"'{cross['model']}' is a scikit-learn card; the cross-cell runs train torch models",
-                key=f"{key}.model",
-                hint="the paper: deepchrome_avgpool",
-            )
-        if cross["somewhat"] > cross["highly"]:
-            raise InputError(
-                f"somewhat ({cross['somewhat']}) is above highly ({cross['highly']})",
-                key=f"{key}.somewhat",
-                hint="the paper: highly 0.75, somewhat 0.5",
-            )
-
-
-def differential_models(config: Mapping[str, Any]) -> list[str]:
-    """The cards of the differential experiment (none when it is off)."""
-    diff = config["experiments"]["differential"]
-    return list(diff["models"]) if diff["enabled"] else []
-
-
-def read_pairs(path: str | Path) -> list[tuple[str, str]]:
-    """The pairs table (``cell_a cell_b``, tab-separated, a header line, ``#`` comments allowed).
-
-    Raises:
-        InputError: naming the file and line of a malformed row.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            "the pairs table does not exist",
-            path=path,
-            key="experiments.differential.pairs",
-            hint="write a TSV with a header 'cell_a<TAB>cell_b' and one pair per line, or list the pairs in "
-            "the config: pairs: [[E116, E123]]",
-        )
-    pairs: list[tuple[str, str]] = []
-    header_seen = False
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = line.rstrip("\n").split("\t")
-        if not header_seen:
-            if [f.strip() for f in fields] != ["cell_a", "cell_b"]:
-                raise InputError(f"the header is {fields!r}, expected 'cell_a<TAB>cell_b'", path=path, line=number)
-            header_seen = True
-            continue
-        if len(fields) != 2 or not all(f.strip() for f in fields):
-            raise InputError(
-                f"expected two tab-separated cells, got {line!r}", path=path, line=number, hint="cell_a<TAB>cell_b"
-            )
-        pairs.append((fields[0].strip(), fields[1].strip()))
-    if not pairs:
-        raise InputError("the pairs table lists no pair", path=path, key="experiments.differential.pairs")
-    return pairs
-
-
-def differential_pairs(config: Mapping[str, Any], resolve: Any = None) -> list[tuple[str, str]]:
-    """The configured pairs: ``experiments.differential.pairs`` as a list, or the TSV it names
-    (``resolve`` turns the configured path into a readable one; default: as written)."""
-    value = config["experiments"]["differential"]["pairs"]
-    if isinstance(value, str):
-        return read_pairs(resolve(value) if resolve else value)
-    return [(str(a), str(b)) for a, b in value]
-
-
-def pair_name(cell_a: str, cell_b: str) -> str:
-    """The run folder of a pair: ``{cell_a}_vs_{cell_b}`` (the LFC is B over A)."""
-    return f"{cell_a}_vs_{cell_b}"
-
-
-def check_differential(
-    config: Mapping[str, Any], pairs: Sequence[tuple[str, str]], cards: Mapping[str, Mapping[str, Any]]
+def check_config(
+    config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], resolve: Callable[[str], Any] | None = None
 ) -> None:
-    """The differential experiment's rules: pairs of two different configured cells, each once; every
-    model a differential card; the Fig. 5 pair among the pairs; raw counts for the targets."""
-    diff = config["experiments"]["differential"]
-    key = "experiments.differential"
-    cells = list(config["cells"])
-    for a, b in pairs:
-        unknown = [c for c in (a, b) if c not in cells]
-        if unknown:
-            raise InputError(
-                f"pair {a} / {b}: {', '.join(unknown)} not in 'cells' ({', '.join(cells)})",
-                key=f"{key}.pairs",
-                hint="pair configured cells, or switch the experiment off: experiments: {differential: {enabled: false}}",
-            )
-        if a == b:
-            raise InputError(f"pair {a} / {b} pairs a cell with itself", key=f"{key}.pairs")
-    dup = _duplicates([pair_name(*p) for p in pairs] + _duplicates(list(diff["models"])))
-    if dup:
-        raise InputError(f"{', '.join(dup)} listed more than once", key=key)
-    for model in diff["models"]:
-        if cards[model]["task"] != "differential":
-            raise InputError(
-                f"'{model}' is a {cards[model]['task']} card; the differential experiment trains differential cards",
-                key=f"{key}.models",
-                hint="use deepdiff_raw_d ... deepdiff_raw_aux_siamese, svr_best_bin, svr_two_layer, relieff_rf, "
-                "attentivechrome_diff",
-            )
-    attention = diff["attention_pair"]
-    if attention is not None and tuple(attention) not in [tuple(p) for p in pairs]:
-        raise InputError(
-            f"attention_pair {attention[0]} / {attention[1]} is not one of the pairs", key=f"{key}.attention_pair"
-        )
-    if not diff["counts"] and config["source"]["kind"] != "remc":
-        raise InputError(
-            "the differential targets need raw RNA-seq read counts, and this source has none to download",
-            key=f"{key}.counts",
-            hint="name a gene_id x cell table of raw counts (the REMC 57epigenomes.N.pc layout), e.g. "
-            "chromexpr:demo/counts.tsv for the demo",
-        )
-    if diff["window_bp"] % config["bins"]["bin_bp"]:
-        raise InputError(
-            f"window_bp ({diff['window_bp']}) is not a multiple of bins.bin_bp ({config['bins']['bin_bp']})",
-            key=f"{key}.window_bp",
-            hint="the paper: 10000 with 100-bp bins",
-        )
-
-
-# --- rules the schema cannot express --------------------------------------------------------------
-
-
-def regression_plan(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The regression experiment's runs (nothing when it is off), checked before any job runs.
-
-    Returns ``cells`` (every cell tested), ``training`` (cells some model trains on), ``heldout`` (test-only
-    cells), ``folds`` (training cell -> cell-type fold), ``runs`` (``(model, part)`` of every trained run:
-    ``jamaica_cnn`` on ``fold{k}``, the classifier and the cell-specific sub-models when ``weighted``, the
-    baselines on ``all``), ``combined`` (``ensemble``, ``weighted``) and ``figure_cells`` (Figs. 1, 2, 4).
-    """
-    from chromexpr.training.regression_plan import SELECTIONS, TARGETS, assign_cell_folds
-
-    reg = config["experiments"]["regression"]
-    key = "experiments.regression"
-    empty = {"cells": [], "training": [], "heldout": [], "folds": {}, "runs": [], "combined": [], "figure_cells": []}
-    if not reg["enabled"]:
-        return empty
-    configured = list(config["cells"])
-    cells = list(reg["cells"] or configured)
-    heldout = list(reg["heldout_cells"] or [])
-    for name, listed in (("cells", cells), ("heldout_cells", heldout), ("figure_cells", reg["figure_cells"] or [])):
-        unknown = [c for c in listed if c not in configured]
-        if unknown:
-            raise InputError(
-                f"{', '.join(unknown)} not in 'cells' ({', '.join(configured)})",
-                key=f"{key}.{name}",
-                hint="list configured cells, or switch the experiment off: experiments: {regression: {enabled: false}}",
-            )
-        dup = _duplicates(listed)
-        if dup:
-            raise InputError(f"{', '.join(dup)} listed more than once", key=f"{key}.{name}")
-    outside = [c for c in heldout if c not in cells]
-    if outside:
-        raise InputError(
-            f"held-out cell(s) {', '.join(outside)} are not among the experiment's cells", key=f"{key}.heldout_cells"
-        )
-    training = [c for c in cells if c not in heldout]
-    folds = assign_cell_folds(training, int(reg["folds"]), int(reg["fold_seed"]))
-    if reg["target"] not in TARGETS:
-        raise InputError(
-            f"unknown target {reg['target']!r}", key=f"{key}.target", hint=f"use one of {', '.join(TARGETS)}"
-        )
-    if reg["selection"] is not None and reg["selection"] not in SELECTIONS:
-        raise InputError(f"unknown selection {reg['selection']!r}", key=f"{key}.selection")
-    models = list(reg["baselines"])
-    dup = _duplicates(models + [reg["ensemble_model"]])
-    if dup:
-        raise InputError(f"{', '.join(dup)} listed more than once", key=f"{key}.baselines")
-    for model in models + [reg["ensemble_model"], reg["classifier_model"]]:
-        card = cards[model]
-        if card["task"] != "regression":
-            raise InputError(
-                f"'{model}' is a {card['task']} card; the regression experiment trains regression cards",
-                key=f"{key}.baselines",
-                hint="use jamaica_cnn, linear_regression, random_forest_regression, random_forest_correlated",
-            )
-    if "cell_logits" not in cards[reg["classifier_model"]]["outputs"]:
-        raise InputError(
-            f"'{reg['classifier_model']}' is not a cell-type classifier (no cell_logits output)",
-            key=f"{key}.classifier_model",
-            hint="use jamaica_celltype",
-        )
-    if "prediction" not in cards[reg["ensemble_model"]]["outputs"]:
-        raise InputError(f"'{reg['ensemble_model']}' predicts no expression", key=f"{key}.ensemble_model")
-    ensemble = reg["ensemble_model"]
-    runs = [(ensemble, f"fold{k}") for k in range(int(reg["folds"]))]
-    combined = ["ensemble"]
-    if reg["weighted"]:
-        if len(training) < 2:
-            raise InputError("the weighted variant needs at least 2 training cells", key=f"{key}.weighted")
-        runs.append((reg["classifier_model"], "all"))
-        runs += [(ensemble, f"cell_{c}") for c in training]
-        combined.append("weighted")
-    runs += [(m, "all") for m in models]
-    figure_cells = list(reg["figure_cells"] or (heldout[:1] + training)[:3])
-    return {
-        "cells": cells,
-        "training": training,
-        "heldout": heldout,
-        "folds": folds,
-        "runs": runs,
-        "combined": combined,
-        "figure_cells": figure_cells,
-    }
-
-
-def regression_models(config: Mapping[str, Any]) -> list[str]:
-    """Every card the regression experiment trains (none when it is off)."""
-    reg = config["experiments"]["regression"]
-    if not reg["enabled"]:
-        return []
-    return list(dict.fromkeys([reg["ensemble_model"], reg["classifier_model"], *reg["baselines"]]))
-
-
-def _duplicates(values: Sequence[str]) -> list[str]:
-    seen: set[str] = set()
-    dup: list[str] = []
-    for v in values:
-        if v in seen and v not in dup:
-            dup.append(v)
-        seen.add(v)
-    return dup
-
-
-def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> None:
-    """Cross-key rules, checked before any job runs.
+    """The rules the schema cannot say, checked before any job runs: the core's (cells, marks, bins, the
+    marks and bins every card with single-cell runs needs, the DeepChrome CSV export), then each enabled
+    experiment's own (``chromexpr.experiments.registry.check``).
 
     Args:
         config: the validated config (defaults filled in).
-        cards: the loaded model card of every model of ``single_cell_models(config)``.
+        cards: the loaded model card of every model of ``registry.models(config)``.
+        resolve: turns a configured path into a readable one (default: as written).
 
     Raises:
         InputError: naming the key at fault and what to do.
     """
     for key in ("cells", "marks"):
-        dup = _duplicates(list(config[key]))
+        dup = registry.duplicates(list(config[key]))
         if dup:
             raise InputError(
                 f"{', '.join(dup)} listed more than once",
@@ -538,15 +255,9 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
             hint=f"use e.g. {bins['window_bp'] - bins['window_bp'] % bins['bin_bp']}, "
             "or a bin width that divides the window",
         )
-    models = list(config["train"]["models"])
-    dup = _duplicates(models)
-    if dup:
-        raise InputError(
-            f"{', '.join(dup)} listed more than once", key="train.models", hint="list each model card once"
-        )
     marks = list(config["marks"])
     n_bins = 2 * bins["window_bp"] // bins["bin_bp"]
-    for model in single_cell_models(config):
+    for model in registry.single_cell_models(config):
         spec = cards[model]["input"]
         lacking = [m for m in spec["marks"] if m not in marks]
         if lacking:
@@ -571,14 +282,12 @@ def check_config(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any
                 key="export.deepchrome_csv",
                 hint="set export.deepchrome_csv: false, or add the marks",
             )
-    check_experiments(config, cards)
-    reference = config["report"]["reference_model"]
-    if models and reference not in models:
-        raise InputError(
-            f"'{reference}' is not trained (train.models: {', '.join(models)})",
-            key="report.reference_model",
-            hint="name one of train.models, or add it to train.models",
-        )
+    registry.check(config, cards, resolve)
+
+
+def load_cards(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The card of every model the config's experiments train or apply (``registry.models``), validated."""
+    return {m: load_card(m) for m in registry.models(config)}
 
 
 # --- library code hashes --------------------------------------------------------------------------

@@ -12,32 +12,40 @@ from snakemake.utils import validate
 from chromexpr.dag import (
     check_config,
     code_hash,
+    config_schema,
+    load_cards,
     model_modules,
     module_closure,
     read_yaml,
-    single_cell_models,
-    transfer_targets,
     validate_config,
 )
 from chromexpr.errors import InputError
-from chromexpr.models import load_card
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
 SCRIPTS = REPO / "workflow" / "scripts"
 
 
+def resolve(path: str) -> Path:
+    """A configured path, relative to the repository (the demo config's pairs table)."""
+    return REPO / path
+
+
+@pytest.fixture(scope="module")
+def schema_file(tmp_path_factory) -> Path:
+    """The whole config schema (the core's and each experiment's block) in one file, as Snakemake's
+    validate() takes it."""
+    path = tmp_path_factory.mktemp("schema") / "config.schema.yaml"
+    path.write_text(yaml.safe_dump(config_schema(SCHEMA)))
+    return path
+
+
 @pytest.fixture()
-def demo_config() -> dict:
+def demo_config(schema_file) -> dict:
     """The demo config with the schema's defaults filled in, as the Snakefile sees it."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    validate(config, str(SCHEMA))
+    validate(config, str(schema_file))
     return config
-
-
-def cards(config: dict) -> dict:
-    """The cards check_config needs: every model with single-cell runs (train.models and the experiments')."""
-    return {m: load_card(m) for m in single_cell_models(config)}
 
 
 # --- YAML and schema ------------------------------------------------------------------------------
@@ -94,7 +102,7 @@ def test_missing_required_key():
 
 def test_demo_config_is_valid(demo_config):
     validate_config(demo_config, SCHEMA)
-    check_config(demo_config, cards(demo_config))
+    check_config(demo_config, load_cards(demo_config), resolve)
 
 
 # --- cross-key rules ------------------------------------------------------------------------------
@@ -103,19 +111,19 @@ def test_demo_config_is_valid(demo_config):
 def test_duplicate_marks(demo_config):
     demo_config["marks"] = ["H3K4me3", "H3K4me3"]
     with pytest.raises(InputError, match=r"config key 'marks': H3K4me3 listed more than once"):
-        check_config(demo_config, cards(demo_config))
+        check_config(demo_config, load_cards(demo_config), resolve)
 
 
 def test_duplicate_cells(demo_config):
     demo_config["cells"] = ["E003", "E116", "E003"]
     with pytest.raises(InputError, match=r"config key 'cells': E003 listed more than once"):
-        check_config(demo_config, cards(demo_config))
+        check_config(demo_config, load_cards(demo_config), resolve)
 
 
 def test_window_not_a_multiple_of_bin(demo_config):
     demo_config["bins"]["window_bp"] = 5050
     with pytest.raises(InputError) as err:
-        check_config(demo_config, cards(demo_config))
+        check_config(demo_config, load_cards(demo_config), resolve)
     first, hint = str(err.value).splitlines()
     assert first.startswith("config key 'bins.window_bp': 5050 is not a multiple of bins.bin_bp (100)")
     assert "use e.g. 5000" in hint
@@ -125,7 +133,7 @@ def test_card_needs_a_mark_the_config_lacks(demo_config):
     demo_config["marks"] = ["H3K4me3", "H3K27me3"]
     demo_config["train"]["models"] = ["logreg", "deepchrome"]
     with pytest.raises(InputError) as err:
-        check_config(demo_config, cards(demo_config))
+        check_config(demo_config, load_cards(demo_config), resolve)
     text = str(err.value)
     # every shipped card lists the five marks by name; the first model lacking one is reported
     assert text.startswith(
@@ -137,13 +145,13 @@ def test_card_needs_a_mark_the_config_lacks(demo_config):
 def test_card_bins_differ_from_geometry(demo_config):
     demo_config["bins"]["window_bp"] = 10000
     with pytest.raises(InputError, match=r"model card 'deepchrome' expects 100 bins, but .* gives 200"):
-        check_config(demo_config, cards(demo_config))
+        check_config(demo_config, load_cards(demo_config), resolve)
 
 
 def test_reference_model_not_trained(demo_config):
     demo_config["train"]["models"] = ["linear12", "logreg"]
     with pytest.raises(InputError, match=r"config key 'report.reference_model': 'deepchrome' is not trained"):
-        check_config(demo_config, cards(demo_config))
+        check_config(demo_config, load_cards(demo_config), resolve)
 
 
 # --- code hashes ----------------------------------------------------------------------------------
@@ -263,23 +271,44 @@ def test_real_scripts_cover_the_modules_they_run():
         assert "chromexpr.dag" not in module_closure(script), script.name
 
 
-def test_prepare_config_equals_snakemake_validate():
-    """The Snakefile and check-config fill defaults exactly as Snakemake's validate() would."""
+def test_prepare_config_equals_snakemake_validate(schema_file):
+    """The Snakefile and check-config fill defaults exactly as Snakemake's validate() would (given the whole
+    schema: the core's and each experiment's block)."""
     from chromexpr.dag import prepare_config
 
     for name in ("config.yaml", "remc.yaml", "processed_deepdiff.yaml"):
         raw = yaml.safe_load((REPO / "config" / name).read_text())
         ours = prepare_config(copy.deepcopy(raw), SCHEMA)
         theirs = copy.deepcopy(raw)
-        validate(theirs, str(SCHEMA))
+        validate(theirs, str(schema_file))
         assert ours == theirs, name
 
 
-def test_deepchrome_export_needs_the_five_marks(demo_config):
+def test_each_experiments_block_comes_from_its_package():
+    from chromexpr.experiments.registry import experiments
+
+    schema = config_schema(SCHEMA)
+    for experiment in experiments():
+        node = schema
+        for part in experiment.config_key.split("."):
+            node = node["properties"][part]
+        if experiment.schema_file() is not None:
+            assert node == read_yaml(experiment.schema_file()), experiment.name
+    assert set(schema["properties"]["experiments"]["properties"]) == {
+        "transfer",
+        "cross_cell",
+        "differential",
+        "regression",
+        "interpret",
+    }
+
+
+def test_deepchrome_export_needs_the_five_marks(demo_config, schema_file):
     demo_config["marks"] = ["H3K4me3", "H3K27me3", "H3K36me3"]
     demo_config["train"]["models"] = []
     demo_config["experiments"] = {"transfer": {"enabled": False}, "cross_cell": {"enabled": False}}
-    validate(demo_config, str(SCHEMA))
+    demo_config["predict"]["samples"] = None
+    validate(demo_config, str(schema_file))
     with pytest.raises(InputError) as err:
         check_config(demo_config, {})
     first, hint = str(err.value).splitlines()
@@ -290,148 +319,3 @@ def test_deepchrome_export_needs_the_five_marks(demo_config):
     assert hint == "  -> set export.deepchrome_csv: false, or add the marks"
     demo_config["export"]["deepchrome_csv"] = False
     check_config(demo_config, {})
-
-
-# --- the experiments block ------------------------------------------------------------------------
-
-
-def test_experiment_models_get_single_cell_runs(demo_config):
-    demo_config["train"]["models"] = ["deepchrome"]
-    # transfer's origin runs and the cross-cell baseline are single-cell runs, whatever train.models says
-    assert single_cell_models(demo_config) == ["deepchrome", "transferchrome", "convchrome", "deepchrome_avgpool"]
-    assert transfer_targets(demo_config) == ["E003", "E066", "E116", "E123"]  # every cell but the source E085
-    demo_config["experiments"]["transfer"]["enabled"] = False
-    demo_config["experiments"]["cross_cell"]["enabled"] = False
-    assert single_cell_models(demo_config) == ["deepchrome"]
-
-
-@pytest.mark.parametrize(
-    ("edit", "key", "message"),
-    [
-        ({"transfer": {"source": "E999"}}, "experiments.transfer.source", "source cell E999 is not in 'cells'"),
-        (
-            {"transfer": {"targets": ["E003", "E085"]}},
-            "experiments.transfer.targets",
-            "the source E085 is also a target",
-        ),
-        ({"transfer": {"targets": ["E004"]}}, "experiments.transfer.targets", "target cell(s) E004 not in 'cells'"),
-        (
-            {"transfer": {"models": ["deepchrome", "logreg"]}},
-            "experiments.transfer.models",
-            "'logreg' is a scikit-learn card",
-        ),
-        (
-            {"transfer": {"models": ["deepchrome", "convchrome"]}},
-            "experiments.transfer.models",
-            "no model has a domain head",
-        ),
-        (
-            {"cross_cell": {"highly": 0.4, "somewhat": 0.5}},
-            "experiments.cross_cell.somewhat",
-            "somewhat (0.5) is above highly (0.4)",
-        ),
-        ({"cross_cell": {"model": "linear12x"}}, None, None),
-        ({"cross_cell": {"targets": ["E001"]}}, "experiments.cross_cell.targets", "target cell(s) E001 not in 'cells'"),
-    ],
-)
-def test_bad_experiment_settings_name_the_key(demo_config, edit, key, message):
-    for block, values in edit.items():
-        demo_config["experiments"][block].update(values)
-    if key is None:  # an unknown card is the card loader's error, before any check
-        with pytest.raises(InputError, match="linear12x"):
-            cards(demo_config)
-        return
-    with pytest.raises(InputError) as err:
-        check_config(demo_config, cards(demo_config))
-    assert f"config key '{key}'" in str(err.value) and message in str(err.value)
-
-
-def test_cross_cell_model_must_be_torch(demo_config):
-    demo_config["experiments"]["cross_cell"]["model"] = "logreg"
-    with pytest.raises(InputError, match=r"'logreg' is a scikit-learn card; the cross-cell runs train torch models"):
-        check_config(demo_config, cards(demo_config))
-
-
-# --- the differential experiment ------------------------------------------------------------------
-
-
-def _diff_cards(config: dict) -> dict:
-    return {m: load_card(m) for m in config["experiments"]["differential"]["models"]}
-
-
-def test_demo_pairs_are_read_from_the_pairs_table(demo_config):
-    from chromexpr.dag import differential_models, differential_pairs, pair_name
-
-    pairs = differential_pairs(demo_config, resolve=lambda p: REPO / p)
-    assert pairs == [("E116", "E123")]
-    assert [pair_name(*p) for p in pairs] == ["E116_vs_E123"]
-    assert len(differential_models(demo_config)) == 11  # the seven variants and four baselines
-    demo_config["experiments"]["differential"]["pairs"] = [["E003", "E116"]]
-    assert differential_pairs(demo_config) == [("E003", "E116")]
-    demo_config["experiments"]["differential"]["enabled"] = False
-    assert differential_models(demo_config) == []
-
-
-@pytest.mark.parametrize(
-    ("edit", "pairs", "key", "message"),
-    [
-        ({}, [("E003", "E999")], "experiments.differential.pairs", "E999 not in 'cells'"),
-        ({}, [("E123", "E123")], "experiments.differential.pairs", "pairs a cell with itself"),
-        ({}, [("E003", "E123"), ("E003", "E123")], "experiments.differential", "E003_vs_E123 listed more than once"),
-        (
-            {"models": ["deepdiff_raw_d", "deepchrome"]},
-            [("E003", "E123")],
-            "experiments.differential.models",
-            "'deepchrome' is a classification card",
-        ),
-        (
-            {"attention_pair": ["E116", "E123"]},
-            [("E003", "E123")],
-            "experiments.differential.attention_pair",
-            "not one of the pairs",
-        ),
-        ({"counts": ""}, [("E003", "E123")], "experiments.differential.counts", "raw RNA-seq read counts"),
-        ({"window_bp": 10050}, [("E003", "E123")], "experiments.differential.window_bp", "not a multiple"),
-    ],
-)
-def test_differential_rules_name_the_key(demo_config, edit, pairs, key, message):
-    from chromexpr.dag import check_differential
-
-    demo_config["experiments"]["differential"].update(edit)
-    if "attention_pair" not in edit:
-        demo_config["experiments"]["differential"]["attention_pair"] = None
-    with pytest.raises(InputError) as err:
-        check_differential(demo_config, pairs, _diff_cards(demo_config))
-    assert err.value.key == key and message in str(err.value)
-
-
-def test_differential_demo_config_passes(demo_config):
-    from chromexpr.dag import check_differential, differential_pairs
-
-    pairs = differential_pairs(demo_config, resolve=lambda p: REPO / p)
-    check_differential(demo_config, pairs, _diff_cards(demo_config))
-    # the remc source downloads its counts: no counts file needed there
-    remc = copy.deepcopy(demo_config)
-    remc["source"]["kind"] = "remc"
-    remc["experiments"]["differential"]["counts"] = ""
-    check_differential(remc, pairs, _diff_cards(remc))
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "message"),
-    [
-        ("cell_a\tcell_b\nE003 E123\n", 2, "expected two tab-separated cells"),
-        ("a\tb\nE003\tE123\n", 1, "expected 'cell_a<TAB>cell_b'"),
-        ("# only a comment\ncell_a\tcell_b\n", None, "lists no pair"),
-    ],
-)
-def test_pairs_table_errors_name_file_and_line(tmp_path, text, line, message):
-    from chromexpr.dag import read_pairs
-
-    path = tmp_path / "pairs.tsv"
-    path.write_text(text)
-    with pytest.raises(InputError) as err:
-        read_pairs(path)
-    assert message in str(err.value) and str(path) in str(err.value)
-    assert err.value.line == line
-    assert read_pairs(REPO / "config" / "pairs.tsv")[0] == ("E116", "E123")

@@ -246,7 +246,7 @@ def build_regression_section(
         datasets: figure cell -> its dataset ``.npz`` (Figs. 1-2).
         card: the ensemble model's card (the input Fig. 1 shows).
         out_dir: the section folder.
-        plan: ``chromexpr.dag.regression_plan``'s result (cells, folds, figure cells).
+        plan: ``chromexpr.experiments.regression.plan.plan``'s result (cells, folds, figure cells).
         target: the regression target (``TARGETS`` key).
         ensemble_model, baselines: names for the text.
         source_kind: ``demo`` adds the simulated-data warning.

@@ -46,7 +46,7 @@ from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.genes import GeneSet, RunData
 from chromexpr.training.loop import fit_torch, sklearn_record
-from chromexpr.training.regression_plan import SELECTIONS, TARGETS, assign_cell_folds, part_cells, regression_target
+from chromexpr.training.regression_plan import SELECTIONS, TARGETS, regression_target
 from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
 from chromexpr.training.sklearn_fit import flat
 from chromexpr.training.tasks import Examples, Task, autocast, predict_output
@@ -57,8 +57,6 @@ __all__ = [
     "TARGETS",
     "CellTypeTask",
     "RegressionTask",
-    "assign_cell_folds",
-    "part_cells",
     "regression_examples",
     "regression_scores",
     "regression_target",

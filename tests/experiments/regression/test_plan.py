@@ -1,5 +1,5 @@
-"""The regression experiment's plan without torch (chromexpr.training.regression_plan): targets,
-cell-type folds and run parts, by hand."""
+"""The regression experiment's plan (chromexpr.experiments.regression.plan): cell-type folds and run parts by
+hand, and the task's targets (chromexpr.training.regression_plan), without torch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from chromexpr.errors import InputError
-from chromexpr.training.regression_plan import assign_cell_folds, part_cells, regression_target
+from chromexpr.experiments.regression.plan import assign_cell_folds, part_cells
+from chromexpr.training.regression_plan import regression_target
 
 
 def test_targets_by_hand() -> None:
@@ -50,9 +51,25 @@ def test_parts() -> None:
         part_cells("cell_Z", training, folds)
 
 
-def test_the_regression_module_re_exports_the_plan() -> None:
-    """``chromexpr.training.regression`` trains with these same functions (one definition)."""
+def test_the_regression_module_trains_with_the_same_targets() -> None:
+    """``chromexpr.training.regression`` trains with this same target function (one definition)."""
     import chromexpr.training.regression as regression
 
-    assert regression.part_cells is part_cells and regression.assign_cell_folds is assign_cell_folds
     assert regression.regression_target is regression_target
+
+
+def test_the_demo_plan(demo_config, cards) -> None:
+    from chromexpr.experiments.regression import plan
+
+    got = plan.plan(demo_config, cards(demo_config))
+    assert got["heldout"] == ["E123"] and got["training"] == ["E003", "E066", "E085", "E116"]
+    assert got["combined"] == ["ensemble", "weighted"]
+    # 3 folds, the classifier, 4 cell-specific sub-models, 3 baselines
+    assert len(got["runs"]) == 3 + 1 + 4 + 3 and got["figure_cells"] == ["E123", "E003", "E066"]
+    assert plan.models(demo_config) == [
+        "jamaica_cnn",
+        "jamaica_celltype",
+        "linear_regression",
+        "random_forest_regression",
+        "random_forest_correlated",
+    ]

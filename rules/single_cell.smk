@@ -1,5 +1,22 @@
 # The single-cell experiment: one job per model x cell x seed (DeepChrome protocol: train, select on
-# valid AUROC, test once). Torch models ask for a GPU; scikit-learn baselines do not.
+# valid AUROC, test once). Torch models ask for a GPU; scikit-learn baselines do not. Every model with
+# single-cell runs is trained here: train.models, and the models whose single-cell runs another experiment
+# reads (chromexpr.experiments.registry.single_cell_models). The report page (rules/report.smk) holds
+# its section.
+
+
+from chromexpr.experiments.single_cell import plan as single_cell_plan
+
+MODELS = single_cell_plan.models(config)
+SINGLE_CELL_MODELS = registry.single_cell_models(config)
+TORCH_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "torch"] or [
+    "__none__"
+]
+SKLEARN_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "sklearn"] or [
+    "__none__"
+]
+SINGLE_CELL_RUN = single_cell_plan.RUN
+EXPERIMENT_TARGETS["single_cell"] = lambda: ["results/report/index.html"]
 
 
 rule train_torch:

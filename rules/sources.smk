@@ -1,0 +1,221 @@
+# The data sources (demo | remc | local | processed) and the datasets' geometry: the helpers the stage rules
+# (demo, download, reference, binning, dataset) and the experiments share, and the checks of the source's
+# files and tables, made here before any job runs.
+from chromexpr.io.tables import read_expression
+from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
+
+
+def _read_files_table():
+    path = repo_or_cwd(config["source"]["local"]["files"])
+    table = read_table(path, "files.schema.yaml")
+    check_duplicates(table, ["cell", "mark"], path)
+    have = set(zip(table["cell"], table["mark"]))
+    missing = [f"{c}/{m}" for c in CELLS for m in MARKS if (c, m) not in have]
+    if missing:
+        raise InputError(
+            f"no file for {len(missing)} cell/mark pairs ({', '.join(missing[:6])}"
+            f"{' ...' if len(missing) > 6 else ''})",
+            path=path,
+            hint="add a row 'cell mark path' for each, or remove the cell or mark from the config",
+        )
+    files = {(r.cell, r.mark): repo_or_cwd(r.path) for r in table.itertuples()}
+    for (cell, mark), file in files.items():
+        if cell in CELLS and mark in MARKS and not Path(file).is_file():
+            raise InputError(
+                f"the file of {cell}/{mark} does not exist: {file}",
+                path=path,
+                hint="fix the path (relative paths are taken from the working directory)",
+            )
+    return files
+
+
+def _read_processed_table():
+    path = repo_or_cwd(config["source"]["processed"]["files"])
+    table = read_table(path, "processed.schema.yaml")
+    check_duplicates(table, ["cell", "split"], path)
+    have = set(zip(table["cell"], table["split"]))
+    missing = [
+        f"{c} {s}"
+        for c in CELLS
+        for s in ("train", "valid", "test")
+        if (c, s) not in have
+    ]
+    if missing:
+        raise InputError(
+            f"no file for {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}",
+            path=path,
+            hint="add a row 'cell split path' for each (split = train, valid, test), "
+            "or drop the cell from 'cells'",
+        )
+    return {(r.cell, r.split): repo_or_cwd(r.path) for r in table.itertuples()}
+
+
+def reads_file(wildcards):
+    """The raw reads (or bigWig) of one cell and mark, wherever the source keeps them."""
+    if SOURCE == "demo":
+        return f"resources/demo/{wildcards.cell}-{wildcards.mark}.tagAlign.gz"
+    if SOURCE == "remc":
+        return f"resources/remc/{wildcards.cell}-{wildcards.mark}.tagAlign.gz"
+    return LOCAL_FILES[(wildcards.cell, wildcards.mark)]
+
+
+def is_bigwig(wildcards):
+    """Whether the input of a binning job is a bigWig (by name, or by content when the file exists:
+    the same test the binning step makes)."""
+    return bigwig_by_content(reads_file(wildcards))
+
+
+def binning_params(wildcards):
+    """What a binning job uses: the engine for reads; the statistic and the missing-chromosome
+    policy for bigWig signal (each only where it changes the result)."""
+    if is_bigwig(wildcards):
+        return {
+            "bigwig_stat": config["binning"]["bigwig_stat"],
+            "missing_chromosomes": config["binning"]["missing_chromosomes"],
+        }
+    return {"engine": config["binning"]["engine"]}
+
+
+def annotation_file():
+    """The gene annotation of the source."""
+    if SOURCE == "demo":
+        return config_file("source.demo.genes")
+    if SOURCE == "remc":
+        return "resources/remc/gene_info.tsv"
+    return config_file("source.local.annotation")
+
+
+def annotation_format():
+    """Format of annotation_file()."""
+    return "tss_table" if SOURCE == "demo" else config["reference"]["annotation_format"]
+
+
+def expression_file():
+    """The expression matrix of the source."""
+    if SOURCE == "demo":
+        return config_file("source.demo.expression")
+    if SOURCE == "remc":
+        return "resources/remc/expression.tsv.gz"
+    if SOURCE == "processed":
+        return config_file("source.processed.expression")
+    return config_file("source.local.expression")
+
+
+def chrom_sizes_file():
+    """Chromosome sizes of the assembly."""
+    key = {"demo": "demo", "remc": "remc"}.get(SOURCE, "local")
+    return config_file(f"source.{key}.chrom_sizes")
+
+
+def processed_expression():
+    """Expression matrix for the processed source, or nothing (labels come with the files)."""
+    return (
+        config_file("source.processed.expression")
+        if config["source"]["processed"]["expression"]
+        else []
+    )
+
+
+def _check_expression_cells():
+    """Every configured cell has a column in the expression matrix (read now when it exists)."""
+    if SOURCE == "remc":
+        path = (
+            "resources/remc/expression.tsv.gz"  # downloaded: checked once it is there
+        )
+        if not Path(path).exists():
+            return
+    elif SOURCE == "processed":
+        path = processed_expression()
+        if not path:
+            return
+    else:
+        path = expression_file()
+    read_expression(
+        local_file(path), CELLS, duplicates=config["expression"]["duplicates"]
+    )
+
+
+def geometry():
+    """The bin geometry of the single-cell datasets (bins.*), as the library's BinGeometry takes it."""
+    return {k: config["bins"][k] for k in ("window_bp", "bin_bp", "orient_by_strand")}
+
+
+def binning_geometry():
+    """The geometry reads are binned with, once: bins.* at the widest window any enabled experiment asks
+    for (chromexpr.experiments.registry.window_bp; the narrower datasets are cut out of it, bin for bin equal
+    to binning them directly). The reference drops genes whose widest window leaves the chromosome, so every
+    dataset holds the same genes.
+    """
+    return {**geometry(), "window_bp": registry.window_bp(config)}
+
+
+def split_params():
+    """The split settings that the configured split method uses."""
+    split = config["split"]
+    keys = {
+        "blocks": [],
+        "random": ["seed", "fractions"],
+        "chromosome": ["valid_chromosomes", "test_chromosomes"],
+    }[split["method"]]
+    return {"method": split["method"], **{k: split[k] for k in keys}}
+
+
+def counts_file():
+    """Counts per cell and mark; temporary unless binning.keep_counts."""
+    path = "results/counts/{cell}/{mark}.npy"
+    return path if config["binning"]["keep_counts"] else temp(path)
+
+
+def dataset_counts(wildcards):
+    """The per-mark count matrices of one cell (and their binning records), in config mark order."""
+    files = {m: f"results/counts/{wildcards.cell}/{m}.npy" for m in MARKS}
+    files.update(
+        {f"{m}_stats": f"results/counts/{wildcards.cell}/{m}.json" for m in MARKS}
+    )
+    return files
+
+
+def processed_inputs(wildcards):
+    """The released split files of one cell."""
+    return {s: PROCESSED_FILES[(wildcards.cell, s)] for s in ("train", "valid", "test")}
+
+
+def dataset_files():
+    """Every cell's dataset."""
+    return expand("results/datasets/{cell}.npz", cell=CELLS)
+
+
+def _read_checksums():
+    path = config["source"]["remc"]["checksums"]
+    if SOURCE != "remc" or not path:
+        return {}
+    path = repo_or_cwd(path)
+    table = pd.read_csv(path, sep="\t", dtype=str, comment="#")
+    for col in ("file", "size", "sha256"):
+        if col not in table.columns:
+            raise InputError(
+                f"missing column '{col}'",
+                path=path,
+                line=1,
+                hint="the header must be 'file size sha256'",
+            )
+    return {r.file: {"size": r.size, "sha256": r.sha256} for r in table.itertuples()}
+
+
+def known_checksum(name):
+    """Size and sha256 of a download when the checksum table lists it (else empty strings)."""
+    return CHECKSUMS.get(name, {"size": "", "sha256": ""})
+
+
+# Every file and table of the source, checked before any job runs.
+with dag.exit_on_input_error():
+    LOCAL_FILES = _read_files_table() if SOURCE == "local" else {}
+    PROCESSED_FILES = _read_processed_table() if SOURCE == "processed" else {}
+    if SOURCE == "processed":
+        processed_expression()
+    else:
+        annotation_file(), expression_file(), chrom_sizes_file()
+    if config["train"]["models"]:
+        config_file("report.published")
+    _check_expression_cells()
+    CHECKSUMS = _read_checksums()

@@ -1,0 +1,105 @@
+"""The interpretation experiment's runs, read while the DAG is built: per torch classifier of
+``experiments.interpret`` and cell, one ``interpret.npz`` of its single-cell run (seed ``seed``), and a GAN
+Monte-Carlo for the models of ``gan.models``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chromexpr.errors import InputError
+
+TITLE = "What the models learned"
+CONFIG_KEY = "experiments.interpret"
+SECTION = "interpret"
+RUN = "results/interpret/{model}/{cell}/seed{seed}/interpret.npz"
+GAN = "results/interpret/gan/{model}/{cell}/seed{seed}/gan.npz"
+
+
+def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    return config["experiments"]["interpret"]
+
+
+def enabled(config: Mapping[str, Any]) -> bool:
+    return bool(_block(config)["enabled"])
+
+
+def models(config: Mapping[str, Any]) -> list[str]:
+    """The classifiers interpreted (none when the experiment is off)."""
+    return list(_block(config)["models"]) if enabled(config) else []
+
+
+def single_cell_models(config: Mapping[str, Any]) -> list[str]:
+    """Its models must be of train.models (``check``): it adds no single-cell runs of its own."""
+    return []
+
+
+def window_bp(config: Mapping[str, Any]) -> int | None:
+    return None
+
+
+def cells(config: Mapping[str, Any]) -> list[str]:
+    """The runs' cells: ``cells``, or every configured cell."""
+    return list(_block(config)["cells"] or config["cells"])
+
+
+def files(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every ``interpret.npz`` (``runs``) and ``gan.npz`` (``gans``) of the experiment (none when it is off)."""
+    if not enabled(config):
+        return {"runs": [], "gans": []}
+    block = _block(config)
+    seed = block["seed"]
+    return {
+        "runs": [RUN.format(model=m, cell=c, seed=seed) for m in block["models"] for c in cells(config)],
+        "gans": [GAN.format(model=m, cell=c, seed=seed) for m in block["gan"]["models"] for c in cells(config)],
+    }
+
+
+def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], resolve: Callable[[str], Any]) -> None:
+    """Its models, cells and seed name single-cell runs the workflow trains, of torch classifiers."""
+    block = _block(config)
+    trained = list(config["train"]["models"])
+    torch_trained = [m for m in trained if cards[m]["framework"] == "torch"]
+    bad = [
+        m
+        for m in block["models"]
+        if m not in trained
+        or cards[m]["framework"] != "torch"
+        or cards[m].get("task", "classification") != "classification"
+    ]
+    if bad:
+        raise InputError(
+            f"experiments.interpret.models names {', '.join(bad)}: only torch classifiers of train.models "
+            "are interpreted",
+            key="experiments.interpret.models",
+            hint="choose among " + (", ".join(torch_trained) or "none"),
+        )
+    for key in ("class_optimization", "gan"):
+        extra = [m for m in block[key]["models"] if m not in block["models"]]
+        if extra:
+            raise InputError(
+                f"experiments.interpret.{key}.models names {', '.join(extra)}, not in interpret.models",
+                key=f"experiments.interpret.{key}.models",
+                hint="add them to experiments.interpret.models, or drop them here",
+            )
+    unknown = [c for c in cells(config) if c not in config["cells"]]
+    if unknown:
+        raise InputError(
+            f"experiments.interpret.cells names {', '.join(unknown)}, not configured cells",
+            key="experiments.interpret.cells",
+            hint="name cells of 'cells'",
+        )
+    seeds = list(config["train"]["seeds"])
+    if block["seed"] not in seeds:
+        raise InputError(
+            f"experiments.interpret.seed {block['seed']} is not one of train.seeds {seeds}",
+            key="experiments.interpret.seed",
+            hint="name a seed the single-cell runs are trained with",
+        )
+
+
+def report_files(config: Mapping[str, Any]) -> list[str]:
+    """Every file the interpretation report job writes into ``results/report/interpret/``."""
+    from chromexpr.reporting.manifest import interpret_report_files
+
+    return interpret_report_files()

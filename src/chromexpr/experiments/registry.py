@@ -1,0 +1,145 @@
+"""The experiments in the order the report shows them, and what the workflow asks of all of them.
+
+Everything that lists experiments goes through here: the Snakefile includes ``rules/<name>.smk`` for each, the
+config schema holds each one's block (``experiments/<name>/schema.yaml``), the config checks run each one's
+``check``, the default target and the report page take each enabled one's targets and section, and
+``snakemake figures`` redraws each section. Adding an experiment means a package here with a ``plan`` module,
+one rules file, one config block with its schema, one test folder, and one name in ``NAMES``.
+
+A plan module (``chromexpr.experiments.<name>.plan``, light: read while the DAG is built) defines:
+
+=======================  ===================================================================================
+``TITLE``                the report's name of the experiment
+``CONFIG_KEY``           where its config block lives (dotted; its schema is ``schema.yaml`` beside it, except
+                         for the single-cell block ``train``, which the core schema holds: every torch
+                         experiment reads its training settings)
+``SECTION``              the folder of its report section under ``results/report/`` (``""``: the page's own
+                         folder), or None for an experiment without one
+``enabled(config)``      whether it runs
+``models(config)``       the cards it trains or applies (none when off)
+``single_cell_models``   the single-cell runs it reads (none when off): they are trained for it
+``window_bp(config)``    the widest window its datasets need, or None (reads are binned once, at the widest)
+``check(config, cards, resolve)``  the rules its schema cannot say; ``resolve`` turns a configured path into a
+                         readable one
+``report_files(config)`` the files its report job writes into its section folder
+=======================  ===================================================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+#: the experiments, in the order of the report page
+NAMES = ("single_cell", "transfer", "cross_cell", "differential", "regression", "interpret", "predict")
+REPORT_ROOT = "results/report"
+#: the folder of a single-cell run: the runs several experiments read (transfer's origin, the cross-cell
+#: baseline and Test-on-Rest, the interpretations, the predictions)
+SINGLE_CELL_RUN = "results/runs/single_cell/{model}/{cell}/seed{seed}"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: its name (package, rules file, report folder) and its plan module."""
+
+    name: str
+    plan: ModuleType
+
+    @property
+    def title(self) -> str:
+        return str(self.plan.TITLE)
+
+    @property
+    def config_key(self) -> str:
+        return str(self.plan.CONFIG_KEY)
+
+    @property
+    def section_dir(self) -> str | None:
+        """``results/report/<folder>`` of its report section, or None."""
+        folder = self.plan.SECTION
+        if folder is None:
+            return None
+        return f"{REPORT_ROOT}/{folder}" if folder else REPORT_ROOT
+
+    def schema_file(self) -> Path | None:
+        """Its config block's JSON schema (``schema.yaml`` in its package), or None."""
+        path = Path(self.plan.__file__).with_name("schema.yaml")
+        return path if path.is_file() else None
+
+    def module(self, part: str) -> ModuleType:
+        """``chromexpr.experiments.<name>.<part>`` (imported on first use)."""
+        return importlib.import_module(f"chromexpr.experiments.{self.name}.{part}")
+
+
+def experiments() -> list[Experiment]:
+    """Every experiment, in ``NAMES`` order."""
+    return [Experiment(name, importlib.import_module(f"chromexpr.experiments.{name}.plan")) for name in NAMES]
+
+
+def experiment(name: str) -> Experiment:
+    """The experiment called ``name``."""
+    if name not in NAMES:
+        raise KeyError(f"no experiment {name!r} (experiments: {', '.join(NAMES)})")
+    return Experiment(name, importlib.import_module(f"chromexpr.experiments.{name}.plan"))
+
+
+def enabled(config: Mapping[str, Any]) -> list[Experiment]:
+    """The experiments the config runs, in order."""
+    return [e for e in experiments() if e.plan.enabled(config)]
+
+
+def single_cell_models(config: Mapping[str, Any]) -> list[str]:
+    """Every card with single-cell runs: ``train.models``, then the models whose single-cell runs another
+    enabled experiment reads (transfer's origin runs, the cross-cell model's baseline and Test-on-Rest)."""
+    models: list[str] = []
+    for e in experiments():
+        models.extend(e.plan.single_cell_models(config))
+    return list(dict.fromkeys(models))
+
+
+def models(config: Mapping[str, Any]) -> list[str]:
+    """Every card the config's experiments train or apply, single-cell runs first."""
+    names = single_cell_models(config)
+    for e in experiments():
+        names.extend(e.plan.models(config))
+    return list(dict.fromkeys(names))
+
+
+def window_bp(config: Mapping[str, Any]) -> int:
+    """The widest window any enabled experiment's datasets need (``bins.window_bp`` at least)."""
+    widths = [int(config["bins"]["window_bp"])]
+    for e in experiments():
+        width = e.plan.window_bp(config)
+        if width is not None:
+            widths.append(int(width))
+    return max(widths)
+
+
+def check(
+    config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], resolve: Callable[[str], Any] | None = None
+) -> None:
+    """Every enabled experiment's own checks (``InputError`` naming the key); ``cards`` holds ``models(config)``."""
+    for e in experiments():
+        if e.plan.enabled(config):
+            e.plan.check(config, cards, resolve or (lambda p: p))
+
+
+def sections(config: Mapping[str, Any]) -> list[str]:
+    """``section.html`` of every enabled experiment with a section folder of its own, in page order (the
+    single-cell section is the page's own: it is built with it)."""
+    return [f"{e.section_dir}/section.html" for e in enabled(config) if e.section_dir not in (None, REPORT_ROOT)]
+
+
+def duplicates(values: Sequence[str]) -> list[str]:
+    """The values listed more than once, in order of their second appearance."""
+    seen: set[str] = set()
+    dup: list[str] = []
+    for v in values:
+        if v in seen and v not in dup:
+            dup.append(v)
+        seen.add(v)
+    return dup

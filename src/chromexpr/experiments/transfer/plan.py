@@ -1,0 +1,151 @@
+"""The transfer experiment's runs, read while the DAG is built: per torch model of ``experiments.transfer``, the
+source's uncross run scored on (honest protocol) or trained for (paper protocol) each target, and for a card with
+a domain head its cross run; each target's origin is its single-cell run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chromexpr.errors import InputError
+from chromexpr.experiments.registry import SINGLE_CELL_RUN, duplicates
+
+TITLE = "Cross-cell transfer (TransferChrome)"
+CONFIG_KEY = "experiments.transfer"
+SECTION = "transfer"
+RUN = "results/runs/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}"
+
+
+def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    return config["experiments"]["transfer"]
+
+
+def enabled(config: Mapping[str, Any]) -> bool:
+    return bool(_block(config)["enabled"])
+
+
+def models(config: Mapping[str, Any]) -> list[str]:
+    """The experiment's cards (none when it is off)."""
+    return list(_block(config)["models"]) if enabled(config) else []
+
+
+def single_cell_models(config: Mapping[str, Any]) -> list[str]:
+    """Each model's origin is its single-cell run of the target (and, honestly, its uncross the source's)."""
+    return models(config)
+
+
+def window_bp(config: Mapping[str, Any]) -> int | None:
+    return None
+
+
+def targets(config: Mapping[str, Any]) -> list[str]:
+    """Target cells: ``targets``, or every cell but the source."""
+    block = _block(config)
+    listed = block["targets"]
+    return list(listed) if listed else [c for c in config["cells"] if c != block["source"]]
+
+
+def cross_models(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The models with a ``_cross`` variant: cards with a domain head."""
+    return [m for m in models(config) if cards[m].get("domain_adaptation")]
+
+
+def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], resolve: Callable[[str], Any]) -> None:
+    """Cells that exist, a source that is not a target, torch cards, at least one with a domain head."""
+    block = _block(config)
+    cells = list(config["cells"])
+    key = "experiments.transfer"
+    if block["source"] not in cells:
+        raise InputError(
+            f"source cell {block['source']} is not in 'cells' ({', '.join(cells)})",
+            key=f"{key}.source",
+            hint="name one of the configured cells (the paper: E085), or switch the experiment off: "
+            "experiments: {transfer: {enabled: false}}",
+        )
+    listed = targets(config)
+    unknown = [t for t in listed if t not in cells]
+    if unknown:
+        raise InputError(
+            f"target cell(s) {', '.join(unknown)} not in 'cells'", key=f"{key}.targets", hint="list configured cells"
+        )
+    if block["source"] in listed:
+        raise InputError(
+            f"the source {block['source']} is also a target", key=f"{key}.targets", hint="drop it from targets"
+        )
+    if not listed:
+        raise InputError("no target cell", key=f"{key}.targets", hint="configure at least two cells")
+    dup = duplicates(list(block["models"]) + duplicates(listed))
+    if dup:
+        raise InputError(f"{', '.join(dup)} listed more than once", key=key)
+    for model in block["models"]:
+        if cards[model]["framework"] != "torch":
+            raise InputError(
+                f"'{model}' is a scikit-learn card; the transfer experiment trains torch models",
+                key=f"{key}.models",
+                hint="use transferchrome, deepchrome, convchrome or another torch card",
+            )
+    if not cross_models(config, cards):
+        raise InputError(
+            "no model has a domain head, so there is no _cross variant to train",
+            key=f"{key}.models",
+            hint="include transferchrome",
+        )
+
+
+def job_info(config: Mapping[str, Any], variant: str) -> dict[str, Any]:
+    """What a transfer job uses besides the card: the protocol (and for ``cross`` the lambda schedule)."""
+    block = _block(config)
+    info: dict[str, Any] = {"protocol": block["protocol"]}
+    if variant == "cross":
+        info["lambda_schedule"] = block["lambda_schedule"]
+    return info
+
+
+def uncross_inputs(config: Mapping[str, Any], model: str, source: str, target: str, seed: int | str) -> dict[str, str]:
+    """An uncross job's inputs: both datasets (the source's test genes probe the features), and under the
+    honest protocol the source's single-cell run, whose model is scored."""
+    files = {"source": f"results/datasets/{source}.npz", "target": f"results/datasets/{target}.npz"}
+    if _block(config)["protocol"] == "honest":
+        run = SINGLE_CELL_RUN.format(model=model, cell=source, seed=seed)
+        files.update(
+            trained_model=f"{run}/model.pt",
+            trained_metrics=f"{run}/metrics.json",
+            trained_history=f"{run}/history.tsv",
+            trained_predictions=f"{run}/predictions.tsv.gz",
+        )
+    return files
+
+
+def run_files(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], name: str) -> list[str]:
+    """``name`` of every uncross run, then every cross run, of the experiment (none when it is off)."""
+    if not enabled(config):
+        return []
+    source, seeds = _block(config)["source"], config["train"]["seeds"]
+    out = []
+    for variant, variant_models in (("uncross", models(config)), ("cross", cross_models(config, cards))):
+        out += [
+            RUN.format(model=m, variant=variant, source=source, target=t, seed=s) + f"/{name}"
+            for m in variant_models
+            for t in targets(config)
+            for s in seeds
+        ]
+    return out
+
+
+def origin_files(config: Mapping[str, Any], name: str) -> list[str]:
+    """``name`` of every target's single-cell run of every model (the origin rows)."""
+    if not enabled(config):
+        return []
+    return [
+        SINGLE_CELL_RUN.format(model=m, cell=t, seed=s) + f"/{name}"
+        for m in models(config)
+        for t in targets(config)
+        for s in config["train"]["seeds"]
+    ]
+
+
+def report_files(config: Mapping[str, Any]) -> list[str]:
+    """Every file the transfer report job writes into ``results/report/transfer/``."""
+    from chromexpr.reporting.manifest import transfer_report_files
+
+    return transfer_report_files()
