@@ -22,7 +22,7 @@ from chromexpr import dag
 from chromexpr.errors import InputError
 from chromexpr.experiments import registry
 from chromexpr.io.atomic import sha256sum
-from chromexpr.models.registry import card_path
+from chromexpr.models.registry import card_digest
 from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
 
 REPO = Path(workflow.basedir)
@@ -149,9 +149,19 @@ def train_gpus():
 
 
 def card_checksum(wildcards):
-    """sha256 of the model card's file: a training job's record of the card it uses (the card
-    itself is package data, found by name, so it is not an input path)."""
-    return CARD_SHA256[wildcards.model]
+    """The training digest of the model card (``chromexpr.models.card_digest``): a training job's record of
+    the card it uses (the card is package data, found by name, so it is not an input path). Its display
+    name, colour, published numbers, citation and deviations are not in it: editing them re-runs reports only.
+    """
+    return CARD_TRAINING[wildcards.model]
+
+
+def report_cards(name):
+    """The documentation digest of every card the experiment ``name``'s report shows (display names,
+    colours, published numbers, citations): a param of its report job, so editing one re-runs the reports
+    that show that card and nothing else."""
+    cards = registry.experiment(name).report_cards(config)
+    return {m: CARD_DOCUMENTATION[m] for m in cards}
 
 
 def torch_training_params():
@@ -193,7 +203,10 @@ with dag.exit_on_input_error():
     # the card of every model the experiments train or apply
     CARDS = dag.load_cards(config)
     dag.check_config(config, CARDS, resolve=repo_or_cwd)
-    CARD_SHA256 = {m: sha256sum(card_path(m)) for m in CARDS}
+    CARD_TRAINING = {m: card_digest(card, "training") for m, card in CARDS.items()}
+    CARD_DOCUMENTATION = {
+        m: card_digest(card, "documentation") for m, card in CARDS.items()
+    }
 
 FRAMEWORK = {m: card["framework"] for m, card in CARDS.items()}
 # what `snakemake` builds by default for each enabled experiment: each rules file adds its own

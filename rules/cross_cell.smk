@@ -9,7 +9,7 @@
 # - Test-on-Rest: every single-cell run of the model scored on every other cell (inference only).
 
 
-from chromexpr.evaluation.cross_cell import read_groups
+from chromexpr.experiments.cross_cell.evaluate import read_groups
 from chromexpr.experiments.cross_cell import plan as cross_cell_plan
 
 CROSS = config["experiments"]["cross_cell"]
@@ -100,7 +100,7 @@ rule train_cross_cell:
         runtime=lambda wc, attempt: 720 * attempt,
     params:
         model=CROSS_MODEL,
-        card=CARD_SHA256[CROSS_MODEL] if CROSS["enabled"] else "",
+        card=CARD_TRAINING[CROSS_MODEL] if CROSS["enabled"] else "",
         train=torch_training_params(),
         code=script_code("train_cross_cell.py", cross_cell_plan.models(config)),
     script:
@@ -175,6 +175,7 @@ rule report_cross_cell:
         mem_mb=4000,
         runtime=20,
     params:
+        cards=report_cards("cross_cell"),
         model=CROSS_MODEL,
         correlation_split=CROSS["correlation_split"],
         thresholds=[CROSS["highly"], CROSS["somewhat"]],

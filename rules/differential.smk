@@ -196,6 +196,7 @@ rule report_differential:
         mem_mb=2000,
         runtime=20,
     params:
+        cards=report_cards("differential"),
         pairs=DIFF_PAIRS,
         models=DIFF_MODELS,
         attention_pair=DIFF_ATTENTION_PAIR,

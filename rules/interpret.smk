@@ -92,6 +92,7 @@ rule report_interpret:
         mem_mb=4000,
         runtime=20,
     params:
+        cards=report_cards("interpret"),
         source_kind=config["source"]["kind"],
         code=script_code("report_interpret.py"),
     script:

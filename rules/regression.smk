@@ -131,7 +131,7 @@ rule regression_gradients:
     params:
         model=REGRESSION["ensemble_model"],
         cells=REG_PLAN["figure_cells"],
-        card=lambda wc: CARD_SHA256[REGRESSION["ensemble_model"]],
+        card=lambda wc: CARD_TRAINING[REGRESSION["ensemble_model"]],
         code=script_code(
             "regression_gradients.py",
             [REGRESSION["ensemble_model"]] if REGRESSION["enabled"] else [],
@@ -172,6 +172,7 @@ rule report_regression:
         mem_mb=4000,
         runtime=20,
     params:
+        cards=report_cards("regression"),
         plan=REG_PLAN,
         target=REGRESSION["target"],
         ensemble_model=REGRESSION["ensemble_model"],

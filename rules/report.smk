@@ -178,6 +178,7 @@ rule report:
         mem_mb=2000,
         runtime=20,
     params:
+        cards=report_cards("single_cell"),
         reference_model=REPORT_REF,
         title=config["report"]["title"],
         source_kind=config["source"]["kind"],
@@ -186,8 +187,9 @@ rule report:
         "../workflow/scripts/build_report.py"
 
 
-# `snakemake --cores 1 figures` redraws every figure from the report's tables; it has no declared
-# inputs, so it never triggers training or any other job, and it runs every time it is asked for.
+# `snakemake --cores 1 figures` redraws every enabled experiment's figures from its section's tables
+# (chromexpr.experiments.registry, each experiment's figures.redraw); it has no declared inputs, so it never
+# triggers training or any other job, and it runs every time it is asked for.
 rule figures:
     log:
         "logs/figures.log",
@@ -199,7 +201,6 @@ rule figures:
         mem_mb=2000,
         runtime=20,
     params:
-        tables="results/report",
-        correlations="results/cross_cell",
+        results="results",
     script:
         "../workflow/scripts/draw_figures.py"

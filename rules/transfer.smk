@@ -120,6 +120,7 @@ rule report_transfer:
         mem_mb=2000,
         runtime=20,
     params:
+        cards=report_cards("transfer"),
         source=TRANSFER["source"],
         protocol=TRANSFER["protocol"],
         source_kind=config["source"]["kind"],

@@ -286,8 +286,8 @@ def check_config(
 
 
 def load_cards(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The card of every model the config's experiments train or apply (``registry.models``), validated."""
-    return {m: load_card(m) for m in registry.models(config)}
+    """The card of every model the config's experiments train, apply or show (``registry.cards``), validated."""
+    return {m: load_card(m) for m in registry.cards(config)}
 
 
 # --- library code hashes --------------------------------------------------------------------------
@@ -475,16 +475,33 @@ def _card(name: str) -> dict[str, Any]:
 def code_hash(
     script: str | Path, *, root: str | Path | None = None, models: Sequence[str | Mapping[str, Any]] = ()
 ) -> str:
-    """16 hex digits of sha256 over the source of ``module_closure(script, modules=model_modules(models))``.
+    """16 hex digits of sha256 over the source of ``module_closure(script, modules=model_modules(models))`` and
+    the templates those modules render (``template_files``).
 
-    A rule passes it as a ``params:`` value, so that editing any module its script imports re-runs
-    the rule's jobs (Snakemake's own code trigger covers the script file itself); a job that builds a
-    model passes its card, so that editing that card's model family re-runs it and no other job.
+    A rule passes it as a ``params:`` value, so that editing any module its script imports, or a report
+    template it renders, re-runs the rule's jobs (Snakemake's own code trigger covers the script file itself);
+    a job that builds a model passes its card, so that editing that card's model family re-runs it and no other
+    job.
     """
     root = Path(root) if root is not None else _package_root()
     digest = hashlib.sha256()
+    paths = []
     for name in module_closure(script, root=root, modules=model_modules(models)):
         path = _module_file(root, name)
         assert path is not None
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        paths.append(path)
+    for template in template_files(paths):
+        digest.update(str(template.relative_to(root)).encode() + b"\0" + template.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def template_files(modules: Iterable[Path]) -> list[Path]:
+    """The Jinja2 templates beside the module files ``modules`` (``*.j2`` in a module's folder or its
+    ``templates/`` folder): the report templates a module renders, each once, sorted."""
+    found: set[Path] = set()
+    for path in modules:
+        for folder in (path.parent, path.parent / "templates"):
+            if folder.is_dir():
+                found.update(folder.glob("*.j2"))
+    return sorted(found)

@@ -251,7 +251,7 @@ def test_real_scripts_cover_the_modules_they_run():
         "chromexpr.models.classical",
     ]
     report = module_closure(SCRIPTS / "build_report.py")
-    assert "chromexpr.io.atomic" in report and "chromexpr.plotting.figures" in report
+    assert "chromexpr.io.atomic" in report and "chromexpr.experiments.single_cell.figures" in report
     assert "chromexpr.io.atomic" in module_closure(SCRIPTS / "build_dataset.py")
     binning = module_closure(SCRIPTS / "bin_reads.py")
     assert {

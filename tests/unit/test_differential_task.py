@@ -18,7 +18,6 @@ from chromexpr.dataset import CANONICAL_MARKS, build_dataset, save_dataset
 from chromexpr.errors import InputError
 from chromexpr.models import load_card
 from chromexpr.training.differential import (
-    DIFF_METRICS_KEYS,
     HISTORY_COLUMNS,
     DifferentialTask,
     PairExamples,
@@ -26,6 +25,7 @@ from chromexpr.training.differential import (
     pair_targets,
     train_differential,
 )
+from chromexpr.training.shell import METRICS_KEYS
 
 MARKS = list(CANONICAL_MARKS)
 N_GENES, N_BINS = 300, 20
@@ -173,7 +173,8 @@ def test_torch_run_writes_its_files_and_scores_test_genes_once(tmp_path: Path) -
     a, b = _pair(tmp_path)
     run = tmp_path / "run"
     m = train_differential(_card("aux_siamese"), a, b, run, seed=0, device="cpu")
-    assert list(m)[: len(DIFF_METRICS_KEYS)] == list(DIFF_METRICS_KEYS)
+    keys = METRICS_KEYS["differential"]
+    assert list(m)[: len(keys)] == list(keys)
     assert (m["pair"], m["cell_a"], m["cell_b"], m["task"]) == ("EA_vs_EB", "EA", "EB", "differential")
     assert (m["n_train"], m["n_valid"], m["n_test"]) == (180, 60, 60)
     assert json.loads((run / "metrics.json").read_text())["test_pearson"] == pytest.approx(m["test_pearson"])

@@ -58,13 +58,12 @@ def test_lazy_exports_returns_the_two_hooks() -> None:
 
 
 def test_every_package_export_resolves() -> None:
-    """Each lazily exported name of models, training, reporting and plotting exists in the module it names."""
+    """Each lazily exported name of models, training and plotting exists in the module it names."""
     import chromexpr.models
     import chromexpr.plotting
-    import chromexpr.reporting
     import chromexpr.training
 
-    for package in (chromexpr.models, chromexpr.training, chromexpr.reporting, chromexpr.plotting):
+    for package in (chromexpr.models, chromexpr.training, chromexpr.plotting):
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{package.__name__}.{name}"
 

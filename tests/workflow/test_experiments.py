@@ -148,11 +148,11 @@ def test_report_holds_every_section(cross_run):
 def test_snakemake_report_packages_every_section(cross_run, tmp_path):
     import zipfile
 
-    from chromexpr.reporting.cross_cell import cross_cell_report_files
-    from chromexpr.reporting.differential import differential_report_files
-    from chromexpr.reporting.manifest import interpret_report_files
-    from chromexpr.reporting.regression import regression_report_files
-    from chromexpr.reporting.transfer import transfer_report_files
+    from chromexpr.experiments.cross_cell.plan import report_files as cross_cell_report_files
+    from chromexpr.experiments.differential.plan import report_files as differential_report_files
+    from chromexpr.experiments.interpret.plan import report_files as interpret_report_files
+    from chromexpr.experiments.regression.plan import report_files as regression_report_files
+    from chromexpr.experiments.transfer.plan import report_files as transfer_report_files
 
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(cross_run), *CROSS, "--report", str(out))
@@ -297,8 +297,8 @@ def test_deepchrome_trained_on_the_demo_reads_the_known_biology(cross_run, tmp_p
     input gradients both say H3K4me3 pushes towards expressed and H3K27me3 away, as the simulator plants."""
     import numpy as np
 
-    from chromexpr.evaluation.interpret import attribution_signs
-    from chromexpr.evaluation.interpretation import interpret_run
+    from chromexpr.experiments.interpret.evaluate import interpret_run
+    from chromexpr.experiments.interpret.methods import attribution_signs
     from chromexpr.models import load_card
     from chromexpr.training import train_model
 

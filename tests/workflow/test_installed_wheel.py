@@ -17,8 +17,8 @@ CHECK = textwrap.dedent(
     import chromexpr, torch
     from pathlib import Path
     from chromexpr.models import build_model, count_parameters, list_cards
-    from chromexpr.evaluation.tables import read_published
-    from chromexpr.reporting.single_cell import render_index
+    from chromexpr.published import read_published
+    from chromexpr.reporting.page import render_page
     from chromexpr.shipped import shipped_file
 
     here = Path(chromexpr.__file__).resolve()
@@ -33,12 +33,16 @@ CHECK = textwrap.dedent(
     published = read_published()
     assert len(published) > 168 and set(published["statistic"]) >= {"cell", "mean"}
     assert shipped_file("demo/genes.tsv").read_text().startswith("gene_id")
-    # the report's Jinja2 template is package data too (it fails on its first missing value, so the
-    # template was found and compiled)
+    # the report's Jinja2 templates are package data too: the page, its macros, and a section's template
+    from chromexpr.experiments.single_cell import report
+    from chromexpr.reporting.environment import render_section
+    page = render_page("t", {"chromexpr_version": "x", "git_commit": None, "date_utc": "d", "config_files": [],
+                             "source_kind": "demo", "cells": [], "models": {}}, ["<section id='a'><h2>A</h2></section>"])
+    assert "<h1>t</h1>" in page
     try:
-        render_index({})
+        render_section(report.__file__, {})
     except Exception as err:
-        assert "is undefined" in str(err), err
+        assert "is undefined" in str(err), err  # found and compiled: it fails on its first missing value
     else:
         raise AssertionError("rendered without a context")
     print("OK", here.parent)

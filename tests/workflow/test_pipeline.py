@@ -418,12 +418,12 @@ def test_snakemake_report_packages_the_figures(demo_run, tmp_path):
     work, _ = demo_run
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(work), *SMALL, "--report", str(out))
-    from chromexpr.reporting import report_files
+    from chromexpr.experiments.single_cell.plan import report_files
 
     names = zipfile.ZipFile(out).namelist()
     # every file the report job writes is a declared output wrapped in report(): all of them are packaged
     written = sorted(p.name for p in (work / "results/report").iterdir() if p.is_file())
-    assert written == sorted(report_files("deepchrome"))
+    assert written == sorted(report_files({"report": {"reference_model": "deepchrome"}}))
     for name in written:
         assert any(n.endswith(f"/{name}") or n == name for n in names), name
     # every caption file is used by some output (or is the workflow's front page)
@@ -611,7 +611,7 @@ def test_library_edit_reruns_exactly_the_rules_importing_it(demo_run, tmp_path):
     # modules whose importing rules do not feed each other (a job below a re-run job re-runs for its
     # new input, and a dry run then names that reason instead of the params)
     for module in (
-        "chromexpr.plotting.figures",
+        "chromexpr.experiments.single_cell.figures",
         "chromexpr.evaluation.summary",
         "chromexpr.io.deepchrome_csv",
         "chromexpr.preprocess.binning",

@@ -1,4 +1,4 @@
-"""Build results/report/ from every run's metrics.json, history and predictions (chromexpr.reporting)."""
+"""The single-cell section and the report page, results/report/ (chromexpr.experiments.single_cell.report)."""
 
 from chromexpr.workflow import log_to
 
@@ -7,7 +7,7 @@ log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.reporting import build_report
+from chromexpr.experiments.single_cell.report import build_report
 
 build_report(
     list(snakemake.input.metrics),

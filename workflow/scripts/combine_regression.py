@@ -1,5 +1,5 @@
 """The ensemble (mean of the fold sub-models) or the weighted variant (classifier-weighted cell-specific
-sub-models) of one seed, from the member runs' files (chromexpr.evaluation.regression.combine_runs)."""
+sub-models) of one seed, from the member runs' files (chromexpr.experiments.regression.evaluate.combine_runs)."""
 
 from chromexpr.workflow import log_to
 
@@ -8,7 +8,7 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.evaluation.regression import combine_runs
+from chromexpr.experiments.regression.evaluate import combine_runs
 
 p = snakemake.params
 folders = sorted({str(Path(f).parent) for f in snakemake.input})

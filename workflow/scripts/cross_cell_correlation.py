@@ -6,7 +6,7 @@ from chromexpr.workflow import log_to
 log = log_to(snakemake)
 
 from chromexpr.dataset import load_dataset
-from chromexpr.evaluation.cross_cell import correlation_tables, expression_table
+from chromexpr.experiments.cross_cell.evaluate import correlation_tables, expression_table
 from chromexpr.io.atomic import atomic_path
 
 datasets = {

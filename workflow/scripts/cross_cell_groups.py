@@ -7,7 +7,7 @@ log = log_to(snakemake)
 
 import pandas as pd
 
-from chromexpr.evaluation.cross_cell import cross_cell_groups
+from chromexpr.experiments.cross_cell.evaluate import cross_cell_groups
 from chromexpr.io.atomic import atomic_path
 
 g = snakemake.params.groups

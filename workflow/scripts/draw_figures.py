@@ -1,4 +1,5 @@
-"""Redraw every report figure from the tables in results/report/ (no training, no run files)."""
+"""Redraw every section's figures from the tables in results/report/ (no training, no run files):
+each enabled experiment's figures.redraw, in the registry's order."""
 
 from chromexpr.workflow import log_to
 
@@ -7,23 +8,11 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.reporting import draw_figures
-from chromexpr.reporting.cross_cell import draw_cross_cell_figures
-from chromexpr.reporting.differential import draw_differential_figures
-from chromexpr.reporting.transfer import draw_transfer_figures
+from chromexpr.experiments import registry
 
-tables = Path(snakemake.params.tables)
-sections = [
-    tables / "transfer" / "per_target.tsv",
-    tables / "cross_cell" / "experiments.tsv",
-    tables / "differential" / "per_pair.tsv",
-]
-if (tables / "per_cell_auroc.tsv").is_file() or not any(p.is_file() for p in sections):
-    draw_figures(tables)  # says what to do when there is no report yet
-if (tables / "transfer" / "per_target.tsv").is_file():
-    draw_transfer_figures(tables / "transfer")
-if (tables / "cross_cell" / "experiments.tsv").is_file():
-    draw_cross_cell_figures(tables / "cross_cell", snakemake.params.correlations)
-if (tables / "differential" / "per_pair.tsv").is_file():
-    draw_differential_figures(tables / "differential")
-log.info("figures redrawn under %s", tables)
+results = Path(snakemake.params.results)
+for experiment in registry.enabled(snakemake.config):
+    if experiment.section_dir is None:
+        continue
+    written = experiment.module("figures").redraw(Path(experiment.section_dir), results)
+    log.info("%s: %d figure files redrawn under %s", experiment.name, len(written), experiment.section_dir)

@@ -1,11 +1,11 @@
-"""DeepChrome 2.0's GAN Monte-Carlo of one run (chromexpr.evaluation.interpretation.gan_run)."""
+"""DeepChrome 2.0's GAN Monte-Carlo of one run (chromexpr.experiments.interpret.evaluate.gan_run)."""
 
 from chromexpr.workflow import log_to
 
 # from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log = log_to(snakemake)
 
-from chromexpr.evaluation.interpretation import gan_run
+from chromexpr.experiments.interpret.evaluate import gan_run
 from chromexpr.training.runtime import setup_torch
 
 setup_torch(snakemake)

@@ -1,11 +1,11 @@
-"""Every interpretation of one single-cell run's test genes (chromexpr.evaluation.interpretation.interpret_run)."""
+"""Every interpretation of one single-cell run's test genes (chromexpr.experiments.interpret.evaluate.interpret_run)."""
 
 from chromexpr.workflow import log_to
 
 # from here on: in a fork of the job server where one runs (chromexpr.jobserver), so imports below are paid once
 log = log_to(snakemake)
 
-from chromexpr.evaluation.interpretation import interpret_run
+from chromexpr.experiments.interpret.evaluate import interpret_run
 from chromexpr.training.runtime import setup_torch
 
 setup_torch(snakemake)

@@ -8,7 +8,7 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.evaluation.regression import ensemble_gradients
+from chromexpr.experiments.regression.evaluate import ensemble_gradients
 from chromexpr.training.runtime import setup_torch
 
 setup_torch(snakemake)

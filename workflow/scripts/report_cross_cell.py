@@ -1,4 +1,4 @@
-"""Figs. 3, 5, 6, 7, 9 and the cross-cell section of the report (chromexpr.reporting.cross_cell)."""
+"""Figs. 3, 5, 6, 7, 9 and the cross-cell section of the report (chromexpr.experiments.cross_cell.report)."""
 
 from chromexpr.workflow import log_to
 
@@ -7,7 +7,7 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.reporting.cross_cell import build_cross_cell_section
+from chromexpr.experiments.cross_cell.report import build_cross_cell_section
 
 correlations = {Path(p).stem.removeprefix("correlation_"): p for p in snakemake.input.correlation}
 written = build_cross_cell_section(

@@ -1,4 +1,4 @@
-"""The interpretation section of the report (chromexpr.reporting.interpret)."""
+"""The interpretation section of the report (chromexpr.experiments.interpret.report)."""
 
 from chromexpr.workflow import log_to
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chromexpr.reporting.interpret import build_interpret_section
+from chromexpr.experiments.interpret.report import build_interpret_section
 
 
 def _key(path):

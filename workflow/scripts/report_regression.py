@@ -1,4 +1,4 @@
-"""The regression MSE table, Figs. 1-4 and the report section (chromexpr.reporting.regression)."""
+"""The regression MSE table, Figs. 1-4 and the report section (chromexpr.experiments.regression.report)."""
 
 from chromexpr.workflow import log_to
 
@@ -7,8 +7,8 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
+from chromexpr.experiments.regression.report import build_regression_section
 from chromexpr.models import load_card
-from chromexpr.reporting.regression import build_regression_section
 
 p = snakemake.params
 histories = {}

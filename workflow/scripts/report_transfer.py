@@ -1,4 +1,4 @@
-"""Table 3, Fig. 4 and the transfer section of the report (chromexpr.reporting.transfer)."""
+"""Table 3, Fig. 4 and the transfer section of the report (chromexpr.experiments.transfer.report)."""
 
 from chromexpr.workflow import log_to
 
@@ -7,7 +7,7 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.reporting.transfer import build_transfer_section
+from chromexpr.experiments.transfer.report import build_transfer_section
 
 written = build_transfer_section(
     transfer_metrics=snakemake.input.transfer,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chromexpr.evaluation.test_on_rest import test_on_rest_scores
+from chromexpr.experiments.cross_cell.test_on_rest import test_on_rest_scores
 from chromexpr.io.atomic import atomic_path
 from chromexpr.training.runtime import setup_torch
 

@@ -7,7 +7,7 @@ log = log_to(snakemake)
 
 from pathlib import Path
 
-from chromexpr.evaluation.cross_cell import read_groups
+from chromexpr.experiments.cross_cell.evaluate import read_groups
 from chromexpr.training import train_cells
 from chromexpr.training.runtime import setup_torch
 

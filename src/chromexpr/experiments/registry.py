@@ -22,6 +22,8 @@ A plan module (``chromexpr.experiments.<name>.plan``, light: read while the DAG 
 ``check(config, cards, resolve)``  the rules its schema cannot say; ``resolve`` turns a configured path into a
                          readable one
 ``report_files(config)`` the files its report job writes into its section folder
+``report_cards(config)`` optional: the cards its report shows (default: its single-cell models and models); their
+                         documentation (display names, colours, published numbers) is a param of its report job
 =======================  ===================================================================================
 """
 
@@ -70,6 +72,12 @@ class Experiment:
         path = Path(self.plan.__file__).with_name("schema.yaml")
         return path if path.is_file() else None
 
+    def report_cards(self, config: Mapping[str, Any]) -> list[str]:
+        """The cards its report shows: the plan's ``report_cards``, else its single-cell models and models."""
+        if hasattr(self.plan, "report_cards"):
+            return list(self.plan.report_cards(config))
+        return list(dict.fromkeys([*self.plan.single_cell_models(config), *self.plan.models(config)]))
+
     def module(self, part: str) -> ModuleType:
         """``chromexpr.experiments.<name>.<part>`` (imported on first use)."""
         return importlib.import_module(f"chromexpr.experiments.{self.name}.{part}")
@@ -106,6 +114,14 @@ def models(config: Mapping[str, Any]) -> list[str]:
     names = single_cell_models(config)
     for e in experiments():
         names.extend(e.plan.models(config))
+    return list(dict.fromkeys(names))
+
+
+def cards(config: Mapping[str, Any]) -> list[str]:
+    """Every card the workflow reads: ``models(config)``, then the cards the enabled experiments' reports show."""
+    names = models(config)
+    for e in enabled(config):
+        names.extend(e.report_cards(config))
     return list(dict.fromkeys(names))
 
 

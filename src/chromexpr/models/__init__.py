@@ -24,9 +24,12 @@ from __future__ import annotations
 from chromexpr.lazy import lazy_exports
 from chromexpr.models.registry import (
     BUILTIN_CLASSES,
+    DOCUMENTATION_KEYS,
     ENV_MODELS_DIR,
     REGISTRY,
     build_model,
+    card_digest,
+    card_part,
     cards_dirs,
     count_parameters,
     known_classes,
@@ -63,6 +66,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "BUILTIN_CLASSES",
+    "DOCUMENTATION_KEYS",
     "ENV_MODELS_DIR",
     "REGISTRY",
     "AttentiveChrome",
@@ -80,6 +84,8 @@ __all__ = [
     "TopCorrelatedFeatures",
     "TransferChrome",
     "build_model",
+    "card_digest",
+    "card_part",
     "cards_dirs",
     "count_parameters",
     "grad_reverse",

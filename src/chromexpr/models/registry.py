@@ -17,8 +17,10 @@ Bare card names are looked up, in order, in: the ``cards_dir`` argument, the dir
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib
 import inspect
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -236,6 +238,30 @@ def load_card(card: str | Path | Mapping[str, Any], *, cards_dir: str | Path | N
             hint="name the file <name>.yaml so bare-name lookup finds it",
         )
     return data
+
+
+#: what a card says about a model for readers (the report's name, order and colour, the paper's numbers, the
+#: citation, the deviations): none of it changes what trains, so none of it is in ``card_digest(card, "training")``
+DOCUMENTATION_KEYS = ("description", "display", "published", "citation", "deviations")
+CARD_PARTS = ("training", "documentation")
+
+
+def card_part(card: Mapping[str, Any], part: str = "training") -> dict[str, Any]:
+    """The ``training`` part of a card (everything that builds and trains the model: every key but
+    ``DOCUMENTATION_KEYS``) or its ``documentation`` part (those keys, with its name)."""
+    if part not in CARD_PARTS:
+        raise ValueError(f"part must be one of {', '.join(CARD_PARTS)}, not {part!r}")
+    if part == "training":
+        return {k: copy.deepcopy(v) for k, v in card.items() if k not in DOCUMENTATION_KEYS}
+    return {"name": card.get("name"), **{k: copy.deepcopy(card[k]) for k in DOCUMENTATION_KEYS if k in card}}
+
+
+def card_digest(card: Mapping[str, Any], part: str = "training") -> str:
+    """16 hex digits of sha256 over ``card_part(card, part)`` as canonical JSON (sorted keys): a training job's
+    param is the training digest of its card (editing a card's display name, published numbers, citation or
+    deviations re-runs no training), a report job's the documentation digest of the cards it shows."""
+    text = json.dumps(card_part(card, part), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def validate_card(card: Mapping[str, Any], *, source: str | Path | None = None) -> None:

@@ -1,18 +1,17 @@
-"""Figures for the reports: one style, one colour + marker per model, PNG (150 dpi) + PDF, no display needed."""
+"""The plotting base, which knows no experiment: one style (``style``: a model's colour, marker and hatch from
+its card, the sizes and formats) and the shared figure helpers (``base``: ``save_figure``, grids, legends, the
+figure that says why there is nothing to draw). Each experiment's figures are in its package
+(``chromexpr.experiments.<name>.figures``).
+"""
 
 from chromexpr.lazy import lazy_exports
 
 # loaded on first access (chromexpr.lazy): ``plotting.style`` needs no matplotlib, so code that only
-# orders models or names figure files (the report manifest the Snakefile reads) does not load it
+# orders models or names figure files (the report files a plan lists) does not load it
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "auroc_distribution_figure": "figures",
-        "paired_scatter_figure": "figures",
-        "per_cell_auroc_figure": "figures",
-        "roc_curves_figure": "figures",
-        "save_figure": "figures",
-        "training_curves_figure": "figures",
+        "save_figure": "base",
         "ModelStyle": "style",
         "assign_styles": "style",
         "delta_e": "style",
@@ -22,17 +21,4 @@ __getattr__, __dir__ = lazy_exports(
     },
 )
 
-__all__ = [
-    "ModelStyle",
-    "assign_styles",
-    "auroc_distribution_figure",
-    "delta_e",
-    "model_color",
-    "model_style",
-    "order_models",
-    "paired_scatter_figure",
-    "per_cell_auroc_figure",
-    "roc_curves_figure",
-    "save_figure",
-    "training_curves_figure",
-]
+__all__ = ["ModelStyle", "assign_styles", "delta_e", "model_color", "model_style", "order_models", "save_figure"]

@@ -1,14 +1,7 @@
-"""Reports: assemble what evaluation/ computes and plotting/ draws into one folder and one HTML page.
+"""The report core, which knows no experiment: the one Jinja2 environment and the shared macros
+(``environment``, ``templates/macros.html.j2``), the page that holds every section (``page``, ``templates/
+page.html.j2``), provenance, the files a section writes (``files``), how numbers are shown (``formatting``),
+the notes above numbers that cannot mean what the paper's mean (``notes``), figure file names (``manifest``).
 
-``build_report`` writes the single-cell report (tables, figures, ``provenance.json``, ``index.html`` from
-the Jinja2 templates in ``templates/``); ``draw_figures`` redraws its figures from the tables alone.
+Each experiment's section is built by its package (``chromexpr.experiments.<name>.report``).
 """
-
-from chromexpr.lazy import lazy_exports
-
-# loaded on first access (chromexpr.lazy): the Snakefile imports reporting.manifest, not matplotlib
-__getattr__, __dir__ = lazy_exports(
-    __name__, {"draw_figures": "figures", "build_report": "single_cell", "report_files": "single_cell"}
-)
-
-__all__ = ["build_report", "draw_figures", "report_files"]

@@ -1,10 +1,12 @@
-"""Training: one loop for every task, and the entry points that build runs from datasets.
+"""Training: one run shell and one loop for every task.
 
-Modules, by job: ``runtime`` (card, device, determinism, seeding), ``optim`` (optimizer and
-schedule), ``tasks`` (what differs between experiments: batches, loss, validation), ``loop`` (the one
-training loop), ``sklearn_fit`` (scikit-learn cards), ``genes`` (which genes a run uses, per role and protocol), ``run``
-(the training entry points and the run's files), ``inference`` (a finished run reloaded and scored),
-``data`` (card input from a dataset), ``checkpoint`` (resumable epoch checkpoints), ``outputs``.
+Modules, by job: ``shell`` (the one run shell: a ``RunSpec`` in, a run's files out; the metrics keys of
+every task), ``loop`` (the one training loop), ``tasks`` (what every task shares), the tasks and their
+runners (``classification``: classification and domain adaptation; ``differential``; ``regression``),
+``runtime`` (card, device, determinism, seeding), ``optim`` (optimizer and schedule), ``sklearn_fit``
+(scikit-learn cards), ``genes`` (which genes a run uses, per role and protocol), ``run`` (the classification
+runs' entry points), ``inference`` (a finished run reloaded and scored), ``data`` (card input from a
+dataset), ``checkpoint`` (resumable epoch checkpoints), ``outputs`` (the run's files).
 """
 
 from chromexpr.lazy import lazy_exports
@@ -19,6 +21,9 @@ _LAZY = {
     "RunData": "genes",
     "paper_halves": "genes",
     "transfer_gene_sets": "genes",
+    "RunSpec": "shell",
+    "Settings": "shell",
+    "run": "shell",
     "load_trained": "inference",
     "predict_probability": "inference",
     "score_run": "inference",
@@ -28,18 +33,17 @@ _LAZY = {
     "VARIANTS": "run",
     "train_cells": "run",
     "train_model": "run",
-    "train_run": "run",
     "train_transfer": "run",
     "TrainingError": "runtime",
     "deterministic": "runtime",
     "resolve_card": "runtime",
     "resolve_device": "runtime",
-    "ClassificationTask": "tasks",
-    "DomainAdaptationTask": "tasks",
+    "ClassificationTask": "classification",
+    "DomainAdaptationTask": "classification",
     "Examples": "tasks",
     "Task": "tasks",
-    "dann_lambda": "tasks",
-    "lambda_schedule": "tasks",
+    "dann_lambda": "classification",
+    "lambda_schedule": "classification",
     "predict_logits": "tasks",
 }
 
@@ -57,6 +61,8 @@ __all__ = [
     "GeneSet",
     "ModelData",
     "RunData",
+    "RunSpec",
+    "Settings",
     "Task",
     "TrainingError",
     "dann_lambda",
@@ -69,10 +75,10 @@ __all__ = [
     "predict_probability",
     "resolve_card",
     "resolve_device",
+    "run",
     "score_run",
     "train_cells",
     "train_model",
-    "train_run",
     "train_transfer",
     "transfer_gene_sets",
 ]

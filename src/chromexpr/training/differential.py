@@ -14,7 +14,7 @@ embeddings and ``y = 1`` for a differential gene (``|LFC| >= threshold``, 2 in t
 with the best validation Pearson r is kept.
 
 :func:`train_differential` trains one run (torch through the loop, or a scikit-learn baseline) and writes
-``model.pt`` / ``model.pkl``, ``metrics.json`` (``DIFF_METRICS_KEYS``), ``predictions.tsv.gz`` (the test
+``model.pt`` / ``model.pkl``, ``metrics.json`` (``shell.METRICS_KEYS["differential"]``), ``predictions.tsv.gz`` (the test
 genes: gene_id, split, lfc, prediction, and the auxiliary columns where the model has them),
 ``attention.npz`` (models with attention: the mark-level attention of every test gene) and
 ``history.tsv``. Test genes are scored once, after training, with the selected state.
@@ -35,62 +35,20 @@ import pandas as pd
 import torch
 import torch.nn.functional as F  # noqa: N812 - torch convention
 
-import chromexpr
 from chromexpr.dataset import load_dataset
 from chromexpr.errors import InputError
 from chromexpr.evaluation.metrics import regression_metrics
 from chromexpr.io.atomic import atomic_path, sha256sum
 from chromexpr.io.jsonio import to_jsonable
-from chromexpr.logs import LogTarget, log_sink
-from chromexpr.training import outputs
-from chromexpr.training.checkpoint import CHECKPOINT_NAME
+from chromexpr.logs import LogTarget
 from chromexpr.training.data import model_inputs
-from chromexpr.training.loop import fit_torch, sklearn_record
-from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
+from chromexpr.training.loop import FitResult, sklearn_record
+from chromexpr.training.runtime import fmt
+from chromexpr.training.shell import Fitted, RunSpec, Scored, Settings, run
 from chromexpr.training.tasks import EVAL_BATCH, Task, autocast
 
 logger = logging.getLogger("chromexpr.training")
 
-#: keys of a differential run's ``metrics.json``, in the order written
-DIFF_METRICS_KEYS = (
-    "model",
-    "pair",
-    "cell_a",
-    "cell_b",
-    "seed",
-    "task",
-    "framework",
-    "device",
-    "amp",
-    "parameters",
-    "test_pearson",
-    "test_spearman",
-    "test_mse",
-    "test_r2",
-    "valid_pearson",
-    "valid_spearman",
-    "valid_mse",
-    "best_epoch",
-    "epochs_run",
-    "stopped_early",
-    "resumed_from_epoch",
-    "wall_seconds",
-    "train_seconds",
-    "train_genes_per_second",
-    "n_train",
-    "n_valid",
-    "n_test",
-    "n_test_differential",
-    "selection",
-    "datasets",
-    "dataset_sha256",
-    "card",
-    "input",
-    "training",
-    "torch_version",
-    "sklearn_version",
-    "chromexpr_version",
-)
 #: ``history.tsv`` columns of a torch differential run
 HISTORY_COLUMNS = (
     "epoch",
@@ -417,6 +375,171 @@ def _slots(model: Any, marks: list[str], n: int) -> list[str]:
     return [f"slot {i}" for i in range(n)]
 
 
+@dataclass
+class DifferentialData:
+    """A differential run's data: both cells of the pair, the examples of each split, the datasets' checksums."""
+
+    pair: PairData
+    train: PairExamples
+    valid: PairExamples
+    test: PairExamples
+    datasets: dict[str, str]
+    sha: dict[str, str]
+
+    @property
+    def pair_id(self) -> str:
+        return f"{self.pair.cell_a}_vs_{self.pair.cell_b}"
+
+
+class DifferentialRunner:
+    """The run shell's runner of the ``differential`` task: ``spec.data`` holds the pair's datasets ``a`` and
+    ``b`` (one reference, the card's bins, raw RNA-seq counts as their expression); their train split trains,
+    valid selects (Pearson r of the LFC), test is scored once. Test predictions and, for a torch model,
+    ``attention.npz`` (the mark-level attention of every test gene: every torch card writes it, zero slots
+    without attention)."""
+
+    def __init__(self, task: str) -> None:
+        self.name = task
+        self.record: dict[str, Any] = {}
+        self.selection: Any = None
+
+    def check(self, card: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
+        if card["task"] != "differential":
+            raise InputError(
+                f"'{card['name']}' is a {card['task']} card; a differential run needs a differential card",
+                key="task",
+            )
+        if card["training"].get("selection_metric") not in (None, "valid_pearson"):
+            raise InputError(
+                f"selection metric {card['training']['selection_metric']!r} is not supported for differential runs",
+                key="training.selection_metric",
+                hint="use valid_pearson",
+            )
+        return dict(card)
+
+    def load(self, card: Mapping[str, Any], spec: RunSpec) -> DifferentialData:
+        a, b = spec.data["a"], spec.data["b"]
+        pair = load_pair(card, a, b)
+        test = pair.examples("test")
+        if len(test) == 0:
+            raise InputError("the pair has no test genes", path=a, hint="check the split manifest")
+        return DifferentialData(
+            pair=pair,
+            train=pair.examples("train"),
+            valid=pair.examples("valid"),
+            test=test,
+            datasets={"a": str(a), "b": str(b)},
+            sha={"a": sha256sum(a), "b": sha256sum(b)},
+        )
+
+    def label(self, data: DifferentialData, spec: RunSpec) -> str:
+        return data.pair_id
+
+    def settings(self, card: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
+        training = card["training"]
+        return {k: training.get(k) for k in ("selection_metric", "loss_weights", "contrastive")}
+
+    def fingerprint(self, data: DifferentialData, spec: RunSpec) -> dict[str, Any]:
+        return {"dataset_sha256": data.sha, "pair": data.pair_id}
+
+    def task(self, data: DifferentialData, card: Mapping[str, Any], spec: RunSpec, settings: dict[str, Any]) -> Task:
+        training = card["training"]
+        return DifferentialTask(
+            data.train, data.valid, weights=training.get("loss_weights"), contrastive=training.get("contrastive")
+        )
+
+    def fit_sklearn(
+        self, card: Mapping[str, Any], data: DifferentialData, spec: RunSpec, say: Callable[[str], None]
+    ) -> Fitted:
+        from chromexpr.models import build_model
+
+        train, valid = data.train, data.valid
+        estimator = build_model(card)
+        say(
+            f"fitting {spec.info.get('model', card['name'])} {data.pair_id} (seed {spec.seed}): train {len(train)} genes, valid {len(valid)}"
+        )
+        t0 = time.perf_counter()
+        estimator.fit(train.x_a, train.x_b, train.lfc, valid=(valid.x_a, valid.x_b, valid.lfc), seed=spec.seed)
+        train_seconds = time.perf_counter() - t0
+        valid_m = _metrics(valid.lfc, estimator.predict(valid.x_a, valid.x_b))
+        self.selection = getattr(estimator, "selection_", None)
+        history = [{"epoch": i + 1, **dict(row)} for i, row in enumerate(getattr(estimator, "history_", []) or [])]
+        self.record = sklearn_record(valid=valid_m, history=history, train_seconds=train_seconds, n_train=len(train))
+        self.columns = list(dict.fromkeys(k for row in history for k in row))
+        return Fitted(estimator, self.record)
+
+    def score(self, model: Any, data: DifferentialData, spec: RunSpec, result: FitResult | None) -> Scored:
+        test = data.test
+        files: dict[str, Callable[[Path], Any]] = {}
+        if result is None:
+            scored = {"prediction": np.asarray(model.predict(test.x_a, test.x_b), dtype=np.float64)}
+            valid = self.record["valid"]
+        else:
+            scored = predict_pairs(result.model, test.x_a, test.x_b, device=result.device, amp=result.amp)
+            self.record = result.record()
+            valid = {k: result.valid.get(k) for k in ("pearson", "spearman", "mse")}
+            att = scored.get("mark_attention", np.zeros((len(test), 0)))
+            slots = _slots(result.model, data.pair.marks, att.shape[1])
+            files["attention.npz"] = lambda path: _write_attention(path, test.gene_ids, test.lfc, att, slots)
+        test_m = _metrics(test.lfc, scored["prediction"])
+        metrics = {
+            "test_pearson": test_m["pearson"],
+            "test_spearman": test_m["spearman"],
+            "test_mse": test_m["mse"],
+            "test_r2": test_m["r2"],
+            "valid_pearson": valid["pearson"],
+            "valid_spearman": valid["spearman"],
+            "valid_mse": valid["mse"],
+        }
+        table = pd.DataFrame(
+            {
+                "gene_id": test.gene_ids,
+                "split": "test",
+                "lfc": test.lfc.astype(np.float64),
+                "prediction": scored["prediction"],
+            }
+        )
+        if "prediction_a" in scored and "prediction_b" in scored:
+            table["target_a"] = test.target_a.astype(np.float64)
+            table["target_b"] = test.target_b.astype(np.float64)
+            table["prediction_a"] = scored["prediction_a"]
+            table["prediction_b"] = scored["prediction_b"]
+        return Scored(table, metrics, files)
+
+    def model_meta(self, card: Mapping[str, Any], data: DifferentialData, spec: RunSpec) -> dict[str, Any]:
+        return {"task": "differential", "card": to_jsonable(card)}
+
+    def metrics_task(self, data: DifferentialData) -> str:
+        return "differential"
+
+    def facts(self, data: DifferentialData, spec: RunSpec) -> dict[str, Any]:
+        return {
+            "pair": data.pair_id,
+            "cell_a": data.pair.cell_a,
+            "cell_b": data.pair.cell_b,
+            "n_train": len(data.train),
+            "n_valid": len(data.valid),
+            "n_test": len(data.test),
+            "n_test_differential": int((np.abs(data.test.lfc) >= 2.0).sum()),
+            "selection": self.selection,
+            "datasets": data.datasets,
+            "dataset_sha256": data.sha,
+        }
+
+    def extra_metrics(self, data: DifferentialData, spec: RunSpec, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def history_columns(self, record: Mapping[str, Any], task: Task | None) -> dict[str, Any]:
+        return {"columns": list(HISTORY_COLUMNS) if task is not None else self.columns}
+
+    def summary(self, metrics: Mapping[str, Any], record: Mapping[str, Any], data: DifferentialData) -> str:
+        return (
+            f"{metrics['model']} on {data.pair_id}: test Pearson r {fmt(metrics['test_pearson'])}, MSE "
+            f"{fmt(metrics['test_mse'])} on {len(data.test)} genes (best epoch {record['best_epoch']}, valid r "
+            f"{fmt(metrics['valid_pearson'])}); {metrics['wall_seconds']:.1f} s"
+        )
+
+
 def train_differential(
     card: str | Path | Mapping[str, Any],
     dataset_a: str | Path,
@@ -434,7 +557,8 @@ def train_differential(
     callback: Callable[[dict[str, Any]], Any] | None = None,
     info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train one differential run on the pair (A = ``dataset_a``, B = ``dataset_b``) and write its files.
+    """Train one differential run on the pair (A = ``dataset_a``, B = ``dataset_b``) and write its files: the run
+    spec of ``DifferentialRunner`` for the run shell (``chromexpr.training.shell.run``).
 
     The train split trains, the valid split selects (Pearson r of the LFC), the test split is scored once
     with the selected state. Both datasets' ``expression`` must be raw RNA-seq read counts.
@@ -446,195 +570,20 @@ def train_differential(
         out_dir: the run folder (created).
         seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as
             ``chromexpr.training.run.train_model`` (torch cards only; a baseline runs on the CPU).
-        info: keys added to ``metrics.json`` after ``DIFF_METRICS_KEYS``.
+        info: keys added to ``metrics.json`` after ``shell.METRICS_KEYS["differential"]``.
 
     Returns:
         The ``metrics.json`` content.
     """
-    started = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    card_data, card_ref = resolve_card(card)
-    if card_data["task"] != "differential":
-        raise InputError(
-            f"'{card_data['name']}' is a {card_data['task']} card; a differential run needs a differential card",
-            key="task",
-        )
-    training = card_data["training"]
-    if training.get("selection_metric") not in (None, "valid_pearson"):
-        raise InputError(
-            f"selection metric {training['selection_metric']!r} is not supported for differential runs",
-            key="training.selection_metric",
-            hint="use valid_pearson",
-        )
-    pair = load_pair(card_data, dataset_a, dataset_b)
-    train_ex, valid_ex, test_ex = pair.examples("train"), pair.examples("valid"), pair.examples("test")
-    if len(test_ex) == 0:
-        raise InputError("the pair has no test genes", path=dataset_a, hint="check the split manifest")
-    pair_id = f"{pair.cell_a}_vs_{pair.cell_b}"
-    sha = {"a": sha256sum(dataset_a), "b": sha256sum(dataset_b)}
-    framework = card_data["framework"]
-    settings: dict[str, Any] = {
-        k: training.get(k)
-        for k in (
-            "loss",
-            "optimizer",
-            "lr",
-            "momentum",
-            "weight_decay",
-            "grad_clip",
-            "scheduler",
-            "selection_metric",
-            "loss_weights",
-            "contrastive",
-        )
-    }
-    extra = dict(info or {})
-    desc = f"{extra.get('model', card_data['name'])} {pair_id}"
-    outputs_test: dict[str, np.ndarray]
-    selection: Any = None
-    with log_sink(log, logger) as say:
-        if framework == "sklearn":
-            from chromexpr.models import build_model
-
-            if device not in ("auto", "cpu"):
-                say(f"device {device!r} ignored: scikit-learn models run on the CPU")
-            settings.update(batch_size=None, max_epochs=None, patience=None)
-            estimator = build_model(card_data)
-            say(f"fitting {desc} (seed {seed}): train {len(train_ex)} genes, valid {len(valid_ex)}")
-            t0 = time.perf_counter()
-            estimator.fit(
-                train_ex.x_a, train_ex.x_b, train_ex.lfc, valid=(valid_ex.x_a, valid_ex.x_b, valid_ex.lfc), seed=seed
-            )
-            train_seconds = time.perf_counter() - t0
-            valid_m = _metrics(valid_ex.lfc, estimator.predict(valid_ex.x_a, valid_ex.x_b))
-            outputs_test = {"prediction": np.asarray(estimator.predict(test_ex.x_a, test_ex.x_b), dtype=np.float64)}
-            selection = getattr(estimator, "selection_", None)
-            outputs.save_sklearn_model(out_dir / "model.pkl", estimator)
-            history = [
-                {"epoch": i + 1, **{k: v for k, v in row.items()}}
-                for i, row in enumerate(getattr(estimator, "history_", []) or [])
-            ]
-            record = sklearn_record(valid=valid_m, history=history, train_seconds=train_seconds, n_train=len(train_ex))
-            history_columns = list(dict.fromkeys(k for row in history for k in row))
-        else:
-            epochs, stop, batch = training_regime(
-                training, max_epochs=max_epochs, patience=patience, batch_size=batch_size
-            )
-            settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
-            task = DifferentialTask(
-                train_ex, valid_ex, weights=training.get("loss_weights"), contrastive=training.get("contrastive")
-            )
-            fingerprint = {
-                "card_sha256": card_ref["sha256"],
-                "dataset_sha256": sha,
-                "pair": pair_id,
-                "seed": int(seed),
-                "info": to_jsonable(extra),
-                **to_jsonable(settings),
-            }
-            result = fit_torch(
-                card_data,
-                task,
-                out_dir,
-                seed=int(seed),
-                device=device,
-                amp=amp,
-                max_epochs=epochs,
-                patience=stop,
-                batch_size=batch,
-                rescale_schedule=max_epochs is not None,
-                resume=resume,
-                fingerprint=fingerprint,
-                say=say,
-                callback=callback,
-                started=started,
-                desc=desc,
-            )
-            # the kept epoch's weights score the test genes once: the only look at them
-            outputs_test = predict_pairs(result.model, test_ex.x_a, test_ex.x_b, device=result.device, amp=result.amp)
-            valid_m = {
-                "pearson": result.valid.get("pearson"),
-                "spearman": result.valid.get("spearman"),
-                "mse": result.valid.get("mse"),
-            }
-            outputs.save_torch_model(
-                out_dir / "model.pt", result.best_state, {"task": "differential", "card": to_jsonable(card_data)}
-            )
-            # every torch run writes it (a model without attention: zero slots), so the workflow can name it
-            att = outputs_test.get("mark_attention", np.zeros((len(test_ex), 0)))
-            _write_attention(
-                out_dir / "attention.npz",
-                test_ex.gene_ids,
-                test_ex.lfc,
-                att,
-                _slots(result.model, pair.marks, att.shape[1]),
-            )
-            history = result.history
-            record = result.record()
-            history_columns = list(HISTORY_COLUMNS)
-
-        test_m = _metrics(test_ex.lfc, outputs_test["prediction"])
-        metrics = {
-            "model": card_data["name"],
-            "pair": pair_id,
-            "cell_a": pair.cell_a,
-            "cell_b": pair.cell_b,
-            "seed": int(seed),
-            "task": "differential",
-            "framework": framework,
-            "device": record["device"],
-            "amp": record["amp"],
-            "parameters": record["parameters"],
-            "test_pearson": test_m["pearson"],
-            "test_spearman": test_m["spearman"],
-            "test_mse": test_m["mse"],
-            "test_r2": test_m["r2"],
-            "valid_pearson": valid_m["pearson"],
-            "valid_spearman": valid_m["spearman"],
-            "valid_mse": valid_m["mse"],
-            "best_epoch": record["best_epoch"],
-            "epochs_run": record["epochs_run"],
-            "stopped_early": record["stopped_early"],
-            "resumed_from_epoch": record["resumed_from_epoch"],
-            "wall_seconds": record["elapsed_before"] + time.perf_counter() - started,
-            "train_seconds": record["train_seconds"],
-            "train_genes_per_second": record["train_genes_per_second"],
-            "n_train": len(train_ex),
-            "n_valid": len(valid_ex),
-            "n_test": len(test_ex),
-            "n_test_differential": int((np.abs(test_ex.lfc) >= 2.0).sum()),
-            "selection": selection,
-            "datasets": {"a": str(dataset_a), "b": str(dataset_b)},
-            "dataset_sha256": sha,
-            "card": card_ref,
-            "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
-            "training": settings,
-            "torch_version": torch.__version__,
-            "sklearn_version": sklearn_version(),
-            "chromexpr_version": chromexpr.__version__,
-        }
-        metrics.update(extra)
-        table = pd.DataFrame(
-            {
-                "gene_id": test_ex.gene_ids,
-                "split": "test",
-                "lfc": test_ex.lfc.astype(np.float64),
-                "prediction": outputs_test["prediction"],
-            }
-        )
-        if "prediction_a" in outputs_test and "prediction_b" in outputs_test:
-            table["target_a"] = test_ex.target_a.astype(np.float64)
-            table["target_b"] = test_ex.target_b.astype(np.float64)
-            table["prediction_a"] = outputs_test["prediction_a"]
-            table["prediction_b"] = outputs_test["prediction_b"]
-        outputs.write_table_gz(out_dir / "predictions.tsv.gz", table)
-        outputs.write_history(out_dir / "history.tsv", history, columns=history_columns)
-        outputs.write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means done
-        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-        say(
-            f"{metrics['model']} on {pair_id}: test Pearson r {fmt(metrics['test_pearson'])}, MSE "
-            f"{fmt(metrics['test_mse'])} on {len(test_ex)} genes (best epoch {record['best_epoch']}, valid r "
-            f"{fmt(metrics['valid_pearson'])}); {metrics['wall_seconds']:.1f} s"
-        )
-    return to_jsonable(metrics)
+    spec = RunSpec(
+        experiment="differential",
+        task="differential",
+        card=card,
+        data={"a": dataset_a, "b": dataset_b},
+        roles={"train": "train", "valid": "valid", "test": "test"},
+        seed=seed,
+        out_dir=out_dir,
+        settings=Settings(device, max_epochs, patience, batch_size, resume, amp),
+        info=dict(info or {}),
+    )
+    return run(spec, log=log, callback=callback)

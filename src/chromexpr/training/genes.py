@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from chromexpr.dataset import Dataset, load_dataset
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import sha256sum
 from chromexpr.training.data import ModelData, model_inputs
-from chromexpr.training.tasks import Examples, domain_probe_accuracy, model_features
+from chromexpr.training.tasks import Examples
 
 PROTOCOLS = ("honest", "paper")
 
@@ -118,17 +117,6 @@ class RunData:
             )
             rows.append({"role": role, "cell": cell, "path": path, "sha256": sha, "n": int(mask.sum()), **selection})
         return rows
-
-
-def probe_accuracy(
-    loaded: RunData, probe: tuple[GeneSet, GeneSet], model: torch.nn.Module, device: torch.device, seed: int
-):
-    """Domain probe accuracy of ``model``'s features on the two gene sets (None without features)."""
-    a = model_features(model, loaded.examples([probe[0]], labelled=False).x, device=device)
-    b = model_features(model, loaded.examples([probe[1]], labelled=False).x, device=device)
-    if a is None or b is None:
-        return None
-    return domain_probe_accuracy(a, b, seed=seed)
 
 
 def paper_halves(n_genes: int, *, seed: int, target: str) -> np.ndarray:

@@ -21,10 +21,11 @@ from chromexpr.io.jsonio import read_json, to_jsonable
 from chromexpr.logs import LogTarget, log_sink
 from chromexpr.models import build_model
 from chromexpr.training import outputs
-from chromexpr.training.genes import GeneSet, RunData, probe_accuracy
+from chromexpr.training.classification import probe_accuracy
+from chromexpr.training.genes import GeneSet, RunData
 from chromexpr.training.model_file import load_model_file
-from chromexpr.training.run import METRICS_KEYS, logger
 from chromexpr.training.runtime import fmt, resolve_card, resolve_device
+from chromexpr.training.shell import METRICS_KEYS, logger
 from chromexpr.training.sklearn_fit import predict_sklearn
 from chromexpr.training.tasks import predict_logits
 
@@ -102,7 +103,7 @@ def score_run(
         probability = predict_probability(card_data, model, data.x[mask])
         predict_seconds = time.perf_counter() - t_predict
         scores = classification_metrics(data.y[mask], probability)
-        metrics = {k: trained.get(k) for k in METRICS_KEYS}
+        metrics = {k: trained.get(k) for k in METRICS_KEYS["classification"]}
         metrics.update(
             cell=cell,
             test_auroc=scores["auroc"],

@@ -5,7 +5,8 @@ A run's ``model.pt`` is ``torch.save`` of one plain dictionary (loadable with
 
     {"format": "chromexpr-model/1",
      "state_dict": {name: tensor, ...},
-     "meta": {"card": the resolved card the model was built from (hyperparameters as trained),
+     "meta": {"card": the resolved card the model was built from (hyperparameters as trained; its display,
+                      published numbers and citation as they were then: editing those re-runs no training),
               "task": "classification" | "domain_adaptation" | "regression" | ...,
               "cells": the training cells, "marks": the card's marks (input axis 1),
               "bins": input axis 2, "geometry": {window_bp, bin_bp, orient_by_strand} of the dataset,

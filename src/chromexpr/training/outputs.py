@@ -45,6 +45,20 @@ def write_metrics(path: str | Path, metrics: Mapping[str, Any]) -> Path:
     return write_json(path, metrics)
 
 
+def predictions_table(
+    gene_ids: np.ndarray, split: np.ndarray, label: np.ndarray, probability: np.ndarray
+) -> pd.DataFrame:
+    """A classification run's ``predictions.tsv.gz`` table (``PREDICTION_COLUMNS``), one row per gene."""
+    return pd.DataFrame(
+        {
+            "gene_id": np.asarray(gene_ids).astype(str),
+            "split": np.asarray(split).astype(str),
+            "label": np.asarray(label).astype(np.int64),
+            "probability": np.asarray(probability, dtype=np.float64),
+        }
+    )
+
+
 def write_predictions(
     path: str | Path,
     gene_ids: np.ndarray,
@@ -54,16 +68,17 @@ def write_predictions(
 ) -> Path:
     """``predictions.tsv.gz``, one row per gene in dataset order (gzip without a timestamp or name,
     so equal predictions give equal bytes)."""
-    path = Path(path)
-    table = pd.DataFrame(
-        {
-            "gene_id": np.asarray(gene_ids).astype(str),
-            "split": np.asarray(split).astype(str),
-            "label": np.asarray(label).astype(np.int64),
-            "probability": np.asarray(probability, dtype=np.float64),
-        }
+    return write_table_gz(path, predictions_table(gene_ids, split, label, probability))
+
+
+def write_genes(path: str | Path, roles: Sequence[tuple[str, Any]]) -> Path:
+    """``genes.tsv.gz``: ``cell``, ``gene_id``, ``role`` of every gene a run used, role by role (``roles``:
+    ``(role, Examples)`` pairs)."""
+    table = pd.concat(
+        [pd.DataFrame({"cell": e.cells, "gene_id": e.gene_ids, "role": role}) for role, e in roles],
+        ignore_index=True,
     )
-    return write_table_gz(path, table)  # gzip.compress writes neither a timestamp nor a file name
+    return write_table_gz(path, table)
 
 
 def write_history(

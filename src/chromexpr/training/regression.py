@@ -28,6 +28,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +37,15 @@ import pandas as pd
 import torch
 import torch.nn.functional as F  # noqa: N812 - torch convention
 
-import chromexpr
 from chromexpr.errors import InputError
 from chromexpr.evaluation.metrics import regression_metrics
-from chromexpr.io.jsonio import to_jsonable
-from chromexpr.logs import LogTarget, log_sink
+from chromexpr.logs import LogTarget
 from chromexpr.models import build_model, resolve_hyperparameters
-from chromexpr.training import outputs
-from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.genes import GeneSet, RunData
-from chromexpr.training.loop import fit_torch, sklearn_record
+from chromexpr.training.loop import FitResult, sklearn_record
 from chromexpr.training.regression_plan import SELECTIONS, TARGETS, regression_target
-from chromexpr.training.runtime import fmt, resolve_card, sklearn_version, training_regime
+from chromexpr.training.runtime import fmt
+from chromexpr.training.shell import Fitted, RunSpec, Scored, Settings, run
 from chromexpr.training.sklearn_fit import flat
 from chromexpr.training.tasks import Examples, Task, autocast, predict_output
 
@@ -56,6 +54,8 @@ __all__ = [
     "SELECTIONS",
     "TARGETS",
     "CellTypeTask",
+    "RegressionData",
+    "RegressionRunner",
     "RegressionTask",
     "regression_examples",
     "regression_scores",
@@ -258,6 +258,223 @@ def regression_scores(table: pd.DataFrame, column: str = "prediction") -> dict[s
     return out
 
 
+@dataclass
+class RegressionData:
+    """A regression run's data: the kind of model (``regression`` or ``cell_type``), the cells of each role, the
+    pooled examples of each and the datasets' checksums."""
+
+    kind: str
+    loaded: RunData
+    datasets: dict[str, str]
+    train_cells: list[str]
+    valid_cells: list[str]
+    test_cells: list[str]
+    train: Examples
+    valid: Examples
+    test: Examples
+    sha: dict[str, str]
+
+
+class RegressionRunner:
+    """The run shell's runner of the ``regression`` task: ``spec.data`` maps each cell to its dataset (one
+    reference); ``spec.roles`` names the ``train``, ``valid`` and ``test`` cells (their train, valid and test
+    splits); ``spec.options`` the ``target``, ``selection`` (None: the card's) and ``trainval``. A card with
+    ``cell_logits`` is the cell-type classifier (``metrics.json`` of ``METRICS_KEYS["cell_type"]``)."""
+
+    def __init__(self, task: str) -> None:
+        self.name = task
+        self.record: dict[str, Any] = {}
+
+    def _options(self, card: Mapping[str, Any], spec: RunSpec) -> tuple[str, str]:
+        target = spec.options.get("target", "log2p1")
+        selection = spec.options.get("selection") or card["training"].get("selection_metric") or "fixed"
+        return target, selection
+
+    def check(self, card: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
+        kind = _check_card(card)
+        model_card = dict(card)
+        if kind == "cell_type":
+            train_cells = list(spec.roles["train"])
+            model_card["hyperparameters"] = {**card["hyperparameters"], "n_outputs": len(train_cells)}
+            model_card["expected_parameters"] = None  # the card's count is for its own n_outputs
+        return model_card
+
+    def load(self, card: Mapping[str, Any], spec: RunSpec) -> RegressionData:
+        kind = _check_card(card)
+        target, _ = self._options(card, spec)
+        datasets = {str(c): str(p) for c, p in spec.data.items()}
+        train_cells, valid_cells = list(spec.roles["train"]), list(spec.roles["valid"])
+        test_cells = list(datasets) if spec.roles.get("test") is None else list(spec.roles["test"])
+        used = list(dict.fromkeys(train_cells + valid_cells + test_cells))
+        missing = [c for c in used if c not in datasets]
+        if missing:
+            raise InputError(f"no dataset given for cell(s) {', '.join(missing)}", key="experiments.regression.cells")
+        if not train_cells or not test_cells:
+            raise InputError("a regression run needs training and test cells", key="experiments.regression.cells")
+        loaded = RunData(card)
+        for cell in used:
+            found = loaded.get(datasets[cell])[3]
+            if found != cell:
+                raise InputError(f"the dataset of {cell} is a dataset of {found}", path=datasets[cell])
+        classes = train_cells if kind == "cell_type" else None
+
+        def examples(cells: list[str], split: str, labels: list[str] | None) -> Examples:
+            return regression_examples(loaded, [GeneSet(datasets[c], (split,)) for c in cells], target, classes=labels)
+
+        test = examples(test_cells, "test", None)
+        if len(test) == 0:
+            raise InputError("there are no test genes", hint="check the split manifest")
+        return RegressionData(
+            kind=kind,
+            loaded=loaded,
+            datasets=datasets,
+            train_cells=train_cells,
+            valid_cells=valid_cells,
+            test_cells=test_cells,
+            train=examples(train_cells, "train", classes),
+            valid=examples(valid_cells, "valid", classes),
+            test=test,
+            sha={c: loaded.get(datasets[c])[2] for c in used},
+        )
+
+    def label(self, data: RegressionData, spec: RunSpec) -> str:
+        return str(spec.info.get("part", ""))
+
+    def settings(self, card: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
+        target, selection = self._options(card, spec)
+        return {"selection": selection, "target": target}
+
+    def fingerprint(self, data: RegressionData, spec: RunSpec) -> dict[str, Any]:
+        return {"dataset_sha256": data.sha, "train_cells": data.train_cells, "valid_cells": data.valid_cells}
+
+    def task(self, data: RegressionData, card: Mapping[str, Any], spec: RunSpec, settings: dict[str, Any]) -> Task:
+        selection = settings["selection"]
+        if selection == "fixed":
+            settings["patience"] = None  # a fixed budget: every epoch runs, the last is kept
+        if data.kind == "cell_type":
+            return CellTypeTask(data.train, data.valid, n_classes=len(data.train_cells), selection=selection)
+        return RegressionTask(data.train, data.valid, selection=selection, trainval=spec.options.get("trainval", True))
+
+    def fit_sklearn(
+        self, card: Mapping[str, Any], data: RegressionData, spec: RunSpec, say: Callable[[str], None]
+    ) -> Fitted:
+        train, valid = data.train, data.valid
+        overrides = {"random_state": int(spec.seed)} if "random_state" in resolve_hyperparameters(card) else None
+        estimator = build_model(card, overrides=overrides)
+        desc = f"{spec.info.get('model', card['name'])} {self.label(data, spec)}".strip()
+        say(f"fitting {desc} (seed {spec.seed}): train {len(train)} gene x cell rows, valid {len(valid)}")
+        t0 = time.perf_counter()
+        estimator.fit(flat(train.x), train.y.astype(np.float64))
+        train_seconds = time.perf_counter() - t0
+        train_m = _metrics(train.y, estimator.predict(flat(train.x)))
+        valid_m = _metrics(valid.y, estimator.predict(flat(valid.x)))
+        row = {"epoch": 1, "train_loss": train_m["mse"], "valid_loss": valid_m["mse"], "trainval_mse": train_m["mse"]}
+        row.update({f"valid_{k}": valid_m[k] for k in ("mse", "pearson", "spearman", "r2")})
+        row.update(lr=None, seconds=train_seconds, train_seconds=train_seconds)
+        self.record = sklearn_record(
+            valid={k: valid_m[k] for k in ("mse", "pearson", "spearman", "r2")},
+            history=[row],
+            train_seconds=train_seconds,
+            n_train=len(train),
+        )
+        extra = {}
+        selected = getattr(estimator, "selected_features_", None)
+        if selected is not None:
+            extra["selected_features"] = [int(i) for i in selected]
+        return Fitted(estimator, self.record, extra)
+
+    def score(self, model: Any, data: RegressionData, spec: RunSpec, result: FitResult | None) -> Scored:
+        test = data.test
+        if result is None:
+            prediction = np.asarray(model.predict(flat(test.x)), dtype=np.float64)
+        else:
+            self.record = result.record()
+            x_test = torch.from_numpy(np.ascontiguousarray(test.x)).to(result.device)  # (n_test, marks, bins)
+            key = "cell_logits" if data.kind == "cell_type" else "prediction"
+            prediction = predict_output(result.model, x_test, key=key, amp=result.amp).astype(np.float64)
+        table = pd.DataFrame(
+            {
+                "cell": test.cells,
+                "gene_id": test.gene_ids,
+                "seen": np.isin(test.cells, data.train_cells),
+                "target": test.y.astype(np.float64),
+            }
+        )
+        valid = self.record["valid"]
+        if data.kind == "cell_type":
+            return Scored(
+                table,
+                {
+                    **_cell_type_scores(table, prediction, data.train_cells),
+                    **{
+                        "valid_loss": valid.get("loss"),
+                        "valid_accuracy": valid.get("accuracy"),
+                    },
+                },
+            )
+        table["prediction"] = prediction
+        scores = regression_scores(table)
+        scores.update({f"valid_{k}": valid.get(k) for k in ("mse", "pearson", "spearman", "r2")})
+        return Scored(table, scores)
+
+    def model_meta(self, card: Mapping[str, Any], data: RegressionData, spec: RunSpec) -> dict[str, Any]:
+        train_sets = [GeneSet(data.datasets[c], ("train",)) for c in data.train_cells]
+        return data.loaded.training_meta(card, train_sets, data.kind)
+
+    def metrics_task(self, data: RegressionData) -> str:
+        return data.kind
+
+    def facts(self, data: RegressionData, spec: RunSpec) -> dict[str, Any]:
+        target = self._options({"training": {}}, spec)[0]
+        return {
+            "target": target,
+            "target_label": TARGETS[target][0],
+            "train_cells": data.train_cells,
+            "valid_cells": data.valid_cells,
+            "test_cells": data.test_cells,
+            "n_train": len(data.train),
+            "n_valid": len(data.valid),
+            "n_test": len(data.test),
+            "datasets": {c: data.datasets[c] for c in data.sha},
+            "dataset_sha256": data.sha,
+        }
+
+    def extra_metrics(self, data: RegressionData, spec: RunSpec, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def history_columns(self, record: Mapping[str, Any], task: Task | None) -> dict[str, Any]:
+        return {"columns": list(CELL_TYPE_HISTORY_COLUMNS if isinstance(task, CellTypeTask) else HISTORY_COLUMNS)}
+
+    def summary(self, metrics: Mapping[str, Any], record: Mapping[str, Any], data: RegressionData) -> str:
+        desc = f"{metrics['model']} {metrics.get('part', '')}".strip()
+        if data.kind == "cell_type":
+            return (
+                f"{desc}: test cell-type accuracy {fmt(metrics['test_accuracy'])} over {len(data.train_cells)} cells "
+                f"({len(data.test)} test rows); {metrics['wall_seconds']:.1f} s"
+            )
+        return (
+            f"{desc}: test MSE {fmt(metrics['test_mse'])}, Pearson r {fmt(metrics['test_pearson'])} on "
+            f"{len(data.test)} gene x cell rows (unseen cells: MSE {fmt(metrics['test_unseen_mse'])}); "
+            f"{record['epochs_run']} epochs, kept {record['best_epoch']}; {metrics['wall_seconds']:.1f} s"
+        )
+
+
+def _cell_type_scores(table: pd.DataFrame, logits_np: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """The classifier's test scores: ``p_{cell}`` columns added to ``table`` (the softmax of ``logits_np``,
+    (n_test, classes)); accuracy and NLL over the rows of the cells it was trained on."""
+    logits = torch.from_numpy(np.array(logits_np))  # (n_test, classes), a writable copy
+    probability = torch.softmax(logits, dim=1).numpy()  # (n_test, classes)
+    for i, cell in enumerate(classes):
+        table[f"p_{cell}"] = probability[:, i]
+    seen = table["seen"].to_numpy(dtype=bool, copy=True)  # (n_test,), writable: it indexes a tensor
+    y_seen = torch.tensor([classes.index(c) for c in table.loc[seen, "cell"]], dtype=torch.int64)
+    return {
+        "test_accuracy": float((logits[seen].argmax(1) == y_seen).double().mean()) if seen.any() else None,
+        "test_nll": float(F.cross_entropy(logits[seen], y_seen)) if seen.any() else None,
+        "classes": classes,
+    }
+
+
 def train_regression(
     card: str | Path | Mapping[str, Any],
     datasets: Mapping[str, str | Path],
@@ -280,7 +497,8 @@ def train_regression(
     callback: Callable[[dict[str, Any]], Any] | None = None,
     info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train one regression run (or the cell-type classifier) and write its files to ``out_dir``.
+    """Train one regression run (or the cell-type classifier) and write its files to ``out_dir``: the run spec of
+    ``RegressionRunner`` for the run shell (``chromexpr.training.shell.run``).
 
     Args:
         card: a regression card (name, path or dict): ``jamaica_cnn``, ``jamaica_celltype`` (its output
@@ -301,206 +519,20 @@ def train_regression(
         test genes of every test cell, the same for the ``seen`` (trained on) and ``unseen`` cells, and
         the MSE per cell; the classifier instead reports ``test_accuracy`` and ``test_nll`` on its cells.
     """
-    started = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    card_data, card_ref = resolve_card(card)
-    kind = _check_card(card_data)
-    training = card_data["training"]
-    selection = selection or training.get("selection_metric") or "fixed"
-    train_cells, valid_cells = list(train_cells), list(valid_cells)
-    test_cells = list(datasets) if test_cells is None else list(test_cells)
-    missing = [c for c in dict.fromkeys(train_cells + valid_cells + test_cells) if c not in datasets]
-    if missing:
-        raise InputError(f"no dataset given for cell(s) {', '.join(missing)}", key="experiments.regression.cells")
-    if not train_cells or not test_cells:
-        raise InputError("a regression run needs training and test cells", key="experiments.regression.cells")
-    model_card = dict(card_data)
-    if kind == "cell_type":
-        model_card["hyperparameters"] = {**card_data["hyperparameters"], "n_outputs": len(train_cells)}
-        model_card["expected_parameters"] = None  # the card's count is for its own n_outputs
-    loaded = RunData(card_data)
-    for cell in dict.fromkeys(train_cells + valid_cells + test_cells):
-        found = loaded.get(str(datasets[cell]))[3]
-        if found != cell:
-            raise InputError(f"the dataset of {cell} is a dataset of {found}", path=datasets[cell])
-    classes = train_cells if kind == "cell_type" else None
-    train_ex = regression_examples(
-        loaded, [GeneSet(str(datasets[c]), ("train",)) for c in train_cells], target, classes=classes
+    spec = RunSpec(
+        experiment="regression",
+        task="regression",
+        card=card,
+        data={str(c): p for c, p in datasets.items()},
+        roles={
+            "train": list(train_cells),
+            "valid": list(valid_cells),
+            "test": None if test_cells is None else list(test_cells),
+        },
+        seed=seed,
+        out_dir=out_dir,
+        settings=Settings(device, max_epochs, patience, batch_size, resume, amp),
+        options={"target": target, "selection": selection, "trainval": trainval},
+        info=dict(info or {}),
     )
-    valid_ex = regression_examples(
-        loaded, [GeneSet(str(datasets[c]), ("valid",)) for c in valid_cells], target, classes=classes
-    )
-    test_ex = regression_examples(loaded, [GeneSet(str(datasets[c]), ("test",)) for c in test_cells], target)
-    if len(test_ex) == 0:
-        raise InputError("there are no test genes", hint="check the split manifest")
-    sha = {c: loaded.get(str(datasets[c]))[2] for c in dict.fromkeys(train_cells + valid_cells + test_cells)}
-    framework = card_data["framework"]
-    settings: dict[str, Any] = {
-        k: training.get(k) for k in ("loss", "optimizer", "lr", "momentum", "weight_decay", "grad_clip", "scheduler")
-    }
-    settings.update(selection=selection, target=target)
-    extra = dict(info or {})
-    desc = f"{extra.get('model', card_data['name'])} {extra.get('part', '')}".strip()
-    with log_sink(log, logger) as say:
-        if framework == "sklearn":
-            if device not in ("auto", "cpu"):
-                say(f"device {device!r} ignored: scikit-learn models run on the CPU")
-            settings.update(batch_size=None, max_epochs=None, patience=None)
-            overrides = {"random_state": int(seed)} if "random_state" in resolve_hyperparameters(card_data) else None
-            estimator = build_model(card_data, overrides=overrides)
-            say(f"fitting {desc} (seed {seed}): train {len(train_ex)} gene x cell rows, valid {len(valid_ex)}")
-            t0 = time.perf_counter()
-            estimator.fit(flat(train_ex.x), train_ex.y.astype(np.float64))
-            train_seconds = time.perf_counter() - t0
-            train_m = _metrics(train_ex.y, estimator.predict(flat(train_ex.x)))
-            valid_m = _metrics(valid_ex.y, estimator.predict(flat(valid_ex.x)))
-            prediction = np.asarray(estimator.predict(flat(test_ex.x)), dtype=np.float64)
-            outputs.save_sklearn_model(out_dir / "model.pkl", estimator)
-            row = {
-                "epoch": 1,
-                "train_loss": train_m["mse"],
-                "valid_loss": valid_m["mse"],
-                "trainval_mse": train_m["mse"],
-            }
-            row.update({f"valid_{k}": valid_m[k] for k in ("mse", "pearson", "spearman", "r2")})
-            row.update(lr=None, seconds=train_seconds, train_seconds=train_seconds)
-            record = sklearn_record(
-                valid={k: valid_m[k] for k in ("mse", "pearson", "spearman", "r2")},
-                history=[row],
-                train_seconds=train_seconds,
-                n_train=len(train_ex),
-            )
-            selected = getattr(estimator, "selected_features_", None)
-            if selected is not None:
-                extra.setdefault("selected_features", [int(i) for i in selected])
-        else:
-            epochs, stop, batch = training_regime(
-                training, max_epochs=max_epochs, patience=patience, batch_size=batch_size
-            )
-            if selection == "fixed":
-                stop = None  # a fixed budget: every epoch runs, the last is kept
-            settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
-            if kind == "cell_type":
-                task: Task = CellTypeTask(train_ex, valid_ex, n_classes=len(train_cells), selection=selection)
-            else:
-                task = RegressionTask(train_ex, valid_ex, selection=selection, trainval=trainval)
-            fingerprint = {
-                "card_sha256": card_ref["sha256"],
-                "dataset_sha256": sha,
-                "train_cells": train_cells,
-                "valid_cells": valid_cells,
-                "seed": int(seed),
-                "info": to_jsonable(extra),
-                **to_jsonable(settings),
-            }
-            result = fit_torch(
-                model_card,
-                task,
-                out_dir,
-                seed=int(seed),
-                device=device,
-                amp=amp,
-                max_epochs=epochs,
-                patience=stop,
-                batch_size=batch,
-                rescale_schedule=max_epochs is not None,
-                resume=resume,
-                fingerprint=fingerprint,
-                say=say,
-                callback=callback,
-                started=started,
-                desc=desc,
-            )
-            # the kept epoch's weights score the test genes once: the only look at them
-            x_test = torch.from_numpy(np.ascontiguousarray(test_ex.x)).to(result.device)
-            key = "cell_logits" if kind == "cell_type" else "prediction"
-            scored = predict_output(result.model, x_test, key=key, amp=result.amp).astype(np.float64)
-            prediction = scored
-            train_sets = [GeneSet(str(datasets[c]), ("train",)) for c in train_cells]
-            outputs.save_torch_model(
-                out_dir / "model.pt", result.best_state, loaded.training_meta(card_data, train_sets, kind)
-            )
-            record = result.record()
-
-        table = pd.DataFrame(
-            {
-                "cell": test_ex.cells,
-                "gene_id": test_ex.gene_ids,
-                "seen": np.isin(test_ex.cells, train_cells),
-                "target": test_ex.y.astype(np.float64),
-            }
-        )
-        if kind == "cell_type":
-            logits = torch.from_numpy(np.array(prediction))  # (n_test, classes), a writable copy
-            probability = torch.softmax(logits, dim=1).numpy()  # (n_test, classes)
-            for i, cell in enumerate(train_cells):
-                table[f"p_{cell}"] = probability[:, i]
-            seen = table["seen"].to_numpy(dtype=bool, copy=True)  # (n_test,), writable: it indexes a tensor
-            y_seen = torch.tensor([train_cells.index(c) for c in table.loc[seen, "cell"]], dtype=torch.int64)
-            scores: dict[str, Any] = {
-                "test_accuracy": float((logits[seen].argmax(1) == y_seen).double().mean()) if seen.any() else None,
-                "test_nll": float(F.cross_entropy(logits[seen], y_seen)) if seen.any() else None,
-                "classes": train_cells,
-            }
-            valid_scores = {
-                "valid_loss": record["valid"].get("loss"),
-                "valid_accuracy": record["valid"].get("accuracy"),
-            }
-            history_columns = list(CELL_TYPE_HISTORY_COLUMNS)
-        else:
-            table["prediction"] = prediction
-            scores = regression_scores(table)
-            valid_scores = {f"valid_{k}": record["valid"].get(k) for k in ("mse", "pearson", "spearman", "r2")}
-            history_columns = list(HISTORY_COLUMNS)
-        metrics = {
-            "model": card_data["name"],
-            "seed": int(seed),
-            "task": kind,
-            "framework": framework,
-            "device": record["device"],
-            "amp": record["amp"],
-            "parameters": record["parameters"],
-            **scores,
-            **valid_scores,
-            "target": target,
-            "target_label": TARGETS[target][0],
-            "train_cells": train_cells,
-            "valid_cells": valid_cells,
-            "test_cells": test_cells,
-            "best_epoch": record["best_epoch"],
-            "epochs_run": record["epochs_run"],
-            "stopped_early": record["stopped_early"],
-            "resumed_from_epoch": record["resumed_from_epoch"],
-            "wall_seconds": record["elapsed_before"] + time.perf_counter() - started,
-            "train_seconds": record["train_seconds"],
-            "train_genes_per_second": record["train_genes_per_second"],
-            "n_train": len(train_ex),
-            "n_valid": len(valid_ex),
-            "n_test": len(test_ex),
-            "datasets": {c: str(datasets[c]) for c in sha},
-            "dataset_sha256": sha,
-            "card": card_ref,
-            "input": {k: card_data["input"][k] for k in ("values", "transform", "marks", "bins")},
-            "training": settings,
-            "torch_version": torch.__version__,
-            "sklearn_version": sklearn_version(),
-            "chromexpr_version": chromexpr.__version__,
-        }
-        metrics.update(extra)
-        outputs.write_table_gz(out_dir / "predictions.tsv.gz", table)
-        outputs.write_history(out_dir / "history.tsv", record["history"], columns=history_columns)
-        outputs.write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means done
-        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-        if kind == "cell_type":
-            say(
-                f"{desc}: test cell-type accuracy {fmt(metrics['test_accuracy'])} over {len(train_cells)} cells "
-                f"({len(test_ex)} test rows); {metrics['wall_seconds']:.1f} s"
-            )
-        else:
-            say(
-                f"{desc}: test MSE {fmt(metrics['test_mse'])}, Pearson r {fmt(metrics['test_pearson'])} on "
-                f"{len(test_ex)} gene x cell rows (unseen cells: MSE {fmt(metrics['test_unseen_mse'])}); "
-                f"{record['epochs_run']} epochs, kept {record['best_epoch']}; {metrics['wall_seconds']:.1f} s"
-            )
-    return to_jsonable(metrics)
+    return run(spec, log=log, callback=callback)

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chromexpr.evaluation.metrics import classification_metrics
 from chromexpr.models import build_model, resolve_hyperparameters
-from chromexpr.training import outputs
 from chromexpr.training.runtime import fmt
 from chromexpr.training.tasks import Examples
 
@@ -34,13 +32,12 @@ def fit_sklearn(
     card: Mapping[str, Any],
     train: Examples,
     valid: Examples,
-    out_dir: Path,
     *,
     seed: int,
     say: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Fit the card's estimator on ``train``, score ``valid``, save ``model.pkl``; return the fit record
-    (``estimator``, ``history``, ``valid`` metrics, timings)."""
+    """Fit the card's estimator on ``train``, score ``valid``; return the fit record (``estimator``,
+    ``history``, ``valid`` metrics, timings). The run shell saves ``model.pkl``."""
     overrides = {"random_state": seed} if "random_state" in resolve_hyperparameters(card) else None
     estimator = build_model(card, overrides=overrides)
     say(f"fitting {card['name']} (scikit-learn, seed {seed}) on {len(train)} genes")
@@ -61,7 +58,6 @@ def fit_sklearn(
         "seconds": fit_seconds,
     }
     say(f"fit in {fit_seconds:.1f} s  train_loss {record['train_loss']:.4f}  valid_auroc {fmt(valid_metrics['auroc'])}")
-    outputs.save_sklearn_model(out_dir / "model.pkl", estimator)
     return {
         "estimator": estimator,
         "history": [record],

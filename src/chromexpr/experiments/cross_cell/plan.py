@@ -9,6 +9,7 @@ from typing import Any
 
 from chromexpr.errors import InputError
 from chromexpr.experiments.registry import SINGLE_CELL_RUN
+from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Cross-cell groups (DeepChrome 2.0)"
 CONFIG_KEY = "experiments.cross_cell"
@@ -74,7 +75,7 @@ def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], res
 
 
 def run_inputs(groups: Any, groups_file: str, run: str, target: str) -> dict[str, Any]:
-    """A group run's inputs, from the groups table (``evaluation.cross_cell.read_groups`` of the checkpoint's
+    """A group run's inputs, from the groups table (``evaluate.read_groups`` of the checkpoint's
     ``groups_file``): that table, the training cells' datasets, the target's.
 
     Raises:
@@ -113,9 +114,23 @@ def single_cell_files(config: Mapping[str, Any], cells: list[str], name: str) ->
     ]
 
 
-def report_files(config: Mapping[str, Any]) -> list[str]:
-    """Every file the cross-cell report job writes into ``results/report/cross_cell/`` (Test-on-Rest's table,
-    in the same folder, is its own job's)."""
-    from chromexpr.reporting.manifest import cross_cell_report_files
+CROSS_CELL_FIGURE_STEMS = (
+    "fig3_correlation",
+    "fig5_experiments",
+    "fig6a_by_correlation",
+    "fig6b_by_training_size",
+    "fig7_test_on_rest",
+    "fig9_probability_difference",
+)
+CROSS_CELL_TABLE_FILES = (
+    "experiments.tsv",
+    "experiments.md",
+    "experiment_summary.tsv",
+    "test_on_rest_trend.tsv",
+    "probability_difference.tsv",
+)
 
-    return cross_cell_report_files()
+
+def report_files(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file name ``build_cross_cell_section`` writes, relative to the section folder."""
+    return [*CROSS_CELL_TABLE_FILES, "section.html", *figure_files(CROSS_CELL_FIGURE_STEMS)]

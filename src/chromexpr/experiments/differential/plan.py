@@ -10,6 +10,7 @@ from typing import Any
 
 from chromexpr.errors import InputError
 from chromexpr.experiments.registry import duplicates
+from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Differential expression (DeepDiff)"
 CONFIG_KEY = "experiments.differential"
@@ -181,8 +182,21 @@ def attention_pair(config: Mapping[str, Any], pair_list: Sequence[tuple[str, str
     return list(_block(config)["attention_pair"] or pair_list[0]) if pair_list else []
 
 
-def report_files(config: Mapping[str, Any]) -> list[str]:
-    """Every file the differential report job writes into ``results/report/differential/``."""
-    from chromexpr.reporting.manifest import differential_report_files
+DIFFERENTIAL_FIGURE_STEMS = ("fig4_pcc_per_pair", "fig5_attention", "scatter_lfc")
+DIFFERENTIAL_TABLE_FILES = (
+    "per_pair.tsv",
+    "runs.tsv",
+    "relative_pcc.tsv",
+    "table1.tsv",
+    "table1.md",
+    "claims.tsv",
+    "lfc_counts.tsv",
+    "attention.tsv",
+    "scatter.tsv.gz",
+    "section.html",
+)
 
-    return differential_report_files()
+
+def report_files(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file ``build_differential_section`` writes, named relative to its folder."""
+    return [*DIFFERENTIAL_TABLE_FILES, *figure_files(DIFFERENTIAL_FIGURE_STEMS)]

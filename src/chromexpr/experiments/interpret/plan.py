@@ -8,12 +8,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chromexpr.errors import InputError
+from chromexpr.reporting.manifest import figure_files
 
 TITLE = "What the models learned"
 CONFIG_KEY = "experiments.interpret"
 SECTION = "interpret"
 RUN = "results/interpret/{model}/{cell}/seed{seed}/interpret.npz"
 GAN = "results/interpret/gan/{model}/{cell}/seed{seed}/gan.npz"
+#: where DeepChrome 2.0's Table 1 (mean class probabilities of real, GAN and random inputs) is kept: the
+#: ``published`` entry of this metric in this model's card
+PUBLISHED_CARD = "deepchrome_avgpool"
+PUBLISHED_METRIC = "gan_class_probability"
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -36,6 +41,13 @@ def single_cell_models(config: Mapping[str, Any]) -> list[str]:
 
 def window_bp(config: Mapping[str, Any]) -> int | None:
     return None
+
+
+def report_cards(config: Mapping[str, Any]) -> list[str]:
+    """The cards the section shows: its models, its GAN models and the card holding the paper's Table 1."""
+    if not enabled(config):
+        return []
+    return list(dict.fromkeys([*models(config), *_block(config)["gan"]["models"], PUBLISHED_CARD]))
 
 
 def cells(config: Mapping[str, Any]) -> list[str]:
@@ -98,8 +110,25 @@ def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], res
         )
 
 
-def report_files(config: Mapping[str, Any]) -> list[str]:
-    """Every file the interpretation report job writes into ``results/report/interpret/``."""
-    from chromexpr.reporting.manifest import interpret_report_files
+INTERPRET_FIGURE_STEMS = (
+    "attention_bins",
+    "attention_marks",
+    "attention_examples",
+    "class_optimization",
+    "attributions",
+    "linear_weights",
+    "gan_monte_carlo",
+)
+INTERPRET_TABLE_FILES = (
+    "signs.tsv",
+    "mark_attention.tsv",
+    "gan_sanity.tsv",
+    "linear_weights.tsv",
+    "section.html",
+)
 
-    return interpret_report_files()
+
+def report_files(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file ``build_interpret_section`` writes, named relative to its folder (a figure without data is
+    written too, saying "not configured", so the list is fixed)."""
+    return [*INTERPRET_TABLE_FILES, *figure_files(INTERPRET_FIGURE_STEMS)]

@@ -22,6 +22,7 @@ import numpy as np
 
 from chromexpr.errors import InputError
 from chromexpr.experiments.registry import duplicates
+from chromexpr.reporting.manifest import figure_files
 from chromexpr.training.regression_plan import SELECTIONS, TARGETS
 
 TITLE = "Regression across cell types (Team Jamaica)"
@@ -235,8 +236,19 @@ def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], res
     plan(config, cards)
 
 
-def report_files(config: Mapping[str, Any]) -> list[str]:
-    """Every file the regression report job writes into ``results/report/regression/``."""
-    from chromexpr.reporting.manifest import regression_report_files
+REGRESSION_FIGURE_STEMS = ("fig1_inputs", "fig2_expression", "fig3_loss", "fig4_gradients")
+REGRESSION_TABLE_FILES = (
+    "mse.tsv",
+    "mse.md",
+    "per_cell_mse.tsv",
+    "loss_curves.tsv",
+    "gradients.tsv",
+    "expression_histograms.tsv",
+    "fig1_inputs.npz",
+    "section.html",
+)
 
-    return regression_report_files()
+
+def report_files(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file ``build_regression_section`` writes, named relative to its folder."""
+    return [*REGRESSION_TABLE_FILES, *figure_files(REGRESSION_FIGURE_STEMS)]

@@ -9,6 +9,7 @@ from typing import Any
 
 from chromexpr.errors import InputError
 from chromexpr.experiments.registry import SINGLE_CELL_RUN, duplicates
+from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Cross-cell transfer (TransferChrome)"
 CONFIG_KEY = "experiments.transfer"
@@ -144,8 +145,10 @@ def origin_files(config: Mapping[str, Any], name: str) -> list[str]:
     ]
 
 
-def report_files(config: Mapping[str, Any]) -> list[str]:
-    """Every file the transfer report job writes into ``results/report/transfer/``."""
-    from chromexpr.reporting.manifest import transfer_report_files
+TRANSFER_FIGURE_STEMS = ("fig4_per_target", "domain_curves")
 
-    return transfer_report_files()
+
+def report_files(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file ``build_transfer_section`` writes, named relative to its folder."""
+    tables = ["table3.tsv", "table3.md", "per_target.tsv", "paired.tsv", "domain_curves.tsv", "section.html"]
+    return tables + figure_files(TRANSFER_FIGURE_STEMS)
