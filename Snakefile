@@ -13,7 +13,7 @@ min_version("9.0")
 # of long-lived objects, and at CPython's default thresholds (700, 10, 10) the cyclic garbage collector
 # rescans all of them some 14 times: ~2.5 s, a tenth of `snakemake -n`. With a larger first threshold
 # it makes 3 full passes (~0.9 s in all) at the same peak memory (~310 MB either way). This is the
-# Snakemake process only: every job runs in its own Python process with the default settings.
+# Snakemake process only: the jobs run with the default settings.
 gc.set_threshold(50_000, 10, 10)
 
 # A YAML syntax error in the default config is reported with its file and line (Snakemake's own
@@ -28,6 +28,12 @@ configfile: f"{workflow.basedir}/config/config.yaml"
 
 # The front page of `snakemake --report report.zip`; each output wrapped in report() has its caption.
 report: "workflow/report/workflow.rst"
+
+
+# GPUs are counted per submitted job, not across the cluster: `--resources gpu=1` caps each SLURM job
+# (a group of training jobs then shares one GPU, in turn) and, locally, the whole run (rules/common.smk).
+resource_scopes:
+    gpu="local",
 
 
 include: "rules/common.smk"

@@ -138,14 +138,32 @@ def read_table(path, schema):
     return table
 
 
-def train_gpus():
-    """GPUs a torch training job asks for: 1 when it will use CUDA (the profile caps how many run at
-    once), 0 for CPU training so that CPU jobs run in parallel. On SLURM the profile sets it.
+# GPU routing, in one place. The rules that train a torch model declare `group: TORCH_GROUP` and
+# `gpu=torch_gpu()` and nothing else about GPUs; the SLURM profile's `slurm-partition-config` sends a job
+# that asks for a GPU to a partition that has GPUs. The gpu resource is scoped per submission (the
+# Snakefile's `resource_scopes:`): `--resources gpu=1` caps the GPUs of one job (locally: of the whole
+# run), so a SLURM group job of N training jobs (`--group-components gpu=N`) asks for one GPU and runs
+# them on it in turn.
+TORCH_GROUP = "gpu"
+HOST_HAS_GPU = shutil.which("nvidia-smi") is not None
+
+
+def torch_gpu(trains=True):
+    """The GPUs of a torch training job (``trains=False``: a rule that may run without training, e.g.
+    the honest transfer protocol's scoring job), decided per job once the executor is known: 1 whatever
+    the host (a login node without a GPU submits GPU jobs; a dry run shows what a cluster is asked), 0
+    where ``train.device`` is ``cpu``, and 0 in a local run on a host without a GPU, where the jobs
+    train on the CPU side by side instead of one at a time under profiles/default's cap.
     """
-    device = config["train"]["device"]
-    if device == "cuda" or (device == "auto" and shutil.which("nvidia-smi")):
-        return 1
-    return 0
+    device = str(config["train"]["device"])
+
+    def gpus(wildcards):
+        if not trains or device == "cpu":
+            return 0
+        local = getattr(workflow.executor_plugin, "name", "local") == "local"
+        return int(not local or HOST_HAS_GPU or device.startswith("cuda"))
+
+    return gpus
 
 
 def card_checksum(wildcards):

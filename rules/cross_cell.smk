@@ -91,11 +91,13 @@ rule train_cross_cell:
         run=r"(all|highly|somewhat|random)_(inclusive|exclusive)",
         target="|".join(CELLS),
         seed=r"\d+",
+    group:
+        TORCH_GROUP
     conda:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpus(),
+        gpu=torch_gpu(),
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 720 * attempt,
     params:

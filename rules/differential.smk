@@ -116,11 +116,13 @@ rule train_differential_torch:
         cell_a="|".join(CELLS),
         cell_b="|".join(CELLS),
         seed=r"\d+",
+    group:
+        TORCH_GROUP
     conda:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpus(),
+        gpu=torch_gpu(),
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 480 * attempt,
     params:

@@ -34,11 +34,13 @@ rule train_regression_torch:
         model="|".join(REG_TORCH_MODELS),
         part="|".join(REG_PARTS),
         seed=r"\d+",
+    group:
+        TORCH_GROUP
     conda:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpus(),
+        gpu=torch_gpu(),
         mem_mb=lambda wc, attempt: 8000 * attempt,
         runtime=lambda wc, attempt: 1440 * attempt,
     params:

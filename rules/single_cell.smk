@@ -34,11 +34,13 @@ rule train_torch:
     wildcard_constraints:
         model="|".join(TORCH_MODELS),
         seed=r"\d+",
+    group:
+        TORCH_GROUP
     conda:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpus(),
+        gpu=torch_gpu(),
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 240 * attempt,
     params:

@@ -38,11 +38,13 @@ rule transfer_cross:
         source="|".join(CELLS),
         target="|".join(CELLS),
         seed=r"\d+",
+    group:
+        TORCH_GROUP
     conda:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpus(),
+        gpu=torch_gpu(),
         mem_mb=lambda wc, attempt: 8000 * attempt,
         runtime=lambda wc, attempt: 480 * attempt,
     params:
@@ -77,11 +79,13 @@ rule transfer_uncross:
         source="|".join(CELLS),
         target="|".join(CELLS),
         seed=r"\d+",
+    group:
+        TORCH_GROUP
     conda:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpus() if TRANSFER["protocol"] == "paper" else 0,
+        gpu=torch_gpu(trains=TRANSFER["protocol"] == "paper"),
         mem_mb=lambda wc, attempt: 8000 * attempt,
         runtime=lambda wc, attempt: (480 if TRANSFER["protocol"] == "paper" else 30)
         * attempt,

@@ -38,6 +38,9 @@ from pathlib import Path
 
 import yaml
 
+#: the group of every torch training rule (rules/common.smk TORCH_GROUP)
+TORCH_GROUP = "gpu"
+
 #: The Debian packages of the cluster (Debian 12: SLURM 22.05, munge 0.5.15).
 APT_PACKAGES = "slurmctld slurmd slurm-client munge"
 _BINARIES = ("munged", "slurmctld", "slurmd", "sinfo", "sbatch", "srun", "squeue", "scontrol", "scancel")
@@ -92,10 +95,16 @@ class Job:
     tres: str = ""
 
     @property
+    def group(self) -> bool:
+        """Whether Snakemake submitted a group job (the comment names the group, then its rules)."""
+        return self.comment.removeprefix("rule_").startswith(f"{TORCH_GROUP}_")
+
+    @property
     def rule(self) -> str:
-        """The Snakemake rule, from the comment the slurm plugin sets (``rule_<name>_wildcards_...``)."""
-        text = self.comment.removeprefix("rule_")
-        return text.split("_wildcards_")[0]
+        """The Snakemake rule, from the comment the slurm plugin sets (``rule_<name>_wildcards_...``); for a
+        group job of the training group (``rule_gpu_<rules>``) its rules, joined by ``_``."""
+        text = self.comment.removeprefix("rule_").split("_wildcards_")[0]
+        return text.removeprefix(f"{TORCH_GROUP}_") if self.group else text
 
 
 @dataclass
@@ -390,22 +399,43 @@ TEST_PROFILE_OVERRIDES = {
 }
 
 
-def partitions_of(profile: dict) -> tuple[str, str]:
-    """(CPU partition, GPU partition) a profile sends jobs to; the CPU one defaults to 'cpu'."""
-    default = (profile.get("default-resources") or {}).get("slurm_partition") or "cpu"
-    gpu = ((profile.get("set-resources") or {}).get("train_torch") or {}).get("slurm_partition") or default
-    return str(default), str(gpu)
+def partitions_of(profile_dir: Path) -> tuple[str, str]:
+    """(CPU partition, GPU partition) of a profile's partition file (``slurm-partition-config``): the first
+    partition without GPUs and the first with."""
+    profile = yaml.safe_load(Path(profile_dir, "config.yaml").read_text())
+    parts = yaml.safe_load(Path(profile_dir, profile["slurm-partition-config"]).read_text())["partitions"]
+    cpu = next(name for name, limits in parts.items() if not (limits or {}).get("max_gpu"))
+    gpu = next(name for name, limits in parts.items() if (limits or {}).get("max_gpu"))
+    return str(cpu), str(gpu)
+
+
+def planned_partition(profile_dir: Path, resources: dict, threads: int = 1) -> str | None:
+    """The partition the SLURM plugin's own selection (``get_best_partition`` over the profile's partition
+    file) picks for a job with ``resources`` (as a dry run prints them) and ``threads``."""
+    import logging
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
+
+    profile = yaml.safe_load(Path(profile_dir, "config.yaml").read_text())
+    partitions = read_partition_file(Path(profile_dir, profile["slurm-partition-config"]))
+    job = SimpleNamespace(resources=dict(resources), threads=threads, name="dry-run")
+    return get_best_partition(partitions, job, logging.getLogger("slurm-partitions"))
 
 
 def write_test_profile(source: Path, dest: Path, overrides: dict | None = None) -> dict:
-    """profiles/slurm with TEST_PROFILE_OVERRIDES (and ``overrides``) applied, as ``dest/config.yaml``.
+    """profiles/slurm with TEST_PROFILE_OVERRIDES (and ``overrides``) applied, in ``dest`` (its other files,
+    the partition file, copied as they are).
 
-    Everything else (executor, retries, latency wait, resources, the GPU partition and ``gpu: 1`` of
-    training) is the user's profile as shipped.
+    Everything else (executor, retries, latency wait, resources, the partitions, ``gpu: 1`` per job) is
+    the user's profile as shipped.
     """
     profile = yaml.safe_load(Path(source, "config.yaml").read_text())
     profile.update(TEST_PROFILE_OVERRIDES)
     profile.update(overrides or {})
     dest.mkdir(parents=True, exist_ok=True)
+    for path in Path(source).iterdir():
+        if path.is_file() and path.name != "config.yaml":
+            shutil.copy(path, dest / path.name)
     (dest / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return profile

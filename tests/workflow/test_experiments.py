@@ -10,10 +10,28 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_pipeline import REPO, job_counts, snakemake
+import yaml
+from test_pipeline import REPO, copy_workflow, job_counts, snakemake
 
 CROSS = ["--configfile", str(REPO / "config/examples/cross_cell.yaml")]
 CELLS = ["E003", "E085", "E123"]
+# Editing models/deepchrome.py: the single-cell runs of the two DeepChrome-class cards (deepchrome and the
+# cross-cell model deepchrome_avgpool, 3 cells each) and the 12 cross-cell runs, then the jobs that read
+# those runs (DeepChrome's uncross scoring on 2 targets, its interpretation, GAN and prediction,
+# Test-on-Rest) and their reports; no differential or regression job
+MODEL_EDIT_DEEPCHROME = {
+    "train_torch": 6,
+    "train_cross_cell": 12,
+    "transfer_uncross": 2,
+    "interpret_run": 1,
+    "interpret_gan": 1,
+    "predict_sample": 1,
+    "test_on_rest": 1,
+    "report_transfer": 1,
+    "report_cross_cell": 1,
+    "report_interpret": 1,
+    "report": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +41,8 @@ def cross_run(tmp_path_factory):
     return work
 
 
-def dry_run_counts(work: Path, *extra: str) -> dict[str, int]:
-    out = snakemake("-n", "--cores", "2", "--directory", str(work), *CROSS, *extra)
+def dry_run_counts(work: Path, *extra: str, repo: Path = REPO, env: dict | None = None) -> dict[str, int]:
+    out = snakemake("-n", "--cores", "2", "--directory", str(work), *CROSS, *extra, repo=repo, env=env)
     text = out.stdout + out.stderr
     if "Nothing to be done" in text:
         return {}
@@ -352,11 +370,46 @@ def test_deepchrome_trained_on_the_demo_reads_the_known_biology(cross_run, tmp_p
             "experiments: {transfer: {protocol: paper}}",
             {"transfer_cross": 2, "transfer_uncross": 4, "report_transfer": 1, "report": 1},
         ),
+        # library edits (a comment appended to the module in a copy of the checkout): a training job's code is
+        # the run shell, its task and its own card's model family; a report job's its experiment's modules and
+        # the report core. DeepDiff's module: its two DeepDiff runs and their report, nothing else
+        ("library: chromexpr.models.deepdiff", {"train_differential_torch": 2, "report_differential": 1, "report": 1}),
+        # DeepChrome's module: the runs of DeepChrome-class cards, no differential or regression run
+        ("library: chromexpr.models.deepchrome", MODEL_EDIT_DEEPCHROME),
+        # one experiment's report module: that report (and the page that holds its section)
+        ("library: chromexpr.experiments.differential.report", {"report_differential": 1, "report": 1}),
+        ("library: chromexpr.experiments.regression.report", {"report_regression": 1, "report": 1}),
+        # card edits (an edited copy of a shipped card in $CHROMEXPR_MODELS_DIR): a published number or a
+        # display name re-runs the reports that show the card, no training; a training setting its runs
+        ("card: jamaica_cnn published.0.value=3.3", {"report_regression": 1, "report": 1}),
+        ("card: deepdiff_raw_d display.name=DeepDiff (raw, D)", {"report_differential": 1, "report": 1}),
+        (
+            "card: deepdiff_raw_d training.lr=0.002",
+            {"train_differential_torch": 1, "report_differential": 1, "report": 1},
+        ),
     ],
 )
 def test_experiment_edit_reruns_only_its_jobs(cross_run, tmp_path, edit, expected):
-    extra = tmp_path / "edit.yaml"
-    extra.write_text(edit + "\n")
-    assert (
-        dry_run_counts(cross_run, "--configfile", str(REPO / "config/examples/cross_cell.yaml"), str(extra)) == expected
-    )
+    if edit.startswith("library: "):
+        module = edit.removeprefix("library: ")
+        checkout = copy_workflow(tmp_path / "checkout", with_library=True)
+        path = checkout / "src" / (module.replace(".", "/") + ".py")
+        path.write_text(path.read_text() + "\n# an edit\n")
+        counts = dry_run_counts(cross_run, repo=checkout, env={"PYTHONPATH": str(checkout / "src")})
+    elif edit.startswith("card: "):
+        name, change = edit.removeprefix("card: ").split(" ", 1)
+        keys, value = change.split("=", 1)
+        card = yaml.safe_load((REPO / "models" / f"{name}.yaml").read_text())
+        *path, last = [int(k) if k.isdigit() else k for k in keys.split(".")]
+        node = card
+        for key in path:
+            node = node[key]
+        node[last] = yaml.safe_load(value)
+        (tmp_path / "cards").mkdir()
+        (tmp_path / "cards" / f"{name}.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+        counts = dry_run_counts(cross_run, env={"CHROMEXPR_MODELS_DIR": str(tmp_path / "cards")})
+    else:
+        extra = tmp_path / "edit.yaml"
+        extra.write_text(edit + "\n")
+        counts = dry_run_counts(cross_run, "--configfile", str(REPO / "config/examples/cross_cell.yaml"), str(extra))
+    assert counts == expected, counts

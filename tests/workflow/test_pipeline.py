@@ -311,6 +311,24 @@ def demo_run(tmp_path_factory):
     return work, time.perf_counter() - t0
 
 
+def test_torch_jobs_ask_for_a_gpu_except_when_they_train_here_on_the_cpu(demo_run, tmp_path):
+    """rules/common.smk torch_gpu: a dry run (what a cluster would be asked) gives every torch training job
+    gpu=1 on any host; the local run on this GPU-less host gave them gpu=0, so they trained side by side
+    under profiles/default's cap of one GPU job."""
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this host has a GPU: its local torch jobs ask for one")
+    work, _ = demo_run
+    (log,) = (work / ".snakemake/log").glob("*.snakemake.log")
+    blocks = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", log.read_text(), re.M)
+    local = {rule: res for rule, res in blocks if rule in ("train_torch", "train_sklearn")}
+    assert set(local) == {"train_torch", "train_sklearn"}, blocks
+    assert all(re.search(r"\bgpu=0\b", res) for rule, res in blocks if rule == "train_torch"), blocks
+    proc = snakemake("-n", "--cores", "2", "--directory", str(tmp_path), *SMALL)
+    dry = re.findall(r"^ *(?:local)?rule (\w+):\n(?: +.*\n)*? +resources: (.*)$", proc.stdout, re.M)
+    gpus = {(rule, bool(re.search(r"\bgpu=1\b", res))) for rule, res in dry if rule.startswith("train_")}
+    assert gpus == {("train_torch", True), ("train_sklearn", False)}, gpus
+
+
 def test_demo_produces_datasets(demo_run):
     from chromexpr.dataset import load_dataset
 
@@ -578,7 +596,7 @@ def params_changes(work: Path, repo: Path, env: dict, *config: str) -> dict[str,
     rules: dict[str, int] = {}
     rule = None
     for line in proc.stdout.splitlines():
-        if line.startswith(("rule ", "localrule ")):
+        if line.lstrip().startswith(("rule ", "localrule ")):  # a group job's members are indented
             rule = line.split()[1].rstrip(":")
         elif line.strip().startswith("reason:") and "Params have changed" in line:
             rules[rule] = rules.get(rule, 0) + 1

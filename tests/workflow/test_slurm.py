@@ -4,13 +4,19 @@ A single-node cluster (munged, slurmctld, slurmd on 127.0.0.1; tests/workflow/sl
 once for this module and stopped by its pids afterwards, whatever happens. The profile is profiles/slurm
 as shipped, with only what a cluster without accounting and a quick test need changed
 (``slurm_cluster.TEST_PROFILE_OVERRIDES``: squeue status, 1-second first status check, one local core).
-The node has a CPU partition and the profile's GPU partition, and one fake GPU, so the training job is
-really submitted with ``-p gpu --gpus=1``.
+The node has the CPU and the GPU partition of the profile's partition file, and one fake GPU, so a
+training job is really submitted with ``-p gpu --gpus=1``.
 
 * A slice of the pipeline (demo reads of one cell -> binning -> dataset -> one small torch training job
   -> report) runs on SLURM and locally; every non-local job must have gone through sbatch (job ids in
   Snakemake's log and in ``squeue -t all``), and the outputs must be identical (arrays, metrics and
   predictions, report tables), timings aside.
+* GPU routing: a differential, a regression and a transfer-cross training job (each experiment's torch
+  rule) go to the GPU partition with ``--gpus=1``, whatever the host; with ``--group-components gpu=3``
+  three training jobs go as one SLURM job with one GPU, and run on it in turn.
+* Without a cluster: the dry runs of the demo and of config/remc.yaml with the profile give every torch
+  training job ``gpu=1``, and the plugin's own partition choice sends those jobs, and only those, to the
+  GPU partition.
 * A truncated tagAlign (local source) makes binning fail on SLURM: the job is reported FAILED, resubmitted
   as many times as the profile's ``retries`` says, the error names the file, nothing half-written is
   left, no dataset is built, and the run exits non-zero.
@@ -70,9 +76,43 @@ SLICE_JOBS = {
     "export_deepchrome_csv": 1,
     "train_torch": 1,
 }
+# Every experiment's torch training rule on a second slice (two demo cells), one run each: the targets,
+# and the rule that makes each
+GPU_SLICE = {
+    "cells": ["E003", "E123"],
+    "source": {"kind": "demo", "demo": {"depth": 0.3}},
+    "train": {"models": ["linear12"], "max_epochs": 1},
+    "report": {"reference_model": "linear12"},
+    "experiments": {
+        "transfer": {"enabled": True, "source": "E003", "models": ["transferchrome"]},
+        "cross_cell": {"enabled": False},
+        "differential": {
+            "enabled": True,
+            "pairs": [["E003", "E123"]],
+            "models": ["deepdiff_raw_d"],
+            "attention_pair": ["E003", "E123"],
+            "max_epochs": 1,
+        },
+        "regression": {"enabled": True, "heldout_cells": [], "folds": 2, "weighted": False, "baselines": []},
+        "interpret": {"enabled": False},
+    },
+    "predict": {"samples": None},
+}
+GPU_TARGETS = {
+    "results/runs/transfer/transferchrome_cross/E003_to_E123/seed0/metrics.json": "transfer_cross",
+    "results/runs/differential/deepdiff_raw_d/E003_vs_E123/seed0/metrics.json": "train_differential_torch",
+    "results/runs/regression/jamaica_cnn/fold0/seed0/metrics.json": "train_regression_torch",
+}
+# Three more single-cell runs of that slice, submitted as one group job
+GROUP_TARGETS = [
+    "results/runs/single_cell/linear12/E003/seed1/metrics.json",
+    "results/runs/single_cell/linear12/E003/seed2/metrics.json",
+    "results/runs/single_cell/linear12/E123/seed1/metrics.json",
+]
+TORCH_GPU = re.compile(r"^\s+gpu=torch_gpu\(", re.M)
 # Keys and columns that hold wall-clock times or throughputs: they differ between any two runs.
 TIMING = re.compile(r"(^|_)(seconds|wall|hours)($|_)|per_second")
-SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.?$", re.M)
+SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.?$", re.M)
 
 
 def log(msg: str) -> None:
@@ -110,12 +150,7 @@ def tail(proc: subprocess.CompletedProcess, n: int = 6000) -> str:
 
 
 @pytest.fixture(scope="module")
-def profile_dict() -> dict:
-    return yaml.safe_load((PROFILE / "config.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def cluster(profile_dict):
+def cluster():
     """A running single-node cluster for the module; stopped by pid at the end, even on failure."""
     required = os.environ.get("CHROMEXPR_REQUIRE_SLURM") == "1"
     reason = slurm_cluster.unavailable_reason()
@@ -123,7 +158,7 @@ def cluster(profile_dict):
         if required:
             pytest.fail(f"CHROMEXPR_REQUIRE_SLURM=1 but {reason}")
         pytest.skip(reason)
-    cpu, gpu = slurm_cluster.partitions_of(profile_dict)
+    cpu, gpu = slurm_cluster.partitions_of(PROFILE)
     root = Path(tempfile.mkdtemp(prefix="chromexpr-slurm-"))
     c = None
     try:
@@ -191,8 +226,63 @@ def slurm_run(tmp_path_factory, cluster, test_profile, slice_config):
 # ---------------------------------------------------------------------- the profile (no cluster needed)
 
 
-def test_slurm_profile_dry_run(tmp_path, profile_dict):
-    """profiles/slurm as shipped: valid for Snakemake, training on the GPU partition with one GPU."""
+def torch_rules() -> set[str]:
+    """The rules that train a torch model: those whose resources call ``torch_gpu()`` (rules/common.smk)."""
+    found = set()
+    for path in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=(?:rule|checkpoint) )", path.read_text(), flags=re.M):
+            if TORCH_GPU.search(block):
+                found.add(block.split()[1].rstrip(":"))
+    return found
+
+
+def dry_run_jobs(text: str) -> list[tuple[str, dict, int]]:
+    """(rule, resources, threads) of every job a dry run lists (group jobs' members too)."""
+    jobs = []
+    pattern = r"^( *)(?:local)?rule (\w+):\n((?:\1    .*\n)*?)\1    resources: (.*)$"
+    for _, rule, body, res in re.findall(pattern, text, re.M):
+        resources = {}
+        for item in res.split(", "):
+            key, _, value = item.partition("=")
+            resources[key] = int(value) if value.isdigit() else value
+        threads = re.search(r"threads: (\d+)", body)
+        jobs.append((rule, resources, int(threads.group(1)) if threads else 1))
+    return jobs
+
+
+def routing_table(jobs: list[tuple[str, dict, int]]) -> dict[str, tuple[int, set, set]]:
+    """rule -> (jobs, their gpu values, the partitions the plugin picks for them)."""
+    table: dict[str, tuple[int, set, set]] = {}
+    for rule, res, threads in jobs:
+        n, gpus, parts = table.get(rule, (0, set(), set()))
+        parts.add(slurm_cluster.planned_partition(PROFILE, res, threads))
+        gpus.add(res.get("gpu", 0))
+        table[rule] = (n + 1, gpus, parts)
+    return table
+
+
+def assert_routed(table: dict[str, tuple[int, set, set]]) -> None:
+    """Every torch training job asks for one GPU and goes to the GPU partition; every other job to the CPU one."""
+    cpu, gpu = slurm_cluster.partitions_of(PROFILE)
+    torch_jobs = torch_rules() - {"transfer_uncross"}  # the honest protocol's uncross job scores, trains nothing
+    for rule, (_, gpus, parts) in table.items():
+        if rule in torch_jobs:
+            assert gpus == {1} and parts == {gpu}, (rule, gpus, parts)
+        else:
+            assert gpus <= {0} and parts == {cpu}, (rule, gpus, parts)
+
+
+def test_slurm_profile_dry_run(tmp_path):
+    """profiles/slurm as shipped, on this host (no GPU here): every torch training job of the demo asks for
+    one GPU and the plugin's partition choice sends it, and nothing else, to the GPU partition."""
+    assert torch_rules() == {
+        "train_torch",
+        "train_cross_cell",
+        "transfer_cross",
+        "transfer_uncross",
+        "train_differential_torch",
+        "train_regression_torch",
+    }
     proc, _ = run_snakemake(
         "-n",
         "--workflow-profile",
@@ -202,16 +292,39 @@ def test_slurm_profile_dry_run(tmp_path, profile_dict):
         limit=120,
     )
     assert proc.returncode == 0, tail(proc)
-    _, gpu = slurm_cluster.partitions_of(profile_dict)
-    assert profile_dict["executor"] == "slurm" and profile_dict["retries"] >= 1
-    resources = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", proc.stdout, re.M)
-    seen = {rule for rule, _ in resources}
-    assert {"train_torch", "train_sklearn", "bin_reads", "report"} <= seen
-    for rule, res in resources:
-        if rule == "train_torch":
-            assert f"slurm_partition={gpu}" in res and re.search(r"\bgpu=1\b", res), res
-        else:
-            assert "slurm_partition" not in res and not re.search(r"\bgpu=[1-9]", res), (rule, res)
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    assert profile["executor"] == "slurm" and profile["retries"] >= 1 and "set-resources" not in profile
+    table = routing_table(dry_run_jobs(proc.stdout))
+    assert {
+        "train_torch",
+        "train_sklearn",
+        "train_differential_torch",
+        "train_regression_torch",
+        "transfer_cross",
+    } <= set(table), sorted(table)
+    assert_routed(table)
+
+
+def test_remc_dry_run_routes_every_gpu_job(tmp_path):
+    """config/remc.yaml with profiles/slurm: the same routing for every job of the full run (the table is
+    logged: rule, jobs, gpu, partition)."""
+    proc, seconds = run_snakemake(
+        "-n",
+        "--workflow-profile",
+        str(PROFILE),
+        "--configfile",
+        str(REPO / "config/remc.yaml"),
+        work=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "SLURM_CONF"},
+        limit=300,
+    )
+    assert proc.returncode == 0, tail(proc)
+    table = routing_table(dry_run_jobs(proc.stdout))
+    log(f"REMC dry run with profiles/slurm: {sum(n for n, _, _ in table.values())} jobs in {seconds:.1f} s")
+    for rule, (n, gpus, parts) in sorted(table.items()):
+        log(f"  {rule:<28} {n:>5} jobs  gpu={','.join(map(str, sorted(gpus)))}  partition={','.join(sorted(parts))}")
+    assert table["train_differential_torch"][0] > 0 and table["train_regression_torch"][0] > 0
+    assert_routed(table)
 
 
 # ---------------------------------------------------------------------- the slice
@@ -219,8 +332,8 @@ def test_slurm_profile_dry_run(tmp_path, profile_dict):
 
 def test_slurm_run_submits_every_job(slurm_run, test_profile):
     work, text, jobs = slurm_run
-    _, profile = test_profile
-    cpu, gpu = slurm_cluster.partitions_of(profile)
+    profile_dir, _ = test_profile
+    cpu, gpu = slurm_cluster.partitions_of(profile_dir)
     submitted = {sid for _, sid, _ in SUBMITTED.findall(text)}
     # every job id in Snakemake's log is one the controller ran for this run, and nothing else ran
     assert submitted == {j.job_id for j in jobs}
@@ -231,12 +344,13 @@ def test_slurm_run_submits_every_job(slurm_run, test_profile):
     assert rules == SLICE_JOBS
     # the report is a local rule: it ran on this host, not through sbatch
     assert re.search(r"^localrule report:", text, re.M)
-    # training went to the GPU partition with a GPU, the rest to the CPU partition without one
+    # training went to the GPU partition with a GPU (as a group job of one: its rules are in the training
+    # group), the rest to the CPU partition without one
     for j in jobs:
         if j.rule == "train_torch":
-            assert j.partition == gpu and j.tres == "gres:gpu:1", j
+            assert j.group and j.partition == gpu and j.tres == "gres:gpu:1", j
         else:
-            assert j.partition == cpu and "gpu" not in j.tres, j
+            assert not j.group and j.partition == cpu and "gpu" not in j.tres, j
     assert (work / "results/report/index.html").stat().st_size > 0
 
 
@@ -321,6 +435,97 @@ def test_slurm_outputs_equal_local(slurm_run, local_run):
         )
     compared += tables
     log(f"local == SLURM: {len(compared)} outputs: {'; '.join(compared)}")
+
+
+# ---------------------------------------------------------------------- GPU routing on the cluster
+
+
+@pytest.fixture(scope="module")
+def gpu_run(tmp_path_factory, cluster, test_profile):
+    """One torch training job of each other experiment (GPU_TARGETS) on the cluster."""
+    profile_dir, _ = test_profile
+    work = tmp_path_factory.mktemp("gpu")
+    config = work / "gpu_slice.yaml"
+    config.write_text(yaml.safe_dump(GPU_SLICE))
+    proc, seconds = run_snakemake(
+        *GPU_TARGETS,
+        "--workflow-profile",
+        str(profile_dir),
+        "--configfile",
+        str(config),
+        work=work,
+        env=cluster.env,
+        limit=480,
+    )
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{tail(proc)}\n{cluster.logs()}"
+    run_id = re.search(r"SLURM run ID: (\S+)", text).group(1)
+    jobs = [j for j in cluster.jobs() if j.name == run_id]
+    log(f"GPU slice on SLURM: {seconds:.1f} s, {len(jobs)} jobs submitted")
+    for j in jobs:
+        log(f"  job {j.job_id:>3} {j.rule:<26} {j.partition:<4} {j.state:<10} exit {j.exit_code} {j.tres}")
+    return work, config, jobs
+
+
+def test_every_experiments_training_goes_to_the_gpu_partition(gpu_run):
+    """A transfer-cross, a differential and a regression training job: -p gpu --gpus=1; the rest: CPU."""
+    work, _, jobs = gpu_run
+    profile_cpu, profile_gpu = slurm_cluster.partitions_of(PROFILE)
+    assert all(j.state == "COMPLETED" and j.exit_code == "0:0" for j in jobs), jobs
+    trained = {j.rule for j in jobs if j.partition == profile_gpu}
+    assert trained == set(GPU_TARGETS.values()), jobs
+    for j in jobs:
+        if j.rule in trained:
+            assert j.group and j.tres == "gres:gpu:1", j
+        else:
+            assert j.partition == profile_cpu and "gpu" not in j.tres, j
+    for target in GPU_TARGETS:
+        assert json.loads((work / target).read_text())["seed"] == 0, target
+
+
+def test_group_jobs_train_several_runs_on_one_gpu(gpu_run, cluster, test_profile, tmp_path):
+    """`--group-components gpu=3`: three training jobs go to SLURM as one job with one GPU, on the GPU
+    partition, and run there one after another (the SLURM job step runs a group's jobs in turn)."""
+    work, config, before = gpu_run
+    profile_dir, _ = test_profile
+    group_profile = tmp_path / "profile"
+    slurm_cluster.write_test_profile(
+        PROFILE, group_profile, {"group-components": ["gpu=3"], "slurm-keep-successful-logs": True}
+    )
+    proc, seconds = run_snakemake(
+        *GROUP_TARGETS,
+        "--workflow-profile",
+        str(group_profile),
+        "--configfile",
+        str(config),
+        work=work,
+        env=cluster.env,
+        limit=300,
+    )
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{tail(proc)}\n{cluster.logs()}"
+    run_id = re.search(r"SLURM run ID: (\S+)", text).group(1)
+    jobs = [j for j in cluster.jobs() if j.name == run_id]
+    log(
+        f"group run: {seconds:.1f} s, {len(jobs)} SLURM job(s): "
+        + "; ".join(f"{j.job_id} {j.comment} {j.partition} {j.tres}" for j in jobs)
+    )
+    _, gpu = slurm_cluster.partitions_of(PROFILE)
+    assert len(jobs) == 1, jobs
+    (job,) = jobs
+    assert job.group and job.rule == "train_torch" and job.partition == gpu and job.tres == "gres:gpu:1", job
+    assert job.state == "COMPLETED" and job.exit_code == "0:0", job
+    for target in GROUP_TARGETS:
+        metrics = json.loads((work / target).read_text())
+        assert metrics["model"] == "linear12" and metrics["seed"] in (1, 2), target
+    # one after another inside the allocation: each run's job starts after the previous one finished
+    (slurm_log,) = (work / ".snakemake/slurm_logs").glob(f"group_*/**/{job.job_id}.log")
+    events = re.findall(
+        r"^(?:localrule train_torch:|Finished jobid: \d+ \(Rule: train_torch\))", slurm_log.read_text(), re.M
+    )
+    kinds = ["start" if e.startswith("localrule") else "end" for e in events]
+    turns = [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]]
+    assert turns == ["start", "end"] * len(GROUP_TARGETS), events
 
 
 # ---------------------------------------------------------------------- a failing job
