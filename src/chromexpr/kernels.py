@@ -3,7 +3,8 @@
 Each has a pure numpy or pyarrow counterpart that gives the same result, and tests compare the two:
 
 * :func:`parse_strict`: the strict tagAlign/BED parser of :mod:`chromexpr.io.fastparse`;
-* :func:`screen_reads`: the window screen of :class:`chromexpr.preprocess.binning._EdgeCounter`.
+* :func:`count_reads`: counts reads into bins, as :class:`chromexpr.preprocess.binning._EdgeCounter`
+  does with numpy (screen, sort, ``searchsorted``).
 
 Compiled code is cached next to this file (``__pycache__``), so a process loads it rather than
 compiling it; both release the GIL, so they overlap with decompression in other threads. Arrays
@@ -20,8 +21,7 @@ from numba import njit
 #: outputs are full / the line at ``pos`` is not strict.
 DONE, NEW_NAME, FULL, GIVE_UP = 0, 1, 2, 3
 HASH_BITS = 10
-#: The screen's chromosome offset and block size; :mod:`chromexpr.preprocess.binning` uses the same.
-CHROM_SHIFT = 1 << 40
+#: The screen's block size; :mod:`chromexpr.preprocess.binning` uses the same.
 BLOCK_BITS = 12
 
 
@@ -123,21 +123,52 @@ def parse_strict(buf, pos, codes, starts, ends, n_out, table, keys, name_bytes, 
 
 
 @njit(nogil=True, cache=True)
-def screen_reads(table_index, starts, ends, n_blocks, base, touched_cum, out_starts, out_ends):
-    """``_EdgeCounter.add``'s numpy screen in one pass: reads on a window's blocks, in global
-    coordinates, written to ``out_*``; returns how many."""
+def count_reads(
+    table_index,
+    starts,
+    ends,
+    n_blocks,
+    base,
+    block_ptr,
+    block_genes,
+    gene_first_block,
+    window_start,
+    window_end,
+    bin_bp,
+    counts,
+):
+    """Count reads into the bins of every window they overlap, without sorting; returns how many
+    reads lie on a window's blocks (the screen of :class:`chromexpr.preprocess.binning._EdgeCounter`).
+
+    ``block_genes[block_ptr[j]:block_ptr[j + 1]]`` are the genes whose window touches global block
+    ``j`` (a gene is listed in each block it touches); a read on blocks ``first..last`` counts for
+    each such gene once, in the first of those blocks the gene touches. ``counts`` is ``(G, n_bins)``
+    in genomic order: bin ``j`` of gene ``g`` is ``[window_start[g] + j * bin_bp, ... + bin_bp)``.
+    """
     kept = 0
-    shift = np.int64(CHROM_SHIFT)
     for i in range(table_index.size):
         t = table_index[i]
         if t < 0:
             continue
         u = np.uintp(t)
-        first = base[u] + min(starts[i] >> BLOCK_BITS, n_blocks[u])
-        last = base[u] + min((ends[i] - 1) >> BLOCK_BITS, n_blocks[u])
-        if touched_cum[np.uintp(last + 1)] > touched_cum[np.uintp(first)]:
-            end = min(ends[i], shift - 1)
-            out_starts[np.uintp(kept)] = t * shift + starts[i]
-            out_ends[np.uintp(kept)] = t * shift + end
-            kept += 1
+        s = starts[i]
+        e = ends[i]
+        first = base[u] + min(s >> BLOCK_BITS, n_blocks[u])
+        last = base[u] + min((e - 1) >> BLOCK_BITS, n_blocks[u])
+        if block_ptr[np.uintp(last + 1)] == block_ptr[np.uintp(first)]:
+            continue  # no window on these blocks
+        kept += 1
+        for block in range(first, last + 1):
+            for k in range(block_ptr[np.uintp(block)], block_ptr[np.uintp(block + 1)]):
+                g = np.uintp(block_genes[np.uintp(k)])
+                if block != first and gene_first_block[g] != block:
+                    continue  # counted in an earlier block of this read
+                ws = window_start[g]
+                we = window_end[g]
+                if e <= ws or s >= we:
+                    continue
+                j0 = (max(s, ws) - ws) // bin_bp
+                j1 = (min(e, we) - 1 - ws) // bin_bp
+                for j in range(j0, j1 + 1):
+                    counts[g, np.uintp(j)] += 1
     return kept

@@ -537,3 +537,19 @@ def test_help_cites_no_internal_document():
     )
     for word in ("DESIGN.md", "MODEL_SPEC", "section 4"):
         assert word not in sources, word
+
+
+def test_console_script_returns_mains_status_and_skips_the_object_by_object_shutdown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+
+    from chromexpr.cli import run
+
+    monkeypatch.setattr(sys, "argv", ["chromexpr", "bin-reads", "--tss", "missing.tsv", "--out", "x.tsv"])
+    try:
+        assert run() == 2  # main's status: no input given
+        assert gc.get_freeze_count() > 0  # the objects are left to the operating system at exit
+    finally:
+        gc.unfreeze()
+    assert "no input file given" in capsys.readouterr().err

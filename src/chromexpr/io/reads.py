@@ -765,11 +765,15 @@ def _make_chunk(names: Mapping[str, int], parts: list[_Part], first_read: int, p
     for part in parts:
         lines.append((offset, part.lines))
         offset += len(part.codes)
+
+    def joined(arrays: list[np.ndarray], dtype: type) -> np.ndarray:  # one part: its array, no copy
+        return (arrays[0] if len(arrays) == 1 else np.concatenate(arrays)).astype(dtype, copy=False)
+
     return ReadChunk(
         chroms=np.array(list(names), dtype=object),
-        codes=np.concatenate([p.codes for p in parts]).astype(np.int32, copy=False),
-        starts=np.concatenate([p.starts for p in parts]).astype(np.int64, copy=False),
-        ends=np.concatenate([p.ends for p in parts]).astype(np.int64, copy=False),
+        codes=joined([p.codes for p in parts], np.int32),
+        starts=joined([p.starts for p in parts], np.int64),
+        ends=joined([p.ends for p in parts], np.int64),
         first_read=first_read,
         path=path,
         lines=lines,

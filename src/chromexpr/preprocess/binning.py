@@ -32,6 +32,7 @@ Both engines validate the reads the same way and return the same statistics.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -71,6 +72,8 @@ TSS_COLUMNS = ("gene_id", "chrom", "tss", "strand")
 _CHROM_SHIFT = 1 << 40
 # Reads are screened against windows in blocks of 2**10 bases: 3M blocks for a human genome (12 MB).
 _BLOCK_BITS = 12
+#: Characters that make pandas quote a field of a tab-separated file.
+_NEEDS_QUOTES = re.compile(r'[\t"\n\r]')
 # Kept reads buffered before they are sorted and folded in: 8M reads = 128 MB of int64 pairs.
 _BUFFER_READS = 8_000_000
 
@@ -285,9 +288,7 @@ def _scan_reads(
 class _EdgeCounter:
     """Accumulates ``#(starts < edge)`` and ``#(ends <= edge)`` for every bin edge of every gene."""
 
-    def __init__(
-        self, genes: _Genes, geometry: BinGeometry, buffer_reads: int | None = None, compiled: bool = False
-    ) -> None:
+    def __init__(self, genes: _Genes, geometry: BinGeometry, buffer_reads: int | None = None) -> None:
         n, width = geometry.n_bins, geometry.bin_bp
         offset = genes.chrom_index * _CHROM_SHIFT
         # Genomic-order edges of every gene: (G, n + 1); bin j of gene g is [edge[g, j], edge[g, j+1]).
@@ -303,7 +304,6 @@ class _EdgeCounter:
         self._buffered = 0
         self._buffer_reads = _BUFFER_READS if buffer_reads is None else buffer_reads
         self.reads_kept = 0
-        self._compiled = compiled  # screen reads with the numba kernel (same result, one pass)
         self._build_screen()
 
     def _build_screen(self) -> None:
@@ -327,23 +327,12 @@ class _EdgeCounter:
         touched = np.cumsum(diff[:-1]) > 0
         self._touched_cum = np.concatenate([[0], np.cumsum(touched)]).astype(np.int32)
 
-    def _screen_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``n_blocks`` and ``base`` per chromosome (int64), ``touched_cum`` (int32), for the kernel."""
-        return self._n_blocks, self._base, self._touched_cum
-
     def add(self, table_index: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         """Add reads (TSS-chromosome index, start, end); reads off the table have index -1."""
         if table_index.size and table_index.min() < 0:
             on = table_index >= 0
             table_index, starts, ends = table_index[on], starts[on], ends[on]
         if table_index.size == 0:
-            return
-        if self._compiled:
-            kept_starts = np.empty(table_index.size, dtype=np.int64)
-            kept_ends = np.empty(table_index.size, dtype=np.int64)
-            n = _screen_kernel()(table_index, starts, ends, *self._screen_tables(), kept_starts, kept_ends)
-            if n:
-                self._keep(kept_starts[:n], kept_ends[:n])
             return
         n_blocks = self._n_blocks[table_index]
         base = self._base[table_index]
@@ -391,11 +380,59 @@ class _EdgeCounter:
         return ordered.astype(np.int32)
 
 
-def _screen_kernel():  # numba: imported on first use, like the strict parser it goes with
-    from chromexpr.kernels import BLOCK_BITS, CHROM_SHIFT, screen_reads
+class _BlockCounter:
+    """The compiled counterpart of :class:`_EdgeCounter` (same counts, same screen): each read is
+    counted straight into the bins of the windows on its blocks by :func:`chromexpr.kernels.count_reads`,
+    with no buffer and no sort. Faster (2.5x on 20M reads) because a read touches a few small tables.
+    """
 
-    assert (BLOCK_BITS, CHROM_SHIFT) == (_BLOCK_BITS, _CHROM_SHIFT)
-    return screen_reads
+    def __init__(self, genes: _Genes, geometry: BinGeometry) -> None:
+        from chromexpr.kernels import BLOCK_BITS, count_reads  # numba: imported on first use
+
+        assert BLOCK_BITS == _BLOCK_BITS
+        self._kernel = count_reads
+        self._genes = genes
+        self._bin_bp = geometry.bin_bp
+        n_chroms = len(genes.chroms)
+        last_end = np.zeros(n_chroms, dtype=np.int64)
+        np.maximum.at(last_end, genes.chrom_index, genes.window_end)
+        # Blocks of each chromosome up to its last window, plus an empty sentinel (as _EdgeCounter).
+        self._n_blocks = ((last_end - 1) >> _BLOCK_BITS) + 1
+        self._base = np.concatenate([[0], np.cumsum(self._n_blocks + 1)[:-1]]).astype(np.int64)
+        total = int(self._base[-1] + self._n_blocks[-1] + 1)
+        first = self._base[genes.chrom_index] + (genes.window_start >> _BLOCK_BITS)  # (G,)
+        last = self._base[genes.chrom_index] + ((genes.window_end - 1) >> _BLOCK_BITS)  # (G,)
+        span = last - first + 1
+        gene = np.repeat(np.arange(len(first), dtype=np.int32), span)  # (sum span,) gene of each entry
+        block = np.repeat(first, span) + (np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span))
+        order = np.argsort(block, kind="stable")
+        self._block_genes = gene[order]  # genes touching each block, block by block
+        self._block_ptr = np.concatenate([[0], np.cumsum(np.bincount(block, minlength=total))]).astype(np.int32)
+        self._gene_first_block = first
+        self._counts = np.zeros((len(first), geometry.n_bins), dtype=np.int32)  # (G, n_bins) genomic order
+        self.reads_kept = 0
+
+    def add(self, table_index: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Count reads (TSS-chromosome index, start, end); reads off the table have index -1."""
+        g = self._genes
+        self.reads_kept += self._kernel(
+            table_index,
+            starts,
+            ends,
+            self._n_blocks,
+            self._base,
+            self._block_ptr,
+            self._block_genes,
+            self._gene_first_block,
+            g.window_start,
+            g.window_end,
+            self._bin_bp,
+            self._counts,
+        )
+
+    def counts(self) -> np.ndarray:
+        """``(G, n_bins) int32`` counts, columns in transcription order."""
+        return np.take_along_axis(self._counts, self._genes.genomic_col, axis=1).astype(np.int32)
 
 
 def _bin_native(
@@ -407,8 +444,8 @@ def _bin_native(
     stats: dict,
     parser: Parser = "auto",
 ) -> np.ndarray:
-    compiled = uses_strict_parser(reads_path, parser)
-    counter = _EdgeCounter(genes, geometry, compiled=compiled)
+    compiled = uses_strict_parser(reads_path, parser)  # numba is loaded for the parser anyway
+    counter = _BlockCounter(genes, geometry) if compiled else _EdgeCounter(genes, geometry)
     for chunk, table_index in _scan_reads(reads_path, genes, chrom_sizes, chunk_reads, stats, parser):
         counter.add(table_index, chunk.starts, chunk.ends)
     stats["reads_near_windows"] = counter.reads_kept
@@ -733,9 +770,19 @@ def write_counts_tsv(
     if geometry is not None and geometry.n_bins != counts.shape[1]:
         raise ValueError(f"counts have {counts.shape[1]} bins, the geometry {geometry.n_bins}")
     names = bin_columns(geometry) if geometry is not None else [f"bin_{j}" for j in range(counts.shape[1])]
+    out = Path(out)
+    if _plain_ints(counts, gene_ids, out):
+        # pyarrow writes the same bytes as pandas below for integers and ids that need no quotes, 3x faster
+        import pyarrow as pa
+
+        columns = {"gene_id": pa.array(gene_ids.tolist(), type=pa.string())}
+        columns.update({name: counts[:, j] for j, name in enumerate(names)})
+        with atomic_path(out) as tmp:
+            Path(tmp).write_text("\t".join(["gene_id", *names]) + "\n")
+            _write_tsv_noquote(pa.table(columns), Path(tmp), append=True)
+        return out
     frame = pd.DataFrame(counts, columns=names)
     frame.insert(0, "gene_id", gene_ids)
-    out = Path(out)
     with atomic_path(out) as tmp:
         frame.to_csv(
             tmp,
@@ -745,3 +792,11 @@ def write_counts_tsv(
             lineterminator="\n",
         )
     return out
+
+
+def _plain_ints(counts: np.ndarray, gene_ids: np.ndarray, out: Path) -> bool:
+    """Whether :func:`write_counts_tsv` may take its pyarrow path: an integer matrix, an uncompressed
+    file, and gene ids that are strings pandas would write unquoted (no tab, quote or line break)."""
+    if not np.issubdtype(counts.dtype, np.integer) or out.suffix == ".gz" or counts.shape[1] == 0:
+        return False
+    return all(isinstance(g, str) and not _NEEDS_QUOTES.search(g) for g in gene_ids.tolist())
