@@ -34,17 +34,7 @@ def test_every_experiment_has_a_package_a_plan_and_a_rules_file():
     )
     for experiment in registry.experiments():
         plan = experiment.plan
-        for name in (
-            "TITLE",
-            "CONFIG_KEY",
-            "SECTION",
-            "enabled",
-            "models",
-            "single_cell_models",
-            "window_bp",
-            "check",
-            "report_files",
-        ):
+        for name in ("TITLE", "CONFIG_KEY", "SECTION", "check", "report_files"):
             assert hasattr(plan, name), (experiment.name, name)
         assert (REPO / "rules" / f"{experiment.name}.smk").is_file()
         assert (REPO / "tests" / "experiments" / experiment.name).is_dir()
@@ -86,3 +76,18 @@ def test_nothing_outside_the_registry_imports_an_experiment():
             assert {n for n in experiments if not n.startswith(own)} == set(), rel
         else:
             assert experiments == set(), rel
+
+
+def test_plan_functions_default_in_one_place():
+    """``enabled``, ``models``, ``single_cell_models`` and ``window_bp`` are optional in a plan: the registry's
+    defaults read the experiment's block (``enabled``, ``models``) or give none."""
+    config = demo()
+    differential = registry.experiment("differential")
+    block = config["experiments"]["differential"]
+    assert differential.enabled(config) and differential.models(config) == list(block["models"])
+    assert differential.single_cell_models(config) == [] and not hasattr(differential.plan, "single_cell_models")
+    assert registry.experiment("interpret").window_bp(config) is None
+    off = {**config, "experiments": {**config["experiments"], "differential": {**block, "enabled": False}}}
+    assert not differential.enabled(off) and differential.models(off) == []
+    assert registry.config_block(config, "experiments.differential") is block
+    assert registry.block_models(off, "experiments.differential") == []

@@ -15,10 +15,12 @@ A plan module (``chromexpr.experiments.<name>.plan``, light: read while the DAG 
                          experiment reads its training settings)
 ``SECTION``              the folder of its report section under ``results/report/`` (``""``: the page's own
                          folder), or None for an experiment without one
-``enabled(config)``      whether it runs
-``models(config)``       the cards it trains or applies (none when off)
-``single_cell_models``   the single-cell runs it reads (none when off): they are trained for it
-``window_bp(config)``    the widest window its datasets need, or None (reads are binned once, at the widest)
+``enabled(config)``      optional: whether it runs (default: its block's ``enabled``)
+``models(config)``       optional: the cards it trains or applies, none when off (default: its block's ``models``)
+``single_cell_models``   optional: the single-cell runs it reads, none when off: they are trained for it
+                         (default: none)
+``window_bp(config)``    optional: the widest window its datasets need (default None: ``bins.window_bp``;
+                         reads are binned once, at the widest)
 ``check(config, cards, resolve)``  the rules its schema cannot say; ``resolve`` turns a configured path into a
                          readable one
 ``report_files(config)`` the files its report job writes into its section folder
@@ -67,6 +69,26 @@ class Experiment:
             return None
         return f"{REPORT_ROOT}/{folder}" if folder else REPORT_ROOT
 
+    def enabled(self, config: Mapping[str, Any]) -> bool:
+        """Whether the config runs it: the plan's ``enabled``, else its block's ``enabled``."""
+        if hasattr(self.plan, "enabled"):
+            return bool(self.plan.enabled(config))
+        return block_enabled(config, self.config_key)
+
+    def models(self, config: Mapping[str, Any]) -> list[str]:
+        """The cards it trains or applies: the plan's ``models``, else its block's ``models`` (none when off)."""
+        if hasattr(self.plan, "models"):
+            return list(self.plan.models(config))
+        return block_models(config, self.config_key)
+
+    def single_cell_models(self, config: Mapping[str, Any]) -> list[str]:
+        """The single-cell runs it reads (the plan's ``single_cell_models``; default none)."""
+        return list(self.plan.single_cell_models(config)) if hasattr(self.plan, "single_cell_models") else []
+
+    def window_bp(self, config: Mapping[str, Any]) -> int | None:
+        """The widest window its datasets need (the plan's ``window_bp``; default None)."""
+        return self.plan.window_bp(config) if hasattr(self.plan, "window_bp") else None
+
     def schema_file(self) -> Path | None:
         """Its config block's JSON schema (``schema.yaml`` in its package), or None."""
         path = Path(self.plan.__file__).with_name("schema.yaml")
@@ -76,7 +98,7 @@ class Experiment:
         """The cards its report shows: the plan's ``report_cards``, else its single-cell models and models."""
         if hasattr(self.plan, "report_cards"):
             return list(self.plan.report_cards(config))
-        return list(dict.fromkeys([*self.plan.single_cell_models(config), *self.plan.models(config)]))
+        return list(dict.fromkeys([*self.single_cell_models(config), *self.models(config)]))
 
     def module(self, part: str) -> ModuleType:
         """``chromexpr.experiments.<name>.<part>`` (imported on first use)."""
@@ -97,7 +119,7 @@ def experiment(name: str) -> Experiment:
 
 def enabled(config: Mapping[str, Any]) -> list[Experiment]:
     """The experiments the config runs, in order."""
-    return [e for e in experiments() if e.plan.enabled(config)]
+    return [e for e in experiments() if e.enabled(config)]
 
 
 def single_cell_models(config: Mapping[str, Any]) -> list[str]:
@@ -105,7 +127,7 @@ def single_cell_models(config: Mapping[str, Any]) -> list[str]:
     enabled experiment reads (transfer's origin runs, the cross-cell model's baseline and Test-on-Rest)."""
     models: list[str] = []
     for e in experiments():
-        models.extend(e.plan.single_cell_models(config))
+        models.extend(e.single_cell_models(config))
     return list(dict.fromkeys(models))
 
 
@@ -113,7 +135,7 @@ def models(config: Mapping[str, Any]) -> list[str]:
     """Every card the config's experiments train or apply, single-cell runs first."""
     names = single_cell_models(config)
     for e in experiments():
-        names.extend(e.plan.models(config))
+        names.extend(e.models(config))
     return list(dict.fromkeys(names))
 
 
@@ -129,7 +151,7 @@ def window_bp(config: Mapping[str, Any]) -> int:
     """The widest window any enabled experiment's datasets need (``bins.window_bp`` at least)."""
     widths = [int(config["bins"]["window_bp"])]
     for e in experiments():
-        width = e.plan.window_bp(config)
+        width = e.window_bp(config)
         if width is not None:
             widths.append(int(width))
     return max(widths)
@@ -140,7 +162,7 @@ def check(
 ) -> None:
     """Every enabled experiment's own checks (``InputError`` naming the key); ``cards`` holds ``models(config)``."""
     for e in experiments():
-        if e.plan.enabled(config):
+        if e.enabled(config):
             e.plan.check(config, cards, resolve or (lambda p: p))
 
 
@@ -148,6 +170,24 @@ def sections(config: Mapping[str, Any]) -> list[str]:
     """``section.html`` of every enabled experiment with a section folder of its own, in page order (the
     single-cell section is the page's own: it is built with it)."""
     return [f"{e.section_dir}/section.html" for e in enabled(config) if e.section_dir not in (None, REPORT_ROOT)]
+
+
+def config_block(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The config block at the dotted ``key`` (e.g. ``experiments.differential``)."""
+    block: Any = config
+    for part in key.split("."):
+        block = block[part]
+    return block
+
+
+def block_enabled(config: Mapping[str, Any], key: str) -> bool:
+    """The ``enabled`` flag of the block at ``key``."""
+    return bool(config_block(config, key)["enabled"])
+
+
+def block_models(config: Mapping[str, Any], key: str) -> list[str]:
+    """The ``models`` of the block at ``key``, or none when the block is off."""
+    return list(config_block(config, key)["models"]) if block_enabled(config, key) else []
 
 
 def duplicates(values: Sequence[str]) -> list[str]:

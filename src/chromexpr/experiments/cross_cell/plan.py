@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chromexpr.errors import InputError
-from chromexpr.experiments.registry import SINGLE_CELL_RUN
+from chromexpr.experiments.registry import SINGLE_CELL_RUN, block_enabled, config_block
 from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Cross-cell groups (DeepChrome 2.0)"
@@ -19,11 +19,11 @@ CORRELATION_SPLITS = ("train", "valid", "test")
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    return config["experiments"]["cross_cell"]
+    return config_block(config, CONFIG_KEY)
 
 
 def enabled(config: Mapping[str, Any]) -> bool:
-    return bool(_block(config)["enabled"])
+    return block_enabled(config, CONFIG_KEY)
 
 
 def models(config: Mapping[str, Any]) -> list[str]:
@@ -34,10 +34,6 @@ def models(config: Mapping[str, Any]) -> list[str]:
 def single_cell_models(config: Mapping[str, Any]) -> list[str]:
     """Its baseline (each target's own run) and Test-on-Rest are the model's single-cell runs."""
     return models(config)
-
-
-def window_bp(config: Mapping[str, Any]) -> int | None:
-    return None
 
 
 def targets(config: Mapping[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chromexpr.errors import InputError
-from chromexpr.experiments.registry import duplicates
+from chromexpr.experiments.registry import block_enabled, block_models, config_block, duplicates
 from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Differential expression (DeepDiff)"
@@ -19,20 +19,16 @@ RUN = "results/runs/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}"
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    return config["experiments"]["differential"]
+    return config_block(config, CONFIG_KEY)
 
 
 def enabled(config: Mapping[str, Any]) -> bool:
-    return bool(_block(config)["enabled"])
+    return block_enabled(config, CONFIG_KEY)
 
 
 def models(config: Mapping[str, Any]) -> list[str]:
     """The cards of the experiment (none when it is off)."""
-    return list(_block(config)["models"]) if enabled(config) else []
-
-
-def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    return []
+    return block_models(config, CONFIG_KEY)
 
 
 def window_bp(config: Mapping[str, Any]) -> int | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chromexpr.errors import InputError
+from chromexpr.experiments.registry import block_enabled, block_models, config_block
 from chromexpr.reporting.manifest import figure_files
 
 TITLE = "What the models learned"
@@ -22,25 +23,16 @@ PUBLISHED_METRIC = "gan_class_probability"
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    return config["experiments"]["interpret"]
+    return config_block(config, CONFIG_KEY)
 
 
 def enabled(config: Mapping[str, Any]) -> bool:
-    return bool(_block(config)["enabled"])
+    return block_enabled(config, CONFIG_KEY)
 
 
 def models(config: Mapping[str, Any]) -> list[str]:
     """The classifiers interpreted (none when the experiment is off)."""
-    return list(_block(config)["models"]) if enabled(config) else []
-
-
-def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    """Its models must be of train.models (``check``): it adds no single-cell runs of its own."""
-    return []
-
-
-def window_bp(config: Mapping[str, Any]) -> int | None:
-    return None
+    return block_models(config, CONFIG_KEY)
 
 
 def report_cards(config: Mapping[str, Any]) -> list[str]:

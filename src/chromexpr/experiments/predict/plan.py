@@ -28,15 +28,6 @@ def models(config: Mapping[str, Any]) -> list[str]:
     return list(config["predict"]["models"]) if enabled(config) else []
 
 
-def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    """Its models must be of train.models (``check``): it adds no single-cell runs of its own."""
-    return []
-
-
-def window_bp(config: Mapping[str, Any]) -> int | None:
-    return None
-
-
 def training_cell(config: Mapping[str, Any]) -> str:
     """The training cell of the runs applied: ``predict.cell``, or the first configured cell."""
     return str(config["predict"]["cell"] or config["cells"][0])

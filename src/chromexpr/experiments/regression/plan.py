@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from chromexpr.errors import InputError
-from chromexpr.experiments.registry import duplicates
+from chromexpr.experiments.registry import block_enabled, config_block, duplicates
 from chromexpr.reporting.manifest import figure_files
 from chromexpr.training.regression_plan import SELECTIONS, TARGETS
 
@@ -32,11 +32,11 @@ RUN = "results/runs/regression/{model}/{part}/seed{seed}"
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    return config["experiments"]["regression"]
+    return config_block(config, CONFIG_KEY)
 
 
 def enabled(config: Mapping[str, Any]) -> bool:
-    return bool(_block(config)["enabled"])
+    return block_enabled(config, CONFIG_KEY)
 
 
 def models(config: Mapping[str, Any]) -> list[str]:
@@ -45,14 +45,6 @@ def models(config: Mapping[str, Any]) -> list[str]:
         return []
     block = _block(config)
     return list(dict.fromkeys([block["ensemble_model"], block["classifier_model"], *block["baselines"]]))
-
-
-def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    return []
-
-
-def window_bp(config: Mapping[str, Any]) -> int | None:
-    return None
 
 
 def assign_cell_folds(cells: Sequence[str], k: int = 3, seed: int = 0) -> dict[str, int]:

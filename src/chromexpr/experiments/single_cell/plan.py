@@ -28,10 +28,6 @@ def single_cell_models(config: Mapping[str, Any]) -> list[str]:
     return list(config["train"]["models"])
 
 
-def window_bp(config: Mapping[str, Any]) -> int | None:
-    return None  # bins.window_bp
-
-
 def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], resolve: Callable[[str], Any]) -> None:
     """Each card once; the report's reference model among them."""
     trained = models(config)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chromexpr.errors import InputError
-from chromexpr.experiments.registry import SINGLE_CELL_RUN, duplicates
+from chromexpr.experiments.registry import SINGLE_CELL_RUN, block_enabled, block_models, config_block, duplicates
 from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Cross-cell transfer (TransferChrome)"
@@ -18,25 +18,21 @@ RUN = "results/runs/transfer/{model}_{variant}/{source}_to_{target}/seed{seed}"
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    return config["experiments"]["transfer"]
+    return config_block(config, CONFIG_KEY)
 
 
 def enabled(config: Mapping[str, Any]) -> bool:
-    return bool(_block(config)["enabled"])
+    return block_enabled(config, CONFIG_KEY)
 
 
 def models(config: Mapping[str, Any]) -> list[str]:
     """The experiment's cards (none when it is off)."""
-    return list(_block(config)["models"]) if enabled(config) else []
+    return block_models(config, CONFIG_KEY)
 
 
 def single_cell_models(config: Mapping[str, Any]) -> list[str]:
     """Each model's origin is its single-cell run of the target (and, honestly, its uncross the source's)."""
     return models(config)
-
-
-def window_bp(config: Mapping[str, Any]) -> int | None:
-    return None
 
 
 def targets(config: Mapping[str, Any]) -> list[str]:
