@@ -205,7 +205,7 @@ def test_resume_after_kill_equals_an_uninterrupted_run(dataset_path, tmp_path):
             assert time.monotonic() < deadline, "the training subprocess wrote no checkpoint"
             time.sleep(0.05)
             if (run / "checkpoint.pt").exists():
-                epoch = torch.load(run / "checkpoint.pt", weights_only=False)["epoch"]
+                epoch = torch.load(run / "checkpoint.pt", weights_only=True)["epoch"]
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -333,3 +333,61 @@ def test_jobs_sharing_the_machine_give_the_results_of_a_job_alone(dataset_path, 
         assert (tmp_path / name / "predictions.tsv.gz").read_bytes() == (
             tmp_path / "alone" / "predictions.tsv.gz"
         ).read_bytes()
+
+
+class _Planted:
+    """A pickle whose loading runs a command: what a planted checkpoint.pt could hold."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_checkpoint_runs_no_code_and_the_run_starts_over(dataset_path, tmp_path):
+    marker = tmp_path / "code-ran"
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save({"format": 2, "epoch": 1, "payload": _Planted(marker)}, run / "checkpoint.pt")
+    lines: list[str] = []
+    metrics = train_model("linear12", dataset_path, run, seed=0, max_epochs=2, log=lines.append)
+    assert not marker.exists()  # refused by torch.load(weights_only=True) before anything was built
+    refused = [line for line in lines if "ignoring" in line and "checkpoint.pt" in line]
+    assert refused and "not a chromexpr checkpoint that loads without running code" in refused[0]
+    assert "starting over" in refused[0]
+    assert metrics["resumed_from_epoch"] is None and metrics["epochs_run"] == 2
+
+
+def test_checkpoint_rng_states_round_trip_through_weights_only(tmp_path):
+    import random
+
+    from chromexpr.training.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+
+    shuffle = torch.Generator().manual_seed(3)
+    np.random.seed(5)  # noqa: NPY002 - the global RNG the checkpoint must restore
+    np.random.standard_normal()  # noqa: NPY002 - leaves a cached Gaussian in the state
+    random.seed(7)
+    random.gauss(0, 1)
+    save_checkpoint(tmp_path / "c.pt", {"rng": capture_rng(shuffle), "history": [{"epoch": 1, "loss": 0.5}]})
+    expected = (np.random.random(3), random.random(), torch.rand(2), torch.rand(2, generator=shuffle))  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
+    random.seed(0)
+    torch.manual_seed(0)
+    state = load_checkpoint(tmp_path / "c.pt")
+    restore_rng(state["rng"], shuffle)
+    again = (np.random.random(3), random.random(), torch.rand(2), torch.rand(2, generator=shuffle))  # noqa: NPY002
+    np.testing.assert_array_equal(again[0], expected[0])
+    assert again[1] == expected[1]
+    assert torch.equal(again[2], expected[2]) and torch.equal(again[3], expected[3])
+
+
+def test_an_old_format_checkpoint_is_refused_with_its_format(tmp_path):
+    from chromexpr.training.checkpoint import CheckpointRefused, load_checkpoint
+
+    torch.save({"format": 1, "epoch": 3}, tmp_path / "c.pt")
+    with pytest.raises(CheckpointRefused, match="checkpoint format 1, this version writes 2"):
+        load_checkpoint(tmp_path / "c.pt")
+    assert load_checkpoint(tmp_path / "absent.pt") is None

@@ -6,6 +6,12 @@ the best state so far with its metric and epoch, and the early-stopping counter.
 ``atomic_path`` after every epoch, so a kill leaves either the previous or the new checkpoint, never
 half of one. ``fingerprint`` records the settings that shape the run; a checkpoint whose fingerprint
 differs from the current run's is not resumed.
+
+A checkpoint is read with ``torch.load(weights_only=True)``: a ``checkpoint.pt`` someone placed in a run
+folder (projects are copied between people and to cluster scratch) cannot run code when a job starts,
+whatever it holds; it is refused before its contents are looked at. So the file holds only tensors and
+Python's plain types: the numpy and Python RNG states are stored as integer tensors (format 2; a
+format-1 file, which pickled them as numpy arrays and tuples, is refused and the run starts over).
 """
 
 from __future__ import annotations
@@ -19,18 +25,30 @@ import torch
 
 from chromexpr.io.atomic import atomic_path
 
-FORMAT = 1
+FORMAT = 2
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def capture_rng(shuffle: torch.Generator) -> dict[str, Any]:
-    """States of every generator training draws from."""
+    """States of every generator training draws from, as tensors and plain numbers (``weights_only``)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002 - the global RNG other code may draw from
+    version, internal, gauss_next = random.getstate()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
         "shuffle": shuffle.get_state(),
-        "numpy": np.random.get_state(),  # noqa: NPY002 - the global RNG other code may draw from
-        "python": random.getstate(),
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),  # (624,) uint32 values
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {
+            "version": int(version),
+            "internal": torch.tensor(internal, dtype=torch.int64),  # (625,) values below 2**32
+            "gauss_next": gauss_next,
+        },
     }
 
 
@@ -40,8 +58,20 @@ def restore_rng(state: dict[str, Any], shuffle: torch.Generator) -> None:
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
     shuffle.set_state(state["shuffle"])
-    np.random.set_state(state["numpy"])  # noqa: NPY002 - the global RNG other code may draw from
-    random.setstate(state["python"])
+    numpy_state = state["numpy"]
+    np.random.set_state(  # noqa: NPY002 - the global RNG other code may draw from
+        (
+            numpy_state["kind"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = state["python"]
+    random.setstate(
+        (python_state["version"], tuple(int(v) for v in python_state["internal"].tolist()), python_state["gauss_next"])
+    )
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
@@ -52,19 +82,31 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
+class CheckpointRefused(Exception):
+    """A ``checkpoint.pt`` that is not a readable checkpoint of this version; the message says why."""
+
+
 def load_checkpoint(path: str | Path, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
-    """Read a checkpoint written by :func:`save_checkpoint`; ``None`` if absent or unreadable
-    (e.g. an older format), in which case training starts over."""
+    """Read a checkpoint written by :func:`save_checkpoint` with ``torch.load(weights_only=True)``, so that
+    loading never runs code; ``None`` if absent.
+
+    Raises:
+        CheckpointRefused: the file is not one (an older format, a truncated file, or a pickle holding
+            anything but tensors and plain types, which is refused unexecuted); training then starts over.
+    """
     path = Path(path)
     if not path.is_file():
         return None
     try:
-        # our own file: it holds numpy / Python RNG states, which weights_only refuses
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception:  # noqa: BLE001 - any unreadable checkpoint just means "start over"
-        return None
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - UnpicklingError, zip and EOF errors differ by torch version
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CheckpointRefused(
+            f"not a chromexpr checkpoint that loads without running code ({type(err).__name__}: {first[:200]})"
+        ) from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        return None
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise CheckpointRefused(f"checkpoint format {found!r}, this version writes {FORMAT}")
     return state
 
 

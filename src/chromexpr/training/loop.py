@@ -26,6 +26,7 @@ from chromexpr.models import build_model, count_parameters
 from chromexpr.progress import around_bars, progress_bar
 from chromexpr.training.checkpoint import (
     CHECKPOINT_NAME,
+    CheckpointRefused,
     capture_rng,
     load_checkpoint,
     restore_rng,
@@ -120,10 +121,12 @@ def _resume(
 ) -> int | None:
     """Load ``path`` into the run if it is a checkpoint of this very run; return the epoch it was
     written after (None: nothing resumed)."""
-    saved = load_checkpoint(path)  # on the CPU: RNG states must stay CPU tensors
+    try:
+        saved = load_checkpoint(path)  # on the CPU: RNG states must stay CPU tensors
+    except CheckpointRefused as why:
+        say(f"ignoring {path}: {why}; starting over")
+        return None
     if saved is None:
-        if path.exists():
-            say(f"ignoring {path}: not a readable checkpoint of this version; starting over")
         return None
     previous = saved.get("fingerprint") or {}
     if previous != fingerprint:
