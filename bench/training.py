@@ -24,7 +24,6 @@ rows are also written to bench/out/training_<device>.tsv.
 from __future__ import annotations
 
 import argparse
-import pickle
 import platform
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from chromexpr.dataset import CANONICAL_MARKS, build_dataset, load_dataset, save
 from chromexpr.models import build_model, list_cards, load_card
 from chromexpr.training import model_inputs, predict_logits, resolve_device, train_model
 from chromexpr.training.model_file import load_model_file
+from chromexpr.training.sklearn_file import SKLEARN_MODEL, load_sklearn_file
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -94,8 +94,7 @@ def bench_card(name: str, dataset: Path, device: str, epochs: int, work: Path) -
     n_genes = data.x.shape[0]
     if card["framework"] == "sklearn":
         train_rate = metrics["train_genes_per_second"]
-        with open(run / "model.pkl", "rb") as fh:
-            estimator = pickle.load(fh)
+        estimator = load_sklearn_file(run / SKLEARN_MODEL)
         flat = data.x.reshape(n_genes, -1)
         times = []
         for _ in range(3):

@@ -138,7 +138,7 @@ rule train_differential_sklearn:
         a="results/datasets/differential/{cell_a}.npz",
         b="results/datasets/differential/{cell_b}.npz",
     output:
-        model=f"{DIFF_RUN}/model.pkl",
+        model=f"{DIFF_RUN}/model.skops",
         metrics=f"{DIFF_RUN}/metrics.json",
         predictions=f"{DIFF_RUN}/predictions.tsv.gz",
         history=f"{DIFF_RUN}/history.tsv",

@@ -56,7 +56,7 @@ rule train_regression_sklearn:
     input:
         unpack(lambda wc: regression_plan.datasets(REG_PLAN)),
     output:
-        model=f"{REG_RUN}/model.pkl",
+        model=f"{REG_RUN}/model.skops",
         metrics=f"{REG_RUN}/metrics.json",
         predictions=f"{REG_RUN}/predictions.tsv.gz",
         history=f"{REG_RUN}/history.tsv",

@@ -55,7 +55,7 @@ rule train_sklearn:
     input:
         dataset="results/datasets/{cell}.npz",
     output:
-        model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.pkl",
+        model="results/runs/single_cell/{model}/{cell}/seed{seed}/model.skops",
         metrics="results/runs/single_cell/{model}/{cell}/seed{seed}/metrics.json",
         predictions="results/runs/single_cell/{model}/{cell}/seed{seed}/predictions.tsv.gz",
         history="results/runs/single_cell/{model}/{cell}/seed{seed}/history.tsv",

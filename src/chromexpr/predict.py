@@ -67,11 +67,11 @@ def resolve_model_path(run: str | Path | None = None, model: str | Path | None =
     run = Path(run)
     if not run.is_dir():
         raise InputError("run folder not found", path=run, hint="give a run folder such as results/runs/...")
-    if (run / "model.pkl").is_file() and not (run / "model.pt").is_file():
+    if (run / "model.skops").is_file() and not (run / "model.pt").is_file():
         raise InputError(
-            "this run is a scikit-learn model (model.pkl): predict applies torch runs only, because "
-            "loading a pickle can run code",
-            path=run / "model.pkl",
+            "this run is a scikit-learn model (model.skops): predict applies torch runs only, whose model.pt "
+            "carries the marks, geometry and normalization a new sample needs",
+            path=run / "model.skops",
             hint="apply a torch run (deepchrome, attentivechrome, ...), or score it inside the workflow",
         )
     return run / "model.pt"

@@ -229,7 +229,7 @@ def test_baseline_run_writes_the_same_files(tmp_path: Path) -> None:
     run = tmp_path / "svr"
     m = train_differential(card, a, b, run, seed=0)
     assert m["framework"] == "sklearn" and m["parameters"] is None
-    assert (run / "model.pkl").is_file() and not (run / "attention.npz").exists()
+    assert (run / "model.skops").is_file() and not (run / "attention.npz").exists()
     assert isinstance(m["selection"], dict) and math.isfinite(m["valid_pearson"])
     assert 8 <= m["selection"]["bin"] <= 11  # the H3K4me3 bins carry the signal
     predictions = pd.read_csv(run / "predictions.tsv.gz", sep="\t")

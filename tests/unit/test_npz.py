@@ -49,3 +49,22 @@ def test_write_npz_refuses_objects_and_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_npz(tmp_path / "o.npz", {"x": np.array([{"a": 1}], dtype=object)})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reproducible_zip_dates_every_member_1980_and_keeps_their_order_and_bytes() -> None:
+    import io
+    import zipfile
+
+    from chromexpr.io.npz import reproducible_zip
+
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as archive:  # dated now, stored
+        archive.writestr("b.npy", b"second")
+        archive.writestr("a.json", b'{"x": 1}')
+    out = reproducible_zip(raw.getvalue())
+    with zipfile.ZipFile(io.BytesIO(out)) as archive:
+        assert [i.filename for i in archive.infolist()] == ["b.npy", "a.json"]
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert archive.read("b.npy") == b"second" and archive.read("a.json") == b'{"x": 1}'
+    assert reproducible_zip(out) == out

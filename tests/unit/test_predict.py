@@ -234,7 +234,7 @@ def test_clear_errors(sample, tmp_path) -> None:
         predict_sample(model, reads_files(sample), near_end)
     sklearn_run = tmp_path / "logreg"
     sklearn_run.mkdir()
-    (sklearn_run / "model.pkl").write_bytes(b"")
+    (sklearn_run / "model.skops").write_bytes(b"")
     with pytest.raises(InputError, match="scikit-learn model"):
         resolve_model_path(run=sklearn_run)
     with pytest.raises(InputError, match="exactly one of --run DIR and --model FILE"):

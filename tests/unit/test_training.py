@@ -247,7 +247,7 @@ def test_sklearn_baseline_runs_through_the_same_entry_point(dataset_path, tmp_pa
     assert metrics["framework"] == "sklearn" and metrics["parameters"] is None
     assert metrics["device"] == "cpu" and metrics["best_epoch"] == 1 and metrics["epochs_run"] == 1
     assert metrics["test_auroc"] > 0.9 and metrics["valid_auroc"] > 0.9
-    assert (tmp_path / "model.pkl").exists() and not (tmp_path / "model.pt").exists()
+    assert (tmp_path / "model.skops").exists() and not (tmp_path / "model.pt").exists()
     assert tuple(read_predictions(tmp_path).columns) == PREDICTION_COLUMNS
     history = pd.read_csv(tmp_path / "history.tsv", sep="\t")
     assert tuple(history.columns) == HISTORY_COLUMNS and len(history) == 1
@@ -391,3 +391,46 @@ def test_an_old_format_checkpoint_is_refused_with_its_format(tmp_path):
     with pytest.raises(CheckpointRefused, match="checkpoint format 1, this version writes 2"):
         load_checkpoint(tmp_path / "c.pt")
     assert load_checkpoint(tmp_path / "absent.pt") is None
+
+
+@pytest.mark.parametrize("card", ["logreg", "linear12"])
+def test_a_planted_model_file_in_a_finished_run_runs_no_code(dataset_path, tmp_path, card):
+    """The jobs that score finished runs (transfer, Test-on-Rest) read model.skops / model.pt back: a pickle
+    planted there is refused unexecuted, naming the file."""
+    import pickle
+
+    from chromexpr.training.inference import load_trained
+
+    run = tmp_path / "run"
+    train_model(card, dataset_path, run, seed=0, max_epochs=1)
+    name = "model.skops" if load_card(card)["framework"] == "sklearn" else "model.pt"
+    assert load_trained(load_card(card), run) is not None  # the run's own file loads
+    marker = tmp_path / "code-ran"
+    (run / name).write_bytes(pickle.dumps(_Planted(marker), protocol=2))
+    with pytest.raises(InputError) as info:
+        load_trained(load_card(card), run)
+    assert not marker.exists()
+    assert info.value.path == str(run / name)
+
+
+def test_a_model_file_copied_from_another_runs_folder_is_an_error_naming_both_cards(dataset_path, tmp_path):
+    import shutil
+
+    from chromexpr.training.inference import load_trained
+
+    train_model("linear12", dataset_path, tmp_path / "linear12", seed=0, max_epochs=1)
+    train_model("deepchrome", dataset_path, tmp_path / "deepchrome", seed=0, max_epochs=1)
+    assert load_model_file(tmp_path / "deepchrome" / "model.pt").meta["card"]["name"] == "deepchrome"
+    shutil.copyfile(tmp_path / "linear12" / "model.pt", tmp_path / "deepchrome" / "model.pt")
+    for load in (
+        lambda: load_model_file(tmp_path / "deepchrome" / "model.pt"),
+        lambda: load_trained(load_card("deepchrome"), tmp_path / "deepchrome"),
+    ):
+        with pytest.raises(InputError) as info:
+            load()
+        assert str(info.value).splitlines()[0] == (
+            f"{tmp_path / 'deepchrome' / 'model.pt'}: this model file was trained from card 'linear12', "
+            "but its run folder is a run of card 'deepchrome' (metrics.json says so)"
+        )
+    shutil.copyfile(tmp_path / "linear12" / "model.pt", tmp_path / "elsewhere.pt")  # outside a run folder: no check
+    assert load_model_file(tmp_path / "elsewhere.pt").meta["card"]["name"] == "linear12"

@@ -52,3 +52,18 @@ def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray], *, compress: b
                 with zf.open(info, mode="w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
     return path
+
+
+def reproducible_zip(data: bytes) -> bytes:
+    """The zip archive ``data`` with every member dated ``ZIP_DATE_TIME`` and mode 0644, in the same order,
+    deflated: for archives another library writes with the time of writing (skops)."""
+    import io
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, mode="w") as dst:
+        for member in src.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, src.read(member))
+    return out.getvalue()

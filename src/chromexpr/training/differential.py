@@ -14,7 +14,7 @@ embeddings and ``y = 1`` for a differential gene (``|LFC| >= threshold``, 2 in t
 with the best validation Pearson r is kept.
 
 :func:`train_differential` trains one run (torch through the loop, or a scikit-learn baseline) and writes
-``model.pt`` / ``model.pkl``, ``metrics.json`` (``shell.METRICS_KEYS["differential"]``), ``predictions.tsv.gz`` (the test
+``model.pt`` / ``model.skops``, ``metrics.json`` (``shell.METRICS_KEYS["differential"]``), ``predictions.tsv.gz`` (the test
 genes: gene_id, split, lfc, prediction, and the auxiliary columns where the model has them),
 ``attention.npz`` (models with attention: the mark-level attention of every test gene) and
 ``history.tsv``. Test genes are scored once, after training, with the selected state.

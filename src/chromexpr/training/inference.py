@@ -26,6 +26,7 @@ from chromexpr.training.genes import GeneSet, RunData
 from chromexpr.training.model_file import load_model_file
 from chromexpr.training.runtime import fmt, resolve_card, resolve_device
 from chromexpr.training.shell import METRICS_KEYS, logger
+from chromexpr.training.sklearn_file import SKLEARN_MODEL, load_sklearn_file
 from chromexpr.training.sklearn_fit import predict_sklearn
 from chromexpr.training.tasks import predict_logits
 
@@ -33,13 +34,10 @@ from chromexpr.training.tasks import predict_logits
 def load_trained(card: Mapping[str, Any], run_dir: str | Path) -> Any:
     """The model of a finished run folder: a torch module in eval mode (``model.pt``; a domain-adaptation
     run, by its ``metrics.json``, is built with the card's domain head) or the fitted scikit-learn
-    estimator (``model.pkl``)."""
+    estimator (``model.skops``, rebuilt without pickle)."""
     run_dir = Path(run_dir)
     if card["framework"] == "sklearn":
-        import pickle
-
-        with open(run_dir / "model.pkl", "rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - our own run's file
+        return load_sklearn_file(run_dir / SKLEARN_MODEL)
     path = run_dir / "model.pt"
     if not path.is_file():
         raise InputError("model file not found", path=path, hint="run the training job first")
@@ -84,7 +82,7 @@ def score_run(
 
     The new folder gets ``metrics.json`` (the trained run's training record, the new test scores,
     ``trained_in`` = the trained run's folder), ``predictions.tsv.gz`` (the scored genes),
-    ``history.tsv`` and ``model.pt`` / ``model.pkl`` (copies) and ``genes.tsv.gz``. With
+    ``history.tsv`` and ``model.pt`` / ``model.skops`` (copies) and ``genes.tsv.gz``. With
     ``probe_source`` (e.g. the source's test genes), ``domain_probe_accuracy`` measures how well the
     model's features tell those genes from the scored ones (torch models with ``features``).
     """
@@ -121,7 +119,7 @@ def score_run(
                 loaded, (probe_source, test), model, torch.device("cpu"), int(trained.get("seed") or 0)
             )
         metrics["trained_in"] = str(run_dir)
-        model_file = "model.pkl" if card_data["framework"] == "sklearn" else "model.pt"
+        model_file = SKLEARN_MODEL if card_data["framework"] == "sklearn" else "model.pt"
         with outputs.atomic_path(out_dir / model_file) as tmp:
             shutil.copyfile(run_dir / model_file, tmp)
         with outputs.atomic_path(out_dir / "history.tsv") as tmp:

@@ -177,7 +177,9 @@ def load_model_file(path: str | Path) -> ModelFile:
                 path=path,
                 hint="re-train the run, or upgrade chromexpr",
             )
-        return ModelFile(state_dict=dict(data["state_dict"]), meta=dict(data["meta"]), path=path)
+        loaded = ModelFile(state_dict=dict(data["state_dict"]), meta=dict(data["meta"]), path=path)
+        _check_run_card(loaded)
+        return loaded
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()):
         raise InputError("not a chromexpr model file: neither its format nor a state dict of tensors", path=path)
     return ModelFile(state_dict=dict(data), meta=None, path=path)
@@ -199,4 +201,32 @@ def check_marks(meta: Mapping[str, Any], given: Sequence[str], *, path: str | Pa
             f"mark(s) {', '.join(extra)} are not inputs of this model (it takes {', '.join(needed)})",
             path=path,
             hint="leave them out, or check the spelling",
+        )
+
+
+def _check_run_card(loaded: ModelFile) -> None:
+    """In a run folder (a ``metrics.json`` beside the file), the card the model file records must be the run's
+    card: a ``model.pt`` copied in from another run would otherwise be applied under this run's name.
+
+    Raises:
+        InputError: naming both cards.
+    """
+    metrics = loaded.path.with_name("metrics.json")
+    if loaded.meta is None or not metrics.is_file():
+        return
+    from chromexpr.io.jsonio import read_json
+
+    try:
+        card = read_json(metrics).get("card")
+    except Exception:  # noqa: BLE001 - an unreadable metrics.json is the run's own problem, reported where read
+        return
+    expected = card.get("name") if isinstance(card, Mapping) else None
+    found = (loaded.meta.get("card") or {}).get("name")
+    if expected and found and expected != found:
+        raise InputError(
+            f"this model file was trained from card {found!r}, but its run folder is a run of card {expected!r} "
+            f"({metrics.name} says so)",
+            path=loaded.path,
+            hint="the file was copied from another run: re-train this run (delete its folder and run the "
+            "workflow again), or give the file with --model",
         )

@@ -4,7 +4,8 @@
 file               content
 ================== ===============================================================================
 model.pt           the selected epoch's ``state_dict`` with the card, marks, geometry and normalization
-                   (torch; ``chromexpr.training.model_file``); ``model.pkl``: the fitted estimator
+                   (torch; ``chromexpr.training.model_file``); ``model.skops``: the fitted estimator
+                   (scikit-learn; ``chromexpr.training.sklearn_file``, no pickle)
 metrics.json       see ``METRICS_KEYS`` in ``chromexpr.training.loop``; NaN is written as ``null``
 predictions.tsv.gz gene_id, split, label, probability (of class 1) for every gene of the dataset
 history.tsv        epoch, train_loss, valid_loss, valid_auroc, valid_auprc, lr, seconds, then the task's
@@ -17,7 +18,6 @@ genes.tsv.gz       cell, gene_id, role (train / valid / adapt / test): every gen
 from __future__ import annotations
 
 import gzip
-import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,8 +117,7 @@ def save_torch_model(path: str | Path, state_dict: Mapping[str, Any], meta: Mapp
 
 
 def save_sklearn_model(path: str | Path, estimator: Any) -> Path:
-    """``model.pkl``: the fitted estimator, pickled."""
-    path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        pickle.dump(estimator, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
+    """``model.skops``: the fitted estimator in skops' format (``chromexpr.training.sklearn_file``)."""
+    from chromexpr.training.sklearn_file import save_sklearn_file
+
+    return save_sklearn_file(path, estimator)

@@ -12,7 +12,7 @@ function              what it trains
 ``score_run``         no training: a finished run's model scored on another cell's genes (``inference``)
 ===================== ================================================================================
 
-The shell writes ``model.pt`` / ``model.pkl``, ``metrics.json`` (``shell.METRICS_KEYS["classification"]`` then
+The shell writes ``model.pt`` / ``model.skops``, ``metrics.json`` (``shell.METRICS_KEYS["classification"]`` then
 the run's own keys), ``predictions.tsv.gz``, ``history.tsv`` and, for runs over several cells or roles,
 ``genes.tsv.gz`` (every gene the run used: ``cell``, ``gene_id``, ``role`` train / valid / adapt / test).
 """
@@ -64,7 +64,7 @@ def train_model(
         card: a card name (``"deepchrome"``), a card YAML path or a loaded card dict.
         dataset: a dataset ``.npz`` (``results/datasets/<cell>.npz``); a loaded ``Dataset`` works
             too (then ``dataset_sha256`` is null).
-        out_dir: directory for ``model.pt`` / ``model.pkl``, ``metrics.json``,
+        out_dir: directory for ``model.pt`` / ``model.skops``, ``metrics.json``,
             ``predictions.tsv.gz``, ``history.tsv`` (and ``checkpoint.pt`` while running).
         seed: seeds weights, dropout and batch order (torch) or ``random_state`` (scikit-learn).
         device: ``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.

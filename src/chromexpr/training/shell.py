@@ -9,7 +9,7 @@ settings. :func:`run` trains or fits any run the same way:
    (``chromexpr.training.loop.fit_torch``) on the task's batches and loss (``Runner.task``), resumable from its
    checkpoint when the run's fingerprint (card, data, seed, settings) is unchanged;
 3. the test genes are scored once, with the selected state (``Runner.score``): the only look at them;
-4. the files are written, each atomically: ``model.pt`` (or ``model.pkl``), ``predictions.tsv.gz``,
+4. the files are written, each atomically: ``model.pt`` (or ``model.skops``), ``predictions.tsv.gz``,
    ``history.tsv``, the task's own (``genes.tsv.gz``, ``attention.npz``), and ``metrics.json`` last (its presence
    means the run is done), with the keys of ``METRICS_KEYS[task]`` in that order, then the run's ``info``.
 
@@ -39,6 +39,7 @@ from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.loop import FitResult, fit_torch
 from chromexpr.training.runtime import resolve_card, sklearn_version, training_regime
+from chromexpr.training.sklearn_file import SKLEARN_MODEL
 
 logger = logging.getLogger("chromexpr.training")
 
@@ -271,7 +272,7 @@ class Runner(Protocol):
         """The loop's task (batches, loss, validation); may add to ``settings`` (or fix the budget there)."""
 
     def fit_sklearn(self, card: Mapping[str, Any], loaded: Any, spec: RunSpec, say: Callable[[str], None]) -> Fitted:
-        """Fit a scikit-learn card once on the training genes (saving ``model.pkl``); score the validation
+        """Fit a scikit-learn card once on the training genes (saving ``model.skops``); score the validation
         genes."""
 
     def score(self, model: Any, loaded: Any, spec: RunSpec, result: FitResult | None) -> Scored:
@@ -339,7 +340,7 @@ def run(spec: RunSpec, *, log: LogTarget = None, callback: Callable[[dict[str, A
                 say(f"device {spec.settings.device!r} ignored: scikit-learn models run on the CPU")
             settings.update(batch_size=None, max_epochs=None, patience=None)
             fitted = the_runner.fit_sklearn(card, loaded, spec, say)
-            outputs.save_sklearn_model(out_dir / "model.pkl", fitted.estimator)
+            outputs.save_sklearn_model(out_dir / SKLEARN_MODEL, fitted.estimator)
             record = fitted.record
             for key, value in fitted.extra.items():
                 extra.setdefault(key, value)

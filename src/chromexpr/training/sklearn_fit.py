@@ -37,7 +37,7 @@ def fit_sklearn(
     say: Callable[[str], None],
 ) -> dict[str, Any]:
     """Fit the card's estimator on ``train``, score ``valid``; return the fit record (``estimator``,
-    ``history``, ``valid`` metrics, timings). The run shell saves ``model.pkl``."""
+    ``history``, ``valid`` metrics, timings). The run shell saves ``model.skops``."""
     overrides = {"random_state": seed} if "random_state" in resolve_hyperparameters(card) else None
     estimator = build_model(card, overrides=overrides)
     say(f"fitting {card['name']} (scikit-learn, seed {seed}) on {len(train)} genes")

@@ -1,6 +1,6 @@
 """DeepChrome 2.0 Test-on-Rest: every single-cell model scored on every other cell's test genes.
 
-Inference only: each finished single-cell run's selected model (``model.pt`` / ``model.pkl``) predicts
+Inference only: each finished single-cell run's selected model (``model.pt`` / ``model.skops``) predicts
 the test genes of every other cell; ``own_auroc`` is the test cell's own single-cell run (same seed)
 on the same genes, so ``delta_auroc`` is the change from using another cell's model (the paper's Fig. 7).
 """

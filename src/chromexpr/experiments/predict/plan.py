@@ -43,7 +43,7 @@ def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], res
     if bad:
         raise InputError(
             f"predict.models names {', '.join(bad)}: only torch models of train.models can be applied "
-            "(their runs' model.pt; a scikit-learn model.pkl is not loaded, loading a pickle can run code)",
+            "(their runs' model.pt carries the marks, geometry and normalization a sample needs)",
             key="predict.models",
             hint=f"choose among {', '.join(torch_trained) or 'none'}",
         )
