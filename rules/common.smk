@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from snakemake.utils import validate
 
 from chromexpr import dag
 from chromexpr.errors import InputError
@@ -117,25 +116,11 @@ def check_duplicates(table, keys, path):
 
 
 def read_table(path, schema):
-    """A TSV table of the user's, checked against its schema (``config/schemas/<schema>``)."""
-    if not Path(path).is_file():
-        raise InputError(
-            "table not found",
-            path=path,
-            hint="create it, or fix the config key naming it",
-        )
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").dropna(how="all")
-    try:
-        validate(table, workflow.source_path(f"../config/schemas/{schema}"))
-    except (
-        Exception
-    ) as exc:  # snakemake wraps the jsonschema error; keep its first line
-        raise InputError(
-            f"does not match its schema: {str(exc).splitlines()[0]}",
-            path=path,
-            hint=f"see config/schemas/{schema} for the columns",
-        ) from None
-    return table
+    """A TSV table of the user's, checked row by row against ``config/schemas/<schema>`` (errors name the
+    file, the line and the column)."""
+    return dag.read_user_table(
+        path, workflow.source_path(f"../config/schemas/{schema}")
+    )
 
 
 # GPU routing, in one place. The rules that train a torch model declare `group: TORCH_GROUP` and

@@ -145,6 +145,19 @@ def config_schema(core_path: str | Path) -> dict[str, Any]:
     return schema
 
 
+#: The schemas' pattern of names that become folder and file names (cells, marks, samples): no '/', no
+#: leading '.', so '.', '..' and hidden names cannot escape their folder or collide with another's.
+NAME_PATTERN = "^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+NAME_RULE = "letters, digits, '_', '-' and '.', not starting with '.' (names become folder and file names)"
+
+
+def _error_message(err: jsonschema.exceptions.ValidationError) -> str:
+    """A schema error in words: a name that breaks ``NAME_PATTERN`` says what a name may hold."""
+    if err.validator == "pattern" and err.validator_value == NAME_PATTERN:
+        return f"{err.instance!r} is not a valid name: use {NAME_RULE}"
+    return str(err.message)
+
+
 def validate_config(config: Mapping[str, Any], schema: str | Path | Mapping[str, Any]) -> None:
     """Check ``config`` against a JSON schema (a mapping, or the path of the core schema's YAML file, to which
     ``config_schema`` adds each experiment's block).
@@ -171,10 +184,61 @@ def validate_config(config: Mapping[str, Any], schema: str | Path | Mapping[str,
             hint=_schema_at(schema, [*err.absolute_path, missing]).get("description"),
         )
     raise InputError(
-        f"{err.message}",
+        _error_message(err),
         key=key,
         hint=(description.strip() if isinstance(description, str) else None),
     )
+
+
+def read_user_table(path: str | Path, schema_path: str | Path) -> Any:
+    """A tab-separated table of the user's (``#`` comments and blank lines allowed), every row checked against
+    the JSON schema of one row at ``schema_path``; all values are strings.
+
+    Raises:
+        InputError: naming the file and the line: the table is missing or has no header, a required column
+            is missing, or a value breaks its column's rule (which column, and what the rule is).
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("table not found", path=path, hint="create it, or fix the config key naming it")
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    columns = list(schema.get("properties", {}))
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, comment="#", skip_blank_lines=True)
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            "the table is empty: it needs a header line and one row per entry",
+            path=path,
+            hint=f"columns, tab-separated: {', '.join(columns)}",
+        ) from None
+    missing = [c for c in schema.get("required", []) if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"the header lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}",
+            path=path,
+            line=1,
+            hint=f"the columns, tab-separated: {', '.join(columns)}",
+        )
+    table = table.dropna(how="all")
+    lines = [i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip() and not text.startswith("#")]
+    validator = jsonschema.Draft202012Validator(schema)
+    for position, (_, row) in enumerate(table.iterrows()):
+        record = {k: v for k, v in row.items() if isinstance(v, str)}
+        err = jsonschema.exceptions.best_match(validator.iter_errors(record))
+        if err is None:
+            continue
+        column = _dotted(err.absolute_path) or (err.message.split("'")[1] if "'" in err.message else "")
+        description = schema.get("properties", {}).get(column, {}).get("description")
+        line = lines[position + 1] if position + 1 < len(lines) else None
+        raise InputError(
+            f"column '{column}': {_error_message(err)}" if column else _error_message(err),
+            path=path,
+            line=line,
+            hint=description,
+        )
+    return table
 
 
 def fill_defaults(config: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -319,3 +319,54 @@ def test_deepchrome_export_needs_the_five_marks(demo_config, schema_file):
     assert hint == "  -> set export.deepchrome_csv: false, or add the marks"
     demo_config["export"]["deepchrome_csv"] = False
     check_config(demo_config, {})
+
+
+# --- names that become paths, and the user's tables ------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a/b", "K 562"])
+def test_a_name_that_could_escape_or_collide_is_refused_naming_the_key(demo_config, name):
+    config = copy.deepcopy(demo_config)
+    config["cells"] = [*config["cells"][:1], name]
+    with pytest.raises(InputError) as err:
+        validate_config(config, SCHEMA)
+    assert str(err.value).splitlines()[0] == (
+        f"config key 'cells[1]': {name!r} is not a valid name: use letters, digits, '_', '-' and '.', "
+        "not starting with '.' (names become folder and file names)"
+    )
+
+
+def test_names_with_dots_inside_stay_valid(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["marks"] = ["H3K4me3", "H2A.Z", "my-mark_2"]
+    validate_config(config, SCHEMA)
+
+
+PREDICT_SCHEMA = REPO / "config" / "schemas" / "predict.schema.yaml"
+
+
+def test_user_table_errors_name_the_line_and_the_column(tmp_path):
+    from chromexpr.dag import read_user_table
+
+    table = tmp_path / "predict.tsv"
+    table.write_text("# samples to predict\nsample\tmark\tpath\nK562\tH3K4me3\ta.bw\n\nK 562\tH3K27me3\tb.bw\n")
+    with pytest.raises(InputError) as err:
+        read_user_table(table, PREDICT_SCHEMA)
+    assert err.value.path == str(table) and err.value.line == 5
+    assert str(err.value).splitlines()[0] == (
+        f"{table}:5: column 'sample': 'K 562' is not a valid name: use letters, digits, '_', '-' and '.', "
+        "not starting with '.' (names become folder and file names)"
+    )
+    table.write_text("sample\tmark\tpath\n..\tH3K4me3\ta.bw\n")
+    with pytest.raises(InputError, match=r":2: column 'sample': '\.\.' is not a valid name"):
+        read_user_table(table, PREDICT_SCHEMA)
+    table.write_text("sample\tmark\nK562\tH3K4me3\n")
+    with pytest.raises(InputError, match=r":1: the header lacks column\(s\) path; it has sample, mark"):
+        read_user_table(table, PREDICT_SCHEMA)
+    table.write_text("")
+    with pytest.raises(InputError, match="the table is empty: it needs a header line"):
+        read_user_table(table, PREDICT_SCHEMA)
+    table.write_text("sample\tmark\tpath\nK562\tH3K4me3\ta.bw\n")
+    assert read_user_table(table, PREDICT_SCHEMA).to_dict("records") == [
+        {"sample": "K562", "mark": "H3K4me3", "path": "a.bw"}
+    ]

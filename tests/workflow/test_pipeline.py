@@ -189,7 +189,7 @@ PREDICT_MARKS = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
         ({"H3K4me1": None}, "{}", "sample K562 has no file for H3K4me1"),
         # a mark no model takes
         ({"H3K9ac": "x.gz"}, "{}", "no model of predict.models takes H3K9ac"),
-        # a scikit-learn run (its model.pkl is never loaded)
+        # a scikit-learn run (its model.skops is never loaded)
         ({}, "{models: [logreg]}", "only torch models of train.models"),
         # a file that does not exist
         ({"H3K4me3": "/nonexistent/reads.gz"}, "{}", "does not exist: /nonexistent/reads.gz"),
@@ -213,6 +213,25 @@ def test_predict_table_errors_before_any_job(tmp_path, replace, predict, expecte
     assert proc.returncode != 0
     assert expected in out, out[-3000:]
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("sample\tmark\tpath\n..\tH3K4me3\tx.bw\n", "predict.tsv:2: column 'sample': '..' is not a valid name"),
+        ("sample\tmark\tpath\nK 562\tH3K4me3\tx.bw\n", "predict.tsv:2: column 'sample': 'K 562' is not a valid name"),
+        ("", "predict.tsv: the table is empty: it needs a header line"),
+    ],
+)
+def test_a_bad_predict_table_names_its_line_before_any_job(tmp_path, content, expected):
+    table = tmp_path / "predict.tsv"
+    table.write_text(content)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"predict: {{samples: {table}}}\n")
+    proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and expected in out, out[-3000:]
+    assert "Traceback" not in out and "results/predict" not in out
 
 
 def test_processed_dag(tmp_path):
