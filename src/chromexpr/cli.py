@@ -474,6 +474,10 @@ def cmd_download(args: argparse.Namespace) -> int:
     """Download a file with resume, retries with back-off and verification."""
     from chromexpr.io.download import download
 
+    if args.retries < 0:
+        raise InputError(f"--retries {args.retries} must be 0 or more", hint="e.g. --retries 5 (0: one attempt)")
+    if args.size is not None and args.size < 0:
+        raise InputError(f"--size {args.size} must be 0 or more", hint="give the file's size in bytes, or leave it out")
     download(
         args.url,
         args.out,
@@ -504,6 +508,14 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
     if sidecar == out:
         raise InputError("--out must not end in .json (the sidecar is <out stem>.json)", path=out)
     card, card_ref = resolve_card(args.card)
+    if args.bins is not None and (args.bins < 2 or args.bins % 2):
+        bin_bp = int(card["input"].get("bin_bp", 100))
+        raise InputError(
+            f"--bins {args.bins}: the bins must be a positive even number, half on each side of the TSS "
+            f"({args.bins} bins of {bin_bp} bp would span {args.bins * bin_bp / 2:g} bp each side, which is not "
+            "a whole number of bins, and no command could bin a sample for it)",
+            hint=f"give the bins the checkpoint was trained on, e.g. --bins {card['input']['bins']}",
+        )
     model = load_reference_weights(card, args.reference, marks=marks, bins=args.bins)
     bins = int(args.bins if args.bins is not None else card["input"]["bins"])
     sources = [{"path": str(Path(p)), "sha256": sha256sum(p)} for p in args.reference]

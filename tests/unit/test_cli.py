@@ -553,3 +553,17 @@ def test_console_script_returns_mains_status_and_skips_the_object_by_object_shut
     finally:
         gc.unfreeze()
     assert "no input file given" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [("--retries", "-1", "--retries -1 must be 0 or more"), ("--size", "-5", "--size -5 must be 0 or more")],
+)
+def test_download_flags_out_of_range_are_errors_not_tracebacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    from chromexpr.cli import main
+
+    argv = ["download", "--url", "http://127.0.0.1:9/x.gz", "--out", str(tmp_path / "x.gz"), flag, value]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"chromexpr download: error: {message}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
+import os
 import random
 import re
 import shutil
@@ -73,7 +75,9 @@ class ServerState:
     always_status: int | None = None  # answer every GET with this status
     stall_first_s: float = 0.0  # first GET: headers, then silence for this long
     no_length: bool = False  # omit Content-Length (body ends when the connection closes)
+    no_validators: bool = False  # send no ETag (so If-Range cannot be evaluated)
     hook: Callable[[int], None] | None = None  # called with the 1-based GET number before serving
+    if_ranges: list[str | None] = field(default_factory=list)  # the If-Range of each GET
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def gets(self) -> list[tuple[str, str, str | None]]:
@@ -126,8 +130,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         data = path.read_bytes()
+        etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
         start = 0
         range_header = self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
+        with st.lock:
+            st.if_ranges.append(if_range)
+        if range_header and if_range is not None and if_range != etag:
+            range_header = None  # RFC 9110: the file changed, so send all of it
         if range_header and not st.ignore_range:
             m = re.fullmatch(r"bytes=(\d+)-", range_header.strip())
             assert m, f"client sent an unexpected Range {range_header!r}"
@@ -144,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
         body = data[start:]
         self.send_header("Content-Type", "application/octet-stream")
+        if not st.no_validators:
+            self.send_header("ETag", etag)
         if not st.no_length:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -207,6 +219,18 @@ def _part(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.sha256(data).hexdigest()[:16]}"'
+
+
+def _trusted_part(remote: Remote, dest: Path, content: bytes, served: bytes) -> None:
+    """A part as a killed download leaves it: its bytes, and the record of the server's ETag for the file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _part(dest).write_bytes(content)
+    record = {"url": remote.url(TAG_PATH), "validator": _etag(served)}
+    _part(dest).with_name(_part(dest).name + ".json").write_text(json.dumps(record))
+
+
 # --- the test server itself -------------------------------------------------------------------------
 
 
@@ -253,6 +277,27 @@ def test_download_without_content_length(remote: Remote, tag_bytes: bytes, dest:
     remote.state.no_length = True
     download(remote.url(TAG_PATH), dest, **FAST)
     assert dest.read_bytes() == tag_bytes
+    # the body ended when the connection closed: a range request from its end confirmed it (HTTP 416)
+    assert [r[2] for r in remote.state.gets()] == [None, f"bytes={len(tag_bytes)}-"]
+
+
+def test_a_body_without_content_length_cut_halfway_is_completed(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
+    remote.state.no_length = True
+    remote.state.drop_first = 1  # half the file, then the connection closes: it looks like an end
+    download(remote.url(TAG_PATH), dest, verify_gzip=False, **FAST)
+    assert dest.read_bytes() == tag_bytes
+    half = len(tag_bytes) // 2
+    # the rest came as a 206 whose Content-Range gives the total: no further question needed
+    assert [r[2] for r in remote.state.gets()] == [None, f"bytes={half}-"]
+
+
+def test_a_cut_body_the_server_cannot_confirm_is_an_error(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
+    remote.state.no_length = True
+    remote.state.no_validators = True
+    remote.state.drop_first = 1
+    with pytest.raises(DownloadError, match="cannot tell whether the file is complete: the server sends no"):
+        download(remote.url(TAG_PATH), dest, verify_gzip=False, **FAST)
+    assert not dest.exists() and not _part(dest).exists()
 
 
 # --- resume ------------------------------------------------------------------------------------------
@@ -291,18 +336,43 @@ def test_failed_run_keeps_part_and_next_run_resumes(remote: Remote, tag_bytes: b
 
 
 def test_existing_part_is_resumed(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
-    dest.parent.mkdir(parents=True)
-    _part(dest).write_bytes(tag_bytes[:100_000])
+    _trusted_part(remote, dest, tag_bytes[:100_000], tag_bytes)
     download(remote.url(TAG_PATH), dest, sha256=_sha(tag_bytes), **FAST)
     assert dest.read_bytes() == tag_bytes
     assert [r[2] for r in remote.state.gets()] == ["bytes=100000-"]
+    assert remote.state.if_ranges == [_etag(tag_bytes)]
+    assert not _part(dest).exists() and not _part(dest).with_name(_part(dest).name + ".json").exists()
+
+
+def test_a_part_without_the_servers_validators_is_not_trusted(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
+    """A stale part of random bytes, as large as the file: resuming it would keep every wrong byte."""
+    dest.parent.mkdir(parents=True)
+    _part(dest).write_bytes(os.urandom(len(tag_bytes)))
+    messages: list[str] = []
+    download(remote.url(TAG_PATH), dest, log=messages.append, **FAST)
+    assert dest.read_bytes() == tag_bytes
+    assert [r[2] for r in remote.state.gets()] == [None]  # one clean transfer from byte 0
+    assert any("no record of the server's ETag or Last-Modified" in m for m in messages)
+    assert messages[-1] == (
+        f"{dest}: downloaded ({len(tag_bytes)} bytes; not verified: no checksum configured; "
+        "checked: size as the server announced, gzip stream complete)"
+    )
+
+
+def test_a_part_of_a_file_that_changed_on_the_server_is_sent_whole(remote: Remote, dest: Path) -> None:
+    new = _tagalign_gz(seed=9)
+    old = _tagalign_gz(seed=0)
+    remote.put(TAG_PATH, new)
+    _trusted_part(remote, dest, old[:50_000], old)  # recorded with the old file's ETag
+    download(remote.url(TAG_PATH), dest, **FAST)
+    assert dest.read_bytes() == new
+    assert remote.state.if_ranges == [_etag(old)]  # the server saw it changed and sent all of it
 
 
 def test_server_ignoring_range_restarts_from_zero(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
     remote.state.ignore_range = True
     remote.state.drop_first = 1
-    dest.parent.mkdir(parents=True)
-    _part(dest).write_bytes(b"garbage that must not survive")
+    _trusted_part(remote, dest, b"garbage that must not survive", tag_bytes)
     download(remote.url(TAG_PATH), dest, sha256=_sha(tag_bytes), **FAST)
     assert dest.read_bytes() == tag_bytes
     gets = remote.state.gets()
@@ -310,22 +380,20 @@ def test_server_ignoring_range_restarts_from_zero(remote: Remote, tag_bytes: byt
 
 
 def test_complete_part_answered_416_is_accepted(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
-    dest.parent.mkdir(parents=True)
-    _part(dest).write_bytes(tag_bytes)  # a previous run got every byte but died before the rename
+    _trusted_part(remote, dest, tag_bytes, tag_bytes)  # a previous run got every byte but died before the rename
     download(remote.url(TAG_PATH), dest, **FAST)
     assert dest.read_bytes() == tag_bytes
     assert [r[2] for r in remote.state.gets()] == [f"bytes={len(tag_bytes)}-"]
 
 
 def test_complete_part_with_known_size_needs_no_request(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
-    dest.parent.mkdir(parents=True)
-    _part(dest).write_bytes(tag_bytes)
+    _trusted_part(remote, dest, tag_bytes, tag_bytes)
     download(remote.url(TAG_PATH), dest, expected_size=len(tag_bytes), **FAST)
     assert dest.read_bytes() == tag_bytes
     assert remote.state.requests == []
 
 
-def test_file_changed_between_requests_is_redownloaded(remote: Remote, dest: Path) -> None:
+def test_file_changed_between_requests_is_redownloaded(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
     new = _tagalign_gz(seed=7)
 
     def swap(n: int) -> None:
@@ -336,7 +404,8 @@ def test_file_changed_between_requests_is_redownloaded(remote: Remote, dest: Pat
     remote.state.hook = swap
     download(remote.url(TAG_PATH), dest, sha256=_sha(new), **FAST)
     assert dest.read_bytes() == new
-    assert remote.state.gets()[-1][2] is None  # the last transfer was a clean one from byte 0
+    # the resume named the old file's ETag (If-Range), so the server sent the new file whole
+    assert len(remote.state.gets()) == 2 and remote.state.if_ranges == [None, _etag(tag_bytes)]
 
 
 # --- retries -----------------------------------------------------------------------------------------

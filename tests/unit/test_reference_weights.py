@@ -303,3 +303,14 @@ def test_import_weights_command_errors(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith(f"chromexpr import-weights: error: {CHECKPOINT}: the checkpoint has level-1 encoders for 5")
     assert not (tmp_path / "model.pt").exists() and not (tmp_path / "model.json").exists()
+
+
+@pytest.mark.parametrize("bins", ["99", "0", "-4"])
+def test_import_weights_refuses_bins_no_command_could_use(tmp_path: Path, capsys, bins: str) -> None:
+    argv = ["import-weights", "--card", "attentivechrome", "--reference", str(CHECKPOINT), "--bins", bins]
+    argv += ["--marks", "H3K4me1,H3K4me3,H3K9me3,H3K27me3,H3K36me3", "--out", str(tmp_path / "model.pt")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"chromexpr import-weights: error: --bins {bins}: the bins must be a positive even number")
+    assert "e.g. --bins 100" in err
+    assert not (tmp_path / "model.pt").exists()

@@ -4,14 +4,21 @@ The REMC consolidated tagAlign files are hundreds of MB to several GB each and t
 university host, so a download must survive dropped connections, rate limiting and killed jobs without
 ever leaving a file under its final name that looks complete but is not. The contract:
 
-* bytes go to ``<dest>.part``; a later call (or a later attempt) resumes it with ``Range: bytes=N-``;
+* bytes go to ``<dest>.part``, and the server's validators of the file (``ETag``, ``Last-Modified``, size)
+  to ``<dest>.part.json``; a later call (or a later attempt) resumes the part with ``Range: bytes=N-`` and
+  ``If-Range: <validator>``, so a server whose file changed sends it whole again. A part without that
+  record (left by something else, or from a server that gives no validator) is not trusted: the
+  download starts over;
+* a body without ``Content-Length`` that ends is confirmed with a range request from its end (HTTP
+  416: complete); a server that cannot confirm it is an error unless a size or checksum is configured;
 * connection errors, timeouts, short bodies, HTTP 429 and 5xx are retried with exponential back-off;
   any other HTTP error (404, 403, ...) fails at once with a :class:`~chromexpr.errors.DownloadError`
   that names the URL, the status and what to check;
 * the result is checked against the expected size (or the server's announced size), the checksums
   given, and, for ``.gz`` files, a full decompression to the end of the gzip stream;
 * only then is ``.part`` renamed to ``dest`` (atomically). An existing ``dest`` that verifies is
-  returned without any network request, so re-running a pipeline redoes only what is missing.
+  returned without any network request, so re-running a pipeline redoes only what is missing. The log
+  says "verified" only when a checksum was given and matched; otherwise it says what was checked.
 
 ``file://`` URLs are copied with the same verification, which makes local mirrors and tests easy.
 """
@@ -22,6 +29,7 @@ import contextlib
 import functools
 import hashlib
 import http.client
+import json
 import logging
 import os
 import re
@@ -93,6 +101,9 @@ class _Fetched:
 
     total: int | None  # full file size announced by the server, if any
     resumed: bool  # the part now holds bytes from more than one response
+    validator: str | None = None  # the ETag (or else Last-Modified) of a response that started the part
+    open_ended: bool = False  # the body had no Content-Length and was not chunked: it ended when the
+    # connection closed, which looks the same as a cut connection
 
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)\s*/\s*(\d+|\*)\s*$", re.IGNORECASE)
@@ -147,6 +158,43 @@ def _part_size(part: Path) -> int:
         return 0
 
 
+def _validator(headers: Message | None) -> str | None:
+    """The strong validator of a response for ``If-Range``: its ETag (not a weak one), else Last-Modified."""
+    if headers is None:
+        return None
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
+
+
+def _record(part: Path) -> Path:
+    """``<dest>.part.json``: what the server said of the file whose bytes the part holds."""
+    return part.with_name(part.name + ".json")
+
+
+def _read_record(part: Path, url: str) -> str | None:
+    """The validator recorded for ``part`` from ``url``, or None (no record, another URL, unreadable)."""
+    try:
+        record = json.loads(_record(part).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("url") != url:
+        return None
+    value = record.get("validator")
+    return value if isinstance(value, str) and value else None
+
+
+def _write_record(part: Path, url: str, validator: str | None) -> None:
+    _record(part).write_text(json.dumps({"url": url, "validator": validator}) + "\n")
+
+
+def _drop_part(part: Path) -> None:
+    for path in (part, _record(part)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def _fetch_once(
     url: str,
     part: Path,
@@ -156,8 +204,12 @@ def _fetch_once(
     timeout_s: float,
     chunk_bytes: int,
     say: Say,
+    validator: str | None = None,
 ) -> _Fetched:
-    """One HTTP GET that appends to (or rewrites) ``part``; raises _Retryable/_Restart/_Permanent."""
+    """One HTTP GET that appends to (or rewrites) ``part``; raises _Retryable/_Restart/_Permanent.
+
+    ``have`` bytes are resumed only with the ``validator`` of the response that started the part
+    (``If-Range``: a server whose file changed answers 200 with all of it)."""
     headers = {
         "User-Agent": _user_agent(),
         # Never let a proxy or server re-encode the body: we want the file's bytes, not a transfer form.
@@ -165,6 +217,8 @@ def _fetch_once(
     }
     if have:
         headers["Range"] = f"bytes={have}-"
+        if validator:
+            headers["If-Range"] = validator
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
         response = urllib.request.urlopen(request, timeout=timeout_s)  # noqa: S310 - scheme checked
@@ -176,7 +230,7 @@ def _fetch_once(
                 _, _, total = _parse_content_range(exc.headers.get("Content-Range") if exc.headers else None)
                 size = total if total is not None else expected_size
                 if size is not None and size == have:
-                    return _Fetched(total=size, resumed=True)
+                    return _Fetched(total=size, resumed=True, validator=validator)
                 raise _Restart(f"server refused to resume at byte {have} (HTTP 416)") from None
             if code == 429 or code >= 500:
                 raise _Retryable(f"HTTP {code} {exc.reason}", _retry_after(exc.headers)) from None
@@ -196,8 +250,10 @@ def _fetch_once(
             body = end - start + 1
         elif status == 200:
             if have:
-                say.info(f"{url}: server ignored the Range request; restarting from byte 0")
+                say.info(f"{url}: server sent the whole file (it ignores ranges, or the file changed); from byte 0")
             offset, body, total = 0, length, length
+            validator = _validator(response.headers)
+            _write_record(part, url, validator)
         else:
             raise _Permanent(f"unexpected HTTP {status} {response.reason}", _HINT_HTTP)
 
@@ -236,7 +292,8 @@ def _fetch_once(
         # http.client returns b"" (no exception) when the peer closes early, so count bytes ourselves.
         of = f" of {total}" if total is not None else ""
         raise _Retryable(f"connection closed after {offset + received}{of} bytes")
-    return _Fetched(total=total, resumed=offset > 0)
+    open_ended = body is None and not getattr(response, "chunked", False)
+    return _Fetched(total=total, resumed=offset > 0, validator=validator, open_ended=open_ended)
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -283,6 +340,21 @@ def _verify(
     if verify_gzip:
         return _gzip_problem(path, chunk_bytes)
     return None
+
+
+def _checked(expected_size: int | None, server_total: int | None, sha256: str | None, md5: str | None, gz: bool) -> str:
+    """What a file passed, in words: "verified" only with a checksum."""
+    checks = [name for name, want in (("sha256", sha256), ("md5", md5)) if want]
+    done = []
+    if expected_size is not None:
+        done.append("size as configured")
+    elif server_total is not None:
+        done.append("size as the server announced")
+    if gz:
+        done.append("gzip stream complete")
+    if checks:
+        return f"verified: {' and '.join(checks)} match" + (f", {', '.join(done)}" if done else "")
+    return "not verified: no checksum configured" + (f"; checked: {', '.join(done)}" if done else "")
 
 
 def _fsync(path: Path) -> None:
@@ -415,7 +487,7 @@ def download(
     if dest.exists():
         problem = check(dest, None)
         if problem is None:
-            say.info(f"{dest}: already present and verified, not downloading")
+            say.info(f"{dest}: already present ({_checked(expected_size, None, sha256, md5, gz)}), not downloading")
             return dest
         say.warning(f"{dest}: exists but {problem}; downloading it again")
         dest.unlink()
@@ -434,6 +506,7 @@ def download(
         chunk_bytes=chunk_bytes,
         config_key=config_key,
         say=say,
+        checksum=bool(sha256 or md5),
     )
 
     if scheme == "file":
@@ -448,12 +521,11 @@ def download(
         # The file may have changed on the server between two requests, so the spliced part can be
         # wrong although each piece was fine: one clean transfer from byte 0 decides.
         say.warning(f"{url}: resumed download failed verification ({problem}); downloading from byte 0")
-        part.unlink()
+        _drop_part(part)
         server_total, _ = fetch()
         problem = check(part, server_total)
     if problem is not None:
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
+        _drop_part(part)
         raise DownloadError(
             f"{url}: {problem}\n  -> "
             + _hint_with_key(
@@ -464,7 +536,9 @@ def download(
         )
     _fsync(part)
     os.replace(part, dest)
-    say.info(f"{dest}: downloaded and verified ({_part_size(dest)} bytes)")
+    with contextlib.suppress(FileNotFoundError):
+        _record(part).unlink()
+    say.info(f"{dest}: downloaded ({_part_size(dest)} bytes; {_checked(expected_size, server_total, sha256, md5, gz)})")
     return dest
 
 
@@ -489,19 +563,31 @@ def _fetch_with_retries(
     chunk_bytes: int,
     config_key: str | None,
     say: Say,
+    checksum: bool = False,
 ) -> tuple[int | None, bool]:
     """Fill ``part`` with the whole file, resuming and retrying; returns (server total, stitched)."""
     failures = 0  # consecutive failed attempts; reset by any attempt that made progress
+    confirming = False  # asking from the end of an open-ended body whether the file goes on
     while True:
         have = _part_size(part)
+        validator = _read_record(part, url) if have else None
+        if have and validator is None:
+            say.warning(
+                f"{part}: no record of the server's ETag or Last-Modified for these {have} bytes, so they "
+                "cannot be trusted; downloading from byte 0"
+            )
+            _drop_part(part)
+            have, confirming = 0, False
         if expected_size is not None and have > expected_size:
             say.warning(f"{part}: larger than the expected {expected_size} bytes; starting from byte 0")
-            part.unlink()
+            _drop_part(part)
             have = 0
         if expected_size is not None and have == expected_size and have > 0:
             # A previous run got every byte but died before verifying: no request needed.
             return None, True
-        if have:
+        if confirming:
+            say.info(f"{url}: the body had no Content-Length; asking whether the file goes on after byte {have}")
+        elif have:
             say.info(f"{url}: resuming at byte {have}")
         else:
             say.info(f"{url}: downloading to {part}")
@@ -514,15 +600,15 @@ def _fetch_with_retries(
                 timeout_s=timeout_s,
                 chunk_bytes=chunk_bytes,
                 say=say,
+                validator=validator,
             )
         except _Restart as exc:
             say.warning(f"{url}: {exc}; starting from byte 0")
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
+            _drop_part(part)
+            confirming = False
             continue  # no sleep and no failure: the next request carries no Range, so cannot loop
         except _Permanent as exc:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
+            _drop_part(part)
             hint = _hint_with_key(exc.hint, config_key) if exc.hint else None
             raise DownloadError(f"{url}: {exc}" + (f"\n  -> {hint}" if hint else "")) from None
         except _Retryable as exc:
@@ -540,4 +626,28 @@ def _fetch_with_retries(
             say.warning(f"{url}: {exc}; retry {failures}/{retries} in {delay:.2f} s")
             time.sleep(delay)
             continue
+        if fetched.open_ended and expected_size is None:
+            # A body that ends when the connection closes looks the same whole or cut: ask from its end.
+            if confirming:
+                if checksum:
+                    return fetched.total, fetched.resumed  # the checksum decides
+                _drop_part(part)
+                raise DownloadError(
+                    f"{url}: cannot tell whether the file is complete: the server sends no Content-Length "
+                    "and answers a range request with the whole file\n  -> "
+                    + _hint_with_key(
+                        "configure the file's size or checksum, or use a mirror that sends sizes", config_key
+                    )
+                )
+            if validator is not None or _read_record(part, url) is not None:
+                confirming = True
+                continue
+            if checksum:
+                return fetched.total, fetched.resumed
+            _drop_part(part)
+            raise DownloadError(
+                f"{url}: cannot tell whether the file is complete: the server sends no Content-Length, "
+                "ETag or Last-Modified\n  -> "
+                + _hint_with_key("configure the file's size or checksum, or use a mirror that sends sizes", config_key)
+            )
         return fetched.total, fetched.resumed
