@@ -74,6 +74,17 @@ def resolve_model_path(run: str | Path | None = None, model: str | Path | None =
             path=run / "model.skops",
             hint="apply a torch run (deepchrome, attentivechrome, ...), or score it inside the workflow",
         )
+    if not (run / "model.pt").is_file() and (run / "metrics.json").is_file():
+        from chromexpr.io.jsonio import read_json
+
+        metrics = read_json(run / "metrics.json")
+        if isinstance(metrics, dict) and metrics.get("framework") == "ensemble":
+            raise InputError(
+                f"this run is the {metrics.get('model', 'ensemble')} of the regression experiment: it combines its "
+                "members' predictions and has no model of its own",
+                path=run,
+                hint="apply one member run, e.g. results/runs/regression/jamaica_cnn/cell_<CELL>/seed0",
+            )
     return run / "model.pt"
 
 
@@ -228,6 +239,19 @@ def predict_sample(
             f"the model takes {meta['bins']} bins but its geometry gives {geometry.n_bins}", path=loaded.path
         )
 
+    # the weights must fit the card the file records: checked before any binning
+    model = build_model(meta["card"])
+    try:
+        model.load_state_dict(loaded.state_dict)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise InputError(
+            f"the weights do not fit the card the file records ({meta['card'].get('name')!r}): {first}",
+            path=loaded.path,
+            hint="the file's metadata and weights come from different models: use the run's own model.pt",
+        ) from None
+    model.eval()
+
     genes = read_tss(tss)
     unknown = genes["strand"] == "."
     if unknown.any():
@@ -246,9 +270,6 @@ def predict_sample(
     counts = _bin_sample(files, genes, geometry, marks, stat=stat, engine=engine)  # (genes, marks, bins)
     x, applied = sample_input(counts, meta, depth=depth)
 
-    model = build_model(meta["card"])
-    model.load_state_dict(loaded.state_dict)
-    model.eval()
     with torch.no_grad():
         xt = torch.from_numpy(x)  # (genes, marks, bins)
         if task in REGRESSION_TASKS:

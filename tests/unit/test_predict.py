@@ -239,6 +239,34 @@ def test_clear_errors(sample, tmp_path) -> None:
         resolve_model_path(run=sklearn_run)
     with pytest.raises(InputError, match="exactly one of --run DIR and --model FILE"):
         resolve_model_path(run=sklearn_run, model=model)
+    ensemble = tmp_path / "ensemble"
+    ensemble.mkdir()
+    (ensemble / "metrics.json").write_text('{"model": "ensemble", "task": "regression", "framework": "ensemble"}')
+    with pytest.raises(InputError, match="this run is the ensemble of the regression experiment"):
+        resolve_model_path(run=ensemble)
+
+
+def test_a_model_file_with_broken_metadata_or_foreign_weights_is_an_error_before_binning(sample, tmp_path) -> None:
+    model = sample["runs"]["deepchrome"] / "model.pt"
+    tss = sample["ref"] / "tss.tsv"
+    loaded = load_model_file(model)
+    cases = {
+        "a list": ({"format": "chromexpr-model/1", "state_dict": loaded.state_dict, "meta": [1, 2]}, "meta is a list"),
+        "no task": (
+            {"format": "chromexpr-model/1", "state_dict": loaded.state_dict, "meta": {"card": loaded.meta["card"]}},
+            "meta lacks task",
+        ),
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / f"{name}.pt"
+        torch.save(data, path)
+        with pytest.raises(InputError, match=message):
+            predict_sample(path, reads_files(sample), tss)
+    foreign = tmp_path / "foreign.pt"  # convchrome's weights under deepchrome's metadata
+    save_model_file(foreign, load_model_file(sample["runs"]["convchrome"] / "model.pt").state_dict, loaded.meta)
+    with pytest.raises(InputError, match=r"the weights do not fit the card the file records \('deepchrome'\)"):
+        absent = {mark: ("reads", tmp_path / "absent.gz") for mark in sample["reads"]}
+        predict_sample(foreign, absent, tss)  # before any file is read
 
 
 def test_the_published_attentivechrome_checkpoint_predicts_from_bigwigs(tmp_path) -> None:

@@ -173,6 +173,8 @@ def test_same_seed_same_result_other_seed_other_result(dataset_path, tmp_path):
     assert comparable(runs["a"]) == comparable(runs["b"])
     assert read_predictions(tmp_path / "a").equals(read_predictions(tmp_path / "b"))
     assert (tmp_path / "a" / "predictions.tsv.gz").read_bytes() == (tmp_path / "b" / "predictions.tsv.gz").read_bytes()
+    # model.pt too: its zip root is "archive", not the random name of the temporary file it was written to
+    assert (tmp_path / "a" / "model.pt").read_bytes() == (tmp_path / "b" / "model.pt").read_bytes()
     assert not np.array_equal(
         read_predictions(tmp_path / "a")["probability"],
         read_predictions(tmp_path / "c")["probability"],

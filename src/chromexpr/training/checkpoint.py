@@ -77,8 +77,8 @@ def restore_rng(state: dict[str, Any], shuffle: torch.Generator) -> None:
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (plus the format version) to ``path`` atomically."""
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, **state}, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: the zip root is "archive"
+        torch.save({"format": FORMAT, **state}, fh)
     return path
 
 

@@ -144,8 +144,10 @@ def save_model_file(path: str | Path, state_dict: Mapping[str, Any], meta: Mappi
     payload: dict[str, Any] = dict(state_dict)
     if meta is not None:
         payload = {"format": MODEL_FORMAT, "state_dict": dict(state_dict), "meta": dict(meta)}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    # through a file object: torch then names the zip's root folder "archive", not after the (random)
+    # temporary file, so identical runs write identical bytes
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
     return path
 
 
@@ -177,6 +179,7 @@ def load_model_file(path: str | Path) -> ModelFile:
                 path=path,
                 hint="re-train the run, or upgrade chromexpr",
             )
+        _check_layout(data, path)
         loaded = ModelFile(state_dict=dict(data["state_dict"]), meta=dict(data["meta"]), path=path)
         _check_run_card(loaded)
         return loaded
@@ -202,6 +205,27 @@ def check_marks(meta: Mapping[str, Any], given: Sequence[str], *, path: str | Pa
             path=path,
             hint="leave them out, or check the spelling",
         )
+
+
+def _check_layout(data: Mapping[str, Any], path: Path) -> None:
+    """A file of this format holds a state dict of tensors and a meta mapping with the task and the card.
+
+    Raises:
+        InputError: naming what is missing or of the wrong kind.
+    """
+    import torch
+
+    hint = "give a run's model.pt (results/runs/.../model.pt) or a file written by 'chromexpr import-weights'"
+    state, meta = data.get("state_dict"), data.get("meta")
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError("the model file's state_dict is not a mapping of tensors", path=path, hint=hint)
+    if not isinstance(meta, Mapping):
+        raise InputError(f"the model file's meta is a {type(meta).__name__}, not a mapping", path=path, hint=hint)
+    missing = [key for key in ("task", "card") if key not in meta]
+    if missing:
+        raise InputError(f"the model file's meta lacks {', '.join(missing)}", path=path, hint=hint)
+    if not isinstance(meta["task"], str) or not isinstance(meta["card"], Mapping) or "class" not in meta["card"]:
+        raise InputError("the model file's meta has no task name or no card with a model class", path=path, hint=hint)
 
 
 def _check_run_card(loaded: ModelFile) -> None:
