@@ -503,6 +503,12 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
     marks = [m.strip() for m in args.marks.split(",")]
     if not all(marks):
         raise InputError(f"--marks {args.marks!r} has an empty name", hint="give names separated by commas: M1,M2,...")
+    twice = sorted({m for m in marks if marks.count(m) > 1})
+    if twice:
+        raise InputError(
+            f"--marks {args.marks!r} names {', '.join(twice)} more than once",
+            hint="give each mark once, in the checkpoint's encoder order",
+        )
     out = Path(args.out)
     sidecar = out.parent / f"{out.stem}.json"
     if sidecar == out:

@@ -123,3 +123,18 @@ def test_live_writer_of_the_same_target_is_not_disturbed(tmp_path: Path) -> None
         time.sleep(0.05)
     assert not tmp.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["counts.npy"]
+
+
+def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path: Path) -> None:
+    """An OSError of the temporary file (a folder one cannot create files in, a full disk) names the output
+    the user gave, so the command line's error names it too."""
+    import errno
+
+    with pytest.raises(FileNotFoundError) as info, atomic_path("/proc/chromexpr-test.tsv") as tmp:
+        tmp.write_text("never")
+    assert info.value.filename == "/proc/chromexpr-test.tsv"
+    target = tmp_path / "out.tsv"
+    with pytest.raises(OSError) as info, atomic_path(target) as tmp:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []  # the temporary is gone

@@ -314,3 +314,14 @@ def test_import_weights_refuses_bins_no_command_could_use(tmp_path: Path, capsys
     assert err.startswith(f"chromexpr import-weights: error: --bins {bins}: the bins must be a positive even number")
     assert "e.g. --bins 100" in err
     assert not (tmp_path / "model.pt").exists()
+
+
+def test_import_weights_refuses_a_mark_named_twice_naming_the_flag(tmp_path: Path, capsys) -> None:
+    argv = ["import-weights", "--card", "attentivechrome", "--reference", str(CHECKPOINT)]
+    argv += ["--marks", "H3K4me1,H3K4me3,H3K4me3,H3K27me3,H3K36me3", "--out", str(tmp_path / "model.pt")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "chromexpr import-weights: error: --marks 'H3K4me1,H3K4me3,H3K4me3,H3K27me3,H3K36me3' names H3K4me3 more than once"
+    )
+    assert not (tmp_path / "model.pt").exists()

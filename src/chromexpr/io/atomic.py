@@ -130,7 +130,10 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     if suffix is None:
         suffix = "".join(target.suffixes)
     remove_stale_temporaries(target, suffix)
-    fd, tmp_path = _locked_temporary(target, suffix)
+    try:
+        fd, tmp_path = _locked_temporary(target, suffix)
+    except OSError as exc:
+        raise _naming(exc, target) from exc
     try:
         yield tmp_path
         # mkstemp creates 0600 files; give the output the permissions of a normal new file
@@ -138,12 +141,24 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, target)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        if exc.filename is None or str(exc.filename) == str(tmp_path):
+            raise _naming(exc, target) from exc
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
     finally:
         os.close(fd)  # releases the lock
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """``exc`` about ``target``, not the temporary file the user never named (a full disk, a folder one
+    cannot write to)."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(target))
 
 
 def sha256sum(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -56,6 +56,12 @@ def test_reads_are_binned_at_the_experiments_window(demo_config):
         ),
         ({"counts": ""}, [("E003", "E123")], "experiments.differential.counts", "raw RNA-seq read counts"),
         ({"window_bp": 10050}, [("E003", "E123")], "experiments.differential.window_bp", "not a multiple"),
+        (
+            {"window_bp": 2000},
+            [("E003", "E123")],
+            "experiments.differential.window_bp",
+            "window_bp 2000 gives 40 bins of 100 bp, but deepdiff_raw_d",
+        ),
     ],
 )
 def test_rules_name_the_key(demo_config, edit, pairs, key, message):

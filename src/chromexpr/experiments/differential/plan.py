@@ -143,6 +143,16 @@ def check_pairs(
             key=f"{key}.window_bp",
             hint="the paper: 10000 with 100-bp bins",
         )
+    bins = 2 * int(block["window_bp"]) // int(config["bins"]["bin_bp"])
+    wrong = [m for m in block["models"] if int(cards[m]["input"].get("bins", bins)) != bins]
+    if wrong:
+        takes = sorted({int(cards[m]["input"]["bins"]) for m in wrong})
+        raise InputError(
+            f"window_bp {block['window_bp']} gives {bins} bins of {config['bins']['bin_bp']} bp, but "
+            f"{', '.join(wrong)} take(s) {' or '.join(map(str, takes))} bins",
+            key=f"{key}.window_bp",
+            hint=f"set it to {takes[0] * int(config['bins']['bin_bp']) // 2} (the paper: 10000 with 100-bp bins)",
+        )
 
 
 def geometry(bins: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,13 @@ def check(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], res
                 key=f"experiments.interpret.{key}.models",
                 hint="add them to experiments.interpret.models, or drop them here",
             )
+    gan = block["gan"]
+    if gan["models"] and gan["top_k"] > gan["n_samples"]:
+        raise InputError(
+            f"experiments.interpret.gan.top_k {gan['top_k']} is more than the {gan['n_samples']} samples scored",
+            key="experiments.interpret.gan.top_k",
+            hint="keep top_k at most n_samples (the paper: 100 of 3 million)",
+        )
     unknown = [c for c in cells(config) if c not in config["cells"]]
     if unknown:
         raise InputError(
