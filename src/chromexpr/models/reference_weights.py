@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import pickle
-import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ import torch
 from torch import nn
 
 from chromexpr.errors import InputError
+from chromexpr.io.weights_only import pickled_global, refusal
 from chromexpr.models.attentivechrome import AttentiveChrome
 from chromexpr.models.deepdiff import AttentiveChromeDiff, DeepDiff
 from chromexpr.models.registry import build_model, load_card
@@ -171,21 +171,14 @@ def read_reference_state(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        text = str(err)
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-        if found is not None:
+        name = pickled_global(err)
+        if name is not None:
             raise InputError(
-                f"refused: not a plain state dict, it pickles {found.group(1)}, and loading it could run code",
+                f"refused: not a plain state dict, it pickles {name}, and loading it could run code",
                 path=path,
                 hint=f"load the whole model once where you trust it and save its weights only, {_SAVE_HINT}",
             ) from err
-        detail = re.search(r"WeightsUnpickler error:\s*(.+?)\s*(?:\n\n|$)", text, re.S)
-        reason = detail.group(1).strip() if detail else (text.strip().splitlines() or [type(err).__name__])[0]
-        raise InputError(
-            f"not a readable PyTorch checkpoint (the weights-only unpickler stopped: {reason})",
-            path=path,
-            hint=_SAVE_HINT,
-        ) from err
+        raise InputError(f"not a readable PyTorch checkpoint ({refusal(err)})", path=path, hint=_SAVE_HINT) from err
     except Exception as err:  # noqa: BLE001 - zip, EOF and format errors of torch.load differ by version
         raise InputError(
             f"not a readable PyTorch checkpoint (torch.load: {type(err).__name__}: {err})", path=path, hint=_SAVE_HINT

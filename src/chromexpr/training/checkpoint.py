@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from chromexpr.io.atomic import atomic_path
+from chromexpr.io.weights_only import refusal
 
 FORMAT = 2
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -100,10 +101,7 @@ def load_checkpoint(path: str | Path, map_location: torch.device | str = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - UnpicklingError, zip and EOF errors differ by torch version
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise CheckpointRefused(
-            f"not a chromexpr checkpoint that loads without running code ({type(err).__name__}: {first[:200]})"
-        ) from err
+        raise CheckpointRefused(f"not a chromexpr checkpoint that loads without running code ({refusal(err)})") from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise CheckpointRefused(f"checkpoint format {found!r}, this version writes {FORMAT}")

@@ -39,6 +39,7 @@ import numpy as np
 from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
 from chromexpr.io.jsonio import to_jsonable
+from chromexpr.io.weights_only import refusal
 
 MODEL_FORMAT = "chromexpr-model/1"
 
@@ -166,7 +167,7 @@ def load_model_file(path: str | Path) -> ModelFile:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch.load's errors differ by version and cause
         raise InputError(
-            f"not a chromexpr model file (torch.load with weights_only: {type(err).__name__}: {err})",
+            f"not a chromexpr model file ({refusal(err)})",
             path=path,
             hint="give a run's model.pt (results/runs/.../model.pt) or a file written by 'chromexpr import-weights'",
         ) from err
