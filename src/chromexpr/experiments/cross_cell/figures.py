@@ -107,6 +107,13 @@ def _label_fontsize(points_per_label: float, largest: float = 8.0, smallest: flo
 # Fig. 3
 
 
+def _annotate_cells(ax, values: np.ndarray, *, fontsize: float) -> None:
+    """Write each finite value of the ``(rows, columns)`` heatmap in its cell, dark on light colours."""
+    for r, c in zip(*np.nonzero(np.isfinite(values)), strict=True):
+        v = values[r, c]
+        ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=fontsize, color="black" if v > 0.6 else "white")
+
+
 def _matrix(table: pd.DataFrame, cells: list[str]) -> np.ndarray:
     wide = table.assign(cell_a=table["cell_a"].astype(str), cell_b=table["cell_b"].astype(str)).pivot_table(
         index="cell_a", columns="cell_b", values="normalized", aggfunc="first", dropna=False
@@ -172,19 +179,7 @@ def correlation_heatmaps_figure(tables: Mapping[str, pd.DataFrame], *, title: st
                     genes = f": {int(counts.max()):,} genes"
             ax.set_title(f"({chr(ord('a') + i)}) {split}{genes}")
             if n <= 8:
-                for r in range(n):
-                    for c in range(n):
-                        v = values[r, c]
-                        if np.isfinite(v):
-                            ax.text(
-                                c,
-                                r,
-                                f"{v:.2f}",
-                                ha="center",
-                                va="center",
-                                fontsize=6.5 if n <= 6 else 5.5,
-                                color="black" if v > 0.6 else "white",
-                            )
+                _annotate_cells(ax, values, fontsize=6.5 if n <= 6 else 5.5)
         fig.colorbar(
             image,
             ax=axes,
@@ -271,19 +266,7 @@ def experiment_heatmap_figure(table: pd.DataFrame, *, title: str | None = None) 
             spine.set_color("#bbbbbb")
             spine.set_linewidth(0.5)
         if n_cols <= 12:
-            for r in range(n_rows):
-                for c in range(n_cols):
-                    v = values[r, c]
-                    if np.isfinite(v):
-                        ax.text(
-                            c,
-                            r,
-                            f"{v:.2f}",
-                            ha="center",
-                            va="center",
-                            fontsize=7,
-                            color="black" if v > 0.6 else "white",
-                        )
+            _annotate_cells(ax, values, fontsize=7)
         ax.set_xlabel("target (test) cell")
         auroc = pd.to_numeric(data.get("test_auroc", pd.Series(dtype=float)), errors="coerce")
         auroc = auroc[~data["empty"].to_numpy(dtype=bool)].dropna() if len(auroc) else auroc
