@@ -60,6 +60,22 @@ _RECORD = (
 #: what produced it
 _PROVENANCE = ("card", "input", "training", "torch_version", "sklearn_version", "chromexpr_version")
 
+#: the end of every multi-cell run's keys (the regression ensemble's members and its cell-type classifier)
+_MULTI_CELL = (
+    "target",
+    "target_label",
+    "train_cells",
+    "valid_cells",
+    "test_cells",
+    *_RECORD,
+    "n_train",
+    "n_valid",
+    "n_test",
+    "datasets",
+    "dataset_sha256",
+    *_PROVENANCE,
+)
+
 #: the keys of each task's ``metrics.json``, in the order written (the run's ``info`` keys follow)
 METRICS_KEYS: dict[str, tuple[str, ...]] = {
     "classification": (
@@ -127,18 +143,7 @@ METRICS_KEYS: dict[str, tuple[str, ...]] = {
         "valid_pearson",
         "valid_spearman",
         "valid_r2",
-        "target",
-        "target_label",
-        "train_cells",
-        "valid_cells",
-        "test_cells",
-        *_RECORD,
-        "n_train",
-        "n_valid",
-        "n_test",
-        "datasets",
-        "dataset_sha256",
-        *_PROVENANCE,
+        *_MULTI_CELL,
     ),
     "cell_type": (
         "model",
@@ -150,18 +155,7 @@ METRICS_KEYS: dict[str, tuple[str, ...]] = {
         "classes",
         "valid_loss",
         "valid_accuracy",
-        "target",
-        "target_label",
-        "train_cells",
-        "valid_cells",
-        "test_cells",
-        *_RECORD,
-        "n_train",
-        "n_valid",
-        "n_test",
-        "datasets",
-        "dataset_sha256",
-        *_PROVENANCE,
+        *_MULTI_CELL,
     ),
 }
 METRICS_KEYS["domain_adaptation"] = METRICS_KEYS["classification"]
