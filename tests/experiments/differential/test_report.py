@@ -4,7 +4,6 @@ fragment's links and wording, the tables behind it, redrawing the figures from t
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -25,36 +24,8 @@ from chromexpr.experiments.differential.report import (
     differential_report_files,
 )
 
+from ..conftest import SectionLinks
 from .test_evaluate import PAIRS, write_run, write_tree
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[str] = []
-        self.links: list[str] = []
-        self.sections: list[str] = []
-        self.h2: list[str] = []
-        self._in_h2 = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.images.append(a["src"])
-        elif tag == "a":
-            self.links.append(a["href"])
-        elif tag == "section":
-            self.sections.append(a.get("id", ""))
-        elif tag == "h2":
-            self._in_h2 = True
-
-    def handle_endtag(self, tag):
-        if tag == "h2":
-            self._in_h2 = False
-
-    def handle_data(self, data):
-        if self._in_h2:
-            self.h2.append(data)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +63,7 @@ def test_every_file_and_the_fragment(built) -> None:
     for name in differential_report_files():
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
-    parser = _Links()
+    parser = SectionLinks()
     parser.feed(html)
     assert parser.sections == ["differential"] and "".join(parser.h2).strip() == SECTION_TITLE
     assert parser.images == [f"differential/{s}.png" for s in ("fig4_pcc_per_pair", "scatter_lfc", "fig5_attention")]

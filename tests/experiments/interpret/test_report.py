@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import zlib
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,8 @@ from chromexpr.experiments.interpret.report import (
     interpret_report_files,
     read_interpret,
 )
+
+from ..conftest import SectionLinks
 
 MARKS = ["H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3"]
 BINS_BP = [-200, -100, 0, 100]
@@ -153,23 +154,6 @@ def read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(out / name, sep="\t", dtype={"cell": str}, keep_default_na=False)
 
 
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[str] = []
-        self.links: list[str] = []
-        self.sections: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.images.append(a["src"])
-        elif tag == "a":
-            self.links.append(a["href"])
-        elif tag == "section":
-            self.sections.append(a.get("id", ""))
-
-
 def test_files_list() -> None:
     files = interpret_report_files()
     assert files[:5] == ["signs.tsv", "mark_attention.tsv", "gan_sanity.tsv", "linear_weights.tsv", "section.html"]
@@ -249,7 +233,7 @@ def test_linear_weights_rows(built) -> None:
 def test_section_html(built) -> None:
     out, _ = built
     html = (out / "section.html").read_text(encoding="utf-8")
-    page = _Page()
+    page = SectionLinks()
     page.feed(html)
     assert page.sections == ["interpret"]
     assert SECTION_TITLE in html

@@ -4,7 +4,6 @@ fragment's links and wording, the tables behind it, redrawing the figures."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -15,36 +14,8 @@ from chromexpr.experiments.transfer import plan
 from chromexpr.experiments.transfer.figures import redraw
 from chromexpr.experiments.transfer.report import SECTION_TITLE, build_transfer_section
 
+from ..conftest import SectionLinks
 from .test_evaluate import AUROC, SOURCE, TARGETS, write_transfer_run, write_tree
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[str] = []
-        self.links: list[str] = []
-        self.sections: list[str] = []
-        self.h2: list[str] = []
-        self._in_h2 = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.images.append(a["src"])
-        elif tag == "a":
-            self.links.append(a["href"])
-        elif tag == "section":
-            self.sections.append(a.get("id", ""))
-        elif tag == "h2":
-            self._in_h2 = True
-
-    def handle_endtag(self, tag):
-        if tag == "h2":
-            self._in_h2 = False
-
-    def handle_data(self, data):
-        if self._in_h2:
-            self.h2.append(data)
 
 
 def build(tmp_path: Path, protocol: str = "honest", **kw) -> tuple[Path, dict[str, Path]]:
@@ -82,7 +53,7 @@ def test_every_file_and_the_fragment(tmp_path: Path) -> None:
     html = (out / "section.html").read_text()
     assert html.lstrip().startswith('<section id="transfer">') and html.rstrip().endswith("</section>")
     assert "<html" not in html and "<body" not in html  # a fragment
-    parsed = _Links()
+    parsed = SectionLinks()
     parsed.feed(html)
     assert parsed.sections == ["transfer"]
     assert "".join(parsed.h2).strip() == SECTION_TITLE == "Cross-cell transfer (TransferChrome, Table 3 and Fig. 4)"
