@@ -4,9 +4,9 @@ The REMC consolidated tagAlign files are hundreds of MB to several GB each and t
 university host, so a download must survive dropped connections, rate limiting and killed jobs without
 ever leaving a file under its final name that looks complete but is not. The contract:
 
-* bytes go to ``<dest>.part``, and the server's validators of the file (``ETag``, ``Last-Modified``, size)
-  to ``<dest>.part.json``; a later call (or a later attempt) resumes the part with ``Range: bytes=N-`` and
-  ``If-Range: <validator>``, so a server whose file changed sends it whole again. A part without that
+* bytes go to ``<dest>.part``, and the validator the server gave for the file (its ``ETag``, else its
+  ``Last-Modified``) to ``<dest>.part.json``; a later call (or a later attempt) resumes the part with
+  ``Range: bytes=N-`` and ``If-Range: <validator>``, so a server whose file changed sends it whole again. A part without that
   record (left by something else, or from a server that gives no validator) is not trusted: the
   download starts over;
 * a body without ``Content-Length`` that ends is confirmed with a range request from its end (HTTP
@@ -101,7 +101,6 @@ class _Fetched:
 
     total: int | None  # full file size announced by the server, if any
     resumed: bool  # the part now holds bytes from more than one response
-    validator: str | None = None  # the ETag (or else Last-Modified) of a response that started the part
     open_ended: bool = False  # the body had no Content-Length and was not chunked: it ended when the
     # connection closed, which looks the same as a cut connection
 
@@ -230,7 +229,7 @@ def _fetch_once(
                 _, _, total = _parse_content_range(exc.headers.get("Content-Range") if exc.headers else None)
                 size = total if total is not None else expected_size
                 if size is not None and size == have:
-                    return _Fetched(total=size, resumed=True, validator=validator)
+                    return _Fetched(total=size, resumed=True)
                 raise _Restart(f"server refused to resume at byte {have} (HTTP 416)") from None
             if code == 429 or code >= 500:
                 raise _Retryable(f"HTTP {code} {exc.reason}", _retry_after(exc.headers)) from None
@@ -293,7 +292,7 @@ def _fetch_once(
         of = f" of {total}" if total is not None else ""
         raise _Retryable(f"connection closed after {offset + received}{of} bytes")
     open_ended = body is None and not getattr(response, "chunked", False)
-    return _Fetched(total=total, resumed=offset > 0, validator=validator, open_ended=open_ended)
+    return _Fetched(total=total, resumed=offset > 0, open_ended=open_ended)
 
 
 # --- verification ---------------------------------------------------------------------------------
