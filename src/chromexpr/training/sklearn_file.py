@@ -39,7 +39,8 @@ def save_sklearn_file(path: str | Path, estimator: Any) -> Path:
     import skops.io
 
     path = Path(path)
-    data = reproducible_zip(_renumber(skops.io.dumps(estimator, compression=zipfile.ZIP_DEFLATED)))
+    # compressed once, by reproducible_zip: skops and _renumber store their members as they are
+    data = reproducible_zip(_renumber(skops.io.dumps(estimator)))
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
     return path
@@ -68,7 +69,7 @@ def _renumber(data: bytes) -> bytes:
 
         schema = visit(schema)
         out = io.BytesIO()
-        with zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_DEFLATED) as dst:
+        with zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_STORED) as dst:
             for member in src.infolist():
                 if member.filename == "schema.json":
                     dst.writestr("schema.json", json.dumps(schema, indent=2))
@@ -77,8 +78,8 @@ def _renumber(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def untrusted_types(path: str | Path) -> list[str]:
-    """The types ``path`` names that :func:`load_sklearn_file` refuses (none for a file chromexpr wrote).
+def _named_types(path: str | Path) -> list[str]:
+    """Every type ``path`` names beyond skops' default trusted ones.
 
     Raises:
         InputError: the file is missing or not a skops file.
@@ -94,6 +95,19 @@ def untrusted_types(path: str | Path) -> list[str]:
         raise InputError(
             f"not a chromexpr scikit-learn model file (skops: {type(err).__name__}: {err})", path=path, hint=_HINT
         ) from err
+    return list(names)
+
+
+def untrusted_types(path: str | Path) -> list[str]:
+    """The types ``path`` names that :func:`load_sklearn_file` refuses (none for a file chromexpr wrote).
+
+    Raises:
+        InputError: the file is missing or not a skops file.
+    """
+    return _refused(_named_types(path))
+
+
+def _refused(names: list[str]) -> list[str]:
     return [name for name in names if not name.startswith(TRUSTED_PREFIXES)]
 
 
@@ -105,7 +119,8 @@ def load_sklearn_file(path: str | Path) -> Any:
     """
     import skops.io
 
-    refused = untrusted_types(path)
+    trusted = _named_types(path)
+    refused = _refused(trusted)
     if refused:
         raise InputError(
             f"refused: the model file names types chromexpr does not write ({', '.join(refused[:5])}); "
@@ -113,7 +128,6 @@ def load_sklearn_file(path: str | Path) -> Any:
             path=path,
             hint=_HINT,
         )
-    trusted = skops.io.get_untrusted_types(file=path)  # every one under TRUSTED_PREFIXES
     try:
         return skops.io.load(path, trusted=trusted)
     except Exception as err:  # noqa: BLE001 - a file that names only our types but does not rebuild
