@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from chromexpr.errors import InputError
 from chromexpr.io.atomic import atomic_path
 
 #: how floats are written in every report table
@@ -26,4 +27,16 @@ def write_tsv(path: str | Path, table: pd.DataFrame) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format=FLOAT_FORMAT, na_rep="")
+    return path
+
+
+def require_table(path: str | Path, what: str, hint: str) -> Path:
+    """``path`` as a Path, when the table a figure is redrawn from exists.
+
+    Raises:
+        InputError: "<what> table not found", naming the file and how to build it (``hint``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} table not found", path=path, hint=hint)
     return path

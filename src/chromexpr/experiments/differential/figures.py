@@ -31,10 +31,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from chromexpr.errors import InputError
 from chromexpr.experiments.differential.evaluate import ATTENTION_TABLE_COLUMNS, SCATTER_COLUMNS
 from chromexpr.plotting.base import finish_bar_axis, grid, legend_columns, message_figure, save_figure, sd_bars
 from chromexpr.plotting.style import PAGE_WIDTH_IN, RC, model_color, model_style
+from chromexpr.reporting.files import require_table
 
 #: (face colour, hatch) of each model of the experiment
 MODEL_LOOK: dict[str, tuple[str, str]] = {
@@ -527,13 +527,9 @@ def redraw(
     workflow's results folder, is what every experiment's ``redraw`` takes; this one reads nothing there.)"""
     section_dir = Path(section_dir)
     out_dir = Path(out_dir) if out_dir is not None else section_dir
-    per_pair_path = section_dir / "per_pair.tsv"
-    if not per_pair_path.is_file():
-        raise InputError(
-            "per-pair table not found",
-            path=per_pair_path,
-            hint="build the differential section first (build_differential_section)",
-        )
+    per_pair_path = require_table(
+        section_dir / "per_pair.tsv", "per-pair", "build the differential section first (build_differential_section)"
+    )
     per_pair = _read_tsv(per_pair_path)
     attention = _optional(section_dir / "attention.tsv", ATTENTION_TABLE_COLUMNS)
     scatter = _optional(section_dir / "scatter.tsv.gz", SCATTER_COLUMNS)

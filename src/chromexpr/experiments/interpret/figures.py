@@ -49,6 +49,7 @@ from chromexpr.experiments.interpret.evaluate import (
 from chromexpr.experiments.interpret.plan import INTERPRET_FIGURE_STEMS
 from chromexpr.plotting.base import grid, message_figure, save_figure
 from chromexpr.plotting.style import PAGE_WIDTH_IN, PALETTE, RC
+from chromexpr.reporting.files import require_table
 
 __all__ = [
     "ATTENTION_CMAP",
@@ -602,12 +603,7 @@ def write_figures(data: Mapping[str, Any], out_dir: str | Path) -> dict[str, Pat
 
 
 def _section_table(path: Path, numeric: Sequence[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(
-            "interpretation table not found",
-            path=path,
-            hint="build the interpretation section first (the report_interpret rule)",
-        )
+    require_table(path, "interpretation", "build the interpretation section first (the report_interpret rule)")
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     for column in numeric:
         table[column] = pd.to_numeric(table[column], errors="coerce")

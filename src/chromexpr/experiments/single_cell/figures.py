@@ -36,7 +36,6 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import auc as area_under_curve
 
-from chromexpr.errors import InputError
 from chromexpr.evaluation.runs import CURVE_COLUMNS, ROC_COLUMNS
 from chromexpr.plotting.base import (
     AUROC_LABEL,
@@ -62,6 +61,7 @@ from chromexpr.plotting.style import (
     assign_styles,
     order_models,
 )
+from chromexpr.reporting.files import require_table
 
 
 def per_cell_auroc_figure(per_cell: pd.DataFrame, *, title: str | None = None, max_bars_per_row: int = 112) -> Figure:
@@ -678,13 +678,11 @@ def redraw(
     """
     tables_dir = Path(tables_dir)
     out_dir = Path(out_dir) if out_dir is not None else tables_dir
-    per_cell_path = tables_dir / "per_cell_auroc.tsv"
-    if not per_cell_path.is_file():
-        raise InputError(
-            "per-cell AUROC table not found",
-            path=per_cell_path,
-            hint="build the report first (build_report / the 'report' target)",
-        )
+    per_cell_path = require_table(
+        tables_dir / "per_cell_auroc.tsv",
+        "per-cell AUROC",
+        "build the report first (build_report / the 'report' target)",
+    )
     per_cell = read_tsv(per_cell_path)
     if "converged" in per_cell.columns:
         per_cell["converged"] = per_cell["converged"].astype(str).str.lower().isin(["true", "1"])

@@ -29,7 +29,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from chromexpr.errors import InputError
 from chromexpr.experiments.transfer.evaluate import CURVE_COLUMNS, ROW_ORDER
 from chromexpr.experiments.transfer.plan import TRANSFER_FIGURE_STEMS
 from chromexpr.plotting.base import (
@@ -44,6 +43,7 @@ from chromexpr.plotting.base import (
     sd_bars,
 )
 from chromexpr.plotting.style import PAGE_WIDTH_IN, RC, model_color
+from chromexpr.reporting.files import require_table
 
 #: the stems ``redraw`` writes, as the plan declares them: Fig. 4, then the domain curves
 FIG4_STEM, CURVES_STEM = TRANSFER_FIGURE_STEMS
@@ -314,13 +314,9 @@ def redraw(
     """
     section_dir = Path(section_dir)
     out_dir = Path(out_dir) if out_dir is not None else section_dir
-    per_target_path = section_dir / "per_target.tsv"
-    if not per_target_path.is_file():
-        raise InputError(
-            "per-target table not found",
-            path=per_target_path,
-            hint="build the transfer section first (build_transfer_section)",
-        )
+    per_target_path = require_table(
+        section_dir / "per_target.tsv", "per-target", "build the transfer section first (build_transfer_section)"
+    )
     per_target = _read_tsv(per_target_path)
     curves_path = section_dir / "domain_curves.tsv"
     curves = (
