@@ -15,18 +15,14 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
-
-from chromexpr import dag
-from chromexpr.errors import InputError
+from chromexpr import dag, inputs
 from chromexpr.experiments import registry
 from chromexpr.io.atomic import sha256sum
 from chromexpr.models.registry import card_digest
-from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
+from chromexpr.shipped import shipped_file
 
 REPO = Path(workflow.basedir)
 SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
-SHIPPED = shipped_names()
 
 _CODE_HASHES = {}
 
@@ -49,78 +45,21 @@ def run_code(script):
     return lambda wildcards: script_code(script, [wildcards.model])
 
 
-def repo_or_cwd(path):
-    """A user path from the config: relative to the working directory or else to the repository
-    (then absolute, so such inputs move only together with the repository)."""
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return str(p)
-    return str(REPO / p)
+# a user path from the config: relative to the working directory or else to the repository (then
+# absolute, so such inputs move only together with the repository)
+repo_or_cwd = inputs.repo_or_cwd(REPO)
 
 
 def config_file(key, *, must_exist=True):
     """The input path for the config value at dotted ``key``: a shipped file (``chromexpr:<name>``)
     is staged into resources/shipped/<name>; a user path is taken as written (see repo_or_cwd).
-    """
-    value = config
-    for part in key.split("."):
-        value = value[part]
-    if is_shipped(value):
-        name = value[len(SHIPPED_PREFIX) :]
-        if name not in SHIPPED:
-            raise InputError(
-                f"chromexpr ships no file '{name}'",
-                key=key,
-                hint=f"shipped files: {', '.join(SHIPPED)}; or give a path to your own file",
-            )
-        return f"resources/shipped/{name}"
-    if not value:
-        raise InputError(
-            "no file given", key=key, hint="set it to the path of your file"
-        )
-    path = repo_or_cwd(value)
-    if must_exist and not Path(path).exists():
-        raise InputError(
-            f"file '{value}' not found (looked in the working directory and the repository)",
-            key=key,
-            hint="fix the path, or give it relative to the directory you run snakemake in",
-        )
-    return path
+    Checked as the DAG build checks it (chromexpr.inputs.job_input)."""
+    return inputs.job_input(config, key, repo_or_cwd, must_exist=must_exist)
 
 
 def shipped_checksum(wildcards):
     """sha256 of a shipped file: the only param of the rule that stages it."""
     return sha256sum(shipped_file(wildcards.name))
-
-
-def local_file(path):
-    """The real file behind an input path, for checks at DAG build (staged files are read from
-    the package)."""
-    if path.startswith("resources/shipped/"):
-        return shipped_file(path[len("resources/shipped/") :])
-    return Path(path)
-
-
-def check_duplicates(table, keys, path):
-    """A table row listed twice (by ``keys``) is an error naming the file and line."""
-    dup = table.duplicated(keys, keep=False)
-    if dup.any():
-        line = int(dup.to_numpy().nonzero()[0][0]) + 2
-        row = table[dup].iloc[0]
-        raise InputError(
-            f"{', '.join(str(row[k]) for k in keys)} is listed more than once",
-            path=path,
-            line=line,
-            hint="keep one row for it",
-        )
-
-
-def read_table(path, schema):
-    """A TSV table of the user's, checked row by row against ``config/schemas/<schema>`` (errors name the
-    file, the line and the column)."""
-    return dag.read_user_table(
-        path, workflow.source_path(f"../config/schemas/{schema}")
-    )
 
 
 # GPU routing, in one place. The rules that train a torch model declare `group: TORCH_GROUP` and
@@ -194,8 +133,9 @@ def config_names():
 
 
 # Every check that can be made before a job runs, in one place: a problem stops the run here with one
-# message (the config key, or the file and line, and what to do) instead of failing jobs later. The source
-# and experiment rules files check the tables and files they read when they are included.
+# message (the config key, or the file and line, and what to do) instead of failing jobs later. The same
+# two calls as `chromexpr check-config` (chromexpr.dag.check_config_files), so both refuse the same configs
+# with the same messages; the rules use the tables read here (INPUTS).
 with dag.exit_on_input_error():
     # one message naming the key (no schema dump), then the schema's defaults filled in
     dag.prepare_config(config, SCHEMA)
@@ -206,6 +146,10 @@ with dag.exit_on_input_error():
     # the card of every model the experiments train or apply
     CARDS = dag.load_cards(config)
     dag.check_config(config, CARDS, resolve=repo_or_cwd)
+    # the files and tables the config names: the source's, then each enabled experiment's
+    INPUTS = inputs.check_inputs(
+        config, CARDS, inputs.Paths(repo_or_cwd, SCHEMA.parent)
+    )
     CARD_TRAINING = {m: card_digest(card, "training") for m, card in CARDS.items()}
     CARD_DOCUMENTATION = {
         m: card_digest(card, "documentation") for m, card in CARDS.items()

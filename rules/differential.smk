@@ -8,12 +8,9 @@ from chromexpr.experiments.differential import plan as differential_plan
 DIFFERENTIAL = config["experiments"]["differential"]
 DIFF_RUN = differential_plan.RUN
 DIFF_MODELS = differential_plan.models(config)
-with dag.exit_on_input_error():  # checked with the config (common.smk); read again here
-    DIFF_PAIRS = (
-        differential_plan.pairs(config, resolve=repo_or_cwd)
-        if DIFFERENTIAL["enabled"]
-        else []
-    )
+# the pairs and the counts table, read and checked with the config (rules/common.smk, INPUTS)
+DIFF_INPUTS = INPUTS.experiments.get("differential", {})
+DIFF_PAIRS = DIFF_INPUTS.get("pairs", [])
 DIFF_CELLS = differential_plan.cells(DIFF_PAIRS)
 DIFF_TORCH_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
 DIFF_SKLEARN_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "sklearn"] or [
@@ -21,21 +18,7 @@ DIFF_SKLEARN_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "sklearn"] or [
 ]
 DIFF_ATTENTION_PAIR = differential_plan.attention_pair(config, DIFF_PAIRS)
 # the raw RNA-seq read counts of the targets: the configured table, or the remc source's download
-DIFF_COUNTS = (
-    config_file("experiments.differential.counts")
-    if DIFFERENTIAL["counts"] and DIFFERENTIAL["enabled"]
-    else "resources/remc/counts.tsv.gz"
-)
-# every paired cell has a column in the counts matrix (read now when it exists; a download: once it is)
-if DIFFERENTIAL["enabled"] and (
-    not DIFF_COUNTS.startswith("resources/remc/") or Path(DIFF_COUNTS).exists()
-):
-    with dag.exit_on_input_error():
-        read_expression(
-            local_file(DIFF_COUNTS),
-            DIFF_CELLS,
-            duplicates=config["expression"]["duplicates"],
-        )
+DIFF_COUNTS = DIFF_INPUTS.get("counts", "resources/remc/counts.tsv.gz")
 EXPERIMENT_TARGETS["differential"] = lambda: [
     "results/report/differential/section.html"
 ]

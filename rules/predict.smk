@@ -3,30 +3,20 @@
 # (chromexpr.predict, the same code as `chromexpr predict`). No expression data needed.
 
 
+from chromexpr.experiments.predict import inputs as predict_inputs
 from chromexpr.experiments.predict import plan as predict_plan
 
 PREDICT = config["predict"]
 PREDICT_CELL = predict_plan.training_cell(config)
-# config/predict.tsv as {sample: {mark: path}}, read and checked before any job runs (predict.models, cell,
-# seed and tss were checked with the config)
-PREDICT_SAMPLES = {}
-if PREDICT["samples"]:
-    with dag.exit_on_input_error():
-        PREDICT_TABLE = repo_or_cwd(PREDICT["samples"])
-        _table = read_table(PREDICT_TABLE, "predict.schema.yaml")
-        check_duplicates(_table, ["sample", "mark"], PREDICT_TABLE)
-        for _row in _table.itertuples():
-            PREDICT_SAMPLES.setdefault(_row.sample, {})[_row.mark] = _row.path
-        predict_plan.check_samples(
-            config, CARDS, PREDICT_SAMPLES, PREDICT_TABLE, repo_or_cwd
-        )
+# config/predict.tsv as {sample: {mark: path}}, read and checked with the config (rules/common.smk, INPUTS)
+PREDICT_SAMPLES = INPUTS.experiments.get("predict", {})
 EXPERIMENT_TARGETS["predict"] = lambda: predict_plan.targets(config, PREDICT_SAMPLES)
 
 
 rule predict_sample:
     input:
         unpack(
-            lambda wc: predict_plan.inputs(
+            lambda wc: predict_inputs.job_inputs(
                 config, CARDS, PREDICT_SAMPLES, wc.sample, wc.model, repo_or_cwd
             )
         ),

@@ -1,6 +1,9 @@
 # Files that ship with chromexpr (demo tables, reference tables) are copied into resources/shipped/
 # so that every input is a relative path; the copy's only param is the file's checksum, so a moved
 # project stays up to date and an updated package table re-runs what reads it.
+from chromexpr.shipped import shipped_names
+
+SHIPPED = shipped_names()
 
 
 rule stage_shipped:

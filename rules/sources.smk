@@ -1,53 +1,7 @@
 # The data sources (demo | remc | local | processed) and the datasets' geometry: the helpers the stage rules
 # (demo, download, reference, binning, dataset) and the experiments share, and the checks of the source's
-# files and tables, made here before any job runs.
-from chromexpr.io.tables import read_expression
+# files and tables, made with the config's (rules/common.smk: chromexpr.inputs.check_inputs).
 from chromexpr.preprocess.counting import is_bigwig as bigwig_by_content
-
-
-def _read_files_table():
-    path = repo_or_cwd(config["source"]["local"]["files"])
-    table = read_table(path, "files.schema.yaml")
-    check_duplicates(table, ["cell", "mark"], path)
-    have = set(zip(table["cell"], table["mark"]))
-    missing = [f"{c}/{m}" for c in CELLS for m in MARKS if (c, m) not in have]
-    if missing:
-        raise InputError(
-            f"no file for {len(missing)} cell/mark pairs ({', '.join(missing[:6])}"
-            f"{' ...' if len(missing) > 6 else ''})",
-            path=path,
-            hint="add a row 'cell mark path' for each, or remove the cell or mark from the config",
-        )
-    files = {(r.cell, r.mark): repo_or_cwd(r.path) for r in table.itertuples()}
-    for (cell, mark), file in files.items():
-        if cell in CELLS and mark in MARKS and not Path(file).is_file():
-            raise InputError(
-                f"the file of {cell}/{mark} does not exist: {file}",
-                path=path,
-                hint="fix the path (relative paths are taken from the working directory)",
-            )
-    return files
-
-
-def _read_processed_table():
-    path = repo_or_cwd(config["source"]["processed"]["files"])
-    table = read_table(path, "processed.schema.yaml")
-    check_duplicates(table, ["cell", "split"], path)
-    have = set(zip(table["cell"], table["split"]))
-    missing = [
-        f"{c} {s}"
-        for c in CELLS
-        for s in ("train", "valid", "test")
-        if (c, s) not in have
-    ]
-    if missing:
-        raise InputError(
-            f"no file for {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}",
-            path=path,
-            hint="add a row 'cell split path' for each (split = train, valid, test), "
-            "or drop the cell from 'cells'",
-        )
-    return {(r.cell, r.split): repo_or_cwd(r.path) for r in table.itertuples()}
 
 
 def reads_file(wildcards):
@@ -116,25 +70,6 @@ def processed_expression():
     )
 
 
-def _check_expression_cells():
-    """Every configured cell has a column in the expression matrix (read now when it exists)."""
-    if SOURCE == "remc":
-        path = (
-            "resources/remc/expression.tsv.gz"  # downloaded: checked once it is there
-        )
-        if not Path(path).exists():
-            return
-    elif SOURCE == "processed":
-        path = processed_expression()
-        if not path:
-            return
-    else:
-        path = expression_file()
-    read_expression(
-        local_file(path), CELLS, duplicates=config["expression"]["duplicates"]
-    )
-
-
 def geometry():
     """The bin geometry of the single-cell datasets (bins.*), as the library's BinGeometry takes it."""
     return {k: config["bins"][k] for k in ("window_bp", "bin_bp", "orient_by_strand")}
@@ -185,37 +120,12 @@ def dataset_files():
     return expand("results/datasets/{cell}.npz", cell=CELLS)
 
 
-def _read_checksums():
-    path = config["source"]["remc"]["checksums"]
-    if SOURCE != "remc" or not path:
-        return {}
-    path = repo_or_cwd(path)
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#")
-    for col in ("file", "size", "sha256"):
-        if col not in table.columns:
-            raise InputError(
-                f"missing column '{col}'",
-                path=path,
-                line=1,
-                hint="the header must be 'file size sha256'",
-            )
-    return {r.file: {"size": r.size, "sha256": r.sha256} for r in table.itertuples()}
-
-
 def known_checksum(name):
     """Size and sha256 of a download when the checksum table lists it (else empty strings)."""
     return CHECKSUMS.get(name, {"size": "", "sha256": ""})
 
 
-# Every file and table of the source, checked before any job runs.
-with dag.exit_on_input_error():
-    LOCAL_FILES = _read_files_table() if SOURCE == "local" else {}
-    PROCESSED_FILES = _read_processed_table() if SOURCE == "processed" else {}
-    if SOURCE == "processed":
-        processed_expression()
-    else:
-        annotation_file(), expression_file(), chrom_sizes_file()
-    if config["train"]["models"]:
-        config_file("report.published")
-    _check_expression_cells()
-    CHECKSUMS = _read_checksums()
+# the source's file tables and checksums, read and checked with the config (rules/common.smk, INPUTS)
+LOCAL_FILES = INPUTS.local_files
+PROCESSED_FILES = INPUTS.processed_files
+CHECKSUMS = INPUTS.checksums

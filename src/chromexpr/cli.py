@@ -589,23 +589,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """Check workflow config files before a run: YAML syntax (file and line), every key against the
-    schema, and the rules between keys (marks the model cards need, window vs bin, ...)."""
+    """Check workflow config files before a run, as the Snakefile does while it builds the DAG: YAML syntax (file
+    and line), every key against the schema, the rules between keys (marks the model cards need, window vs bin,
+    every experiment's), and the files and tables the config names (run it where you run snakemake: paths are read
+    from there, else from the checkout)."""
     from chromexpr.dag import check_config_files
 
-    # a configured path is read as the workflow reads it: from the working directory, else from the checkout
-    # (the folder above the config files' config/ folder)
-    bases = [Path.cwd(), *(Path(c).resolve().parent.parent for c in args.configs)]
-
-    def resolve(path: str) -> Path:
-        return next((b / path for b in bases if (b / path).exists()), Path(path))
-
-    config = check_config_files(args.configs, args.schema, resolve)
+    schema = args.schema or _workflow_schema(args.configs)
+    config = check_config_files(args.configs, schema)
     print(
         f"{' + '.join(str(c) for c in args.configs)}: valid ({config['source']['kind']} source, "
         f"{len(config['cells'])} cells, {len(config['marks'])} marks, {len(config['train']['models'])} models)"
     )
     return 0
+
+
+def _workflow_schema(configs: list[str]) -> Path:
+    """The workflow's config schema: ``config/schemas/config.schema.yaml`` of the working directory, else of the
+    checkout a config file lies in (``<checkout>/config/...``)."""
+    tried = [Path("config/schemas/config.schema.yaml")]
+    for config in configs:
+        for parent in Path(config).resolve().parents:
+            tried.append(parent / "config" / "schemas" / "config.schema.yaml")
+    found = next((p for p in tried if p.is_file()), None)
+    if found is None:
+        raise InputError(
+            "no workflow config schema found (config/schemas/config.schema.yaml)",
+            hint="run it in the chromexpr checkout, or give --schema CHECKOUT/config/schemas/config.schema.yaml",
+        )
+    return found
 
 
 def _add_normalization(p: argparse.ArgumentParser) -> None:
@@ -843,8 +855,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--schema",
-        default="config/schemas/config.schema.yaml",
-        help="the workflow's config schema (default: config/schemas/config.schema.yaml of the working directory)",
+        default=None,
+        help="the workflow's config schema (default: config/schemas/config.schema.yaml of the working directory, "
+        "else of the checkout the config files are in); its checkout is where configured paths are read from "
+        "when they are not in the working directory",
     )
     p.set_defaults(func=cmd_check_config)
 

@@ -263,17 +263,21 @@ def merge_configs(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, 
 
 
 def check_config_files(
-    paths: Sequence[str | Path], schema_path: str | Path, resolve: Callable[[str], Any] | None = None
+    paths: Sequence[str | Path], schema_path: str | Path, repo: str | Path | None = None
 ) -> dict[str, Any]:
-    """Layer the YAML files in order, then run every check the Snakefile runs before a job (``resolve`` turns
-    a configured path into a readable one).
+    """Layer the YAML files in order, then run every check the Snakefile runs before a job, in its order: the
+    schema (``prepare_config``), the rules between keys (``check_config``), the files and tables the config names
+    (``chromexpr.inputs.check_inputs``). A configured path is read as the workflow reads it: from the working
+    directory, else from the checkout ``repo`` (default: the folder above ``schema_path``'s ``config/schemas``).
 
     Returns:
         The merged config with defaults filled in.
 
     Raises:
-        InputError: naming the file and line (YAML), or the config key.
+        InputError: naming the file and line (YAML, a table), or the config key: the message the Snakefile gives.
     """
+    from chromexpr import inputs
+
     config: dict[str, Any] = {}
     for path in paths:
         data = read_yaml(path)
@@ -283,7 +287,11 @@ def check_config_files(
             raise InputError("a config file must be a YAML mapping of keys", path=path, line=1)
         merge_configs(config, data)
     prepare_config(config, schema_path)
-    check_config(config, load_cards(config), resolve)
+    schemas = Path(schema_path).resolve().parent
+    resolve = inputs.repo_or_cwd(schemas.parent.parent if repo is None else repo)
+    cards = load_cards(config)
+    check_config(config, cards, resolve)
+    inputs.check_inputs(config, cards, inputs.Paths(resolve, schemas))
     return config
 
 

@@ -706,10 +706,19 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
     "config",
     sorted(p.relative_to(REPO).as_posix() for p in [*REPO.glob("config/*.yaml"), *REPO.glob("config/examples/*.yaml")]),
 )
-def test_shipped_configs_pass_check_config(config):
-    """Every config the repository offers is valid, layered over the default as Snakemake layers it."""
-    files = ["config/config.yaml"] + ([] if config == "config/config.yaml" else [config])
-    proc = subprocess.run([str(BIN / "chromexpr"), "check-config", *files], cwd=REPO, capture_output=True, text=True)
+def test_shipped_configs_pass_check_config(config, tmp_path):
+    """Every config the repository offers is valid, layered over the default as Snakemake layers it, run where
+    its files are (the local example's reads are simulated first, as its header says)."""
+    files = [str(REPO / "config/config.yaml")] + ([] if config == "config/config.yaml" else [str(REPO / config)])
+    if config == "config/examples/local.yaml":
+        missing = subprocess.run(
+            [str(BIN / "chromexpr"), "check-config", *files], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert missing.returncode != 0 and "the file of E116/H3K4me3 does not exist" in missing.stderr
+        simulate_reads_cli("E116", tmp_path / "my_reads")
+    proc = subprocess.run(
+        [str(BIN / "chromexpr"), "check-config", *files], cwd=tmp_path, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("models)")
 

@@ -27,11 +27,16 @@ A plan module (``chromexpr.experiments.<name>.plan``, light: read while the DAG 
 ``report_cards(config)`` optional: the cards its report shows (default: its single-cell models and models); their
                          documentation (display names, colours, published numbers) is a param of its report job
 =======================  ===================================================================================
+
+An experiment that reads files of its own (a table the config names) has an ``inputs`` module beside its plan
+(``chromexpr.experiments.<name>.inputs``, imported by no workflow script) whose ``read(config, cards, paths)`` reads
+and checks them while the DAG is built and returns what its rules use (``chromexpr.inputs.check_inputs``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +104,12 @@ class Experiment:
         if hasattr(self.plan, "report_cards"):
             return list(self.plan.report_cards(config))
         return list(dict.fromkeys([*self.single_cell_models(config), *self.models(config)]))
+
+    def inputs(self) -> ModuleType | None:
+        """Its ``inputs`` module (the files of its own it reads and checks while the DAG is built), or None."""
+        if importlib.util.find_spec(f"chromexpr.experiments.{self.name}.inputs") is None:
+            return None
+        return self.module("inputs")
 
     def module(self, part: str) -> ModuleType:
         """``chromexpr.experiments.<name>.<part>`` (imported on first use)."""
