@@ -551,8 +551,8 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Apply a trained run to a new sample: each mark's reads or bigWig and a TSS table in, a TSV
     'gene_id probability logit' (classification) or 'gene_id prediction' (regression) out, one row per
-    gene in the TSS table's order, with a JSON sidecar saying how the sample was scaled. No expression
-    data needed."""
+    gene with data in the TSS table's order, with a JSON sidecar saying how the sample was scaled and which
+    genes were left out, and why. No expression data needed."""
     from chromexpr.predict import predict_sample, resolve_model_path, write_prediction
 
     inputs = [_input_spec("reads", s) for s in args.reads or []] + [_input_spec("bigwig", s) for s in args.bigwig or []]
@@ -574,7 +574,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if sidecar == out:
         raise InputError("--out must not end in .json (the sidecar is <out stem>.json)", path=out)
     model = resolve_model_path(args.run, args.model)
-    result = predict_sample(model, files, args.tss, stat=args.stat, depth=args.depth, engine=args.engine)
+    result = predict_sample(
+        model, files, args.tss, stat=args.stat, depth=args.depth, engine=args.engine, chrom_sizes=args.chrom_sizes
+    )
     write_prediction(result, out)
     scale = result.info["input"].get("depth_scale")
     how = (
@@ -582,8 +584,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if result.info["input"]["values"] == "counts"
         else f"z-scored with {result.info['input']['zscore']}"
     )
+    left = result.info["genes_left_out"]
     print(
-        f"wrote {out}: {len(result.table):,} genes, {result.info['card']} trained on {result.info['trained_on']}, {how}; {sidecar}"
+        f"wrote {out}: {len(result.table):,} genes, {result.info['card']} trained on {result.info['trained_on']}, {how}"
+        + (f"; {left:,} genes without data left out (listed with the reason in the sidecar)" if left else "")
+        + f"; {sidecar}"
     )
     return 0
 
@@ -840,6 +845,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cell's statistics",
     )
     p.add_argument("--tss", required=True, metavar="FILE", help=_TSS_HELP)
+    p.add_argument(
+        "--chrom-sizes",
+        metavar="FILE",
+        help="chromosome sizes of the assembly (chrom<TAB>size): a gene whose window leaves its chromosome is "
+        "left out; without it, reads tell where a chromosome ends (a window past the last read of every mark)",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="the TSV to write; the sidecar <stem>.json beside it")
     p.add_argument(
         "--engine", choices=["native", "bedtools"], default="native", help="reads binning engine (default native)"

@@ -218,9 +218,9 @@ def _processed_files(config: Mapping[str, Any], paths: Paths) -> dict[tuple[str,
     return {(r.cell, r.split): str(resolve(r.path)) for r in table.itertuples()}
 
 
-def _source_key(source: str) -> str:
-    """The config block of the source's own files (``local`` and ``processed`` share ``local``'s chromosome
-    sizes)."""
+def source_key(source: str) -> str:
+    """The config block under ``source`` that holds the source's chromosome sizes (``processed`` has none of its
+    own: ``local``'s)."""
     return {"demo": "demo", "remc": "remc"}.get(source, "local")
 
 
@@ -270,7 +270,7 @@ def check_source(config: Mapping[str, Any], paths: Paths) -> Inputs:
             config_path(config, f"source.{source}.{'genes' if source == 'demo' else 'annotation'}", resolve)
         if source == "local" or source == "demo":
             config_path(config, f"source.{source}.expression", resolve)
-        config_path(config, f"source.{_source_key(source)}.chrom_sizes", resolve)
+        config_path(config, f"source.{source_key(source)}.chrom_sizes", resolve)
     if config["train"]["models"]:
         config_path(config, "report.published", resolve)
     expression = _expression(config, resolve)

@@ -137,7 +137,7 @@ def test_signal_cards_zscore_with_the_sample_or_the_training_cell(sample) -> Non
     counts = dataset.counts[:, order].astype(np.float64)
     x_own, applied = sample_input(counts * 3, meta, depth="match")  # depth-free: own statistics
     np.testing.assert_allclose(x_own, dataset.signal[:, order], atol=1e-5)
-    assert applied["zscore"] == "the sample's own statistics"
+    assert applied["zscore"] == "the sample's own statistics over this TSS table's genes with data"
     x_model, applied = sample_input(counts, meta, depth="none")
     np.testing.assert_allclose(x_model, dataset.signal[:, order], atol=1e-6)
     assert applied["zscore"].startswith("the training cell's (E003)")
@@ -230,7 +230,9 @@ def test_clear_errors(sample, tmp_path) -> None:
         predict_sample(model, reads_files(sample), tss, depth="total")
     near_end = tmp_path / "edge.bed"
     near_end.write_text("chr17\t100\t101\tedge\t0\t+\n")
-    with pytest.raises(InputError, match="no gene of the TSS table has its whole window"):
+    with pytest.raises(
+        InputError, match="no gene of the TSS table has data in every mark of the sample: 1 genes: window"
+    ):
         predict_sample(model, reads_files(sample), near_end)
     sklearn_run = tmp_path / "logreg"
     sklearn_run.mkdir()
@@ -301,3 +303,138 @@ def test_the_published_attentivechrome_checkpoint_predicts_from_bigwigs(tmp_path
     assert result.table["gene_id"].tolist() == list(table.gene_ids[:5])
     np.testing.assert_allclose(result.table["logit"], reference_first5, atol=1e-5, rtol=0)
     assert result.info["trained_on"].startswith("not recorded")
+
+
+def chr17_only(sample, out: Path) -> dict:
+    """The sample's reads of chr17 only (as a sample sequenced on one chromosome), per mark."""
+    import gzip
+
+    files = {}
+    for mark, path in sample["reads"].items():
+        with gzip.open(path, "rt") as fh:
+            kept = [line for line in fh if line.startswith("chr17\t")]
+        files[mark] = ("reads", out / f"{mark}.chr17.tagAlign.gz")
+        with gzip.open(files[mark][1], "wt") as fh:
+            fh.writelines(kept)
+    return files
+
+
+def test_genes_without_data_are_left_out_and_the_depth_rests_on_reads_not_on_the_table(sample, tmp_path) -> None:
+    """Reads of chr17 only: the genes on other chromosomes are left out, each with its reason, and the chr17
+    genes get exactly the probabilities the whole sample gives them (the depth ratio is the training reads on
+    chr17 over the sample's: 1), whichever genes the TSS table lists."""
+    from chromexpr.preprocess.binning import bin_reads
+    from chromexpr.preprocess.geometry import BinGeometry
+
+    tss = sample["ref"] / "tss.tsv"
+    genes = pd.read_csv(tss, sep="\t")
+    # the run's model.pt with the training reads per chromosome the workflow's binning records give it (the
+    # fixture's dataset was built from bin-reads TSVs, which carry no read counts)
+    loaded = load_model_file(sample["runs"]["deepchrome"] / "model.pt")
+    assert loaded.meta["depth"]["reads_per_chrom"] is None
+    geometry = BinGeometry(window_bp=5000, bin_bp=100)
+    trained = [bin_reads(sample["reads"][m], genes, geometry)[1]["reads_per_chrom"] for m in MARKS]
+    meta = {
+        **loaded.meta,
+        "depth": {**loaded.meta["depth"], "reads_per_chrom": [{c[3:]: n for c, n in t.items()} for t in trained]},
+    }
+    model = tmp_path / "model.pt"
+    save_model_file(model, loaded.state_dict, meta)
+    whole = predict_sample(model, reads_files(sample), tss).table.set_index("gene_id")
+    part = predict_sample(model, chr17_only(sample, tmp_path), tss)
+    on17 = genes.loc[genes["chrom"] == "chr17", "gene_id"].tolist()
+    assert part.table["gene_id"].tolist() == on17  # the TSS table's order, chr17 genes only
+    np.testing.assert_allclose(part.table["probability"], whole.loc[on17, "probability"], atol=1e-7, rtol=0)
+    assert part.info["input"]["depth_ratio"] == {"H3K4me3": 1.0, "H3K27me3": 1.0}
+    assert part.info["input"]["depth_from"].startswith("reads per chromosome")
+    info = part.info
+    assert info["genes"] == len(on17) and info["genes_left_out"] == len(genes) - len(on17)
+    reasons = {
+        f"no read of H3K4me3, H3K27me3 on {c}": int((genes["chrom"] == c).sum())
+        for c in ("chr19", "chr20", "chr21", "chr22")
+    }
+    assert info["left_out_reasons"] == dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+    first = genes[genes["chrom"] != "chr17"].iloc[0]
+    assert info["left_out"][0] == {
+        "gene_id": first["gene_id"],
+        "chrom": first["chrom"],
+        "tss": int(first["tss"]),
+        "reason": f"no read of H3K4me3, H3K27me3 on {first['chrom']}",
+    }
+    # one gene alone: the same probability as in the whole table
+    one = tmp_path / "one.tsv"
+    genes[genes["gene_id"] == on17[5]].to_csv(one, sep="\t", index=False)
+    alone = predict_sample(model, chr17_only(sample, tmp_path), one).table
+    # (float32 arithmetic in a batch of 1 vs 1,025: equal to 1e-7; a scale from the table gave 0.685 vs 0.675)
+    assert alone["probability"].tolist() == [pytest.approx(part.table["probability"].iloc[5], abs=1e-7)]
+    # without recorded reads the depth rests on this table's genes with data, and the sidecar says so
+    fallback = predict_sample(sample["runs"]["deepchrome"] / "model.pt", chr17_only(sample, tmp_path), tss)
+    assert fallback.info["input"]["depth_from"] == (
+        "mean count per bin over this TSS table's genes with data (the model records no training reads per chromosome)"
+    )
+    assert fallback.info["genes_left_out"] == info["genes_left_out"]
+
+
+def test_the_model_file_records_the_training_reads_per_chromosome() -> None:
+    """From the datasets' binning records (the workflow's), the mean over the training cells, by chrom_key."""
+    from chromexpr.dataset import Dataset
+    from chromexpr.training.model_file import model_meta
+
+    def dataset(reads: dict) -> Dataset:
+        marks = {m: {"stats": {"reads_per_chrom": reads[m]}} for m in MARKS}
+        one = np.zeros((2, 2, 100), dtype=np.float32)
+        return Dataset(
+            counts=one, signal=one, expression=np.zeros(2), label=np.zeros(2, dtype=np.int8),
+            split=np.array(["train", "test"]), gene_ids=np.array(["a", "b"]), marks=np.array(MARKS),
+            zscore_mean=np.zeros(2), zscore_std=np.ones(2), meta={"cell": "X", "provenance": {"marks": marks}},
+        )  # fmt: skip
+
+    card = two_mark_card("deepchrome")
+    a = dataset({"H3K4me3": {"chr1": 10, "chrM": 2}, "H3K27me3": {"chr1": 4}})
+    b = dataset({"H3K4me3": {"1": 20}, "H3K27me3": {"chr1": 6, "chr2": 8}})
+    meta = model_meta(card, [a, b], task="classification")
+    assert meta["depth"]["reads_per_chrom"] == [{"1": 15.0, "M": 1.0}, {"1": 5.0, "2": 4.0}]
+    bigwig = dataset({"H3K4me3": {"chr1": 10}, "H3K27me3": {}})  # a mark without reads: none recorded
+    assert model_meta(card, [bigwig], task="classification")["depth"]["reads_per_chrom"] is None
+
+
+def test_a_tss_past_the_chromosome_end_is_left_out_with_or_without_chromosome_sizes(sample, tmp_path) -> None:
+    model = sample["runs"]["deepchrome"] / "model.pt"
+    genes = pd.read_csv(sample["ref"] / "tss.tsv", sep="\t").head(3)
+    past = pd.DataFrame({"gene_id": ["past"], "chrom": ["chr17"], "tss": [90_000_000], "strand": ["+"]})
+    tss = tmp_path / "genes.tsv"
+    pd.concat([genes, past]).to_csv(tss, sep="\t", index=False)
+    # no sizes: the reads tell where chr17 ends
+    result = predict_sample(model, reads_files(sample), tss)
+    assert result.table["gene_id"].tolist() == genes["gene_id"].tolist()
+    [left] = result.info["left_out"]
+    assert left["gene_id"] == "past" and left["reason"].startswith("window past the last read of every mark on chr17")
+    # with the assembly's sizes (chr17: 81,195,210 bp)
+    result = predict_sample(model, reads_files(sample), tss, chrom_sizes=DEMO / "chrom.sizes")
+    [left] = result.info["left_out"]
+    assert left["reason"] == "window passes the end of chr17 (81,195,210 bp in the chromosome sizes)"
+    assert result.info["left_out_reasons"] == {"window passes the end of chr17": 1}
+    # every gene past the end: an error naming the TSS table and why, not the marks' files
+    only = tmp_path / "only.tsv"
+    past.to_csv(only, sep="\t", index=False)
+    with pytest.raises(
+        InputError, match=r"only.tsv: no gene of the TSS table has data .* 1 genes: window past the last"
+    ):
+        predict_sample(model, reads_files(sample), only)
+
+
+def test_a_bigwig_without_a_chromosome_leaves_its_genes_out(sample, tmp_path) -> None:
+    tss = tmp_path / "genes.bed"
+    tss.write_text(
+        "chr17\t100000\t100001\ton17\t0\t+\nchr19\t100000\t100001\ton19\t0\t+\nchr17\t999000\t999001\tend\t0\t+\n"
+    )
+    files = {}
+    for mark in MARKS:
+        files[mark] = ("bigwig", tmp_path / f"{mark}.bw")
+        write_bigwig(files[mark][1], {"chr17": 1_000_000}, [("chr17", 95_000, 105_000, 1.0)])
+    result = predict_sample(sample["runs"]["deepchrome"] / "model.pt", files, tss, depth="none")
+    assert result.table["gene_id"].tolist() == ["on17"]
+    assert [(g["gene_id"], g["reason"]) for g in result.info["left_out"]] == [
+        ("on19", "chr19 is not in the bigWig of H3K4me3"),
+        ("end", "window passes the end of chr17 (1,000,000 bp in the bigWig of H3K4me3)"),
+    ]

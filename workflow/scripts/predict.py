@@ -22,6 +22,13 @@ result = predict_sample(
     stat=snakemake.params.stat,
     depth=snakemake.params.depth,
     engine=snakemake.params.engine,
+    chrom_sizes=snakemake.input.get("chrom_sizes"),
 )
 write_prediction(result, snakemake.output.table)
-log.info("%s: %d genes -> %s", snakemake.wildcards.sample, len(result.table), snakemake.output.table)
+log.info(
+    "%s: %d genes -> %s (%d without data left out: the sidecar lists them)",
+    snakemake.wildcards.sample,
+    len(result.table),
+    snakemake.output.table,
+    result.info["genes_left_out"],
+)

@@ -964,7 +964,7 @@ def _iter_bam(path: Path, chunk_reads: int) -> Iterator[ReadChunk]:
 _MITO = {"M", "MT"}
 
 
-def _chrom_key(name: str) -> str:
+def chrom_key(name: str) -> str:
     """Name without the UCSC ``chr`` prefix; both mitochondrial spellings become ``M``."""
     core = name[3:] if name[:3].lower() == "chr" else name
     return "M" if core.upper() in _MITO else core
@@ -985,5 +985,5 @@ def normalize_chrom_names(read_chroms: Iterable[str], reference_chroms: Iterable
     exact = set(reference)
     by_key: dict[str, str] = {}
     for name in reference:
-        by_key.setdefault(_chrom_key(name), name)
-    return {name: name if name in exact else by_key.get(_chrom_key(name), name) for name in read_chroms}
+        by_key.setdefault(chrom_key(name), name)
+    return {name: name if name in exact else by_key.get(chrom_key(name), name) for name in read_chroms}

@@ -197,6 +197,7 @@ def _new_stats(engine: str, genes: _Genes, geometry: BinGeometry) -> dict:
         "reads_on_tss_chroms": 0,
         "reads_off_tss_chroms": 0,
         "reads_per_chrom": {},  # as spelled in the reads file
+        "last_read_end_per_chrom": {},  # where each chromosome's reads stop (a window past it has no data)
         "reads_off_tss_chroms_by_chrom": {},  # counted, reported, not binned
         "chrom_renamed": {},  # reads spelling -> TSS table spelling, where they differ
         "alignments_skipped": {},  # BAM records that are not reads (unmapped, secondary, ...)
@@ -238,9 +239,13 @@ def _scan_reads(
         lut_table = np.array([known[n][0] for n in names], dtype=np.int32)
 
         per_code = np.bincount(chunk.codes, minlength=len(names))
+        last_end = np.zeros(len(names), dtype=np.int64)
+        np.maximum.at(last_end, chunk.codes, chunk.ends)
         for code in np.flatnonzero(per_code):
             name, n = names[code], int(per_code[code])
             stats["reads_per_chrom"][name] = stats["reads_per_chrom"].get(name, 0) + n
+            ends = stats["last_read_end_per_chrom"]
+            ends[name] = max(ends.get(name, 0), int(last_end[code]))
             table, _, target = known[name]
             if table < 0:
                 off = stats["reads_off_tss_chroms_by_chrom"]
@@ -581,7 +586,8 @@ def bin_reads(
         ``tss`` row ``i``, columns in transcription order (column ``geometry.tss_bin`` starts at
         the TSS). A read counts in every bin it overlaps by at least 1 bp. ``stats`` holds
         ``reads_total``, ``reads_on_tss_chroms``, ``reads_off_tss_chroms`` (and by chromosome:
-        counted and reported, not binned), ``reads_per_chrom``, ``chrom_renamed``,
+        counted and reported, not binned), ``reads_per_chrom``, ``last_read_end_per_chrom`` (the
+        largest read end on each chromosome), ``chrom_renamed``,
         ``alignments_skipped`` (BAM), ``engine``, ``genes``, ``bins`` and ``seconds``; the native
         engine adds ``reads_near_windows`` (reads that passed the window screen).
 

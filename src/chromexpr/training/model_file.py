@@ -14,7 +14,10 @@ A run's ``model.pt`` is ``torch.save`` of one plain dictionary (loadable with
               "normalization": {log1p, fit_on, zscore_mean, zscore_std} of the training datasets for
                                the card's marks (how their ``signal`` was made),
               "depth": {"mean_per_bin": per card mark, the training datasets' mean count per bin over
-                        all their genes (the reference a new sample's counts can be scaled to)},
+                        all their genes (the reference a new sample's counts can be scaled to),
+                        "reads_per_chrom": per card mark, the training datasets' reads per chromosome
+                        (``chromexpr.io.reads.chrom_key`` spelling, the mean over the cells), or None
+                        where a mark was not binned from reads (its sequencing depth)},
               "dataset_sha256": the training datasets' checksums}}
 
 A checkpoint imported from the authors' code (``imported_meta``) records no training cells,
@@ -97,10 +100,33 @@ def model_meta(
                 "zscore_mean": np.mean(means, axis=0).tolist(),
                 "zscore_std": np.mean(sds, axis=0).tolist(),
             },
-            "depth": {"mean_per_bin": np.mean(depths, axis=0).tolist()},
+            "depth": {
+                "mean_per_bin": np.mean(depths, axis=0).tolist(),
+                "reads_per_chrom": _reads_per_chrom(datasets, marks),
+            },
             "dataset_sha256": list(dataset_sha256) if dataset_sha256 is not None else None,
         }
     )
+
+
+def _reads_per_chrom(datasets: Sequence[Any], marks: Sequence[str]) -> list[dict[str, float]] | None:
+    """Per mark, the datasets' reads per chromosome (their binning records, ``chrom_key`` spelling; the mean
+    over the datasets), or None when a mark of a dataset was not binned from reads (a bigWig, a released
+    dataset)."""
+    from chromexpr.io.reads import chrom_key
+
+    per_mark: list[dict[str, float]] = []
+    for mark in marks:
+        totals: dict[str, float] = {}
+        for dataset in datasets:
+            record = ((dataset.meta.get("provenance") or {}).get("marks") or {}).get(mark) or {}
+            reads = (record.get("stats") or {}).get("reads_per_chrom")
+            if not reads:
+                return None
+            for chrom, n in reads.items():
+                totals[chrom_key(chrom)] = totals.get(chrom_key(chrom), 0.0) + float(n) / len(datasets)
+        per_mark.append(totals)
+    return per_mark
 
 
 def imported_meta(

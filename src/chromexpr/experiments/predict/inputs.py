@@ -11,7 +11,16 @@ from typing import Any
 from chromexpr.errors import InputError
 from chromexpr.experiments.predict.plan import training_cell
 from chromexpr.experiments.registry import SINGLE_CELL_RUN
-from chromexpr.inputs import Paths, check_duplicates, config_path, job_input, made_by_workflow, missing_file, user_file
+from chromexpr.inputs import (
+    Paths,
+    check_duplicates,
+    config_path,
+    job_input,
+    made_by_workflow,
+    missing_file,
+    source_key,
+    user_file,
+)
 
 
 def read(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], paths: Paths) -> dict[str, dict[str, str]]:
@@ -75,12 +84,15 @@ def job_inputs(
     model: str,
     resolve: Callable[[str], Any],
 ) -> dict[str, str]:
-    """A prediction job's inputs: the run's ``model.pt``, the TSS table, and the sample's file of each mark the
-    model takes (named ``mark_<MARK>``)."""
+    """A prediction job's inputs: the run's ``model.pt``, the TSS table, the source's chromosome sizes (none for
+    the processed source), and the sample's file of each mark the model takes (named ``mark_<MARK>``)."""
     block = config["predict"]
     run = SINGLE_CELL_RUN.format(model=model, cell=training_cell(config), seed=block["seed"])
     tss = "results/reference/tss.tsv" if block["tss"] is None else job_input(config, "predict.tss", resolve)
     found = {"model": f"{run}/model.pt", "tss": tss}
+    source = config["source"]["kind"]
+    if source != "processed":  # the assembly's sizes: a gene whose window leaves its chromosome has no data
+        found["chrom_sizes"] = job_input(config, f"source.{source_key(source)}.chrom_sizes", resolve)
     for mark in cards[model]["input"]["marks"]:
         found[f"mark_{mark}"] = user_file(samples[sample][mark], config, resolve)
     return found
