@@ -50,3 +50,22 @@ class InputError(ChromexprError, ValueError):
 
 class DownloadError(ChromexprError, OSError):
     """A download failed for good (HTTP error, size or checksum mismatch, retries exhausted)."""
+
+
+class OutputError(ChromexprError, OSError):
+    """An output could not be written for a reason of the machine, not of the job (a full disk, a quota, a
+    file-size limit, a read-only folder): the message names the file the user asked for and what to do. A
+    retry of the job in the same run would fail the same way; a new run (after freeing space) runs it again.
+    """
+
+    def __init__(self, errno: int | None, message: str, path: str | Path, *, hint: str | None = None) -> None:
+        text = f"{path}: {message}" + (f"\n  -> {hint}" if hint else "")
+        super().__init__(text)
+        self.errno = errno
+        self.strerror = message
+        self.filename = str(path)
+        self.path = str(path)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return str(self.args[0])

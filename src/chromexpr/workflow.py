@@ -12,7 +12,9 @@
   size and modification time of every input), so that a retry of the same job with the same inputs
   (``retries`` in the profile, meant for jobs that ran out of memory or time) stops at once with the
   same message instead of redoing the work. Changing an input, a parameter or the library (the
-  ``code`` param) changes the fingerprint, and the job runs again.
+  ``code`` param) changes the fingerprint, and the job runs again. An output the machine could not write
+  (``OutputError``: a full disk, a quota) stops the retries of the same run the same way, and a new run
+  (after freeing space) runs the job again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from chromexpr import jobserver
-from chromexpr.errors import ChromexprError
+from chromexpr.errors import ChromexprError, OutputError
 
 #: where input-error records live, relative to the working directory (Snakemake's own folder).
 ERROR_RECORDS = Path(".snakemake") / "chromexpr" / "input_errors"
@@ -105,17 +107,21 @@ def log_to(snakemake: Any) -> logging.Logger:
             previous = json.loads(record.read_text())
         except (OSError, ValueError):
             previous = {}
-        if previous.get("fingerprint") == fingerprint:
+        # a machine's error (a full disk: OutputError) stops the retries of this run, not the next run
+        retry = int(getattr(snakemake, "attempt", 1) or 1) > 1
+        if previous.get("fingerprint") == fingerprint and (retry or previous.get("kind") != "output"):
             _fail(
-                f"{previous['message']}\n  (this job failed with this input error before, with the "
-                "same inputs, parameters and code; it is not run again until one of them changes)",
+                f"{previous['message']}\n  (this job failed with this error before, with the same inputs, "
+                "parameters and code; it is not run again "
+                + ("in this run)" if previous.get("kind") == "output" else "until one of them changes)"),
                 stream,
             )
         record.unlink(missing_ok=True)
 
     def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if isinstance(exc, ChromexprError):
-            write_json(record, {"fingerprint": fingerprint, "message": str(exc)})
+            kind = "output" if isinstance(exc, OutputError) else "input"
+            write_json(record, {"fingerprint": fingerprint, "message": str(exc), "kind": kind})
             logger.error("%s", exc)
             print(f"chromexpr: {exc}", file=sys.__stderr__, flush=True)
             return  # the interpreter exits with status 1 after an uncaught exception

@@ -138,3 +138,41 @@ def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path: P
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
     assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
     assert list(tmp_path.iterdir()) == []  # the temporary is gone
+
+
+LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a signal
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+import numpy as np, torch
+from chromexpr.errors import OutputError
+from chromexpr.io.atomic import atomic_path, save_torch
+try:
+    if sys.argv[1] == "torch":
+        save_torch({"w": torch.zeros(100_000)}, sys.argv[2])
+    else:
+        with atomic_path(sys.argv[2]) as tmp:
+            np.save(tmp, np.zeros(100_000))
+except OutputError as exc:
+    print(f"{exc.errno} {exc}")
+"""
+
+
+@pytest.mark.parametrize("writer", ["torch", "numpy"])
+def test_a_file_that_does_not_fit_names_the_output_and_leaves_nothing(tmp_path: Path, writer: str) -> None:
+    """A real write failure (a file-size limit: EFBIG, as ENOSPC on a full disk): torch's writer says only
+    'inline_container.cc: unexpected pos'; the error names the output, the reason and what to do."""
+    import errno
+
+    target = tmp_path / ("model.pt" if writer == "torch" else "counts.npy")
+    proc = subprocess.run([sys.executable, "-c", LIMITED, writer, str(target)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    code, _, message = proc.stdout.partition(" ")
+    if writer == "torch":
+        assert int(code) == errno.EFBIG
+        assert message.startswith(f"{target}: could not write the file: File too large; ")
+    else:  # numpy reports a short write without the errno
+        assert int(code) == errno.ENOSPC
+        assert message.startswith(f"{target}: could not write the file: the disk took only part of it (")
+    assert "MB free there" in message and "free space on that disk" in message
+    assert list(tmp_path.iterdir()) == []  # neither the output nor a temporary

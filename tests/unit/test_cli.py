@@ -567,3 +567,33 @@ def test_download_flags_out_of_range_are_errors_not_tracebacks(
     argv = ["download", "--url", "http://127.0.0.1:9/x.gz", "--out", str(tmp_path / "x.gz"), flag, value]
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith(f"chromexpr download: error: {message}")
+
+
+def _file_size_limit() -> None:  # in the child: writes past 4 KiB fail with EFBIG (a full disk fails with ENOSPC)
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_import_weights_onto_a_full_disk_names_the_file_not_torchs_zip_writer(tmp_path):
+    """torch's writer says only 'inline_container.cc:672 unexpected pos'; the error names --out and what to do."""
+    out = tmp_path / "model.pt"
+    argv = [
+        "import-weights",
+        "--card",
+        "attentivechrome",
+        "--reference",
+        str(REPO / "data/real/weights/attentivechrome_Cell1_R2.pt"),
+    ]
+    argv += ["--marks", "H3K4me1,H3K4me3,H3K9me3,H3K27me3,H3K36me3", "--bins", "200", "--out", str(out)]
+    proc = subprocess.run([CHROMEXPR, *argv], capture_output=True, text=True, preexec_fn=_file_size_limit)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"chromexpr import-weights: error: {out}: could not write the file: File too large; ")
+    assert (
+        "free space on that disk" in proc.stderr
+        and "Traceback" not in proc.stderr
+        and "inline_container" not in proc.stderr
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent(
     import sys
     from types import SimpleNamespace
     from snakemake.iocontainers import Namedlist
-    from chromexpr.errors import InputError
+    from chromexpr.errors import InputError, OutputError
     from chromexpr.workflow import log_to
 
     def Named(**kw):  # Snakemake's own container of input, params and wildcards
@@ -20,22 +20,24 @@ SCRIPT = textwrap.dedent(
 
     snakemake = SimpleNamespace(
         rule="bin_reads", log=["logs/job.log"], input=Named(reads="reads.tagAlign"),
-        wildcards=Named(cell="E003", mark="H3K4me3"), params=Named(engine="native"),
+        wildcards=Named(cell="E003", mark="H3K4me3"), params=Named(engine="native"), attempt=int(sys.argv[2]),
     )
     log = log_to(snakemake)
     log.info("working")
     open("ran", "a").write("x")
     if sys.argv[1] == "fail":
         raise InputError("line 3 has 2 fields", path="reads.tagAlign", line=3, hint="fix the file")
+    if sys.argv[1] == "full":
+        raise OutputError(28, "could not write the file: No space left on device", "counts.npy", hint="free space")
     if sys.argv[1] == "crash":
         raise RuntimeError("not an input error")
     """
 )
 
 
-def run(tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
+def run(tmp_path: Path, mode: str, attempt: int = 1) -> subprocess.CompletedProcess:
     (tmp_path / "job.py").write_text(SCRIPT)
-    return subprocess.run([sys.executable, "job.py", mode], cwd=tmp_path, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "job.py", mode, str(attempt)], cwd=tmp_path, capture_output=True, text=True)
 
 
 def test_input_error_is_a_message_not_a_traceback(tmp_path):
@@ -71,4 +73,17 @@ def test_other_errors_keep_their_traceback(tmp_path):
     assert "Traceback" in log and "RuntimeError: not an input error" in log
     # not recorded: a crash may be transient (memory, a node), so a retry runs the job again
     assert run(tmp_path, "crash").returncode == 1
+    assert (tmp_path / "ran").read_text() == "xx"
+
+
+def test_a_full_disk_stops_the_retries_of_the_run_not_the_next_run(tmp_path):
+    """The profile's retries (attempt 2, ...) are for memory and time: a full disk stops them at once with its
+    message; the next run (attempt 1, after freeing space) runs the job again."""
+    (tmp_path / "reads.tagAlign").write_text("chr1\t0\t10\n")
+    first = run(tmp_path, "full")
+    assert first.returncode == 1 and first.stderr.startswith("chromexpr: counts.npy: could not write the file")
+    retry = run(tmp_path, "full", attempt=2)
+    assert retry.returncode == 1 and (tmp_path / "ran").read_text() == "x"
+    assert "not run again in this run" in retry.stderr
+    assert run(tmp_path, "ok", attempt=1).returncode == 0
     assert (tmp_path / "ran").read_text() == "xx"

@@ -10,14 +10,17 @@ the kernel drops that lock when the process dies, however it dies).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from chromexpr.errors import InputError
+from chromexpr.errors import InputError, OutputError
 
 try:
     import fcntl
@@ -155,10 +158,75 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         os.close(fd)  # releases the lock
 
 
+#: errors of the machine, not of the job: no space, a quota, a file-size limit, a read-only file system
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
 def _naming(exc: OSError, target: Path) -> OSError:
     """``exc`` about ``target``, not the temporary file the user never named (a full disk, a folder one
-    cannot write to)."""
+    cannot write to); a full disk, a quota, a file-size limit or a read-only file system is an
+    ``OutputError`` that says what to do."""
+    if exc.errno in _NO_ROOM:
+        return no_room(exc.errno, exc.strerror or str(exc), target)
+    if exc.errno is None and re.search(r"requested and \d+ written", str(exc)):  # numpy's short write
+        return no_room(errno.ENOSPC, f"the disk took only part of it ({exc.strerror or exc})", target)
     return type(exc)(exc.errno, exc.strerror or str(exc), str(target))
+
+
+def no_room(code: int | None, reason: str, target: Path) -> OutputError:
+    """The ``OutputError`` of an output that did not fit: names ``target``, the free space of its folder."""
+    try:
+        free = f"; {shutil.disk_usage(target.parent).free / 1e6:,.1f} MB free there"
+    except OSError:
+        free = ""
+    return OutputError(
+        code,
+        f"could not write the file: {reason}{free}",
+        target,
+        hint="free space on that disk (or raise the quota or file-size limit), then run again: nothing was left "
+        "under this name",
+    )
+
+
+class _Recording:
+    """A binary file that remembers the ``OSError`` a write raised (torch's writer swallows it and raises
+    ``RuntimeError: ... unexpected pos``, which names neither the file nor the reason)."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+
+def save_torch(obj: Any, target: str | Path) -> Path:
+    """``torch.save(obj)`` into ``target`` atomically, through a file object (the zip's root folder is then
+    ``archive``, not the random temporary's name, so identical objects give identical bytes).
+
+    Raises:
+        OutputError: the disk is full (or a quota or file-size limit is reached), naming ``target``.
+    """
+    import torch
+
+    target = Path(target)
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        writer = _Recording(fh)
+        try:
+            torch.save(obj, writer)
+        except RuntimeError as exc:
+            if writer.error is None:
+                raise
+            raise no_room(writer.error.errno, writer.error.strerror or str(writer.error), target) from exc
+        fh.flush()
+    return target
 
 
 def sha256sum(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from chromexpr.io.atomic import atomic_path
+from chromexpr.io.atomic import save_torch
 from chromexpr.io.weights_only import refusal
 
 FORMAT = 2
@@ -78,9 +78,7 @@ def restore_rng(state: dict[str, Any], shuffle: torch.Generator) -> None:
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (plus the format version) to ``path`` atomically."""
     path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: the zip root is "archive"
-        torch.save({"format": FORMAT, **state}, fh)
-    return path
+    return save_torch({"format": FORMAT, **state}, path)
 
 
 class CheckpointRefused(Exception):

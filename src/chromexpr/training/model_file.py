@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from chromexpr.errors import InputError
-from chromexpr.io.atomic import atomic_path
+from chromexpr.io.atomic import save_torch
 from chromexpr.io.jsonio import to_jsonable
 from chromexpr.io.weights_only import refusal
 
@@ -165,17 +165,12 @@ def imported_meta(
 
 def save_model_file(path: str | Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Path:
     """Write ``model.pt`` atomically: the format above with ``meta``, or a bare state dict without."""
-    import torch
 
     path = Path(path)
     payload: dict[str, Any] = dict(state_dict)
     if meta is not None:
         payload = {"format": MODEL_FORMAT, "state_dict": dict(state_dict), "meta": dict(meta)}
-    # through a file object: torch then names the zip's root folder "archive", not after the (random)
-    # temporary file, so identical runs write identical bytes
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        torch.save(payload, fh)
-    return path
+    return save_torch(payload, path)
 
 
 def load_model_file(path: str | Path) -> ModelFile:
