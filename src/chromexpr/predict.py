@@ -49,6 +49,7 @@ __all__ = ["DEPTH_MODES", "Prediction", "predict_sample", "resolve_model_path", 
 log = logging.getLogger("chromexpr.predict")
 
 DEPTH_MODES = ("match", "none")
+_DAMAGED = "the file was damaged or edited: use the run's own model.pt (snakemake re-trains a run whose model.pt is gone)"
 #: tasks whose model scores one cell's genes (differential models take two cells)
 CLASSIFICATION_TASKS = ("classification", "domain_adaptation")
 REGRESSION_TASKS = ("regression",)
@@ -356,18 +357,30 @@ def predict_sample(
             path=loaded.path,
             hint="train on a dataset built by the workflow, or by 'chromexpr dataset' from bin-reads TSVs (their header names the bins)",
         )
-    geometry = BinGeometry(
-        window_bp=int(recorded["window_bp"]),
-        bin_bp=int(recorded["bin_bp"]),
-        orient_by_strand=bool(recorded.get("orient_by_strand", True)),
-    )
+    try:
+        geometry = BinGeometry(
+            window_bp=int(recorded["window_bp"]),
+            bin_bp=int(recorded["bin_bp"]),
+            orient_by_strand=bool(recorded.get("orient_by_strand", True)),
+        )
+    except (InputError, TypeError, ValueError) as err:
+        raise InputError(
+            f"the model file records a bin geometry no dataset has ({recorded}): {getattr(err, 'message', err)}",
+            path=loaded.path,
+            hint=_DAMAGED,
+        ) from None
     if geometry.n_bins != int(meta["bins"]):
         raise InputError(
             f"the model takes {meta['bins']} bins but its geometry gives {geometry.n_bins}", path=loaded.path
         )
 
     # the weights must fit the card the file records: checked before any binning
-    model = build_model(meta["card"])
+    try:
+        model = build_model(meta["card"])
+    except InputError as err:
+        raise InputError(
+            f"the model file's card cannot be built: {err.message}", path=loaded.path, hint=_DAMAGED
+        ) from None
     try:
         model.load_state_dict(loaded.state_dict)
     except RuntimeError as err:

@@ -554,3 +554,32 @@ def test_destination_that_is_a_directory_is_refused(remote: Remote, tmp_path: Pa
     first, hint = str(err.value).splitlines()
     assert first == f"{tmp_path}: the download destination is a directory"
     assert hint == f"  -> give the path of the file to write, e.g. {tmp_path / 'x.tagAlign.gz'}"
+
+
+def test_two_downloads_of_one_file_at_once_give_one_good_file(remote: Remote, tag_bytes: bytes, dest: Path) -> None:
+    """A second download to the same destination (another job, another shell) waits for the first, then finds
+    the file there (it used to write the same part and fail with 'size mismatch ... got 0')."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = threading.Event()
+
+    def slow(n: int) -> None:  # the first GET takes a while, so the second download comes in meanwhile
+        if n == 1:
+            started.set()
+            time.sleep(0.5)
+
+    remote.state.hook = slow
+    messages: list[list[str]] = [[], []]
+
+    def one(i: int) -> Path:
+        if i == 1:
+            started.wait(5)
+        return download(remote.url(TAG_PATH), dest, sha256=_sha(tag_bytes), log=messages[i].append, **FAST)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(one, [0, 1]))
+    assert results == [dest, dest] and _sha(dest.read_bytes()) == _sha(tag_bytes)
+    assert len(remote.state.gets()) == 1  # downloaded once
+    assert any("another download of it is running" in m for m in messages[1])
+    assert any("already present" in m for m in messages[1])
+    assert sorted(p.name for p in dest.parent.iterdir()) == [dest.name]  # no part, no lock left

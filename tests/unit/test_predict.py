@@ -438,3 +438,22 @@ def test_a_bigwig_without_a_chromosome_leaves_its_genes_out(sample, tmp_path) ->
         ("on19", "chr19 is not in the bigWig of H3K4me3"),
         ("end", "window passes the end of chr17 (1,000,000 bp in the bigWig of H3K4me3)"),
     ]
+
+
+def test_a_model_file_with_a_bad_geometry_or_class_names_the_file(sample, tmp_path) -> None:
+    import copy
+
+    loaded = load_model_file(sample["runs"]["deepchrome"] / "model.pt")
+    tss = sample["ref"] / "tss.tsv"
+    window = copy.deepcopy(loaded.meta)
+    window["geometry"]["window_bp"] = 0
+    cls = copy.deepcopy(loaded.meta)
+    cls["card"]["class"] = "nosuch.Model"
+    for name, meta, message in [
+        ("window.pt", window, r"window.pt: the model file records a bin geometry no dataset has .*window_bp \(0\)"),
+        ("class.pt", cls, r"class.pt: the model file's card cannot be built: unknown model class 'nosuch.Model'"),
+    ]:
+        save_model_file(tmp_path / name, loaded.state_dict, meta)
+        with pytest.raises(InputError, match=message) as info:
+            predict_sample(tmp_path / name, reads_files(sample), tss)
+        assert "config key" not in str(info.value) and "use the run's own model.pt" in str(info.value)

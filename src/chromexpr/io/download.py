@@ -37,13 +37,18 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from isal import igzip, isal_zlib
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 from chromexpr.errors import DownloadError, InputError
 from chromexpr.logs import Say, get_logger
@@ -483,6 +488,81 @@ def download(
             chunk_bytes=chunk_bytes,
         )
 
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _one_writer(dest, say):  # a second download of dest waits, then finds it there
+        return _download(
+            url,
+            dest,
+            scheme,
+            check,
+            expected_size,
+            sha256,
+            md5,
+            gz,
+            say,
+            functools.partial(
+                _fetch_with_retries,
+                url,
+                dest.with_name(dest.name + ".part"),
+                expected_size=expected_size,
+                retries=retries,
+                backoff_s=backoff_s,
+                max_backoff_s=max_backoff_s,
+                timeout_s=timeout_s,
+                chunk_bytes=chunk_bytes,
+                config_key=config_key,
+                say=say,
+                checksum=bool(sha256 or md5),
+            ),
+            config_key,
+        )
+
+
+@contextlib.contextmanager
+def _one_writer(dest: Path, say: Say) -> Iterator[None]:
+    """Hold ``<dest>.lock`` (``flock``) while ``dest`` is downloaded: a second download of the same file (another
+    process, another job) waits for the first and then finds ``dest`` there, instead of writing the same part.
+    The lock file is removed on the way out; a waiter that locked a removed file tries again."""
+    if fcntl is None:  # pragma: no cover - not on Windows
+        yield
+        return
+    lock = dest.with_name(dest.name + ".lock")
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say.info(f"{dest}: another download of it is running; waiting for it to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _download(
+    url: str,
+    dest: Path,
+    scheme: str,
+    check: Callable[[Path, int | None], str | None],
+    expected_size: int | None,
+    sha256: str | None,
+    md5: str | None,
+    gz: bool,
+    say: Say,
+    fetch: Callable[[], tuple[int | None, bool]],
+    config_key: str | None,
+) -> Path:
+    """``download`` once it holds the destination's lock."""
     if dest.exists():
         problem = check(dest, None)
         if problem is None:
@@ -491,23 +571,7 @@ def download(
         say.warning(f"{dest}: exists but {problem}; downloading it again")
         dest.unlink()
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    fetch = functools.partial(
-        _fetch_with_retries,
-        url,
-        part,
-        expected_size=expected_size,
-        retries=retries,
-        backoff_s=backoff_s,
-        max_backoff_s=max_backoff_s,
-        timeout_s=timeout_s,
-        chunk_bytes=chunk_bytes,
-        config_key=config_key,
-        say=say,
-        checksum=bool(sha256 or md5),
-    )
-
     if scheme == "file":
         _copy_local(url, part, say)
         server_total: int | None = None
