@@ -49,7 +49,9 @@ __all__ = ["DEPTH_MODES", "Prediction", "predict_sample", "resolve_model_path", 
 log = logging.getLogger("chromexpr.predict")
 
 DEPTH_MODES = ("match", "none")
-_DAMAGED = "the file was damaged or edited: use the run's own model.pt (snakemake re-trains a run whose model.pt is gone)"
+_DAMAGED = (
+    "the file was damaged or edited: use the run's own model.pt (snakemake re-trains a run whose model.pt is gone)"
+)
 #: tasks whose model scores one cell's genes (differential models take two cells)
 CLASSIFICATION_TASKS = ("classification", "domain_adaptation")
 REGRESSION_TASKS = ("regression",)
