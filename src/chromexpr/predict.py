@@ -93,6 +93,14 @@ def resolve_model_path(run: str | Path | None = None, model: str | Path | None =
                 path=run,
                 hint="apply one member run, e.g. results/runs/regression/jamaica_cnn/cell_<CELL>/seed0",
             )
+    if not (run / "model.pt").is_file() and not (run / "metrics.json").is_file():
+        runs = sorted(p.parent.name for p in run.glob("*/metrics.json"))
+        if runs:
+            raise InputError(
+                f"this folder holds runs ({', '.join(runs[:5])}{' ...' if len(runs) > 5 else ''}), not one run",
+                path=run,
+                hint=f"give one of them: --run {run / runs[0]}",
+            )
     return run / "model.pt"
 
 
