@@ -246,7 +246,7 @@ def test_clear_errors(sample, tmp_path) -> None:
     (ensemble / "metrics.json").write_text('{"model": "ensemble", "task": "regression", "framework": "ensemble"}')
     with pytest.raises(InputError, match="this run is the ensemble of the regression experiment"):
         resolve_model_path(run=ensemble)
-    with pytest.raises(InputError, match=r"this folder holds runs \(ensemble, logreg\), not one run") as info:
+    with pytest.raises(InputError, match=r"this folder holds runs \(ensemble\), not one run") as info:
         resolve_model_path(run=tmp_path)
     assert f"give one of them: --run {tmp_path / 'ensemble'}" in str(info.value)
 
