@@ -91,6 +91,7 @@ def split_params():
         "blocks": [],
         "random": ["seed", "fractions"],
         "chromosome": ["valid_chromosomes", "test_chromosomes"],
+        "deepdiff": [],
     }[split["method"]]
     return {"method": split["method"], **{k: split[k] for k in keys}}
 

@@ -735,9 +735,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chromosomes", nargs="*", default=None, help="keep genes on these chromosomes only")
     p.add_argument(
         "--split",
-        choices=["blocks", "random", "chromosome"],
+        choices=["blocks", "random", "chromosome", "deepdiff"],
         default="blocks",
-        help="how genes are split into train/valid/test (default blocks)",
+        help="how genes are split into train/valid/test (default blocks: sorted ids in thirds, DeepChrome; deepdiff: "
+        "sorted ids in blocks of 6,100 test, 10,000 train, the rest valid)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the blocks/random split (default 0)")
     p.add_argument("--valid-chromosomes", nargs="*", default=None, help="chromosome split: the valid chromosomes")

@@ -597,3 +597,17 @@ def test_import_weights_onto_a_full_disk_names_the_file_not_torchs_zip_writer(tm
         and "inline_container" not in proc.stderr
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reference_split_deepdiff(tmp_path):
+    """`chromexpr reference --split deepdiff` on the demo's 3,318 genes: the paper's blocks scaled (6100 / 10000 /
+    2360 of 18,460 -> 1,096 test, 1,797 train, 425 valid), in sorted id order."""
+    demo = REPO / "src/chromexpr/data/demo"
+    out = tmp_path / "ref"
+    proc = run(
+        "reference", "--annotation", str(demo / "genes.tsv"), "--chrom-sizes", str(demo / "chrom.sizes"),
+        "--expression", str(demo / "expression.tsv"), "--out-dir", str(out), "--split", "deepdiff",
+    )  # fmt: skip
+    assert "split 1,797 train, 425 valid, 1,096 test" in proc.stdout
+    splits = pd.read_csv(out / "splits.tsv", sep="\t").sort_values("gene_id")
+    assert splits["split"].tolist() == ["test"] * 1096 + ["train"] * 1797 + ["valid"] * 425

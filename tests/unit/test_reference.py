@@ -267,6 +267,30 @@ def test_blocks_small_counts() -> None:
     }
 
 
+def test_deepdiff_split_puts_the_released_samples_genes_in_their_splits() -> None:
+    """Ensembl ids sorted, blocks of 6,100 test / 10,000 train / the rest valid: every gene of the released
+    DeepDiff sample (200 per split) falls in its split, on the 19,795 REMC genes."""
+    from chromexpr.io.deepdiff_csv import read_deepdiff_csv
+
+    counts = pd.read_csv(REPO / "data/real/remc_counts_9cells.tsv.gz", sep="\t", usecols=["gene_id"])
+    table = counts.assign(chrom="chr1", tss=0, strand="+")
+    out = make_splits(table, "deepdiff")
+    assert out.value_counts().to_dict() == {"train": 10000, "test": 6100, "valid": 19795 - 16100}
+    for split in ("train", "valid", "test"):
+        ids = read_deepdiff_csv(REPO / f"data/real/deepdiff_sample/E003.{split}.csv.gz").gene_ids
+        assert len(ids) == 200 and set(out[list(ids)]) == {split}
+    # the row order of the table does not matter
+    shuffled = make_splits(table.sample(frac=1.0, random_state=1), "deepdiff")
+    assert shuffled.sort_index().equals(out.sort_index())
+
+
+def test_deepdiff_split_is_scaled_below_the_papers_gene_count() -> None:
+    # 100 genes: 6100/18460 -> 33 test, 10000/18460 -> 54 train, 13 valid, in sorted id order
+    df = genes(*[(f"g{i:03d}", "chr1", i) for i in range(100)])
+    out = make_splits(df, "deepdiff")
+    assert (out.iloc[:33] == "test").all() and (out.iloc[33:87] == "train").all() and (out.iloc[87:] == "valid").all()
+
+
 def test_random_split_seeded_reproducible_fractions() -> None:
     ids = _ids(1000)
     df = pd.DataFrame({"gene_id": ids, "chrom": "chr1", "tss": 0, "strand": "+"})

@@ -26,7 +26,9 @@ from chromexpr.preprocess.geometry import BinGeometry, window_bounds
 
 log = logging.getLogger("chromexpr.reference")
 
-SPLIT_METHODS = ("blocks", "random", "chromosome")
+SPLIT_METHODS = ("blocks", "random", "chromosome", "deepdiff")
+#: DeepDiff's split (its release, positions among the Ensembl ids sorted): test, train, valid blocks in this order
+DEEPDIFF_BLOCKS = (("test", 6100), ("train", 10000), ("valid", 2360))
 #: Default ``reference.min_tss_distance``: bases a kept TSS must lie downstream of the last kept one.
 MIN_TSS_DISTANCE = 5000
 
@@ -123,6 +125,11 @@ def make_splits(
       (DeepChrome: 19,802 genes -> 6601 / 6601 / 6600).
     * ``random``: a seeded permutation cut at ``fractions``.
     * ``chromosome``: genes on ``valid_chromosomes`` / ``test_chromosomes`` are held out.
+    * ``deepdiff``: genes sorted by id, then consecutive blocks of 6,100 test, 10,000 train and the rest valid
+      (2,360 of the paper's 18,460 genes; the genes past 18,460, which the paper's split does not place, are
+      valid too); with fewer than 18,460 genes the three blocks are scaled to the number of genes. The released
+      DeepDiff sample's test, train and valid genes sit at positions 0-207, 6,248-6,453 and 16,597-16,812 of
+      the 19,795 REMC genes sorted.
 
     Returns a Series of split names indexed by gene id.
     """
@@ -132,6 +139,15 @@ def make_splits(
         order = np.argsort(ids, kind="mergesort")
         for name, block in zip(SPLITS, np.array_split(order, 3), strict=True):
             split[block] = name
+    elif method == "deepdiff":
+        order = np.argsort(ids, kind="mergesort")
+        paper = sum(n for _, n in DEEPDIFF_BLOCKS)
+        scale = min(1.0, len(ids) / paper)
+        test_end = round(DEEPDIFF_BLOCKS[0][1] * scale)
+        train_end = test_end + round(DEEPDIFF_BLOCKS[1][1] * scale)
+        split[order[:test_end]] = "test"
+        split[order[test_end:train_end]] = "train"
+        split[order[train_end:]] = "valid"
     elif method == "random":
         fr = np.asarray(fractions, dtype=np.float64)
         if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0):
