@@ -631,8 +631,8 @@ def _add_normalization(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fit-on",
         choices=["all", "train"],
-        default="all",
-        help="fit the z-score on all genes (default) or on the train split only",
+        default="train",
+        help="fit the z-score on the train split only (default: no test gene in any input) or on all genes",
     )
     p.add_argument(
         "--duplicates",

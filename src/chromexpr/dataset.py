@@ -114,7 +114,7 @@ def build_dataset(
     geometry: dict[str, Any],
     provenance: dict[str, Any] | None = None,
     log1p: bool = False,
-    fit_on: str = "all",
+    fit_on: str = "train",
     labels: np.ndarray | None = None,
 ) -> Dataset:
     """Assemble a dataset: median labels, z-scored signal and metadata.
@@ -302,7 +302,7 @@ def assemble_dataset(
     *,
     cell: str,
     log1p: bool = False,
-    fit_on: str = "all",
+    fit_on: str = "train",
     expression_duplicates: str = "error",
     inputs: dict[str, str | Path] | None = None,
     parameters: dict[str, Any] | None = None,

@@ -57,7 +57,7 @@ def test_build_dataset_labels_and_meta() -> None:
     assert ds.meta["label"] == {"rule": "expression >= median", "median": 2.5}
     assert ds.meta["cell"] == "E003"
     assert ds.meta["geometry"] == GEOM
-    assert ds.meta["normalization"] == {"log1p": False, "zscore": True, "fit_on": "all"}
+    assert ds.meta["normalization"] == {"log1p": False, "zscore": True, "fit_on": "train"}  # the default
     assert ds.meta["provenance"] == {"inputs": {"x": 1}}
     assert ds.n_genes == 4
     assert ds.subset("train").tolist() == [True, False, False, True]
@@ -75,7 +75,7 @@ def test_build_dataset_fit_on_train() -> None:
     # 2*(182.25 + 156.25 + 132.25 + 110.25) = 1162 -> variance 145.25
     assert ds.zscore_std[0] == pytest.approx(math.sqrt(145.25))
     assert ds.meta["normalization"]["fit_on"] == "train"
-    all_ = small(4)
+    all_ = small(4, fit_on="all")
     # all genes: mark 0 values 0-3, 8-11, 16-19, 24-27 -> mean (6 + 38 + 70 + 102) / 16 = 13.5 as well,
     # but the variance differs: it includes genes 1 and 2 near the mean
     assert all_.zscore_mean[0] == pytest.approx(13.5)
@@ -83,7 +83,7 @@ def test_build_dataset_fit_on_train() -> None:
 
 
 def test_build_dataset_log1p_recorded() -> None:
-    ds = small(3, log1p=True)
+    ds = small(3, log1p=True, fit_on="all")
     assert ds.meta["normalization"]["log1p"] is True
     np.testing.assert_allclose(ds.zscore_mean, np.log1p(ds.counts.astype(float)).mean(axis=(0, 2)))
 
@@ -234,7 +234,7 @@ def test_assemble_dataset(inputs: dict) -> None:
         assert d.label.tolist() == [1, 0, 1, 0]
         assert d.meta["label"]["median"] == 3.0
         assert d.split.tolist() == ["valid", "train", "test", "train"]
-        assert d.meta["normalization"] == {"log1p": True, "zscore": True, "fit_on": "all"}
+        assert d.meta["normalization"] == {"log1p": True, "zscore": True, "fit_on": "train"}
         assert d.meta["geometry"] == {"n_bins": 3}  # no geometry parameter: the bin count is recorded
         prov = d.meta["provenance"]
         assert prov["chromexpr_version"] == chromexpr.__version__

@@ -67,6 +67,8 @@ def sample(demo_cell):
         str(DEMO / "expression.tsv"),
         "--cell",
         "E003",
+        "--fit-on",
+        "all",  # a signal card's sample, z-scored over all its genes, then equals the dataset's signal
         "--out",
         str(root / "E003.npz"),
     )

@@ -322,9 +322,10 @@ def _sha(path: Path) -> str:
 
 def test_ingest_twice_gives_the_same_bytes(tmp_path: Path) -> None:
     inputs = {s: SAMPLE / f"E003.{s}.csv.gz" for s in ("valid", "test")}
-    a = ingest_processed("deepdiff", inputs, "E003", tmp_path / "a" / "E003.npz", expression=COUNTS)
+    kw = {"expression": COUNTS, "fit_on": "all"}  # no train split here
+    a = ingest_processed("deepdiff", inputs, "E003", tmp_path / "a" / "E003.npz", **kw)
     time.sleep(2.1)  # zip member times have a 2-second resolution
-    b = ingest_processed("deepdiff", inputs, "E003", tmp_path / "b" / "E003.npz", expression=COUNTS)
+    b = ingest_processed("deepdiff", inputs, "E003", tmp_path / "b" / "E003.npz", **kw)
     assert _sha(a) == _sha(b)
     with zipfile.ZipFile(a) as zf:
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}

@@ -114,7 +114,7 @@ def ingest_processed(
     expression: str | Path | None = None,
     marks_order: Sequence[str] | None = None,
     log1p: bool = False,
-    fit_on: str = "all",
+    fit_on: str = "train",
     window_bp: int | None = None,
     expression_duplicates: str = "error",
 ) -> Path:
