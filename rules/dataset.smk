@@ -22,6 +22,7 @@ if SOURCE == "processed":
             log1p=config["normalize"]["log1p"],
             fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
+            median_over=config["expression"]["median_over"],
             code=script_code("ingest_processed.py"),
         script:
             "../workflow/scripts/ingest_processed.py"
@@ -51,6 +52,7 @@ else:
             log1p=config["normalize"]["log1p"],
             fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
+            median_over=config["expression"]["median_over"],
             geometry=geometry(),
             binned=binning_geometry(),
             code=script_code("build_dataset.py"),

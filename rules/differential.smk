@@ -46,6 +46,7 @@ if SOURCE == "processed":
             log1p=config["normalize"]["log1p"],
             fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
+            median_over=config["expression"]["median_over"],
             code=script_code("ingest_processed.py"),
         script:
             "../workflow/scripts/ingest_processed.py"
@@ -73,6 +74,7 @@ else:
             log1p=config["normalize"]["log1p"],
             fit_on=config["normalize"]["fit_on"],
             duplicates=config["expression"]["duplicates"],
+            median_over=config["expression"]["median_over"],
             geometry=differential_plan.geometry(geometry(), config),
             binned=binning_geometry(),
             code=script_code("build_dataset.py"),

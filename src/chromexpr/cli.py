@@ -413,6 +413,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
             log1p=args.log1p,
             fit_on=args.fit_on,
             expression_duplicates=args.duplicates,
+            median_over=args.median_over,
             inputs={f"counts.{mark}": path for mark, path in text.items()}
             | ({"tss_bed": args.tss} if Path(tss) != Path(args.tss) else {}),
             parameters={"geometry": geometry.as_dict()} if geometry is not None else None,
@@ -440,6 +441,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         fit_on=args.fit_on,
         window_bp=args.window_bp,
         expression_duplicates=args.duplicates,
+        median_over=args.median_over,
     )
     print(f"wrote {args.out}")
     return 0
@@ -640,6 +642,13 @@ def _add_normalization(p: argparse.ArgumentParser) -> None:
         default="error",
         help="a gene listed twice in --expression: stop (default) or keep its first row",
     )
+    p.add_argument(
+        "--median-over",
+        choices=["cell", "dataset"],
+        default="cell",
+        help="labels are expression >= the median over every gene of the cell in --expression (cell, default: "
+        "the papers' labels) or over the dataset's genes only (dataset)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -718,6 +727,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["error", "first"],
         default="error",
         help="a gene listed twice in --expression: stop (default) or keep its first row",
+    )
+    p.add_argument(
+        "--median-over",
+        choices=["cell", "dataset"],
+        default="cell",
+        help="labels are expression >= the median over every gene of the cell in --expression (cell, default: "
+        "the papers' labels) or over the dataset's genes only (dataset)",
     )
     p.add_argument("--out-dir", required=True, help="folder for tss.tsv, windows.bed, splits.tsv and summary.json")
     p.add_argument(

@@ -116,6 +116,7 @@ def build_dataset(
     log1p: bool = False,
     fit_on: str = "train",
     labels: np.ndarray | None = None,
+    median_over: tuple[np.ndarray, str] | None = None,
 ) -> Dataset:
     """Assemble a dataset: median labels, z-scored signal and metadata.
 
@@ -132,6 +133,9 @@ def build_dataset(
         fit_on: ``all`` or ``train``: genes the z-score statistics come from.
         labels: labels given by the source (e.g. a released DeepChrome CSV). When given they are
             kept as they are instead of being recomputed from ``expression`` (which may be NaN).
+        median_over: the expression the label median is taken over, and its name for the meta: every gene
+            of the cell in its expression matrix (``MEDIAN_OVER`` ``cell``, the papers' labels), not only the
+            genes the dataset keeps; None: the dataset's genes.
     """
     counts = np.asarray(counts)
     gene_ids = np.asarray(gene_ids, dtype=str)
@@ -151,8 +155,9 @@ def build_dataset(
     if fit_on not in ("all", "train"):
         raise InputError(f"fit_on must be 'all' or 'train', got {fit_on!r}", key="normalize.fit_on")
     if labels is None:
-        label, median = label_by_median(expression)
-        label_meta = {"rule": "expression >= median", "median": median}
+        over, over_name = median_over if median_over is not None else (None, f"the dataset's {n:,} genes")
+        label, median = label_by_median(expression, over)
+        label_meta = {"rule": "expression >= median", "median": median, "median_over": over_name}
     else:
         label = np.asarray(labels).astype(np.int8)
         if label.shape != (n,) or not np.isin(label, (0, 1)).all():
@@ -307,6 +312,7 @@ def assemble_dataset(
     inputs: dict[str, str | Path] | None = None,
     parameters: dict[str, Any] | None = None,
     crop: tuple[BinGeometry, BinGeometry] | None = None,
+    median_over: str = "cell",
 ) -> Dataset:
     """Build ``results/datasets/{cell}.npz`` from per-mark count matrices.
 
@@ -327,6 +333,8 @@ def assemble_dataset(
         crop: ``(binned, wanted)``: the counts were binned with the wider ``binned`` geometry (the
             widest any experiment asks for); the dataset keeps the bins of ``wanted``
             (:func:`chromexpr.preprocess.geometry.crop_bins`, equal to binning with it directly).
+        median_over: ``cell`` (default): labels are expression >= the median over every gene of the cell in
+            ``expression`` (the papers' labels); ``dataset``: over the genes the dataset keeps.
     """
     genes = read_tss_table(tss)
     gene_ids = genes["gene_id"].to_numpy(dtype=str)
@@ -382,6 +390,23 @@ def assemble_dataset(
         provenance=provenance,
         log1p=log1p,
         fit_on=fit_on,
+        median_over=cell_median(expr, median_over, expression),
     )
     save_dataset(dataset, out)
     return dataset
+
+
+#: what ``median_over`` may be: the cell's genes in its expression matrix, or the dataset's genes
+MEDIAN_OVER = ("cell", "dataset")
+
+
+def cell_median(expr: Any, median_over: str, path: str | Path) -> tuple[np.ndarray, str] | None:
+    """``build_dataset``'s ``median_over`` for the choice ``median_over``: the cell's every gene in the expression
+    matrix ``expr`` (read from ``path``), or None (the dataset's genes)."""
+    if median_over not in MEDIAN_OVER:
+        raise InputError(
+            f"unknown median_over {median_over!r}", key="expression.median_over", hint="use cell or dataset"
+        )
+    if median_over == "dataset":
+        return None
+    return expr.to_numpy(dtype=np.float64), f"the cell's {len(expr):,} genes in {Path(path).name}"

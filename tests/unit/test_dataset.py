@@ -54,7 +54,7 @@ def test_build_dataset_labels_and_meta() -> None:
     ds = small(4, provenance={"inputs": {"x": 1}})
     # expression 4 3 2 1 -> median 2.5 -> labels 1 1 0 0
     assert ds.label.tolist() == [1, 1, 0, 0]
-    assert ds.meta["label"] == {"rule": "expression >= median", "median": 2.5}
+    assert ds.meta["label"] == {"rule": "expression >= median", "median": 2.5, "median_over": "the dataset's 4 genes"}
     assert ds.meta["cell"] == "E003"
     assert ds.meta["geometry"] == GEOM
     assert ds.meta["normalization"] == {"log1p": False, "zscore": True, "fit_on": "train"}  # the default
@@ -438,3 +438,22 @@ def test_save_dataset_is_deterministic(tmp_path: Path) -> None:
     assert [i.filename for i in infos] == [f"{k}.npy" for k in [*FIELDS, "meta"]]
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+
+
+def test_assemble_dataset_labels_by_the_median_over_the_cells_genes(inputs: dict) -> None:
+    """E003 in the matrix: G1 0, G2 1, G3 10, G4 5 (the dataset's genes) and G8 20, G7 30 (not in the TSS table):
+    the cell's median over its 6 genes is 7.5, so only G3 is expressed; over the dataset's 4 genes it is 3."""
+    inputs["expr"].write_text("gene_id\tE003\nG1\t0\nG2\t1\nG3\t10\nG4\t5\nG8\t20\nG7\t30\n")
+    counts = {"H3K4me3": inputs["cdir"] / "H3K4me3.npy", "H3K27me3": inputs["cdir"] / "H3K27me3.npy"}
+    args = (counts, inputs["tss"], inputs["splits"], inputs["expr"])
+    ds = assemble_dataset(*args, inputs["tmp"] / "cell.npz", cell="E003")
+    assert ds.gene_ids.tolist() == ["G3", "G1", "G4", "G2"] and ds.label.tolist() == [1, 0, 0, 0]
+    assert ds.meta["label"] == {
+        "rule": "expression >= median",
+        "median": 7.5,
+        "median_over": "the cell's 6 genes in expr.tsv",
+    }
+    other = assemble_dataset(*args, inputs["tmp"] / "dataset.npz", cell="E003", median_over="dataset")
+    assert other.label.tolist() == [1, 0, 1, 0] and other.meta["label"]["median"] == 3.0
+    with pytest.raises(InputError, match="config key 'expression.median_over': unknown median_over 'genes'"):
+        assemble_dataset(*args, inputs["tmp"] / "x.npz", cell="E003", median_over="genes")

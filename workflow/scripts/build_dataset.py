@@ -24,6 +24,7 @@ ds = assemble_dataset(
     log1p=p.log1p,
     fit_on=p.fit_on,
     expression_duplicates=p.duplicates,
+    median_over=p.median_over,
     parameters={"geometry": p.geometry, "binned": p.binned, "normalize": {"log1p": p.log1p, "fit_on": p.fit_on}},
     crop=(binned, wanted) if binned != wanted else None,
 )

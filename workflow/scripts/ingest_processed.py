@@ -17,4 +17,5 @@ ingest_processed(
     fit_on=snakemake.params.fit_on,
     window_bp=snakemake.params.window_bp,
     expression_duplicates=snakemake.params.duplicates,
+    median_over=snakemake.params.median_over,
 )

@@ -42,6 +42,7 @@ def summarize_dataset(dataset: Dataset) -> dict[str, object]:
         "test": int((dataset.split == "test").sum()),
         "positive_fraction": round(float(dataset.label.mean()), 4),
         "median_expression": round(float(dataset.meta.get("label", {}).get("median", float("nan"))), 4),
+        "median_over": dataset.meta.get("label", {}).get("median_over", ""),
     }
     for i, mark in enumerate(dataset.marks):
         row[f"mean_{mark}"] = round(float(np.asarray(dataset.counts[:, i], dtype=np.float64).mean()), 4)

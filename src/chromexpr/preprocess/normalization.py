@@ -7,17 +7,19 @@ import numpy as np
 from chromexpr.errors import InputError
 
 
-def label_by_median(expression: np.ndarray) -> tuple[np.ndarray, float]:
-    """Binary labels: expression >= the median over these genes -> 1, else 0.
+def label_by_median(expression: np.ndarray, over: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Binary labels: expression >= the median -> 1, else 0; the median over ``over`` (e.g. every gene of the
+    cell in the expression matrix), default over these genes.
 
     The median itself is labelled 1. Returns ``(labels, median)``.
     """
     expression = np.asarray(expression, dtype=np.float64)
-    if expression.size == 0:
+    reference = expression if over is None else np.asarray(over, dtype=np.float64)
+    if expression.size == 0 or reference.size == 0:
         raise InputError("cannot label an empty set of genes")
-    if not np.all(np.isfinite(expression)):
+    if not (np.all(np.isfinite(expression)) and np.all(np.isfinite(reference))):
         raise InputError("expression contains NaN or infinite values; clean the expression table")
-    median = float(np.median(expression))
+    median = float(np.median(reference))
     return (expression >= median).astype(np.int8), median
 
 

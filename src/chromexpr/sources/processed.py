@@ -24,6 +24,7 @@ from chromexpr.dataset import (
     SPLITS,
     Dataset,
     build_dataset,
+    cell_median,
     load_dataset,
     save_dataset,
 )
@@ -117,12 +118,15 @@ def ingest_processed(
     fit_on: str = "train",
     window_bp: int | None = None,
     expression_duplicates: str = "error",
+    median_over: str = "cell",
 ) -> Path:
     """Turn a released processed data set (one file per split) into a chromexpr dataset ``.npz``.
 
     The release's split is kept for each gene. Marks are reordered to :data:`CANONICAL_MARKS` (the
     source order is recorded in the provenance). Labels: the DeepChrome format's own labels are kept;
-    for the DeepDiff format they are computed from ``expression`` by the cell's median over all genes.
+    for the DeepDiff format they are computed from ``expression``: >= the median over every gene of the cell
+    in ``expression`` (``median_over: cell``, the default: the labels the papers trained on), or over the
+    release's genes only (``dataset``; a sample of 600 genes then has other labels).
     Bins are taken as released (genomic order), so the geometry says ``orient_by_strand: false``.
 
     Args:
@@ -206,6 +210,7 @@ def ingest_processed(
     split = np.concatenate([np.full(len(t.gene_ids), s) for s, t in tables.items()])
 
     expr_values = np.full(len(gene_ids), np.nan, dtype=np.float64)
+    over = None
     if expression is not None:
         expression = Path(expression)
         table_expr = read_expression(expression, [cell], duplicates=expression_duplicates)[cell]
@@ -213,6 +218,7 @@ def ingest_processed(
         if not found.all():
             raise _missing_genes_error(gene_ids[~found].tolist(), len(gene_ids), expression, cell)
         expr_values = table_expr.reindex(pd.Index(gene_ids)).to_numpy(dtype=np.float64)
+        over = cell_median(table_expr, median_over, expression)
 
     labels = None
     if fmt == "deepchrome":
@@ -243,6 +249,7 @@ def ingest_processed(
         log1p=log1p,
         fit_on=fit_on,
         labels=labels,
+        median_over=over,
     )
     return save_dataset(dataset, out)
 

@@ -456,6 +456,8 @@ class ClassificationRunner:
             "n_test": int(data.mask.sum()),
             "dataset": data.test_path,
             "dataset_sha256": data.test_sha,
+            # how the test dataset's genes were labelled (the median and the genes it is taken over)
+            "labels": data.loaded.dataset(spec.roles["test"].dataset).meta.get("label"),
         }
 
     def extra_metrics(self, data: ClassificationData, spec: RunSpec, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,7 @@ METRICS_KEYS: dict[str, tuple[str, ...]] = {
         "n_test",
         "dataset",
         "dataset_sha256",
+        "labels",
         *_PROVENANCE,
     ),
     "differential": (

@@ -128,11 +128,14 @@ def test_split_balance_display_caveat():
             "test_positive": [0.34],
             "test_minus_train": [-0.30],
             "accuracy_caveat": [True],
+            "label_median": [2431.0],
+            "label_median_over": ["the cell's 19,795 genes in expression.tsv"],
         }
     )
     row = split_balance_display(balance).iloc[0]
     assert row["train"] == "64% of 100" and row["test"] == "34% of 50" and row["test − train"] == "-30 points"
     assert "not comparable" in row["accuracy"]
+    assert row["labelled 1"] == "expression ≥ 2,431, the median over the cell's 19,795 genes in expression.tsv"
 
 
 def test_index_html_renders_from_the_template_with_provenance(runs_dir, tmp_path):

@@ -165,22 +165,31 @@ def table2(df: pd.DataFrame, diagnostics: pd.DataFrame | None = None) -> pd.Data
     return out
 
 
-def split_balance(diagnostics: pd.DataFrame) -> pd.DataFrame:
+def split_balance(diagnostics: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per cell: genes and positive fraction of each split (from the runs' predictions; the splits of a
-    cell are its dataset's, the same for every run), ``test_minus_train`` and ``accuracy_caveat``.
+    cell are its dataset's, the same for every run), ``test_minus_train`` and ``accuracy_caveat``, and how
+    the cell's genes were labelled (``runs``' ``labels``, from each run's dataset).
 
     Columns: ``cell``, ``n_train``, ``train_positive``, ``n_valid``, ``valid_positive``, ``n_test``,
-    ``test_positive``, ``test_minus_train``, ``accuracy_caveat`` (|test - train| > 0.1).
+    ``test_positive``, ``test_minus_train``, ``accuracy_caveat`` (|test - train| > 0.1), ``label_median``
+    and ``label_median_over`` (empty where the runs do not say: labels given by the source, older runs).
     """
     cols = ["cell"]
     for s in SPLITS:
         cols += [f"n_{s}", f"{s}_positive"]
-    cols += ["test_minus_train", "accuracy_caveat"]
+    cols += ["test_minus_train", "accuracy_caveat", "label_median", "label_median_over"]
     known = diagnostics[diagnostics["n_train"] > 0]
     if known.empty:
         return pd.DataFrame(columns=cols)
     first = known.sort_values(["cell", "model", "seed"]).groupby("cell", sort=True).first().reset_index()
     first["test_minus_train"] = first["test_positive"] - first["train_positive"]
+    rule: dict[str, dict] = {}
+    if runs is not None and "labels" in runs.columns:
+        for cell, labels in zip(runs["cell"], runs["labels"], strict=True):
+            if isinstance(labels, dict) and "median" in labels:
+                rule.setdefault(str(cell), labels)
+    first["label_median"] = [rule.get(str(c), {}).get("median", float("nan")) for c in first["cell"]]
+    first["label_median_over"] = [rule.get(str(c), {}).get("median_over", "") for c in first["cell"]]
     return first[cols].reset_index(drop=True)
 
 

@@ -194,6 +194,10 @@ def split_balance_display(balance: pd.DataFrame) -> pd.DataFrame:
     out["accuracy"] = [
         "not comparable with train (|test − train| > 10 points)" if c else "" for c in balance["accuracy_caveat"]
     ]
+    out["labelled 1"] = [
+        f"expression ≥ {m:,.4g}, the median over {over}" if over else ""
+        for m, over in zip(balance["label_median"].astype(float), balance["label_median_over"], strict=True)
+    ]
     return pd.DataFrame(out)
 
 
@@ -263,7 +267,7 @@ def build_report(
     t2 = table2(runs, diagnostics)
     pc = per_cell_table(runs, diagnostics)
     per_run = runs_table(diagnostics, runs)
-    balance = split_balance(diagnostics)
+    balance = split_balance(diagnostics, runs)
     paired = paired_vs_reference(runs, reference_model, min_cells=min_cells)
     if published is None:
         comparison = PublishedComparison(
