@@ -561,3 +561,17 @@ def test_cross_run_on_cuda_uses_bf16_autocast(cells, tmp_path):
     table = pd.read_csv(tmp_path / "history.tsv", sep="\t")
     assert np.isfinite(table[list(DA_COLUMNS)].to_numpy()).all() and len(table) == 2
     assert 0.0 <= metrics["test_auroc"] <= 1.0
+
+
+def test_a_domain_adaptation_run_records_the_lambda_its_kept_epoch_saw(transfer):
+    """metrics.json: the DANN lambda and the domain head's accuracy at the epoch selected on validation (what
+    the kept weights had seen), read from history.tsv's row of that epoch; an uncross run has neither."""
+    import pandas as pd
+
+    run, cross = transfer("cross")
+    history = pd.read_csv(run / "history.tsv", sep="\t").set_index("epoch")
+    kept = history.loc[cross["best_epoch"]]
+    assert cross["selected_grl_lambda"] == pytest.approx(kept["grl_lambda"], rel=1e-6)
+    assert cross["selected_domain_accuracy"] == pytest.approx(kept["domain_accuracy"], rel=1e-6)
+    _, uncross = transfer("uncross")
+    assert "selected_grl_lambda" not in uncross

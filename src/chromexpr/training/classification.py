@@ -464,6 +464,11 @@ class ClassificationRunner:
         extra = dict(self.extra)
         if data.adapt is not None:
             extra["n_adapt"] = len(data.adapt)
+        selected = next((r for r in record.get("history", []) if r.get("epoch") == record.get("best_epoch")), None)
+        if self.name == "domain_adaptation" and selected is not None:
+            # what the kept weights had seen: the reversal strength and the domain head's accuracy at that epoch
+            extra["selected_grl_lambda"] = selected.get("grl_lambda")
+            extra["selected_domain_accuracy"] = selected.get("domain_accuracy")
         if not data.predict_all:
             extra["task"] = self.name
             extra["datasets"] = data.used

@@ -365,3 +365,28 @@ def test_domain_curves(tmp_path: Path) -> None:
     assert list(e004["grl_lambda"]) == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert curves.loc[curves["target"] == "E003", "grl_lambda"].isna().all()
     assert domain_curves({}).empty
+
+
+def test_table3_reports_the_kept_epoch_and_the_lambda_it_saw():
+    """Hand-checked: two targets, the cross row kept epochs 4 and 6 at lambda 0.2 and 0.4 -> 5.0 and 0.30; an
+    origin row has epochs but no lambda."""
+    from chromexpr.experiments.transfer.evaluate import PER_TARGET_COLUMNS, table3
+
+    rows = [
+        ("transferchrome (cross)", "transferchrome", "cross", "T1", 0.8, 4, 0.2),
+        ("transferchrome (cross)", "transferchrome", "cross", "T2", 0.7, 6, 0.4),
+        ("transferchrome (origin)", "transferchrome", "origin", "T1", 0.9, 3, None),
+    ]
+    per_target = pd.DataFrame(
+        [
+            {"row": r, "base_model": b, "variant": v, "protocol": "honest", "source": "S", "target": t, "seed": 0,
+             "test_auroc": a, "n_test": 10, "best_epoch": e, "selected_grl_lambda": lam}
+            for r, b, v, t, a, e, lam in rows
+        ],
+        columns=PER_TARGET_COLUMNS,
+    )  # fmt: skip
+    table = table3(per_target, None).set_index("row")
+    assert table.loc["transferchrome (cross)", "mean_best_epoch"] == 5.0
+    assert table.loc["transferchrome (cross)", "mean_selected_grl_lambda"] == pytest.approx(0.3)
+    assert table.loc["transferchrome (origin)", "mean_best_epoch"] == 3.0
+    assert np.isnan(table.loc["transferchrome (origin)", "mean_selected_grl_lambda"])

@@ -76,6 +76,8 @@ PER_TARGET_COLUMNS = [
     "seed",
     "test_auroc",
     "n_test",
+    "best_epoch",
+    "selected_grl_lambda",
 ]
 TABLE3_COLUMNS = [
     "row",
@@ -86,6 +88,8 @@ TABLE3_COLUMNS = [
     *(f"published_{s}" for s in STATISTICS),
     "delta_mean",
     "published_source",
+    "mean_best_epoch",
+    "mean_selected_grl_lambda",
 ]
 PAIRED_COLUMNS = [
     "base_model",
@@ -174,6 +178,8 @@ def per_target_table(transfer_runs: pd.DataFrame, origin_runs: pd.DataFrame, *, 
                 "seed": int(run["seed"]),
                 "test_auroc": float(run["test_auroc"]),
                 "n_test": _value(run, "n_test"),
+                "best_epoch": _value(run, "best_epoch"),
+                "selected_grl_lambda": _value(run, "selected_grl_lambda"),
             }
         )
     all_protocols = sorted({p for p in protocols.values() if p})
@@ -192,6 +198,8 @@ def per_target_table(transfer_runs: pd.DataFrame, origin_runs: pd.DataFrame, *, 
                 "seed": int(run["seed"]),
                 "test_auroc": float(run["test_auroc"]),
                 "n_test": _value(run, "n_test"),
+                "best_epoch": _value(run, "best_epoch"),
+                "selected_grl_lambda": None,
             }
         )
     out = pd.DataFrame(rows, columns=PER_TARGET_COLUMNS)
@@ -203,6 +211,8 @@ def per_target_table(transfer_runs: pd.DataFrame, origin_runs: pd.DataFrame, *, 
     out["seed"] = out["seed"].astype(int)
     out["test_auroc"] = out["test_auroc"].astype(float)
     out["n_test"] = pd.array(out["n_test"].tolist(), dtype="Int64")
+    out["best_epoch"] = pd.to_numeric(out["best_epoch"], errors="coerce")
+    out["selected_grl_lambda"] = pd.to_numeric(out["selected_grl_lambda"], errors="coerce")
     return out
 
 
@@ -270,9 +280,13 @@ def table3(per_target: pd.DataFrame, published: pd.DataFrame | None) -> pd.DataF
             record[f"published_{s}"] = float(pub.at[row, f"published_{s}"]) if row in pub.index else np.nan
         record["delta_mean"] = record["mean"] - record["published_mean"]
         record["published_source"] = str(pub.at[row, "published_source"]) if row in pub.index else ""
+        # what the kept weights had seen: the epoch selected on validation, and the DANN lambda there
+        for column, name in (("best_epoch", "mean_best_epoch"), ("selected_grl_lambda", "mean_selected_grl_lambda")):
+            seen = pd.to_numeric(runs[column], errors="coerce").dropna() if column in runs else pd.Series([])
+            record[name] = float(seen.mean()) if len(seen) else np.nan
         out.append(record)
     table = pd.DataFrame(out, columns=TABLE3_COLUMNS)
-    for c in [*STATISTICS, *(f"published_{s}" for s in STATISTICS), "delta_mean"]:
+    for c in [*STATISTICS, *(f"published_{s}" for s in STATISTICS), "delta_mean", *TABLE3_COLUMNS[-2:]]:
         table[c] = table[c].astype(float)
     return table
 

@@ -91,6 +91,10 @@ def table3_display(table: pd.DataFrame) -> pd.DataFrame:
     for s in ("min", "mean", "max", "median"):
         out[f"paper {s}"] = table[f"published_{s}"].astype(float).map(fmt)
     out["mean − paper"] = table["delta_mean"].map(_signed)
+    out["epoch kept (mean)"] = ["" if math.isnan(v) else f"{v:.1f}" for v in table["mean_best_epoch"].astype(float)]
+    out["DANN λ there (mean)"] = [
+        "" if math.isnan(v) else f"{v:.2f}" for v in table["mean_selected_grl_lambda"].astype(float)
+    ]
     return pd.DataFrame(out)
 
 
