@@ -108,6 +108,9 @@ def _read_metrics(path: Path) -> dict[str, object]:
     for key in ("max_epochs", "patience"):
         value = training.get(key)
         row[key] = value if _is_int(value) else None
+    labels = record.get("labels") if isinstance(record.get("labels"), dict) else {}
+    row["label_median"] = labels.get("median") if _is_number(labels.get("median")) else None
+    row["label_median_over"] = labels.get("median_over") if isinstance(labels.get("median_over"), str) else None
     row["path"] = str(path)
     return row
 
@@ -116,8 +119,9 @@ def collect_metrics(paths: Iterable[str | Path], *, keys: Sequence[str] = ("mode
     """One row per run from its ``metrics.json``; a missing or malformed file raises ``InputError`` naming it.
 
     Columns: the ``METRIC_KEYS`` (``test_auroc`` checked to lie in [0, 1]), any further scalar keys,
-    ``max_epochs`` and ``patience`` (from the run's ``training`` record; null for scikit-learn fits) and
-    ``path``. The same ``keys`` twice is an error too (default (model, cell, seed); cross-cell runs share
+    ``max_epochs`` and ``patience`` (from the run's ``training`` record; null for scikit-learn fits),
+    ``label_median`` and ``label_median_over`` (from its ``labels`` record: how its dataset was labelled; null
+    where it has none) and ``path``. The same ``keys`` twice is an error too (default (model, cell, seed); cross-cell runs share
     those and differ by ``run``, so they pass ``keys=("run", "cell", "seed")``); a file without one of the
     ``keys`` is an error.
     """

@@ -203,6 +203,25 @@ def test_split_balance_by_hand(tree):
     assert balance.loc["E003", "test_minus_train"] == pytest.approx(-0.5)
     assert balance.loc["E003", "accuracy_caveat"] and not balance.loc["E004", "accuracy_caveat"]
     assert balance.loc["E004", "n_test"] == 4
+    # runs without a labels record (older runs): the rule is left blank
+    assert balance["label_median_over"].tolist() == ["", ""]
+
+
+def test_split_balance_names_the_label_rule_from_metrics_json(tree):
+    """metrics.json's labels record (the dataset's label meta) reaches the balance table, per cell."""
+    import json
+
+    for path in tree:
+        metrics = json.loads(Path(path).read_text())
+        over = "the cell's 3,789 genes in expression.tsv" if metrics["cell"] == "E003" else "the dataset's 12 genes"
+        metrics["labels"] = {"rule": "expression >= median", "median": 4.02, "median_over": over}
+        Path(path).write_text(json.dumps(metrics))
+    runs = collect_metrics(tree)
+    assert runs["label_median"].tolist() == [4.02] * len(tree)
+    balance = split_balance(run_diagnostics(runs), runs).set_index("cell")
+    assert balance.loc["E003", "label_median_over"] == "the cell's 3,789 genes in expression.tsv"
+    assert balance.loc["E004", "label_median_over"] == "the dataset's 12 genes"
+    assert balance.loc["E003", "label_median"] == 4.02
 
 
 def test_runs_table_adds_scores(tree):

@@ -168,7 +168,8 @@ def table2(df: pd.DataFrame, diagnostics: pd.DataFrame | None = None) -> pd.Data
 def split_balance(diagnostics: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per cell: genes and positive fraction of each split (from the runs' predictions; the splits of a
     cell are its dataset's, the same for every run), ``test_minus_train`` and ``accuracy_caveat``, and how
-    the cell's genes were labelled (``runs``' ``labels``, from each run's dataset).
+    the cell's genes were labelled (``runs``' ``label_median`` and ``label_median_over``, from each run's
+    ``metrics.json``).
 
     Columns: ``cell``, ``n_train``, ``train_positive``, ``n_valid``, ``valid_positive``, ``n_test``,
     ``test_positive``, ``test_minus_train``, ``accuracy_caveat`` (|test - train| > 0.1), ``label_median``
@@ -183,13 +184,13 @@ def split_balance(diagnostics: pd.DataFrame, runs: pd.DataFrame | None = None) -
         return pd.DataFrame(columns=cols)
     first = known.sort_values(["cell", "model", "seed"]).groupby("cell", sort=True).first().reset_index()
     first["test_minus_train"] = first["test_positive"] - first["train_positive"]
-    rule: dict[str, dict] = {}
-    if runs is not None and "labels" in runs.columns:
-        for cell, labels in zip(runs["cell"], runs["labels"], strict=True):
-            if isinstance(labels, dict) and "median" in labels:
-                rule.setdefault(str(cell), labels)
-    first["label_median"] = [rule.get(str(c), {}).get("median", float("nan")) for c in first["cell"]]
-    first["label_median_over"] = [rule.get(str(c), {}).get("median_over", "") for c in first["cell"]]
+    rule: dict[str, tuple[float, str]] = {}
+    if runs is not None and "label_median_over" in runs.columns:
+        for cell, median, over in zip(runs["cell"], runs["label_median"], runs["label_median_over"], strict=True):
+            if isinstance(over, str) and over:
+                rule.setdefault(str(cell), (float(median), over))
+    first["label_median"] = [rule.get(str(c), (float("nan"), ""))[0] for c in first["cell"]]
+    first["label_median_over"] = [rule.get(str(c), (float("nan"), ""))[1] for c in first["cell"]]
     return first[cols].reset_index(drop=True)
 
 
