@@ -728,13 +728,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="error",
         help="a gene listed twice in --expression: stop (default) or keep its first row",
     )
-    p.add_argument(
-        "--median-over",
-        choices=["cell", "dataset"],
-        default="cell",
-        help="labels are expression >= the median over every gene of the cell in --expression (cell, default: "
-        "the papers' labels) or over the dataset's genes only (dataset)",
-    )
     p.add_argument("--out-dir", required=True, help="folder for tss.tsv, windows.bed, splits.tsv and summary.json")
     p.add_argument(
         "--min-tss-distance",
