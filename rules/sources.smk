@@ -57,7 +57,7 @@ def expression_file():
 
 def chrom_sizes_file():
     """Chromosome sizes of the assembly."""
-    key = {"demo": "demo", "remc": "remc"}.get(SOURCE, "local")
+    key = inputs.source_key(SOURCE)
     return config_file(f"source.{key}.chrom_sizes")
 
 

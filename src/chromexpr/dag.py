@@ -192,7 +192,8 @@ def validate_config(config: Mapping[str, Any], schema: str | Path | Mapping[str,
 
 def read_user_table(path: str | Path, schema_path: str | Path) -> Any:
     """A tab-separated table of the user's (``#`` comments and blank lines allowed), every row checked against
-    the JSON schema of one row at ``schema_path``; all values are strings.
+    the JSON schema of one row at ``schema_path``; all values are strings, and ``attrs["lines"]`` holds the
+    1-based file line of each row.
 
     Raises:
         InputError: naming the file and the line: the table is missing or has no header, a required column
@@ -222,7 +223,9 @@ def read_user_table(path: str | Path, schema_path: str | Path) -> Any:
             hint=f"the columns, tab-separated: {', '.join(columns)}",
         )
     table = table.dropna(how="all")
+    # the file line of each row (``attrs["lines"]``, for errors found later, e.g. a row listed twice)
     lines = [i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip() and not text.startswith("#")]
+    table.attrs["lines"] = lines[1:]
     validator = jsonschema.Draft202012Validator(schema)
     for position, (_, row) in enumerate(table.iterrows()):
         record = {k: v for k, v in row.items() if isinstance(v, str)}
@@ -231,7 +234,7 @@ def read_user_table(path: str | Path, schema_path: str | Path) -> Any:
             continue
         column = _dotted(err.absolute_path) or (err.message.split("'")[1] if "'" in err.message else "")
         description = schema.get("properties", {}).get(column, {}).get("description")
-        line = lines[position + 1] if position + 1 < len(lines) else None
+        line = table.attrs["lines"][position] if position < len(table.attrs["lines"]) else None
         raise InputError(
             f"column '{column}': {_error_message(err)}" if column else _error_message(err),
             path=path,

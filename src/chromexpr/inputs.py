@@ -22,7 +22,7 @@ from typing import Any
 
 from chromexpr.errors import InputError
 from chromexpr.experiments import registry
-from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file, shipped_names
+from chromexpr.shipped import SHIPPED_PREFIX, is_shipped, shipped_file
 
 #: files this workflow makes that a user's table may name before they exist, by source: the demo's simulated
 #: reads and the REMC downloads (``{cell}`` one of ``cells``, ``{mark}`` one of ``marks``)
@@ -79,14 +79,6 @@ def repo_or_cwd(repo: str | Path) -> Resolve:
     return resolve
 
 
-def config_value(config: Mapping[str, Any], key: str) -> Any:
-    """The value at the dotted ``key``."""
-    value: Any = config
-    for part in key.split("."):
-        value = value[part]
-    return value
-
-
 def config_path(config: Mapping[str, Any], key: str, resolve: Resolve, *, must_exist: bool = True) -> Path:
     """The file the config value at dotted ``key`` names: a shipped file (``chromexpr:<name>``) inside the
     package, else the user's path through ``resolve``.
@@ -94,17 +86,12 @@ def config_path(config: Mapping[str, Any], key: str, resolve: Resolve, *, must_e
     Raises:
         InputError: naming the key: no such shipped file, no value, or (``must_exist``) no such file.
     """
-    value = config_value(config, key)
+    value = registry.config_block(config, key)
     if is_shipped(value):
-        name = value[len(SHIPPED_PREFIX) :]
-        names = shipped_names()
-        if name not in names:
-            raise InputError(
-                f"chromexpr ships no file '{name}'",
-                key=key,
-                hint=f"shipped files: {', '.join(names)}; or give a path to your own file",
-            )
-        return shipped_file(name)
+        try:
+            return shipped_file(value[len(SHIPPED_PREFIX) :])
+        except InputError as err:  # the same message, naming the key
+            raise InputError(err.message, key=key, hint=f"{err.hint}; or give a path to your own file") from None
     if not value:
         raise InputError("no file given", key=key, hint="set it to the path of your file")
     path = Path(resolve(str(value)))
@@ -121,14 +108,18 @@ def job_input(config: Mapping[str, Any], key: str, resolve: Resolve, *, must_exi
     """The config value at dotted ``key`` as a job's input path: a shipped file is staged into
     ``resources/shipped/<name>`` (so a finished project moves without re-running), a user's path is taken through
     ``resolve``; checked as ``config_path`` checks it."""
-    path = config_path(config, key, resolve, must_exist=must_exist)
-    value = config_value(config, key)
+    return as_job_input(config, key, config_path(config, key, resolve, must_exist=must_exist))
+
+
+def as_job_input(config: Mapping[str, Any], key: str, path: Path) -> str:
+    """``path``, the file ``config_path`` found for ``key``, as a job's input (see ``job_input``)."""
+    value = registry.config_block(config, key)
     return f"{STAGED}{value[len(SHIPPED_PREFIX) :]}" if is_shipped(value) else str(path)
 
 
 def check_duplicates(table: Any, keys: Sequence[str], path: str | Path) -> None:
-    """A table row listed twice (by ``keys``) is an error naming the file and line (of a table read with
-    ``chromexpr.dag.read_user_table``: row i is on line i + 2 when the table has no comments)."""
+    """A row of a table read with ``chromexpr.dag.read_user_table`` listed twice (by ``keys``) is an error naming
+    the file and the row's line (``attrs["lines"]``)."""
     dup = table.duplicated(list(keys), keep=False)
     if dup.any():
         position = int(dup.to_numpy().nonzero()[0][0])
@@ -136,17 +127,9 @@ def check_duplicates(table: Any, keys: Sequence[str], path: str | Path) -> None:
         raise InputError(
             f"{', '.join(str(row[k]) for k in keys)} is listed more than once",
             path=path,
-            line=_table_line(path, position),
+            line=table.attrs["lines"][position],
             hint="keep one row for it",
         )
-
-
-def _table_line(path: str | Path, position: int) -> int | None:
-    """The 1-based line of data row ``position`` (0-based) of a TSV with a header, comments and blank lines."""
-    lines = [
-        i for i, text in enumerate(Path(path).read_text().splitlines(), 1) if text.strip() and not text.startswith("#")
-    ]
-    return lines[position + 1] if position + 1 < len(lines) else None
 
 
 def missing_file(path: str) -> str:
@@ -265,15 +248,13 @@ def check_source(config: Mapping[str, Any], paths: Paths) -> Inputs:
         found.local_files = _local_files(config, paths)
     if source == "processed":
         found.processed_files = _processed_files(config, paths)
-    else:
-        if source != "remc":
-            config_path(config, f"source.{source}.{'genes' if source == 'demo' else 'annotation'}", resolve)
-        if source == "local" or source == "demo":
-            config_path(config, f"source.{source}.expression", resolve)
+    if source in ("demo", "local"):
+        config_path(config, f"source.{source}.{'genes' if source == 'demo' else 'annotation'}", resolve)
+    expression = _expression(config, resolve)
+    if source != "processed":
         config_path(config, f"source.{source_key(source)}.chrom_sizes", resolve)
     if config["train"]["models"]:
         config_path(config, "report.published", resolve)
-    expression = _expression(config, resolve)
     if expression is not None:
         read_expression(expression, list(config["cells"]), duplicates=config["expression"]["duplicates"])
     found.checksums = _checksums(config, resolve)

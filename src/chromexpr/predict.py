@@ -240,9 +240,9 @@ def _without_data(
             reason[g] = text(g) if callable(text) else text
 
     flag(start < 0, lambda g: f"window starts before the start of {chroms[g]}")
-    limits = [("the chromosome sizes", {chrom_key(c): int(n) for c, n in (chrom_sizes or {}).items()})]
-    if chrom_sizes is None:
-        limits = []
+    limits = (
+        [] if chrom_sizes is None else [("the chromosome sizes", {chrom_key(c): n for c, n in chrom_sizes.items()})]
+    )
     limits += [(f"the bigWig of {m}", _bigwig_sizes(files[m][1], m)) for m in marks if files[m][0] == "bigwig"]
     for source, sizes in limits:
         size = np.array([sizes.get(k, -1) for k in keys], dtype=np.int64)

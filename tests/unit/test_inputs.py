@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from chromexpr.dag import check_config, load_cards, prepare_config, read_yaml
+from chromexpr.dag import check_config, load_cards, prepare_config, read_user_table, read_yaml
 from chromexpr.errors import InputError
 from chromexpr.inputs import (
     Paths,
@@ -80,7 +79,7 @@ def test_made_by_workflow_only_for_the_sources_own_files_of_configured_cells_and
 def test_check_duplicates_names_the_line_past_comments_and_blank_lines(tmp_path):
     path = tmp_path / "t.tsv"
     path.write_text("cell\tmark\tpath\n# a comment\nE003\tH3K4me3\ta\n\nE003\tH3K9me3\tb\nE003\tH3K4me3\tc\n")
-    table = pd.read_csv(path, sep="\t", comment="#", dtype=str)
+    table = read_user_table(path, SCHEMAS / "files.schema.yaml")  # it records each row's line
     with pytest.raises(InputError, match=r"t.tsv:3: E003, H3K4me3 is listed more than once"):
         check_duplicates(table, ["cell", "mark"], path)
     check_duplicates(table, ["cell", "path"], path)  # no duplicate

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,33 @@ def _lock(fd: int) -> bool:
     except OSError:  # file systems without flock support: treat the file as unlocked
         return True
     return True
+
+
+@contextlib.contextmanager
+def held_lock(lock: str | Path, on_wait: Callable[[], Any] | None = None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``lock`` (created) for the ``with`` block; when another process
+    holds it, call ``on_wait`` and wait for it. The file is removed on the way out; a waiter that locked a file
+    removed meanwhile tries again on the new one (as ``_locked_temporary`` does)."""
+    lock = Path(lock)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _lock(fd):
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
 
 
 def remove_stale_temporaries(target: str | Path, suffix: str | None = None) -> list[Path]:

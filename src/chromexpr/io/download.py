@@ -37,7 +37,7 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -45,12 +45,8 @@ from urllib.parse import urlsplit
 
 from isal import igzip, isal_zlib
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
-
 from chromexpr.errors import DownloadError, InputError
+from chromexpr.io.atomic import held_lock
 from chromexpr.logs import Say, get_logger
 from chromexpr.progress import progress_bar
 
@@ -488,121 +484,67 @@ def download(
             chunk_bytes=chunk_bytes,
         )
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with _one_writer(dest, say):  # a second download of dest waits, then finds it there
-        return _download(
-            url,
-            dest,
-            scheme,
-            check,
-            expected_size,
-            sha256,
-            md5,
-            gz,
-            say,
-            functools.partial(
-                _fetch_with_retries,
-                url,
-                dest.with_name(dest.name + ".part"),
-                expected_size=expected_size,
-                retries=retries,
-                backoff_s=backoff_s,
-                max_backoff_s=max_backoff_s,
-                timeout_s=timeout_s,
-                chunk_bytes=chunk_bytes,
-                config_key=config_key,
-                say=say,
-                checksum=bool(sha256 or md5),
-            ),
-            config_key,
-        )
-
-
-@contextlib.contextmanager
-def _one_writer(dest: Path, say: Say) -> Iterator[None]:
-    """Hold ``<dest>.lock`` (``flock``) while ``dest`` is downloaded: a second download of the same file (another
-    process, another job) waits for the first and then finds ``dest`` there, instead of writing the same part.
-    The lock file is removed on the way out; a waiter that locked a removed file tries again."""
-    if fcntl is None:  # pragma: no cover - not on Windows
-        yield
-        return
-    lock = dest.with_name(dest.name + ".lock")
-    while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say.info(f"{dest}: another download of it is running; waiting for it to finish")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            same = os.path.samestat(os.fstat(fd), os.stat(lock))
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock)
-        os.close(fd)
-
-
-def _download(
-    url: str,
-    dest: Path,
-    scheme: str,
-    check: Callable[[Path, int | None], str | None],
-    expected_size: int | None,
-    sha256: str | None,
-    md5: str | None,
-    gz: bool,
-    say: Say,
-    fetch: Callable[[], tuple[int | None, bool]],
-    config_key: str | None,
-) -> Path:
-    """``download`` once it holds the destination's lock."""
-    if dest.exists():
-        problem = check(dest, None)
-        if problem is None:
-            say.info(f"{dest}: already present ({_checked(expected_size, None, sha256, md5, gz)}), not downloading")
-            return dest
-        say.warning(f"{dest}: exists but {problem}; downloading it again")
-        dest.unlink()
-
     part = dest.with_name(dest.name + ".part")
-    if scheme == "file":
-        _copy_local(url, part, say)
-        server_total: int | None = None
-        stitched = False
-    else:
-        server_total, stitched = fetch()
+    fetch = functools.partial(
+        _fetch_with_retries,
+        url,
+        part,
+        expected_size=expected_size,
+        retries=retries,
+        backoff_s=backoff_s,
+        max_backoff_s=max_backoff_s,
+        timeout_s=timeout_s,
+        chunk_bytes=chunk_bytes,
+        config_key=config_key,
+        say=say,
+        checksum=bool(sha256 or md5),
+    )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # a second download of dest (another process, another job) waits for the first, then finds dest there
+    # instead of writing the same part
+    waiting = functools.partial(say.info, f"{dest}: another download of it is running; waiting for it to finish")
+    with held_lock(dest.with_name(dest.name + ".lock"), waiting):
+        if dest.exists():
+            problem = check(dest, None)
+            if problem is None:
+                say.info(f"{dest}: already present ({_checked(expected_size, None, sha256, md5, gz)}), not downloading")
+                return dest
+            say.warning(f"{dest}: exists but {problem}; downloading it again")
+            dest.unlink()
 
-    problem = check(part, server_total)
-    if problem is not None and stitched:
-        # The file may have changed on the server between two requests, so the spliced part can be
-        # wrong although each piece was fine: one clean transfer from byte 0 decides.
-        say.warning(f"{url}: resumed download failed verification ({problem}); downloading from byte 0")
-        _drop_part(part)
-        server_total, _ = fetch()
+        if scheme == "file":
+            _copy_local(url, part, say)
+            server_total: int | None = None
+            stitched = False
+        else:
+            server_total, stitched = fetch()
+
         problem = check(part, server_total)
-    if problem is not None:
-        _drop_part(part)
-        raise DownloadError(
-            f"{url}: {problem}\n  -> "
-            + _hint_with_key(
-                "the file on the server (or the expected size/checksum in the config) is wrong; "
-                "nothing was kept, re-run to download it again",
-                config_key,
+        if problem is not None and stitched:
+            # The file may have changed on the server between two requests, so the spliced part can be
+            # wrong although each piece was fine: one clean transfer from byte 0 decides.
+            say.warning(f"{url}: resumed download failed verification ({problem}); downloading from byte 0")
+            _drop_part(part)
+            server_total, _ = fetch()
+            problem = check(part, server_total)
+        if problem is not None:
+            _drop_part(part)
+            raise DownloadError(
+                f"{url}: {problem}\n  -> "
+                + _hint_with_key(
+                    "the file on the server (or the expected size/checksum in the config) is wrong; "
+                    "nothing was kept, re-run to download it again",
+                    config_key,
+                )
             )
+        _fsync(part)
+        os.replace(part, dest)
+        with contextlib.suppress(FileNotFoundError):
+            _record(part).unlink()
+        say.info(
+            f"{dest}: downloaded ({_part_size(dest)} bytes; {_checked(expected_size, server_total, sha256, md5, gz)})"
         )
-    _fsync(part)
-    os.replace(part, dest)
-    with contextlib.suppress(FileNotFoundError):
-        _record(part).unlink()
-    say.info(f"{dest}: downloaded ({_part_size(dest)} bytes; {_checked(expected_size, server_total, sha256, md5, gz)})")
-    return dest
+        return dest
 
 
 def _copy_local(url: str, part: Path, say: Say) -> None:

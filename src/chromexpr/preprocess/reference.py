@@ -141,13 +141,10 @@ def make_splits(
             split[block] = name
     elif method == "deepdiff":
         order = np.argsort(ids, kind="mergesort")
-        paper = sum(n for _, n in DEEPDIFF_BLOCKS)
-        scale = min(1.0, len(ids) / paper)
-        test_end = round(DEEPDIFF_BLOCKS[0][1] * scale)
-        train_end = test_end + round(DEEPDIFF_BLOCKS[1][1] * scale)
-        split[order[:test_end]] = "test"
-        split[order[test_end:train_end]] = "train"
-        split[order[train_end:]] = "valid"
+        scale = min(1.0, len(ids) / sum(n for _, n in DEEPDIFF_BLOCKS))
+        cuts = np.cumsum([round(n * scale) for _, n in DEEPDIFF_BLOCKS[:2]])  # the last block takes the rest
+        for (name, _), block in zip(DEEPDIFF_BLOCKS, np.split(order, cuts), strict=True):
+            split[block] = name
     elif method == "random":
         fr = np.asarray(fractions, dtype=np.float64)
         if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0):

@@ -464,11 +464,12 @@ class ClassificationRunner:
         extra = dict(self.extra)
         if data.adapt is not None:
             extra["n_adapt"] = len(data.adapt)
-        selected = next((r for r in record.get("history", []) if r.get("epoch") == record.get("best_epoch")), None)
-        if self.name == "domain_adaptation" and selected is not None:
+        if self.name == "domain_adaptation":
             # what the kept weights had seen: the reversal strength and the domain head's accuracy at that epoch
-            extra["selected_grl_lambda"] = selected.get("grl_lambda")
-            extra["selected_domain_accuracy"] = selected.get("domain_accuracy")
+            kept = [r for r in record.get("history", []) if r.get("epoch") == record.get("best_epoch")]
+            if kept:
+                extra["selected_grl_lambda"] = kept[0].get("grl_lambda")
+                extra["selected_domain_accuracy"] = kept[0].get("domain_accuracy")
         if not data.predict_all:
             extra["task"] = self.name
             extra["datasets"] = data.used

@@ -10,29 +10,23 @@ from typing import Any
 
 from chromexpr.experiments.differential.plan import CONFIG_KEY, cells, pairs
 from chromexpr.experiments.registry import config_block
-from chromexpr.inputs import REMC_COUNTS, Paths, config_path, job_input
-
-
-def counts_file(config: Mapping[str, Any], paths: Paths) -> str:
-    """The raw RNA-seq read counts of the targets: ``counts`` (a shipped file staged under
-    ``resources/shipped/``), else the REMC source's download."""
-    if not config_block(config, CONFIG_KEY)["counts"]:
-        return REMC_COUNTS
-    return job_input(config, f"{CONFIG_KEY}.counts", paths.resolve)
+from chromexpr.inputs import REMC_COUNTS, Paths, as_job_input, config_path
 
 
 def read(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], paths: Paths) -> dict[str, Any]:
-    """The pairs (``pairs``: checked with the config) and the counts table (``counts``: its path as a job's input),
-    with a column for every paired cell (read now when it is there; the REMC download: once it is)."""
+    """The pairs (``pairs``: checked with the config) and the raw RNA-seq counts of the targets (``counts``: its
+    path as a job's input: the configured table, a shipped one staged under ``resources/shipped/``, else the REMC
+    source's download), with a column for every paired cell (read now when it is there; the download: once it
+    is)."""
     from chromexpr.io.tables import read_expression
 
     pair_list = pairs(config, paths.resolve)
-    counts = counts_file(config, paths)
-    local = (
-        config_path(config, f"{CONFIG_KEY}.counts", paths.resolve)
-        if config_block(config, CONFIG_KEY)["counts"]
-        else Path(counts)
-    )
+    key = f"{CONFIG_KEY}.counts"
+    if config_block(config, key):
+        local = config_path(config, key, paths.resolve)
+        counts = as_job_input(config, key, local)
+    else:
+        local, counts = Path(REMC_COUNTS), REMC_COUNTS
     if local.exists():
         read_expression(local, cells(pair_list), duplicates=config["expression"]["duplicates"])
     return {"pairs": pair_list, "counts": counts}

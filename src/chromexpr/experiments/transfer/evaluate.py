@@ -79,6 +79,8 @@ PER_TARGET_COLUMNS = [
     "best_epoch",
     "selected_grl_lambda",
 ]
+#: Table 3's means over runs of what the kept weights had seen (column -> per_target column)
+SELECTED = {"mean_best_epoch": "best_epoch", "mean_selected_grl_lambda": "selected_grl_lambda"}
 TABLE3_COLUMNS = [
     "row",
     "protocol",
@@ -88,8 +90,7 @@ TABLE3_COLUMNS = [
     *(f"published_{s}" for s in STATISTICS),
     "delta_mean",
     "published_source",
-    "mean_best_epoch",
-    "mean_selected_grl_lambda",
+    *SELECTED,
 ]
 PAIRED_COLUMNS = [
     "base_model",
@@ -281,12 +282,12 @@ def table3(per_target: pd.DataFrame, published: pd.DataFrame | None) -> pd.DataF
         record["delta_mean"] = record["mean"] - record["published_mean"]
         record["published_source"] = str(pub.at[row, "published_source"]) if row in pub.index else ""
         # what the kept weights had seen: the epoch selected on validation, and the DANN lambda there
-        for column, name in (("best_epoch", "mean_best_epoch"), ("selected_grl_lambda", "mean_selected_grl_lambda")):
-            seen = pd.to_numeric(runs[column], errors="coerce").dropna() if column in runs else pd.Series([])
+        for name, column in SELECTED.items():
+            seen = pd.to_numeric(runs[column], errors="coerce").dropna()
             record[name] = float(seen.mean()) if len(seen) else np.nan
         out.append(record)
     table = pd.DataFrame(out, columns=TABLE3_COLUMNS)
-    for c in [*STATISTICS, *(f"published_{s}" for s in STATISTICS), "delta_mean", *TABLE3_COLUMNS[-2:]]:
+    for c in [*STATISTICS, *(f"published_{s}" for s in STATISTICS), "delta_mean", *SELECTED]:
         table[c] = table[c].astype(float)
     return table
 
