@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from chromexpr import dag, inputs
-from chromexpr.experiments import registry
+from chromexpr.experiments import gene_sets, registry
 from chromexpr.io.atomic import sha256sum
 from chromexpr.models.registry import card_digest
 from chromexpr.shipped import shipped_file

@@ -55,9 +55,34 @@ else:
             median_over=config["expression"]["median_over"],
             geometry=geometry(),
             binned=binning_geometry(),
+            gene_set=gene_set_record(gene_sets.DEFAULT),
             code=script_code("build_dataset.py"),
         script:
             "../workflow/scripts/build_dataset.py"
+
+    # the datasets of another gene set (gene_sets.*): the same counts, that set's genes and split
+    use rule build_dataset as build_gene_set_dataset with:
+        input:
+            unpack(dataset_counts),
+            tss="results/reference/tss.tsv",
+            splits=lambda wc: gene_sets.manifest(wc.gene_set),
+            expression=expression_file(),
+        output:
+            gene_sets.dataset("{gene_set}"),
+        log:
+            "logs/build_dataset/{gene_set}/{cell}.log",
+        benchmark:
+            "benchmarks/build_dataset/{gene_set}/{cell}.tsv"
+        params:
+            marks=MARKS,
+            log1p=config["normalize"]["log1p"],
+            fit_on=config["normalize"]["fit_on"],
+            duplicates=config["expression"]["duplicates"],
+            median_over=config["expression"]["median_over"],
+            geometry=geometry(),
+            binned=binning_geometry(),
+            gene_set=lambda wc: gene_set_record(wc.gene_set),
+            code=script_code("build_dataset.py"),
 
 
 rule export_deepchrome_csv:

@@ -7,6 +7,8 @@ from chromexpr.experiments.differential import plan as differential_plan
 
 DIFFERENTIAL = config["experiments"]["differential"]
 DIFF_RUN = differential_plan.RUN
+# the genes of the pair datasets and their split (the paper's: every gene, split deepdiff)
+DIFF_GENE_SET = differential_plan.gene_set(config)
 DIFF_MODELS = differential_plan.models(config)
 # the pairs and the counts table, read and checked with the config (rules/common.smk, INPUTS)
 DIFF_INPUTS = INPUTS.experiments.get("differential", {})
@@ -17,6 +19,10 @@ DIFF_SKLEARN_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "sklearn"] or [
     "__none__"
 ]
 DIFF_ATTENTION_PAIR = differential_plan.attention_pair(config, DIFF_PAIRS)
+# models assembled from two cell runs (DeepDiff's AttentiveChrome baseline) -> the card of those runs, trained
+# once per cell and seed (DIFF_CELL_RUN) on the cell's own genes and selected on its own validation genes
+DIFF_ASSEMBLED = differential_plan.cell_models(config, CARDS)
+DIFF_CELL_RUN = differential_plan.CELL_RUN
 # the raw RNA-seq read counts of the targets: the configured table, or the remc source's download
 DIFF_COUNTS = DIFF_INPUTS.get("counts", "resources/remc/counts.tsv.gz")
 EXPERIMENT_TARGETS["differential"] = lambda: [
@@ -57,7 +63,7 @@ else:
         input:
             unpack(dataset_counts),
             tss="results/reference/tss.tsv",
-            splits="results/reference/splits.tsv",
+            splits=gene_sets.manifest(DIFF_GENE_SET),
             expression=DIFF_COUNTS,
         output:
             "results/datasets/differential/{cell}.npz",
@@ -77,15 +83,52 @@ else:
             median_over=config["expression"]["median_over"],
             geometry=differential_plan.geometry(geometry(), config),
             binned=binning_geometry(),
+            gene_set=gene_set_record(DIFF_GENE_SET),
             code=script_code("build_dataset.py"),
         script:
             "../workflow/scripts/build_dataset.py"
+
+
+rule train_differential_cell:
+    input:
+        dataset="results/datasets/differential/{cell}.npz",
+    output:
+        model=f"{DIFF_CELL_RUN}/model.pt",
+        metrics=f"{DIFF_CELL_RUN}/metrics.json",
+        predictions=f"{DIFF_CELL_RUN}/predictions.tsv.gz",
+        history=f"{DIFF_CELL_RUN}/history.tsv",
+    log:
+        "logs/train/differential/cells/{model}/{cell}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/differential/cells/{model}/{cell}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(DIFF_ASSEMBLED.values()) or "__none__",
+        seed=r"\d+",
+    group:
+        TORCH_GROUP
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=torch_gpu(),
+        mem_mb=lambda wc, attempt: 6000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,
+    params:
+        card=card_checksum,
+        train=differential_plan.training_params(config),
+        code=run_code("train_differential_cell.py"),
+    script:
+        "../workflow/scripts/train_differential_cell.py"
 
 
 rule train_differential_torch:
     input:
         a="results/datasets/differential/{cell_a}.npz",
         b="results/datasets/differential/{cell_b}.npz",
+        # a model assembled from cell runs reads them (and trains nothing)
+        cell_runs=lambda wc: differential_plan.cell_run_inputs(
+            config, CARDS, wc.model, wc.cell_a, wc.cell_b, wc.seed
+        ).values(),
     output:
         model=f"{DIFF_RUN}/model.pt",
         metrics=f"{DIFF_RUN}/metrics.json",
@@ -107,7 +150,7 @@ rule train_differential_torch:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=torch_gpu(),
+        gpu=lambda wc: 0 if wc.model in DIFF_ASSEMBLED else torch_gpu()(wc),
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 480 * attempt,
     params:

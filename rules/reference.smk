@@ -1,4 +1,5 @@
-# Gene annotation -> one TSS per gene -> TSS filter -> windows -> split manifest.
+# Gene annotation -> one TSS per gene -> TSS filter -> windows -> split manifest, for the default gene set
+# and each other one in use (results/reference/genesets/{name}.tsv); tss.tsv holds their union.
 
 
 rule prepare_reference:
@@ -11,6 +12,7 @@ rule prepare_reference:
         windows="results/reference/windows.bed",
         splits="results/reference/splits.tsv",
         summary="results/reference/summary.json",
+        gene_sets=[gene_sets.manifest(name) for name in GENE_SETS],
     log:
         "logs/prepare_reference.log",
     conda:
@@ -27,6 +29,7 @@ rule prepare_reference:
         min_tss_distance=config["reference"]["min_tss_distance"],
         geometry=binning_geometry(),
         split=split_params(),
+        gene_sets={name: gene_set_record(name) for name in GENE_SETS},
         duplicates=config["expression"]["duplicates"],
         code=script_code("prepare_reference.py"),
     script:

@@ -9,13 +9,22 @@ from chromexpr.experiments.single_cell import plan as single_cell_plan
 
 MODELS = single_cell_plan.models(config)
 SINGLE_CELL_MODELS = registry.single_cell_models(config)
-TORCH_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "torch"] or [
-    "__none__"
-]
+# the single-cell runs on the other gene sets in use (transfer's origin runs on its set): torch cards only
+GENE_SET_MODELS = {
+    name: registry.single_cell_models(config, name) for name in GENE_SETS
+}
+TORCH_MODELS = [
+    m
+    for m in dict.fromkeys(
+        SINGLE_CELL_MODELS + [m for ms in GENE_SET_MODELS.values() for m in ms]
+    )
+    if FRAMEWORK[m] == "torch"
+] or ["__none__"]
 SKLEARN_MODELS = [m for m in SINGLE_CELL_MODELS if FRAMEWORK[m] == "sklearn"] or [
     "__none__"
 ]
 SINGLE_CELL_RUN = single_cell_plan.RUN
+GENE_SET_RUN = gene_sets.single_cell_run("{gene_set}")
 EXPERIMENT_TARGETS["single_cell"] = lambda: ["results/report/index.html"]
 
 
@@ -49,6 +58,21 @@ rule train_torch:
         code=run_code("train_model.py"),
     script:
         "../workflow/scripts/train_model.py"
+
+
+# the same runs on another gene set's datasets (gene_sets.*), under results/runs/genesets/{gene_set}/single_cell/
+use rule train_torch as train_torch_gene_set with:
+    input:
+        dataset=gene_sets.dataset("{gene_set}"),
+    output:
+        model=f"{GENE_SET_RUN}/model.pt",
+        metrics=f"{GENE_SET_RUN}/metrics.json",
+        predictions=f"{GENE_SET_RUN}/predictions.tsv.gz",
+        history=f"{GENE_SET_RUN}/history.tsv",
+    log:
+        "logs/train/genesets/{gene_set}/single_cell/{model}/{cell}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/genesets/{gene_set}/single_cell/{model}/{cell}/seed{seed}.tsv"
 
 
 rule train_sklearn:

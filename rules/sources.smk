@@ -84,9 +84,9 @@ def binning_geometry():
     return {**geometry(), "window_bp": registry.window_bp(config)}
 
 
-def split_params():
-    """The split settings that the configured split method uses."""
-    split = config["split"]
+def split_params(split=None):
+    """The settings of ``split`` (default: the split block) that its method uses."""
+    split = config["split"] if split is None else split
     keys = {
         "blocks": [],
         "random": ["seed", "fractions"],
@@ -94,6 +94,19 @@ def split_params():
         "deepdiff": [],
     }[split["method"]]
     return {"method": split["method"], **{k: split[k] for k in keys}}
+
+
+def gene_set_record(name):
+    """Gene set ``name`` as a job uses it and a dataset records it (its meta's gene_set): the TSS filter,
+    chromosomes and the split keys its method uses (chromexpr.experiments.gene_sets.spec).
+    """
+    spec = gene_sets.spec(config, name)
+    return {
+        "name": name,
+        "min_tss_distance": spec["min_tss_distance"],
+        "chromosomes": spec["chromosomes"],
+        "split": split_params(spec["split"]),
+    }
 
 
 def counts_file():
@@ -124,6 +137,15 @@ def dataset_files():
 def known_checksum(name):
     """Size and sha256 of a download when the checksum table lists it (else empty strings)."""
     return CHECKSUMS.get(name, {"size": "", "sha256": ""})
+
+
+# the gene sets other than the default one that enabled experiments use (gene_sets.*; none for a
+# processed source, whose files fix its genes): the reference selects each, and reads are binned on the union
+GENE_SETS = gene_sets.used(config)
+
+
+wildcard_constraints:
+    gene_set="|".join(GENE_SETS) or "__none__",
 
 
 # the source's file tables and checksums, read and checked with the config (rules/common.smk, INPUTS)

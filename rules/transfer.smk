@@ -20,8 +20,8 @@ EXPERIMENT_TARGETS["transfer"] = lambda: ["results/report/transfer/section.html"
 
 rule transfer_cross:
     input:
-        source="results/datasets/{source}.npz",
-        target="results/datasets/{target}.npz",
+        source=transfer_plan.dataset(config, "{source}"),
+        target=transfer_plan.dataset(config, "{target}"),
     output:
         model=f"{TRANSFER_RUN}/model.pt",
         metrics=f"{TRANSFER_RUN}/metrics.json",

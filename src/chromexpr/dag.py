@@ -31,7 +31,7 @@ import jsonschema
 import yaml
 
 from chromexpr.errors import InputError
-from chromexpr.experiments import registry
+from chromexpr.experiments import gene_sets, registry
 from chromexpr.io.deepchrome_csv import DEEPCHROME_MARKS
 from chromexpr.models import load_card
 
@@ -357,12 +357,20 @@ def check_config(
                 key="export.deepchrome_csv",
                 hint="set export.deepchrome_csv: false, or add the marks",
             )
+    gene_sets.check(config)
     registry.check(config, cards, resolve)
 
 
 def load_cards(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The card of every model the config's experiments train, apply or show (``registry.cards``), validated."""
-    return {m: load_card(m) for m in registry.cards(config)}
+    """The card of every model the config's experiments train, apply or show (``registry.cards``), validated, then
+    the card each of them is assembled from (a card's ``cell_runs``: DeepDiff's AttentiveChrome baseline is built
+    from two runs of ``attentivechrome_cell``)."""
+    cards = {m: load_card(m) for m in registry.cards(config)}
+    for card in list(cards.values()):
+        part = card.get("cell_runs")
+        if isinstance(part, str) and part not in cards:
+            cards[part] = load_card(part)
+    return cards
 
 
 # --- library code hashes --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import codecs
 import json
 import logging
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ __all__ = [
     "Dataset",
     "assemble_dataset",
     "build_dataset",
+    "describe_gene_set",
     "load_dataset",
     "save_dataset",
 ]
@@ -313,6 +314,7 @@ def assemble_dataset(
     parameters: dict[str, Any] | None = None,
     crop: tuple[BinGeometry, BinGeometry] | None = None,
     median_over: str = "cell",
+    gene_set: Mapping[str, Any] | None = None,
 ) -> Dataset:
     """Build ``results/datasets/{cell}.npz`` from per-mark count matrices.
 
@@ -335,17 +337,35 @@ def assemble_dataset(
             (:func:`chromexpr.preprocess.geometry.crop_bins`, equal to binning with it directly).
         median_over: ``cell`` (default): labels are expression >= the median over every gene of the cell in
             ``expression`` (the papers' labels); ``dataset``: over the genes the dataset keeps.
+        gene_set: the gene set ``splits`` is the manifest of (``chromexpr.experiments.gene_sets``: ``name``,
+            ``min_tss_distance``, ``chromosomes``, ``split``): the dataset keeps the manifest's genes, which must
+            all be in ``tss`` (the union of the sets binned), and records the set in its meta. None: every gene
+            of ``tss`` must have a split, and all are kept.
     """
     genes = read_tss_table(tss)
-    gene_ids = genes["gene_id"].to_numpy(dtype=str)
+    all_ids = genes["gene_id"].to_numpy(dtype=str)
     split_map = read_splits(splits)
-    missing = np.setdiff1d(gene_ids, split_map.index.to_numpy(dtype=str))
-    if missing.size:
-        raise InputError(
-            f"{missing.size} genes of the TSS table have no split (e.g. {missing[0]})",
-            path=splits,
-            hint="rebuild the reference: results/reference/splits.tsv",
-        )
+    listed = split_map.index.to_numpy(dtype=str)
+    if gene_set is None:
+        missing = np.setdiff1d(all_ids, listed)
+        if missing.size:
+            raise InputError(
+                f"{missing.size} genes of the TSS table have no split (e.g. {missing[0]})",
+                path=splits,
+                hint="rebuild the reference: results/reference/splits.tsv",
+            )
+        rows = np.arange(len(all_ids))
+    else:
+        unbinned = np.setdiff1d(listed, all_ids)
+        if unbinned.size:
+            raise InputError(
+                f"{unbinned.size} genes of gene set '{gene_set.get('name')}' are not in the TSS table (e.g. "
+                f"{unbinned[0]})",
+                path=splits,
+                hint=f"rebuild the reference: its manifests and {Path(tss).name} are made together",
+            )
+        rows = np.flatnonzero(np.isin(all_ids, listed))  # the set's genes, in TSS table order
+    gene_ids = all_ids[rows]
     expr = read_expression(expression, [cell], duplicates=expression_duplicates)[cell]
     absent = np.setdiff1d(gene_ids, expr.index.to_numpy(dtype=str))
     if absent.size:
@@ -358,7 +378,7 @@ def assemble_dataset(
     mats = []
     provenance: dict[str, Any] = {"chromexpr_version": chromexpr.__version__, "marks": {}, "inputs": {}}
     for mark in marks:
-        matrix = _read_counts_matrix(counts[mark], len(gene_ids))
+        matrix = _read_counts_matrix(counts[mark], len(all_ids))[rows]
         if crop is not None:
             matrix = crop_bins(matrix, wide=crop[0], narrow=crop[1])
         mats.append(matrix)
@@ -392,8 +412,50 @@ def assemble_dataset(
         fit_on=fit_on,
         median_over=cell_median(expr, median_over, expression),
     )
+    if gene_set is not None:
+        per_split = {name: int((dataset.split == name).sum()) for name in SPLITS}
+        dataset.meta["gene_set"] = {**dict(gene_set), "genes": int(len(gene_ids)), "genes_per_split": per_split}
     save_dataset(dataset, out)
     return dataset
+
+
+def describe_gene_set(record: Mapping[str, Any] | None) -> str:
+    """A dataset's gene set (its ``meta["gene_set"]``: ``chromexpr.experiments.gene_sets``) in words, e.g. ``gene set 'transferchrome': TSS
+    filter 5,000 bp, chr1-chr22 and chrX, blocks split (train / valid / test 5,853 / 5,853 / 5,853 genes)``."""
+    if not record:
+        return "genes and split as the source gives them"
+    distance = int(record.get("min_tss_distance") or 0)
+    parts = [f"TSS filter {distance:,} bp" if distance else "no TSS filter"]
+    chromosomes = list(record.get("chromosomes") or [])
+    parts.append(_chromosomes(chromosomes) if chromosomes else "every chromosome")
+    split = record.get("split") or {}
+    counts = record.get("genes_per_split") or {}
+    numbers = " / ".join(f"{int(counts.get(s, 0)):,}" for s in ("train", "valid", "test"))
+    parts.append(f"{split.get('method', '?')} split (train / valid / test {numbers} genes)")
+    return f"gene set '{record.get('name', 'default')}': " + ", ".join(parts)
+
+
+def _chromosomes(names: Sequence[str]) -> str:
+    """``chr1``..``chr22`` runs written as ``chr1-chr22``."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) > 2:
+            out.append(f"{run[0]}-{run[-1]}")
+        else:
+            out.extend(run)
+        run.clear()
+
+    for name in names:
+        number, last = name.removeprefix("chr"), run[-1].removeprefix("chr") if run else ""
+        if number.isdigit() and last.isdigit() and int(number) == int(last) + 1:
+            run.append(name)
+            continue
+        flush()
+        run.append(name)
+    flush()
+    return ", ".join(out)
 
 
 #: what ``median_over`` may be: the cell's genes in its expression matrix, or the dataset's genes

@@ -24,6 +24,26 @@ from chromexpr.models.registry import load_card
 from chromexpr.shipped import shipped_file
 
 DEFAULT_PUBLISHED = shipped_file("published_auroc.tsv")
+#: the genes and split behind each source's numbers (the protocol of the paper that printed them): a number
+#: measured on other genes than ours is not the same quantity, so every table that shows one names these
+PUBLISHED_GENES = {
+    "DeepChrome supplementary table": "DeepChrome's: every gene (19,802 rows, no TSS filter), sorted-id thirds "
+    "6,601 / 6,601 / 6,600",
+    "third-party reproduction": "DeepChrome's released genes and split",
+    "AttentiveChrome NeurIPS 2017 poster": "DeepChrome's released genes and split",
+    "DeepChrome 2.0 paper Table 2": "DeepChrome's released genes and split",
+    "TransferChrome paper Table 2": "TransferChrome's: genes whose TSSs lie 5 kb apart (its TSS filter), not "
+    "DeepChrome's",
+    "TransferChrome paper Table 3": "TransferChrome's: genes whose TSSs lie 5 kb apart (its TSS filter), not "
+    "DeepChrome's",
+}
+
+
+def published_genes(source: str) -> str:
+    """The genes and split behind ``source``'s numbers (``PUBLISHED_GENES``; 'not stated' when unknown)."""
+    return PUBLISHED_GENES.get(source, "not stated")
+
+
 PUBLISHED_COLUMNS = ("source", "kind", "model", "task", "cell", "cell_name", "statistic", "value", "n_cells", "notes")
 
 

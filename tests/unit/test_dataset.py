@@ -457,3 +457,48 @@ def test_assemble_dataset_labels_by_the_median_over_the_cells_genes(inputs: dict
     assert other.label.tolist() == [1, 0, 1, 0] and other.meta["label"]["median"] == 3.0
     with pytest.raises(InputError, match="config key 'expression.median_over': unknown median_over 'genes'"):
         assemble_dataset(*args, inputs["tmp"] / "x.npz", cell="E003", median_over="genes")
+
+
+def test_assemble_dataset_keeps_the_gene_sets_genes_in_tss_order(inputs: dict) -> None:
+    # the TSS table is the union of the gene sets binned (rows G3 G1 G4 G2); this set's manifest lists G2 and G3
+    # only (G1, G4 belong to another set), so the dataset keeps rows 0 (G3) and 3 (G2) of every count matrix
+    cdir, tmp = inputs["cdir"], inputs["tmp"]
+    manifest = tmp / "genesets" / "narrow.tsv"
+    manifest.parent.mkdir()
+    write_splits(pd.Series(["test", "train"], index=pd.Index(["G2", "G3"], name="gene_id")), manifest)
+    record = {"name": "narrow", "min_tss_distance": 5000, "chromosomes": [], "split": {"method": "blocks"}}
+    ds = assemble_dataset(
+        {"H3K4me3": cdir / "H3K4me3.npy", "H3K27me3": cdir / "H3K27me3.npy"},
+        inputs["tss"],
+        manifest,
+        inputs["expr"],
+        tmp / "narrow.npz",
+        cell="E003",
+        gene_set=record,
+    )
+    assert ds.gene_ids.tolist() == ["G3", "G2"]
+    np.testing.assert_array_equal(ds.counts[:, 0], inputs["k4"][[0, 3]])
+    np.testing.assert_array_equal(ds.counts[:, 1], inputs["k27"][[0, 3]])
+    assert ds.split.tolist() == ["train", "test"]
+    assert ds.expression.tolist() == [10.0, 1.0]
+    # the label median is still the cell's over all its genes (0 1 10 5 3 -> 3): G3 10 -> 1, G2 1 -> 0
+    assert ds.label.tolist() == [1, 0]
+    meta = load_dataset(tmp / "narrow.npz").meta["gene_set"]
+    assert meta == {**record, "genes": 2, "genes_per_split": {"train": 1, "valid": 0, "test": 1}}
+
+
+def test_assemble_dataset_gene_set_gene_missing_from_the_tss_table_names_the_manifest(inputs: dict) -> None:
+    # the default fixture manifest lists G9, which the TSS table lacks
+    cdir, tmp = inputs["cdir"], inputs["tmp"]
+    with pytest.raises(InputError, match=r"1 genes of gene set 'x' are not in the TSS table \(e.g. G9\)") as err:
+        assemble_dataset(
+            {"H3K4me3": cdir / "H3K4me3.npy"},
+            inputs["tss"],
+            inputs["splits"],
+            inputs["expr"],
+            tmp / "x.npz",
+            cell="E003",
+            gene_set={"name": "x"},
+        )
+    assert str(inputs["splits"]) in str(err.value)
+    assert not (tmp / "x.npz").exists()

@@ -91,9 +91,11 @@ def test_two_layer_fits_layer2_on_out_of_fold_predictions(data):
     assert not np.array_equal(folds, model.fold_assignment(60, 8))
     assert len(model.layer1_) == N_BINS and model.layer2_.n_features_in_ == N_BINS
 
-    # rebuild the out-of-fold matrix by hand: per fold and bin, an SVR fitted on the other folds
+    # rebuild the out-of-fold matrix by hand: per fold and bin, an SVR fitted on the other folds, on that bin's
+    # difference columns (features: difference, the default: columns 10-14 of pair_features)
+    assert model.features == "difference" and model.feature_mean_.shape == (N_BINS, N_MARKS)
     x_a, x_b, y = data["train"]
-    f = model._scale(db.pair_features(x_a, x_b))
+    f = model._scale(db.pair_features(x_a, x_b)[:, :, 2 * N_MARKS :])
     y_s = (y - y.mean()) / y.std()
     oof = np.empty((60, N_BINS))
     for k in range(3):
@@ -111,7 +113,7 @@ def test_two_layer_fits_layer2_on_out_of_fold_predictions(data):
     assert model.selection_["layer1_best_bin"] == SIGNAL_BIN
     xt_a, xt_b, yt = data["test"]
     pred = model.predict(xt_a, xt_b)
-    assert pred.shape == (30,) and db.pearson(pred, yt) > 0.8  # 0.850 by hand
+    assert pred.shape == (30,) and db.pearson(pred, yt) > 0.75  # 0.784 measured (0.850 on all 15 features)
     again = fit(db.SVRTwoLayer(n_marks=N_MARKS, n_bins=N_BINS, n_folds=3), data, seed=7)
     np.testing.assert_array_equal(again.predict(xt_a, xt_b), pred)  # deterministic given the seed
 
@@ -179,9 +181,35 @@ def test_fit_needs_validation_and_matching_shapes(data):
         db.SVRBestBin(n_marks=N_MARKS, n_bins=N_BINS).fit(x_a, x_b, y, valid=None)
 
 
+def test_two_layer_features_difference_sees_only_each_marks_difference(data):
+    # scaling both cells' (count + 1) by the same factor leaves every log2 difference as it was: the difference
+    # model predicts the same, the levels model does not
+    x_a, x_b, _ = data["test"]
+    xa2, xb2 = 4 * (x_a + 1) - 1, 4 * (x_b + 1) - 1  # log2(4 (c + 1)) = 2 + log2(c + 1)
+    kw = {"n_marks": N_MARKS, "n_bins": N_BINS, "n_folds": 3}
+    diff = fit(db.SVRTwoLayer(**kw), data)
+    levels = fit(db.SVRTwoLayer(features="levels_and_diff", **kw), data)
+    np.testing.assert_allclose(diff.predict(xa2, xb2), diff.predict(x_a, x_b), atol=1e-9)
+    assert np.abs(levels.predict(xa2, xb2) - levels.predict(x_a, x_b)).max() > 1e-3
+    np.testing.assert_array_equal(diff._check_pair(x_a, x_b), db.pair_features(x_a, x_b)[:, :, 10:15])
+    np.testing.assert_array_equal(levels._check_pair(x_a, x_b), db.pair_features(x_a, x_b))
+    # a file of an older chromexpr has no 'features': it took all three kinds
+    old = pickle.loads(pickle.dumps(levels))
+    del old.features
+    np.testing.assert_array_equal(old.predict(x_a, x_b), levels.predict(x_a, x_b))
+    with pytest.raises(InputError, match="unknown features 'nosuch'") as err:
+        fit(db.SVRTwoLayer(features="nosuch", **kw), data)
+    assert "hyperparameters.features" in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("card", "cls"),
-    [("svr_best_bin", db.SVRBestBin), ("svr_two_layer", db.SVRTwoLayer), ("relieff_rf", db.ReliefFRandomForest)],
+    [
+        ("svr_best_bin", db.SVRBestBin),
+        ("svr_two_layer", db.SVRTwoLayer),
+        ("svr_two_layer_levels", db.SVRTwoLayer),
+        ("relieff_rf", db.ReliefFRandomForest),
+    ],
 )
 def test_cards_build(card, cls):
     data = load_card(card)

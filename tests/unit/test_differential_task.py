@@ -260,3 +260,85 @@ def test_a_classification_card_is_refused(tmp_path: Path) -> None:
     a, b = _pair(tmp_path)
     with pytest.raises(InputError, match="needs a differential card"):
         train_differential("deepchrome", a, b, tmp_path / "x")
+
+
+# --- DeepDiff's AttentiveChrome baseline: two cell runs trained independently, assembled --------------------
+
+
+def _cell_cards() -> tuple[dict, dict]:
+    """The baseline's cards at test size: the cell regressor and the pair card assembled from its runs."""
+    cell = copy.deepcopy(load_card("attentivechrome_cell"))
+    cell["hyperparameters"].update(bin_hidden=4, mark_hidden=2)
+    cell["input"]["bins"] = N_BINS
+    cell["expected_parameters"] = None
+    cell["training"].update({"lr": 1e-2, "batch_size": 30, "max_epochs": 5, "patience": None})
+    pair = copy.deepcopy(load_card("attentivechrome_diff"))
+    pair["hyperparameters"].update(bin_hidden=4, mark_hidden=2)
+    pair["input"]["bins"] = N_BINS
+    pair["expected_parameters"] = None
+    pair["cell_runs"] = cell
+    return cell, pair
+
+
+def test_the_attentivechrome_baseline_is_two_independent_cell_runs(tmp_path: Path) -> None:
+    from chromexpr.training.regression import train_regression
+
+    a, b = _pair(tmp_path)
+    cell, pair = _cell_cards()
+    runs = {}
+    for side, name, path in (("a", "EA", a), ("b", "EB", b)):
+        runs[side] = tmp_path / name
+        train_regression(cell, {name: path}, runs[side], train_cells=[name], valid_cells=[name], seed=side == "b")
+    m = train_differential(pair, a, b, tmp_path / "pair", seed=0, cell_runs=runs)
+    # each half is its cell's run, as that run selected it on its own validation genes: the pair's predictions of
+    # each cell are the cell run's own test predictions
+    predictions = pd.read_csv(tmp_path / "pair" / "predictions.tsv.gz", sep="\t")
+    for side in ("a", "b"):
+        own = pd.read_csv(runs[side] / "predictions.tsv.gz", sep="\t")
+        assert own["gene_id"].tolist() == predictions["gene_id"].tolist()
+        np.testing.assert_allclose(predictions[f"prediction_{side}"], own["prediction"], atol=1e-5)
+        np.testing.assert_allclose(predictions[f"target_{side}"], own["target"], atol=1e-6)
+        history = pd.read_csv(runs[side] / "history.tsv", sep="\t")
+        own_metrics = json.loads((runs[side] / "metrics.json").read_text())
+        # selected on the cell's own validation MSE (the lowest; ties: the later)
+        mse = history["valid_mse"].to_numpy()
+        assert own_metrics["best_epoch"] == int(np.flatnonzero(mse == mse.min())[-1]) + 1
+        assert m["cell_runs"][side]["best_epoch"] == own_metrics["best_epoch"]
+        assert m["cell_runs"][side]["valid_mse"] == pytest.approx(own_metrics["valid_mse"])
+    np.testing.assert_allclose(predictions["prediction"], predictions["prediction_b"] - predictions["prediction_a"])
+    assert m["test_pearson"] == pytest.approx(np.corrcoef(predictions["lfc"], predictions["prediction"])[0, 1])
+    assert m["best_epoch"] == max(m["cell_runs"][s]["best_epoch"] for s in "ab")
+    assert (
+        m["epochs_run"] == 5
+        and m["parameters"] == 2 * json.loads((runs["a"] / "metrics.json").read_text())["parameters"]
+    )
+    assert math.isfinite(m["valid_pearson"])
+    pair_history = pd.read_csv(tmp_path / "pair" / "history.tsv", sep="\t")
+    assert pair_history["cell"].tolist() == ["a: EA"] * 5 + ["b: EB"] * 5
+    assert (tmp_path / "pair" / "attention.npz").is_file() and (tmp_path / "pair" / "model.pt").is_file()
+
+
+def test_the_baseline_refuses_a_run_of_the_other_cell_or_no_runs(tmp_path: Path) -> None:
+    from chromexpr.training.regression import train_regression
+
+    a, b = _pair(tmp_path)
+    cell, pair = _cell_cards()
+    cell["training"]["max_epochs"] = 1
+    train_regression(cell, {"EA": a}, tmp_path / "EA", train_cells=["EA"], valid_cells=["EA"])
+    with pytest.raises(InputError, match="trained on EA, not on EB alone"):
+        train_differential(pair, a, b, tmp_path / "x", cell_runs={"a": tmp_path / "EA", "b": tmp_path / "EA"})
+    with pytest.raises(InputError, match="assembled from two runs of card 'attentivechrome_cell'"):
+        train_differential(pair, a, b, tmp_path / "y", cell_runs={"a": tmp_path / "EA"})
+    with pytest.raises(InputError, match="trains its own weights: it takes no cell runs"):
+        train_differential(_card(), a, b, tmp_path / "z", cell_runs={"a": tmp_path / "EA", "b": tmp_path / "EA"})
+
+
+def test_without_cell_runs_train_differential_trains_them_first(tmp_path: Path) -> None:
+    a, b = _pair(tmp_path)
+    cell, pair = _cell_cards()
+    cell["training"]["max_epochs"] = 2
+    m = train_differential(pair, a, b, tmp_path / "pair", seed=0)
+    assert [m["cell_runs"][s]["cell"] for s in "ab"] == ["EA", "EB"]
+    for side, name in (("a", "EA"), ("b", "EB")):
+        own = json.loads((tmp_path / "pair" / "cells" / side / "metrics.json").read_text())
+        assert own["model"] == "attentivechrome_cell" and own["train_cells"] == [name]

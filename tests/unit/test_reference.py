@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from chromexpr.errors import InputError
-from chromexpr.io.tables import read_splits
+from chromexpr.io.tables import read_chrom_sizes, read_splits
 from chromexpr.preprocess.geometry import BinGeometry
 from chromexpr.preprocess.reference import (
     filter_tss,
@@ -568,3 +568,71 @@ def test_write_windows_bed_plus_and_minus(tmp_path: Path) -> None:
         "chr1\t0\t10000\tP\t0\t+",  # 5000 - 5000, 5000 + 5000
         "chr1\t1\t10001\tM\t0\t-",  # 5000 + 1 - 5000, 5000 + 1 + 5000
     ]
+
+
+def test_blocks_without_filters_reproduce_the_published_deepchrome_split_through_the_reference() -> None:
+    # DeepChrome's protocol as a gene set: no TSS filter, every chromosome, blocks. The table's 19,802 rows hold 7
+    # ids twice (each pair in one published split), so the reference keeps 19,795 genes: 6,599 / 6,598 / 6,598.
+    # Against the published rows 0-6600 / 6601-13201 / 13202-19801, one gene moves: ENSG00000172935 is the first
+    # published valid gene whose id sorts last among them; with 2 duplicates gone from train, 2 from valid and 3
+    # from test, the thirds of the 19,795 ids shift it into test (the "1 gene off")
+    df = pd.read_csv(REAL_GENES, sep="\t", dtype={"gene_id": str, "chrom": str}, keep_default_na=False)
+    published = pd.Series(
+        ["train"] * 6601 + ["valid"] * 6601 + ["test"] * 6600, index=df["gene_id"].to_numpy(), name="published"
+    )
+    assert df["gene_id"].duplicated().sum() == 7
+    unique = df.drop_duplicates("gene_id", keep="first").assign(strand=lambda d: d["strand"].replace("", "."))
+    res = select_reference(unique, None, read_chrom_sizes(HG19_SIZES), BinGeometry(), min_tss_distance=0)
+    assert res.counts["kept"] == 19_795 and res.counts["tss_filter_dropped"] == 0
+    assert res.counts["window_outside_chromosome"] == 0
+    assert res.counts["split"] == {"test": 6598, "train": 6599, "valid": 6598}
+    published = published[~published.index.duplicated()]
+    moved = res.splits[res.splits != published.reindex(res.splits.index)]
+    assert moved.to_dict() == {"ENSG00000172935": "test"}
+    assert published["ENSG00000172935"] == "valid"
+
+
+def test_prepare_reference_gene_sets_bin_the_union_and_write_each_manifest(tmp_path: Path) -> None:
+    ann = _write(
+        tmp_path / "genes.tsv",
+        "gene_id\tchrom\ttss\tstrand\n" + "".join(f"{g}\t{c}\t{t}\t{s}\n" for g, c, t, s in ANNOTATION),
+    )
+    sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\nchr2\t50000\n")
+    out = tmp_path / "ref"
+    # the default set: no TSS filter, chr1 only, blocks; 'filtered': the 5 kb filter on both chromosomes, blocks
+    summary = prepare_reference(
+        ann,
+        sizes,
+        out / "tss.tsv",
+        out / "windows.bed",
+        out / "splits.tsv",
+        geometry=GEOM,
+        min_tss_distance=0,
+        chromosomes=["chr1"],
+        out_summary=out / "summary.json",
+        gene_sets={
+            "filtered": {"min_tss_distance": 5000, "chromosomes": [], "split": {"method": "blocks"}},
+        },
+        out_gene_sets={"filtered": out / "genesets" / "filtered.tsv"},
+    )
+    # default: chr1 G01 G02 G03 G09 (G04, G05 windows outside) -> sorted ids in thirds: G01 G02 | G03 | G09
+    assert read_splits(out / "splits.tsv").to_dict() == {"G01": "train", "G02": "train", "G03": "valid", "G09": "test"}
+    # filtered: chr1 500 kept (then outside), 10000 kept, 12000 dropped (2000 away), 15000 kept, 30000 kept,
+    # 99500 kept (then outside); chr2 10000, 20000 kept -> sorted G01 G03 G06 G07 G09 in blocks of 2 / 2 / 1
+    assert read_splits(out / "genesets" / "filtered.tsv").to_dict() == {
+        "G01": "train",
+        "G03": "train",
+        "G06": "valid",
+        "G07": "valid",
+        "G09": "test",
+    }
+    # the binned genes are the union, in (chrom, tss, gene_id) order: G02 only in the default set, G06 G07 only in
+    # 'filtered'
+    tss = pd.read_csv(out / "tss.tsv", sep="\t")
+    assert tss["gene_id"].tolist() == ["G01", "G02", "G03", "G09", "G06", "G07"]
+    assert len(pd.read_csv(out / "windows.bed", sep="\t", header=None)) == 6
+    assert summary["binned"] == 6
+    assert summary["counts"]["kept"] == 4
+    assert summary["gene_sets"]["filtered"]["counts"]["kept"] == 5
+    assert summary["gene_sets"]["filtered"]["counts"]["tss_filter_dropped"] == 1
+    assert summary["gene_sets"]["filtered"]["min_tss_distance"] == 5000

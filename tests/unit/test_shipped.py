@@ -36,7 +36,7 @@ def test_shipped_files_have_their_content():
 
 def test_cards_are_package_data():
     names = sorted(p.stem for p in cards_dir().glob("*.yaml"))
-    assert len(names) == 30 and "deepchrome" in names and "attentivechrome" in names
+    assert len(names) == 32 and "deepchrome" in names and "attentivechrome" in names
 
 
 def test_resolve_data_path():

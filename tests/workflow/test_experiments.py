@@ -16,11 +16,13 @@ from test_pipeline import REPO, copy_workflow, job_counts, snakemake
 CROSS = ["--configfile", str(REPO / "config/examples/cross_cell.yaml")]
 CELLS = ["E003", "E085", "E123"]
 # Editing models/deepchrome.py: the single-cell runs of the two DeepChrome-class cards (deepchrome and the
-# cross-cell model deepchrome_avgpool, 3 cells each) and the 12 cross-cell runs, then the jobs that read
+# cross-cell model deepchrome_avgpool, 3 cells each), DeepChrome's runs on the transfer's gene set (3 cells), the
+# 12 cross-cell runs, then the jobs that read
 # those runs (DeepChrome's uncross scoring on 2 targets, its interpretation, GAN and prediction,
 # Test-on-Rest) and their reports; no differential or regression job
 MODEL_EDIT_DEEPCHROME = {
     "train_torch": 6,
+    "train_torch_gene_set": 3,
     "train_cross_cell": 12,
     "transfer_uncross": 2,
     "interpret_run": 1,
@@ -69,8 +71,10 @@ def test_transfer_writes_table3_and_runs(cross_run):
         assert {"domain_loss", "domain_accuracy", "grl_lambda"} <= set(history.columns)
         assert len(history) == 2
         # honest: origin, uncross and cross are scored on the same genes, the target's test split
+        # the origin rows: single-cell runs on the experiment's gene set ('spaced', TSSs 10 kb apart)
         origin = pd.read_csv(
-            cross_run / f"results/runs/single_cell/transferchrome/{target}/seed0/predictions.tsv.gz", sep="\t"
+            cross_run / f"results/runs/genesets/spaced/single_cell/transferchrome/{target}/seed0/predictions.tsv.gz",
+            sep="\t",
         )
         cross = pd.read_csv(run / "predictions.tsv.gz", sep="\t")
         uncross = pd.read_csv(
@@ -79,6 +83,18 @@ def test_transfer_writes_table3_and_runs(cross_run):
         )
         test_genes = set(origin.loc[origin["split"] == "test", "gene_id"])
         assert set(cross["gene_id"]) == set(uncross["gene_id"]) == test_genes
+        spaced = pd.read_csv(cross_run / "results/reference/genesets/spaced.tsv", sep="\t", dtype=str)
+        assert test_genes == set(spaced.loc[spaced["split"] == "test", "gene_id"])
+        assert metrics["gene_set"]["name"] == "spaced" and metrics["gene_set"]["min_tss_distance"] == 10000
+    # fewer genes than the default set's (TSSs 5 kb apart), all of them binned once with it
+    default = pd.read_csv(cross_run / "results/reference/splits.tsv", sep="\t", dtype=str)
+    binned = pd.read_csv(cross_run / "results/reference/tss.tsv", sep="\t", dtype=str)
+    assert len(spaced) < len(default) and set(binned["gene_id"]) == set(default["gene_id"]) | set(spaced["gene_id"])
+    section = (cross_run / "results/report/transfer/section.html").read_text()
+    assert (
+        "gene set &#39;spaced&#39;: TSS filter 10,000 bp" in section
+        or "gene set 'spaced': TSS filter 10,000 bp" in section
+    )
 
 
 def test_uncross_is_the_source_model_scored_without_training(cross_run):
@@ -87,26 +103,30 @@ def test_uncross_is_the_source_model_scored_without_training(cross_run):
 
     from chromexpr.training.model_file import load_model_file
 
-    source = cross_run / "results/runs/single_cell/deepchrome/E085/seed0"
+    source = cross_run / "results/runs/genesets/spaced/single_cell/deepchrome/E085/seed0"
     run = cross_run / "results/runs/transfer/deepchrome_uncross/E085_to_E123/seed0"
     a = load_model_file(source / "model.pt").state_dict
     b = load_model_file(run / "model.pt").state_dict
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert (source / "history.tsv").read_text() == (run / "history.tsv").read_text()
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["trained_in"].endswith("single_cell/deepchrome/E085/seed0")
+    assert metrics["trained_in"].endswith("genesets/spaced/single_cell/deepchrome/E085/seed0")
 
 
 def test_no_target_test_gene_is_trained_or_adapted_on(cross_run):
     """Under the honest protocol, no test gene of the scored cell appears in any training, validation
     or adaptation set of any cross-cell run, in any cell (read from every run's genes.tsv.gz)."""
-    splits = pd.read_csv(cross_run / "results/reference/splits.tsv", sep="\t", dtype=str)
-    test_genes = set(splits.loc[splits["split"] == "test", "gene_id"])
-    runs = sorted((cross_run / "results/runs/transfer").glob("*/*/seed0")) + sorted(
-        (cross_run / "results/runs/cross_cell").glob("*/*/seed0")
-    )
+
+    def test_genes_of(manifest: str) -> set[str]:
+        splits = pd.read_csv(cross_run / "results/reference" / manifest, sep="\t", dtype=str)
+        return set(splits.loc[splits["split"] == "test", "gene_id"])
+
+    # the transfer runs on their gene set's split, the cross-cell runs on the default set's
+    runs = [(r, "genesets/spaced.tsv") for r in sorted((cross_run / "results/runs/transfer").glob("*/*/seed0"))]
+    runs += [(r, "splits.tsv") for r in sorted((cross_run / "results/runs/cross_cell").glob("*/*/seed0"))]
     assert len(runs) >= 6
-    for run in runs:
+    for run, manifest in runs:
+        test_genes = test_genes_of(manifest)
         genes = pd.read_csv(run / "genes.tsv.gz", sep="\t", dtype=str)
         used = genes[genes["role"] != "test"]
         assert not (set(used["gene_id"]) & test_genes), run
@@ -212,16 +232,36 @@ def test_differential_runs_and_report(cross_run):
     import numpy as np
 
     from chromexpr.dataset import load_dataset
+    from chromexpr.preprocess.reference import make_splits
 
     for cell in ("E003", "E123"):
         narrow = load_dataset(cross_run / f"results/datasets/{cell}.npz")
         wide = load_dataset(cross_run / f"results/datasets/differential/{cell}.npz")
         assert narrow.counts.shape[2] == 100 and wide.counts.shape[2] == 200
         np.testing.assert_array_equal(wide.gene_ids, narrow.gene_ids)
-        np.testing.assert_array_equal(wide.split, narrow.split)
         np.testing.assert_array_equal(wide.counts[:, :, 50:150], narrow.counts)
+        # the same genes, DeepDiff's split (the demo's gene set deepdiff): sorted ids, test block first
+        deepdiff = make_splits(pd.DataFrame({"gene_id": wide.gene_ids}), "deepdiff")
+        np.testing.assert_array_equal(wide.split, deepdiff.to_numpy())
+        assert wide.meta["gene_set"]["name"] == "deepdiff"
+        assert (wide.split == "test").sum() == round(len(wide.gene_ids) * 6100 / 18460)
     per_pair = pd.read_csv(cross_run / "results/report/differential/per_pair.tsv", sep="\t")
-    assert sorted(per_pair["model"]) == ["deepdiff_aux_siamese", "deepdiff_raw_d", "svr_best_bin"]
+    assert sorted(per_pair["model"]) == [
+        "attentivechrome_diff",
+        "deepdiff_aux_siamese",
+        "deepdiff_raw_d",
+        "svr_best_bin",
+    ]
+    # the AttentiveChrome baseline: each cell's own run (selected on its own validation genes), assembled
+    pair = json.loads(
+        (cross_run / "results/runs/differential/attentivechrome_diff/E003_vs_E123/seed0/metrics.json").read_text()
+    )
+    for side, cell in (("a", "E003"), ("b", "E123")):
+        own = json.loads(
+            (cross_run / f"results/runs/differential/cells/attentivechrome_cell/{cell}/seed0/metrics.json").read_text()
+        )
+        assert own["train_cells"] == [cell] and own["training"]["selection"] == "valid_mse"
+        assert pair["cell_runs"][side]["valid_mse"] == own["valid_mse"]
     assert (per_pair["pair"] == "E003_vs_E123").all()
     run = cross_run / "results/runs/differential/deepdiff_aux_siamese/E003_vs_E123/seed0"
     metrics = json.loads((run / "metrics.json").read_text())
@@ -342,11 +382,12 @@ def test_deepchrome_trained_on_the_demo_reads_the_known_biology(cross_run, tmp_p
         # a cross-cell threshold: the groups again (their runs follow once the checkpoint has run), no transfer job
         ("experiments: {cross_cell: {highly: 0.9}}", {"cross_cell_groups": 1, "report_cross_cell": 1, "report": 1}),
         ("experiments: {transfer: {enabled: false}}", {"report": 1}),
-        # Fig. 5's threshold is the report's alone; the differential epochs re-train its 2 torch models only
+        # Fig. 5's threshold is the report's alone; the differential epochs re-train its torch models only (2 DeepDiff
+        # runs, the 2 AttentiveChrome cell runs and the pair run assembled from them)
         ("experiments: {differential: {lfc_threshold: 3.0}}", {"report_differential": 1, "report": 1}),
         (
             "experiments: {differential: {max_epochs: 2}}",
-            {"train_differential_torch": 2, "report_differential": 1, "report": 1},
+            {"train_differential_torch": 3, "train_differential_cell": 2, "report_differential": 1, "report": 1},
         ),
         # the regression target re-trains every regression run (2 folds, classifier, 2 cells, linear)
         (
@@ -372,8 +413,9 @@ def test_deepchrome_trained_on_the_demo_reads_the_known_biology(cross_run, tmp_p
         ),
         # library edits (a comment appended to the module in a copy of the checkout): a training job's code is
         # the run shell, its task and its own card's model family; a report job's its experiment's modules and
-        # the report core. DeepDiff's module: its two DeepDiff runs and their report, nothing else
-        ("library: chromexpr.models.deepdiff", {"train_differential_torch": 2, "report_differential": 1, "report": 1}),
+        # the report core. DeepDiff's module: its two DeepDiff runs, the AttentiveChrome pair run (its class lives
+        # there; the cell runs' class does not) and their report, nothing else
+        ("library: chromexpr.models.deepdiff", {"train_differential_torch": 3, "report_differential": 1, "report": 1}),
         # DeepChrome's module: the runs of DeepChrome-class cards, no differential or regression run
         ("library: chromexpr.models.deepchrome", MODEL_EDIT_DEEPCHROME),
         # one experiment's report module: that report (and the page that holds its section)

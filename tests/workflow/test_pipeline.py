@@ -150,11 +150,16 @@ def test_remc_dag_builds_offline(tmp_path):
     assert counts["train_torch"] == 12 * 56 * 3 and counts["train_sklearn"] == 2 * 56 * 3
     # transfer E085 -> 55 targets x 3 seeds: transferchrome_cross trains; the honest uncross of 3 models scores
     assert counts["transfer_cross"] == 55 * 3 and counts["transfer_uncross"] == 3 * 55 * 3
+    # ...on TransferChrome's genes (gene set transferchrome): its datasets of the 56 cells and its 3 models'
+    # single-cell runs on them (the origin rows, and the source's run the uncross scores)
+    assert counts["build_gene_set_dataset"] == 56 and counts["train_torch_gene_set"] == 3 * 56 * 3
     # cross-cell: the correlation, the groups checkpoint, Test-on-Rest; the group runs follow the checkpoint
     assert counts["cross_cell_correlation"] == counts["cross_cell_groups"] == counts["test_on_rest"] == 1
-    # differential: the 10 pairs x 11 cards (8 torch, 3 scikit-learn) x 3 seeds, on the 9 paired cells'
-    # 200-bin datasets, from the raw-count matrix (the one extra download)
-    assert counts["train_differential_torch"] == 8 * 10 * 3 and counts["train_differential_sklearn"] == 3 * 10 * 3
+    # differential: the 10 pairs x 12 cards (8 torch, 4 scikit-learn) x 3 seeds, on the 9 paired cells'
+    # 200-bin datasets, from the raw-count matrix (the one extra download); AttentiveChrome's pair runs assemble
+    # the 9 cells' own runs (x 3 seeds)
+    assert counts["train_differential_torch"] == 8 * 10 * 3 and counts["train_differential_sklearn"] == 4 * 10 * 3
+    assert counts["train_differential_cell"] == 9 * 3
     assert counts["build_differential_dataset"] == 9 and counts["download_counts"] == 1
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
     assert counts["report_differential"] == 1
@@ -170,7 +175,7 @@ def test_demo_dag(tmp_path):
     assert counts["transfer_cross"] == 4 and counts["transfer_uncross"] == 3 * 4
     # DeepDiff: the demo pair (E116/E123) x 11 cards on the 2 paired cells' 200-bin datasets
     assert counts["train_differential_torch"] + counts["train_differential_sklearn"] == 11
-    assert counts["build_differential_dataset"] == 2
+    assert counts["build_differential_dataset"] == 2 and counts["train_differential_cell"] == 2
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
     assert counts["report_differential"] == 1
     # the demo's K562 sample (config/predict.tsv) by the E003 DeepChrome and AttentiveChrome runs

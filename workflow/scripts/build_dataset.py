@@ -1,6 +1,7 @@
 """Assemble results/datasets/{cell}.npz (or a differential dataset) from the per-mark counts (chromexpr.dataset).
 
-The counts were binned once at the widest window any experiment asks for (params.binned); each dataset
+The dataset keeps the genes of its gene set (params.gene_set; input.splits is its manifest). The counts were
+binned once, on the union of the gene sets in use, at the widest window any experiment asks for (params.binned); each dataset
 keeps the bins of its own window (params.geometry), cut out of them.
 """
 
@@ -27,5 +28,6 @@ ds = assemble_dataset(
     median_over=p.median_over,
     parameters={"geometry": p.geometry, "binned": p.binned, "normalize": {"log1p": p.log1p, "fit_on": p.fit_on}},
     crop=(binned, wanted) if binned != wanted else None,
+    gene_set=p.gene_set,
 )
 log.info("%d genes, %d marks, %d bins, %d positive", *ds.counts.shape, int(ds.label.sum()))

@@ -1,4 +1,4 @@
-"""Build tss.tsv, windows.bed and splits.tsv (chromexpr.preprocess.reference)."""
+"""Build tss.tsv, windows.bed, splits.tsv and each other gene set's manifest (chromexpr.preprocess.reference)."""
 
 from chromexpr.workflow import log_to
 
@@ -25,4 +25,6 @@ prepare_reference(
     unknown_strand=p.unknown_strand,
     chromosomes=p.chromosomes,
     split=p.split,
+    gene_sets=p.gene_sets,
+    out_gene_sets=dict(zip(p.gene_sets, snakemake.output.gene_sets, strict=True)),
 )

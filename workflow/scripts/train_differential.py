@@ -12,6 +12,8 @@ from chromexpr.training.runtime import setup_torch
 
 setup_torch(snakemake)
 t = snakemake.params.train  # {} for scikit-learn baselines, which take no epochs or device
+# a model assembled from two cell runs (DeepDiff's AttentiveChrome baseline) gets their folders
+cells = [f for f in getattr(snakemake.input, "cell_runs", []) if f.endswith("/metrics.json")]
 train_differential(
     snakemake.wildcards.model,
     snakemake.input.a,
@@ -22,4 +24,5 @@ train_differential(
     max_epochs=t.get("max_epochs"),
     patience=t.get("patience"),
     log=log,
+    cell_runs=dict(zip("ab", (Path(f).parent for f in cells), strict=True)) if cells else None,
 )

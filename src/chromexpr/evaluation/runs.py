@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from chromexpr.dataset import describe_gene_set
 from chromexpr.errors import InputError
 from chromexpr.evaluation.statistics import chance_bce
 
@@ -111,8 +112,27 @@ def _read_metrics(path: Path) -> dict[str, object]:
     labels = record.get("labels") if isinstance(record.get("labels"), dict) else {}
     row["label_median"] = labels.get("median") if _is_number(labels.get("median")) else None
     row["label_median_over"] = labels.get("median_over") if isinstance(labels.get("median_over"), str) else None
+    row.update(gene_set_columns(record))
     row["path"] = str(path)
     return row
+
+
+def gene_set_columns(record: Mapping[str, Any]) -> dict[str, str | None]:
+    """``gene_set`` (its name) and ``gene_set_description`` (in words) of a run's ``metrics.json`` ``record``:
+    the genes and split of its dataset (null for a source's own)."""
+    gene_set = record.get("gene_set") if isinstance(record.get("gene_set"), dict) else None
+    return {
+        "gene_set": str(gene_set.get("name")) if gene_set else None,
+        "gene_set_description": describe_gene_set(gene_set) if gene_set else None,
+    }
+
+
+def gene_set_descriptions(runs: pd.DataFrame) -> list[str]:
+    """The gene sets of ``runs`` (``collect_metrics`` rows) in words, each once, in order of first use; a run
+    without a gene set record (a processed source's own genes and split) gives none."""
+    if "gene_set_description" not in runs.columns:
+        return []
+    return [str(d) for d in dict.fromkeys(runs["gene_set_description"].dropna())]
 
 
 def collect_metrics(paths: Iterable[str | Path], *, keys: Sequence[str] = ("model", "cell", "seed")) -> pd.DataFrame:
@@ -121,7 +141,8 @@ def collect_metrics(paths: Iterable[str | Path], *, keys: Sequence[str] = ("mode
     Columns: the ``METRIC_KEYS`` (``test_auroc`` checked to lie in [0, 1]), any further scalar keys,
     ``max_epochs`` and ``patience`` (from the run's ``training`` record; null for scikit-learn fits),
     ``label_median`` and ``label_median_over`` (from its ``labels`` record: how its dataset was labelled; null
-    where it has none) and ``path``. The same ``keys`` twice is an error too (default (model, cell, seed); cross-cell runs share
+    where it has none), ``gene_set`` and ``gene_set_description`` (its dataset's genes and split, in words:
+    ``chromexpr.experiments.gene_sets.describe``; null for a source's own) and ``path``. The same ``keys`` twice is an error too (default (model, cell, seed); cross-cell runs share
     those and differ by ``run``, so they pass ``keys=("run", "cell", "seed")``); a file without one of the
     ``keys`` is an error.
     """

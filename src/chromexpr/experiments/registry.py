@@ -19,6 +19,8 @@ A plan module (``chromexpr.experiments.<name>.plan``, light: read while the DAG 
 ``models(config)``       optional: the cards it trains or applies, none when off (default: its block's ``models``)
 ``single_cell_models``   optional: the single-cell runs it reads, none when off: they are trained for it
                          (default: none)
+``gene_set(config)``     optional: the gene set its datasets and the single-cell runs it reads are on
+                         (default ``default``; ``chromexpr.experiments.gene_sets``)
 ``window_bp(config)``    optional: the widest window its datasets need (default None: ``bins.window_bp``;
                          reads are binned once, at the widest)
 ``check(config, cards, resolve)``  the rules its schema cannot say; ``resolve`` turns a configured path into a
@@ -90,6 +92,11 @@ class Experiment:
         """The single-cell runs it reads (the plan's ``single_cell_models``; default none)."""
         return list(self.plan.single_cell_models(config)) if hasattr(self.plan, "single_cell_models") else []
 
+    def gene_set(self, config: Mapping[str, Any]) -> str:
+        """The gene set its datasets and the single-cell runs it reads are on (the plan's ``gene_set``; default
+        ``default``: the reference and split blocks' set, ``chromexpr.experiments.gene_sets``)."""
+        return str(self.plan.gene_set(config)) if hasattr(self.plan, "gene_set") else "default"
+
     def window_bp(self, config: Mapping[str, Any]) -> int | None:
         """The widest window its datasets need (the plan's ``window_bp``; default None)."""
         return self.plan.window_bp(config) if hasattr(self.plan, "window_bp") else None
@@ -133,18 +140,22 @@ def enabled(config: Mapping[str, Any]) -> list[Experiment]:
     return [e for e in experiments() if e.enabled(config)]
 
 
-def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    """Every card with single-cell runs: ``train.models``, then the models whose single-cell runs another
-    enabled experiment reads (transfer's origin runs, the cross-cell model's baseline and Test-on-Rest)."""
+def single_cell_models(config: Mapping[str, Any], gene_set: str = "default") -> list[str]:
+    """Every card with single-cell runs on ``gene_set``: on the default set ``train.models``, then the models
+    whose single-cell runs another enabled experiment on that set reads (transfer's origin runs, the cross-cell
+    model's baseline and Test-on-Rest)."""
     models: list[str] = []
     for e in experiments():
-        models.extend(e.single_cell_models(config))
+        if e.gene_set(config) == gene_set:
+            models.extend(e.single_cell_models(config))
     return list(dict.fromkeys(models))
 
 
 def models(config: Mapping[str, Any]) -> list[str]:
     """Every card the config's experiments train or apply, single-cell runs first."""
-    names = single_cell_models(config)
+    from chromexpr.experiments import gene_sets
+
+    names = [m for name in ("default", *gene_sets.used(config)) for m in single_cell_models(config, name)]
     for e in experiments():
         names.extend(e.models(config))
     return list(dict.fromkeys(names))

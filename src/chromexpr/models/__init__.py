@@ -43,6 +43,7 @@ from chromexpr.models.registry import (
 
 _LAZY = {
     "AttentiveChrome": "attentivechrome",
+    "AttentiveChromeRegressor": "attentivechrome",
     "BinLevelEncoder": "attentivechrome",
     "MarkLevelEncoder": "attentivechrome",
     "MarkMeans": "classical",
@@ -71,6 +72,7 @@ __all__ = [
     "REGISTRY",
     "AttentiveChrome",
     "AttentiveChromeDiff",
+    "AttentiveChromeRegressor",
     "BinLevelEncoder",
     "ConvChromeCNN1D",
     "DeepChrome",

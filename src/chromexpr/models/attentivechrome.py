@@ -146,3 +146,17 @@ class AttentiveChrome(nn.Module):
         gene, mark_weights = self.mark_encoder(marks)  # (batch, 32), (batch, marks)
         logits = self.classifier(gene).squeeze(-1)  # (batch,)
         return {"logits": logits, "attention": {"bin": bin_weights, "mark": mark_weights}}
+
+
+@register_model("AttentiveChromeRegressor")
+class AttentiveChromeRegressor(AttentiveChrome):
+    """AttentiveChrome read as a regressor: the same modules and weights (a state dict of one loads into the
+    other), its Linear 32->1 output returned as ``prediction`` (e.g. ``log2(count + 1)`` of its cell), trained on
+    MSE by the regression task. DeepDiff's AttentiveChrome baseline is two of these, trained independently, one
+    per cell of a pair (``chromexpr.models.deepdiff.AttentiveChromeDiff``)."""
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | dict[str, torch.Tensor]]:
+        """Args: x ``(batch, marks, bins)``. Returns ``prediction (batch,)`` and ``attention`` as
+        :meth:`AttentiveChrome.forward`."""
+        out = super().forward(x)
+        return {"prediction": out["logits"], "attention": out["attention"]}

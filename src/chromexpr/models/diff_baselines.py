@@ -15,6 +15,9 @@ between cells A and B from the histone-mark read counts of both cells:
 
 Features (:func:`pair_features`)
 --------------------------------
+The two-layer SVR's bin models see, by default, Cheng & Gerstein's input: that bin's difference of the mark
+signals, ``log2(B + 1) - log2(A + 1)`` per mark (``features: difference``, 5 numbers per bin); its
+``levels_and_diff`` option and the other two baselines see all three kinds below.
 Each bin of a gene is described by ``3 * marks`` numbers: for every mark, ``log2(A + 1)``,
 ``log2(B + 1)`` and their difference ``log2(B + 1) - log2(A + 1)`` (columns
 ``[log_a m0..m4, log_b m0..m4, log_diff m0..m4]``). The difference is Cheng & Gerstein's input for
@@ -87,6 +90,9 @@ from chromexpr.models.registry import register_model
 
 #: The three feature kinds of :func:`pair_features`, in column order (each repeated per mark).
 FEATURE_KINDS = ("log_a", "log_b", "log_diff")
+#: The per-bin features a model may take (its ``features``): Cheng & Gerstein's signal difference of each mark
+#: (``difference``: 5 per bin), or both cells' levels and their difference (``levels_and_diff``: 15 per bin).
+FEATURE_SETS = {"difference": ("log_diff",), "levels_and_diff": FEATURE_KINDS}
 
 
 def pair_features(x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray:
@@ -177,13 +183,27 @@ class _DiffBaseline(BaseEstimator):
         return int(self.random_state) if self.random_state is not None else int(seed)
 
     def _check_pair(self, x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray:
+        """The per-bin features ``(genes, bins, features)`` of the model's ``features`` set (``FEATURE_SETS``; a
+        model without one, e.g. a file of an older chromexpr, takes all three kinds)."""
         feats = pair_features(x_a, x_b)
         if feats.shape[1] != self.n_bins or feats.shape[2] != 3 * self.n_marks:
             raise InputError(
                 f"expected (genes, {self.n_marks}, {self.n_bins}) counts, got {np.shape(x_a)}",
                 hint="the card's input.marks and input.bins must match the data",
             )
-        return feats
+        kinds = FEATURE_SETS.get(getattr(self, "features", "levels_and_diff"))
+        if kinds is None:
+            raise InputError(
+                f"unknown features {self.features!r}",
+                key="hyperparameters.features",
+                hint=f"use one of {', '.join(FEATURE_SETS)}",
+            )
+        if kinds == FEATURE_KINDS:
+            return feats
+        columns = [
+            i * self.n_marks + m for i, kind in enumerate(FEATURE_KINDS) if kind in kinds for m in range(self.n_marks)
+        ]
+        return np.ascontiguousarray(feats[:, :, columns])
 
     def _check_target(self, y: np.ndarray, n: int, what: str) -> np.ndarray:
         t = np.asarray(y, dtype=np.float64).ravel()
@@ -292,6 +312,8 @@ class SVRTwoLayer(_DiffBaseline):
     Args:
         n_marks: marks per cell.
         n_bins: bins per mark.
+        features: what each bin's SVR sees of that bin (``FEATURE_SETS``): ``difference`` (default, Cheng &
+            Gerstein's: each mark's log2(B+1) - log2(A+1)) or ``levels_and_diff`` (both cells' levels as well).
         C, epsilon, gamma: layer-1 SVR settings (standardised LFC).
         C2, epsilon2, gamma2: layer-2 SVR settings.
         n_folds: folds of the cross-fitting that produces layer 2's training inputs (>= 2).
@@ -306,6 +328,7 @@ class SVRTwoLayer(_DiffBaseline):
         self,
         n_marks: int = 5,
         n_bins: int = 200,
+        features: str = "difference",
         C: float = 1.0,  # noqa: N803 - scikit-learn's name
         epsilon: float = 0.1,
         gamma: str | float = "scale",
@@ -318,6 +341,7 @@ class SVRTwoLayer(_DiffBaseline):
     ) -> None:
         self.n_marks = n_marks
         self.n_bins = n_bins
+        self.features = features
         self.C = C
         self.epsilon = epsilon
         self.gamma = gamma

@@ -93,6 +93,7 @@ REGISTRY: dict[str, RegistryEntry] = {}
 BUILTIN_CLASSES: dict[str, tuple[str, str]] = {
     "AttentiveChrome": ("chromexpr.models.attentivechrome", "torch"),
     "AttentiveChromeDiff": ("chromexpr.models.deepdiff", "torch"),
+    "AttentiveChromeRegressor": ("chromexpr.models.attentivechrome", "torch"),
     "ConvChromeCNN1D": ("chromexpr.models.convchrome", "torch"),
     "CorrelatedBinsRandomForest": ("chromexpr.models.regression_baselines", "sklearn"),
     "DeepChrome": ("chromexpr.models.deepchrome", "torch"),

@@ -295,6 +295,12 @@ def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Pa
         bed.to_csv(tmp, sep="\t", index=False, header=False)
 
 
+def union_genes(*sets: pd.DataFrame) -> pd.DataFrame:
+    """The genes of every set once, sorted by (chrom, tss, gene_id) as :func:`filter_tss` returns them."""
+    genes = pd.concat([g[list(TSS_COLUMNS)] for g in sets], ignore_index=True).drop_duplicates("gene_id")
+    return genes.sort_values(["chrom", "tss", "gene_id"], kind="mergesort").reset_index(drop=True)
+
+
 def prepare_reference(
     annotation: str | Path,
     chrom_sizes: str | Path,
@@ -312,38 +318,75 @@ def prepare_reference(
     chromosomes: list[str] | None = None,
     split: dict[str, Any] | None = None,
     out_summary: str | Path | None = None,
+    gene_sets: dict[str, dict[str, Any]] | None = None,
+    out_gene_sets: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
     """Build ``tss.tsv``, ``windows.bed`` and ``splits.tsv`` from an annotation and expression matrix.
 
-    Every step's drop count goes to the log and, with ``out_summary``, to a JSON file.
+    ``min_tss_distance``, ``chromosomes`` and ``split`` describe the default gene set, whose manifest is
+    ``out_splits``. ``gene_sets`` names others (``chromexpr.experiments.gene_sets.spec``: each its
+    ``min_tss_distance``, ``chromosomes``, ``split``), each selected from the annotation by the same steps
+    (:func:`select_reference`) and written to ``out_gene_sets[name]`` (``gene_id split``). ``tss.tsv`` and
+    ``windows.bed`` hold the union of every set's genes: reads are binned once for all of them.
+
+    Every step's drop count goes to the log and, with ``out_summary``, to a JSON file (``counts`` for the
+    default set, ``gene_sets`` for the others, ``binned`` for the union).
     """
     geometry = geometry or BinGeometry()
+    gene_sets = dict(gene_sets or {})
+    out_gene_sets = dict(out_gene_sets or {})
+    if set(gene_sets) != set(out_gene_sets):
+        raise ValueError(f"gene sets {sorted(gene_sets)} and their outputs {sorted(out_gene_sets)} differ")
     ann = read_annotation(annotation, annotation_format, gene_types)
     sizes = read_chrom_sizes(chrom_sizes)
-    check_chrom_naming(ann, sizes, genes_path=annotation, sizes_path=chrom_sizes, chromosomes=chromosomes)
+    every = [chromosomes or []] + [s.get("chromosomes") or [] for s in gene_sets.values()]
+    wanted = None if not all(every) else sorted({c for chroms in every for c in chroms})
+    check_chrom_naming(ann, sizes, genes_path=annotation, sizes_path=chrom_sizes, chromosomes=wanted)
     expr_genes = None
     if expression is not None:
         expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
-    result = select_reference(
-        ann,
-        expr_genes,
-        sizes,
-        geometry,
-        min_tss_distance=min_tss_distance,
-        unknown_strand=unknown_strand,
-        chromosomes=chromosomes,
-        split=split,
-    )
+
+    def select(min_distance: int, chroms: list[str] | None, how: dict[str, Any] | None) -> ReferenceResult:
+        return select_reference(
+            ann,
+            expr_genes,
+            sizes,
+            geometry,
+            min_tss_distance=min_distance,
+            unknown_strand=unknown_strand,
+            chromosomes=chroms,
+            split=how,
+        )
+
+    result = select(min_tss_distance, chromosomes, split)
     for key, value in result.counts.items():
         log.info("reference %s: %s", key, value)
-    write_tss(result.genes, out_tss)
-    write_windows_bed(result.genes, geometry, out_windows)
+    others: dict[str, ReferenceResult] = {}
+    for name, spec in gene_sets.items():
+        others[name] = select(int(spec["min_tss_distance"]), spec.get("chromosomes") or None, spec.get("split"))
+        for key, value in others[name].counts.items():
+            log.info("gene set %s %s: %s", name, key, value)
+    binned = union_genes(result.genes, *(r.genes for r in others.values()))
+    if others:
+        log.info("reference binned: %d genes (the union of %d gene sets)", len(binned), len(others) + 1)
+    write_tss(binned, out_tss)
+    write_windows_bed(binned, geometry, out_windows)
     write_splits(result.splits, out_splits)
+    for name, other in others.items():
+        write_splits(other.splits, out_gene_sets[name])
     summary = {
         "counts": result.counts,
         "geometry": geometry.as_dict(),
         "min_tss_distance": min_tss_distance,
         "unknown_strand": unknown_strand,
+        "binned": int(len(binned)),
+        "gene_sets": {
+            name: {
+                **{k: gene_sets[name].get(k) for k in ("min_tss_distance", "chromosomes", "split")},
+                "counts": r.counts,
+            }
+            for name, r in others.items()
+        },
     }
     if out_summary is not None:
         write_json(out_summary, summary)
@@ -357,6 +400,7 @@ __all__ = [
     "make_splits",
     "select_reference",
     "prepare_reference",
+    "union_genes",
     "read_tss_table",
     "write_tss",
     "write_windows_bed",

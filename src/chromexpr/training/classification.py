@@ -458,6 +458,8 @@ class ClassificationRunner:
             "dataset_sha256": data.test_sha,
             # how the test dataset's genes were labelled (the median and the genes it is taken over)
             "labels": data.loaded.dataset(spec.roles["test"].dataset).meta.get("label"),
+            # the genes and split of the test dataset (chromexpr.experiments.gene_sets; None: the source's)
+            "gene_set": data.loaded.dataset(spec.roles["test"].dataset).meta.get("gene_set"),
         }
 
     def extra_metrics(self, data: ClassificationData, spec: RunSpec, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from chromexpr.dataset import load_dataset
 from chromexpr.errors import InputError
 from chromexpr.evaluation.metrics import regression_metrics
 from chromexpr.io.atomic import atomic_path, sha256sum
-from chromexpr.io.jsonio import to_jsonable
+from chromexpr.io.jsonio import read_json, to_jsonable
 from chromexpr.logs import LogTarget
 from chromexpr.training.data import model_inputs
 from chromexpr.training.loop import FitResult, sklearn_record
@@ -123,6 +123,8 @@ class PairData:
     cell_a: str
     cell_b: str
     marks: list[str]
+    #: the datasets' gene set (their meta's ``gene_set``; None: a source's own genes and split)
+    gene_set: dict[str, Any] | None = None
 
     def examples(self, split: str) -> PairExamples:
         """The genes of one split."""
@@ -169,6 +171,7 @@ def load_pair(card: Mapping[str, Any], dataset_a: str | Path, dataset_b: str | P
         cell_a=str(ds_a.meta.get("cell")),
         cell_b=str(ds_b.meta.get("cell")),
         marks=list(data_a.marks),
+        gene_set=ds_a.meta.get("gene_set"),
     )
 
 
@@ -390,6 +393,10 @@ class DifferentialData:
     def pair_id(self) -> str:
         return f"{self.pair.cell_a}_vs_{self.pair.cell_b}"
 
+    @property
+    def gene_set(self) -> dict[str, Any] | None:
+        return self.pair.gene_set
+
 
 class DifferentialRunner:
     """The run shell's runner of the ``differential`` task: ``spec.data`` holds the pair's datasets ``a`` and
@@ -402,6 +409,8 @@ class DifferentialRunner:
         self.name = task
         self.record: dict[str, Any] = {}
         self.selection: Any = None
+        self.cell_runs: dict[str, Any] | None = None
+        self.columns: list[str] = []
 
     def check(self, card: Mapping[str, Any], spec: RunSpec) -> dict[str, Any]:
         if card["task"] != "differential":
@@ -441,6 +450,67 @@ class DifferentialRunner:
 
     def fingerprint(self, data: DifferentialData, spec: RunSpec) -> dict[str, Any]:
         return {"dataset_sha256": data.sha, "pair": data.pair_id}
+
+    def assemble(
+        self, card: Mapping[str, Any], data: DifferentialData, spec: RunSpec, say: Callable[[str], None]
+    ) -> FitResult | None:
+        """A card with ``cell_runs`` (DeepDiff's AttentiveChrome baseline) is built from two finished runs of that
+        regression card, one per cell (``spec.options["cell_runs"]``: ``a`` and ``b`` run folders), each trained on
+        its own cell's genes and selected on its own validation genes: nothing is trained here. Its record is the
+        two runs' (the later kept epoch, the longer run, both stopped early, their training time) with the pair's
+        differential validation scores; ``history.tsv`` holds both runs' epochs. None for any other card."""
+        cell_card = _cell_card_name(card.get("cell_runs"))
+        runs = dict(spec.options.get("cell_runs") or {})
+        if cell_card is None:
+            if runs:
+                raise InputError(f"'{card['name']}' trains its own weights: it takes no cell runs", key="cell_runs")
+            return None
+        if set(runs) != {"a", "b"}:
+            raise InputError(
+                f"'{card['name']}' is assembled from two runs of card '{cell_card}', one per cell of the pair",
+                key="cell_runs",
+                hint="train them first (chromexpr.training.regression.train_regression on each cell's dataset), "
+                "or let train_differential train them",
+            )
+        from chromexpr.models import build_model
+        from chromexpr.training.model_file import load_model_file
+
+        model = build_model(card)
+        parts: dict[str, dict[str, Any]] = {}
+        history: list[dict[str, Any]] = []
+        for side, cell, module in (("a", data.pair.cell_a, model.cell_a), ("b", data.pair.cell_b, model.cell_b)):
+            run_dir = Path(runs[side])
+            record = _cell_run_record(run_dir, cell_card, cell, data.sha[side])
+            module.load_state_dict(load_model_file(run_dir / "model.pt").state_dict)
+            parts[side] = record
+            table = pd.read_csv(run_dir / "history.tsv", sep="\t")
+            for row in table.to_dict("records"):
+                history.append({"cell": f"{side}: {cell}", **row})
+            say(
+                f"cell {side} ({cell}): run {run_dir}, kept epoch {record['best_epoch']} of {record['epochs_run']}, "
+                f"validation MSE {fmt(record['valid_mse'])}"
+            )
+        model.eval()
+        valid = predict_pairs(model, data.valid.x_a, data.valid.x_b, device=torch.device("cpu"), amp=False)
+        valid_m = _metrics(data.valid.lfc, valid["prediction"])
+        self.cell_runs = parts
+        self.columns = list(dict.fromkeys(k for row in history for k in row))
+        return FitResult(
+            model=model,
+            device=torch.device("cpu"),
+            amp=False,
+            parameters=sum(p.numel() for p in model.parameters()),
+            best_state={k: v.detach().clone() for k, v in model.state_dict().items()},
+            best_epoch=max(int(r["best_epoch"]) for r in parts.values()),
+            epochs_run=max(int(r["epochs_run"]) for r in parts.values()),
+            stopped_early=all(bool(r["stopped_early"]) for r in parts.values()),
+            resumed_from_epoch=None,
+            history=history,
+            train_seconds=sum(float(r["train_seconds"] or 0.0) for r in parts.values()),
+            elapsed_before=0.0,
+            n_train=len(data.train),
+            valid={k: valid_m[k] for k in ("pearson", "spearman", "mse")},
+        )
 
     def task(self, data: DifferentialData, card: Mapping[str, Any], spec: RunSpec, settings: dict[str, Any]) -> Task:
         training = card["training"]
@@ -524,10 +594,12 @@ class DifferentialRunner:
             "selection": self.selection,
             "datasets": data.datasets,
             "dataset_sha256": data.sha,
+            "gene_set": data.gene_set,
         }
 
     def extra_metrics(self, data: DifferentialData, spec: RunSpec, record: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
+        # an assembled model: the two cell runs it came from, each with its own kept epoch and validation scores
+        return {"cell_runs": self.cell_runs} if self.cell_runs is not None else {}
 
     def history_columns(self, record: Mapping[str, Any], task: Task | None) -> dict[str, Any]:
         return {"columns": list(HISTORY_COLUMNS) if task is not None else self.columns}
@@ -538,6 +610,39 @@ class DifferentialRunner:
             f"{fmt(metrics['test_mse'])} on {len(data.test)} genes (best epoch {record['best_epoch']}, valid r "
             f"{fmt(metrics['valid_pearson'])}); {metrics['wall_seconds']:.1f} s"
         )
+
+
+def _cell_card_name(cell_runs: Any) -> str | None:
+    """The name of a card's ``cell_runs`` card (a name, or a loaded card), None without one."""
+    if cell_runs is None:
+        return None
+    return str(cell_runs["name"]) if isinstance(cell_runs, Mapping) else str(cell_runs)
+
+
+#: what an assembled model records of each cell run (``metrics.json`` ``cell_runs``)
+CELL_RUN_KEYS = ("best_epoch", "epochs_run", "stopped_early", "train_seconds", "valid_mse", "valid_pearson")
+
+
+def _cell_run_record(run_dir: Path, card_name: str, cell: str, dataset_sha: str) -> dict[str, Any]:
+    """The facts of a finished cell run of ``card_name`` on ``cell`` that an assembled pair model keeps; errors name
+    the run's ``metrics.json`` when it is another card's, another cell's, or trained on another dataset."""
+    path = run_dir / "metrics.json"
+    hint = "give the run of that card on this cell's dataset of the pair"
+    if not path.is_file():
+        raise InputError("the cell run is not finished: it has no metrics.json", path=path, hint=hint)
+    metrics = read_json(path)
+    missing = [k for k in ("model", "task", "train_cells", "dataset_sha256") if k not in metrics]
+    if missing:
+        raise InputError(f"not a regression run's record: it lacks {', '.join(missing)}", path=path, hint=hint)
+    if metrics["model"] != card_name or metrics["task"] != "regression":
+        raise InputError(
+            f"a run of '{metrics['model']}' ({metrics['task']}), not of '{card_name}'", path=path, hint=hint
+        )
+    if list(metrics["train_cells"]) != [cell]:
+        raise InputError(f"trained on {', '.join(metrics['train_cells'])}, not on {cell} alone", path=path, hint=hint)
+    if (metrics.get("dataset_sha256") or {}).get(cell) != dataset_sha:
+        raise InputError(f"trained on another dataset of {cell} than the pair's", path=path, hint=hint)
+    return {"run": str(run_dir), "cell": cell, **{k: metrics.get(k) for k in CELL_RUN_KEYS}}
 
 
 def train_differential(
@@ -556,6 +661,7 @@ def train_differential(
     amp: bool | None = None,
     callback: Callable[[dict[str, Any]], Any] | None = None,
     info: Mapping[str, Any] | None = None,
+    cell_runs: Mapping[str, str | Path] | None = None,
 ) -> dict[str, Any]:
     """Train one differential run on the pair (A = ``dataset_a``, B = ``dataset_b``) and write its files: the run
     spec of ``DifferentialRunner`` for the run shell (``chromexpr.training.shell.run``).
@@ -571,10 +677,40 @@ def train_differential(
         seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as
             ``chromexpr.training.run.train_model`` (torch cards only; a baseline runs on the CPU).
         info: keys added to ``metrics.json`` after ``shell.METRICS_KEYS["differential"]``.
+        cell_runs: for a card assembled from cell runs (``attentivechrome_diff``: its ``cell_runs`` card), the
+            finished run folders of ``a`` and ``b`` (the workflow trains them as jobs of their own, once per cell);
+            None: this call trains them first, under ``out_dir/cells/a`` and ``out_dir/cells/b``.
 
     Returns:
         The ``metrics.json`` content.
     """
+    from chromexpr.models import load_card
+
+    loaded_card = load_card(card)
+    if loaded_card.get("cell_runs") and cell_runs is None:
+        from chromexpr.training.regression import train_regression
+
+        cell_runs = {}
+        for side, path in (("a", dataset_a), ("b", dataset_b)):
+            cell = str(load_dataset(path).meta.get("cell"))
+            folder = Path(out_dir) / "cells" / side
+            train_regression(
+                loaded_card["cell_runs"],
+                {cell: path},
+                folder,
+                train_cells=[cell],
+                valid_cells=[cell],
+                test_cells=[cell],
+                seed=seed,
+                device=device,
+                max_epochs=max_epochs,
+                patience=patience,
+                batch_size=batch_size,
+                resume=resume,
+                log=log,
+                amp=amp,
+            )
+            cell_runs[side] = folder
     spec = RunSpec(
         experiment="differential",
         task="differential",
@@ -584,6 +720,7 @@ def train_differential(
         seed=seed,
         out_dir=out_dir,
         settings=Settings(device, max_epochs, patience, batch_size, resume, amp),
+        options={"cell_runs": dict(cell_runs)} if cell_runs else {},
         info=dict(info or {}),
     )
     return run(spec, log=log, callback=callback)

@@ -7,7 +7,9 @@ settings. :func:`run` trains or fits any run the same way:
 1. the card is loaded and checked against the task (``Runner.check``), the data loaded once (``Runner.load``);
 2. a scikit-learn card is fitted once (``Runner.fit_sklearn``); a torch card is trained by the one loop
    (``chromexpr.training.loop.fit_torch``) on the task's batches and loss (``Runner.task``), resumable from its
-   checkpoint when the run's fingerprint (card, data, seed, settings) is unchanged;
+   checkpoint when the run's fingerprint (card, data, seed, settings) is unchanged; a runner with an optional
+   ``assemble`` may instead build the model from finished runs (DeepDiff's AttentiveChrome baseline: two
+   independently trained cell runs), training nothing;
 3. the test genes are scored once, with the selected state (``Runner.score``): the only look at them;
 4. the files are written, each atomically: ``model.pt`` (or ``model.skops``), ``predictions.tsv.gz``,
    ``history.tsv``, the task's own (``genes.tsv.gz``, ``attention.npz``), and ``metrics.json`` last (its presence
@@ -97,6 +99,7 @@ METRICS_KEYS: dict[str, tuple[str, ...]] = {
         "dataset",
         "dataset_sha256",
         "labels",
+        "gene_set",
         *_PROVENANCE,
     ),
     "differential": (
@@ -122,6 +125,7 @@ METRICS_KEYS: dict[str, tuple[str, ...]] = {
         "selection",
         "datasets",
         "dataset_sha256",
+        "gene_set",
         *_PROVENANCE,
     ),
     "regression": (
@@ -347,33 +351,39 @@ def run(spec: RunSpec, *, log: LogTarget = None, callback: Callable[[dict[str, A
                 training, max_epochs=s.max_epochs, patience=s.patience, batch_size=s.batch_size
             )
             settings.update(batch_size=batch, max_epochs=epochs, patience=stop)
-            task = the_runner.task(loaded, model_card, spec, settings)
-            epochs, stop = settings["max_epochs"], settings["patience"]  # a task may fix its budget
-            fingerprint = {
-                "card_sha256": card_ref["sha256"],
-                **the_runner.fingerprint(loaded, spec),
-                "seed": int(spec.seed),
-                "info": to_jsonable(extra),
-                **to_jsonable(settings),
-            }
-            result = fit_torch(
-                model_card,
-                task,
-                out_dir,
-                seed=int(spec.seed),
-                device=s.device,
-                amp=s.amp,
-                max_epochs=epochs,
-                patience=stop,
-                batch_size=batch,
-                rescale_schedule=s.max_epochs is not None,
-                resume=s.resume,
-                fingerprint=fingerprint,
-                say=say,
-                callback=callback,
-                started=started,
-                desc=f"{extra.get('model', card['name'])} {the_runner.label(loaded, spec)}".strip(),
-            )
+            # a model assembled from finished runs (e.g. DeepDiff's AttentiveChrome baseline from two cell runs)
+            # trains nothing here: the runner hands back its model and the record of the runs it came from
+            assemble = getattr(the_runner, "assemble", None)
+            result = assemble(model_card, loaded, spec, say) if assemble is not None else None
+            task = None
+            if result is None:
+                task = the_runner.task(loaded, model_card, spec, settings)
+                epochs, stop = settings["max_epochs"], settings["patience"]  # a task may fix its budget
+                fingerprint = {
+                    "card_sha256": card_ref["sha256"],
+                    **the_runner.fingerprint(loaded, spec),
+                    "seed": int(spec.seed),
+                    "info": to_jsonable(extra),
+                    **to_jsonable(settings),
+                }
+                result = fit_torch(
+                    model_card,
+                    task,
+                    out_dir,
+                    seed=int(spec.seed),
+                    device=s.device,
+                    amp=s.amp,
+                    max_epochs=epochs,
+                    patience=stop,
+                    batch_size=batch,
+                    rescale_schedule=s.max_epochs is not None,
+                    resume=s.resume,
+                    fingerprint=fingerprint,
+                    say=say,
+                    callback=callback,
+                    started=started,
+                    desc=f"{extra.get('model', card['name'])} {the_runner.label(loaded, spec)}".strip(),
+                )
             # the kept epoch's weights score the test genes once: the only look at them
             scored = the_runner.score(result.model, loaded, spec, result)
             outputs.save_torch_model(

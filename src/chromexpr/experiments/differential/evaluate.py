@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from chromexpr.errors import InputError
-from chromexpr.evaluation.runs import read_metrics_json
+from chromexpr.evaluation.runs import gene_set_columns, read_metrics_json
 from chromexpr.experiments.differential.plan import pair_name
 from chromexpr.models.display import display_name, order_models
 from chromexpr.published import card_published
@@ -61,7 +61,9 @@ VARIANTS = (
 )
 #: the four baselines of the paper (Sec. 4.2)
 BASELINES = ("svr_best_bin", "svr_two_layer", "relieff_rf", "attentivechrome_diff")
-MODELS = VARIANTS + BASELINES
+#: our variants of a baseline, shown beside it (not in the paper's claims or Table 1's denominators)
+OTHER_BASELINES = ("svr_two_layer_levels",)
+MODELS = VARIANTS + BASELINES + OTHER_BASELINES
 #: the two baselines Table 1 compares against, and the short names of its column groups
 REFERENCES = ("svr_two_layer", "attentivechrome_diff")
 REFERENCE_COLUMN_NAMES = {"svr_two_layer": "two-layer SVR", "attentivechrome_diff": "AttentiveChrome"}
@@ -191,11 +193,12 @@ DIRECTIONS = ("up", "down")
 
 
 def model_kind(model: object) -> str:
-    """``variant`` for a DeepDiff variant, ``baseline`` for the paper's baselines, ``other`` for anything else."""
+    """``variant`` for a DeepDiff variant, ``baseline`` for the paper's baselines and our variants of them, ``other`` for
+    anything else."""
     model = str(model)
     if model in VARIANTS or (model.startswith("deepdiff") and model not in BASELINES):
         return "variant"
-    return "baseline" if model in BASELINES else "other"
+    return "baseline" if model in BASELINES + OTHER_BASELINES else "other"
 
 
 def order_pairs(pairs: Iterable[object], preferred: Sequence[str] = ()) -> list[str]:
@@ -267,6 +270,7 @@ def _read_run(path: Path) -> dict[str, object]:
     for key in ("max_epochs", "patience"):
         value = record.get(key) if _is_int(record.get(key)) else training.get(key)
         row[key] = value if _is_int(value) else None
+    row.update(gene_set_columns(record))
     selection = record.get("selection")
     row["selection"] = json.dumps(selection, sort_keys=True) if isinstance(selection, dict) and selection else ""
     row["stop"] = stop_reason(row.get("framework"), stopped, row.get("epochs_run"), row.get("max_epochs"))

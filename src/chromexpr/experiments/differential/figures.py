@@ -47,6 +47,7 @@ MODEL_LOOK: dict[str, tuple[str, str]] = {
     "deepdiff_raw_aux_siamese": ("#9467bd", ""),
     "svr_best_bin": ("#d9d9d9", "////"),
     "svr_two_layer": ("#969696", "////"),
+    "svr_two_layer_levels": ("#636363", "xxxx"),
     "relieff_rf": ("#c7b66b", "...."),
     "attentivechrome_diff": (model_color("attentivechrome"), "\\\\\\\\"),
 }

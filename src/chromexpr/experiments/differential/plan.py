@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chromexpr.errors import InputError
+from chromexpr.experiments import gene_sets
 from chromexpr.experiments.registry import block_enabled, block_models, config_block, duplicates
 from chromexpr.reporting.manifest import figure_files
 
@@ -16,6 +17,9 @@ TITLE = "Differential expression (DeepDiff)"
 CONFIG_KEY = "experiments.differential"
 SECTION = "differential"
 RUN = "results/runs/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}"
+#: a cell's own run of a card that pair models are assembled from (``cell_runs``: DeepDiff's AttentiveChrome
+#: baseline), trained once per cell and seed and shared by every pair of the cell
+CELL_RUN = "results/runs/differential/cells/{model}/{cell}/seed{seed}"
 
 
 def _block(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -29,6 +33,12 @@ def enabled(config: Mapping[str, Any]) -> bool:
 def models(config: Mapping[str, Any]) -> list[str]:
     """The cards of the experiment (none when it is off)."""
     return block_models(config, CONFIG_KEY)
+
+
+def gene_set(config: Mapping[str, Any]) -> str:
+    """The experiment's gene set (``gene_set``; null: the default set): the genes of its datasets and their split
+    (the paper's: ``split.method: deepdiff``, no TSS filter)."""
+    return gene_sets.of(_block(config))
 
 
 def window_bp(config: Mapping[str, Any]) -> int | None:
@@ -125,6 +135,15 @@ def check_pairs(
                 hint="use deepdiff_raw_d ... deepdiff_raw_aux_siamese, svr_best_bin, svr_two_layer, relieff_rf, "
                 "attentivechrome_diff",
             )
+    for model, cell_card in cell_models(config, cards).items():
+        part = cards[cell_card]
+        if part["task"] != "regression" or part["input"]["bins"] != cards[model]["input"]["bins"]:
+            raise InputError(
+                f"'{model}' is assembled from runs of '{cell_card}', a {part['task']} card of "
+                f"{part['input']['bins']} bins; it needs a regression card of {cards[model]['input']['bins']} bins",
+                key=f"{key}.models",
+                hint=f"fix the card's cell_runs, or remove '{model}'",
+            )
     attention = block["attention_pair"]
     if attention is not None and tuple(attention) not in [tuple(p) for p in pair_list]:
         raise InputError(
@@ -159,6 +178,30 @@ def geometry(bins: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, An
     """The bin geometry of the differential datasets: ``bins`` (the single-cell geometry) at the experiment's
     window."""
     return {**bins, "window_bp": _block(config)["window_bp"]}
+
+
+def cell_models(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each model of the experiment that is assembled from cell runs (its card's ``cell_runs``) -> their card."""
+    return {m: str(cards[m]["cell_runs"]) for m in models(config) if cards[m].get("cell_runs")}
+
+
+def cell_run_inputs(
+    config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]], model: str, cell_a: str, cell_b: str, seed: str
+) -> dict[str, str]:
+    """A pair job's cell runs (``cell_a_*``, ``cell_b_*``: model, metrics, history) when ``model`` is assembled from
+    them; none for a model that trains on the pair."""
+    card = cell_models(config, cards).get(model)
+    if card is None:
+        return {}
+    files = {}
+    for side, cell in (("a", cell_a), ("b", cell_b)):
+        run = CELL_RUN.format(model=card, cell=cell, seed=seed)
+        files.update({f"cell_{side}_{name}": f"{run}/{name}.{ext}" for name, ext in CELL_RUN_FILES})
+    return files
+
+
+#: the files of a cell run an assembled pair model reads
+CELL_RUN_FILES = (("model", "pt"), ("metrics", "json"), ("history", "tsv"))
 
 
 def training_params(config: Mapping[str, Any]) -> dict[str, Any]:

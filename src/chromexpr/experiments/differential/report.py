@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from chromexpr.errors import InputError
+from chromexpr.evaluation.runs import gene_set_descriptions
 from chromexpr.experiments.differential.evaluate import (
     ATTENTION_TABLE_COLUMNS,
     CARDS,
@@ -495,6 +496,7 @@ def build_differential_section(
     context = {
         "title": SECTION_TITLE,
         "prefix": link_prefix,
+        "gene_sets": gene_set_descriptions(runs),
         "variant_names": [display_name(m) for m in order_models(m for m in wanted_models if model_kind(m) == "variant")]
         or ["none configured"],
         "baseline_names": [

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromexpr.evaluation.runs import SPLITS, run_diagnostics
+from chromexpr.evaluation.runs import SPLITS, gene_set_descriptions, run_diagnostics
 from chromexpr.models.display import order_models, published_as
-from chromexpr.published import read_published
+from chromexpr.published import published_genes, read_published
 
 # Summary rows over all the source's cells, most comparable first (the first is the figure's marker).
 SOURCE_PRIORITY = (
@@ -223,6 +223,7 @@ TABLE2_PUBLISHED_COLUMNS = [
     "basis",
     "source",
     "kind",
+    "genes",
     "published_model",
     "n_cells",
     "min",
@@ -280,6 +281,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
     summary_pub["_rank"] = summary_pub["source"].map(lambda s: rank.get(s, len(rank)))
     summary_pub = summary_pub.sort_values("_rank", kind="stable")
     rows = []
+    our_genes = "; ".join(gene_set_descriptions(df)) or "the source's genes and split"
     for model in models:
         mine = wide[model].dropna()
         ours = {
@@ -287,6 +289,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
             "basis": "ours",
             "source": OURS_SOURCE,
             "kind": "ours",
+            "genes": our_genes,
             "published_model": "",
             "n_cells": len(mine),
             **_summary(mine),
@@ -306,6 +309,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
                     "basis": "same_cells",
                     "source": source,
                     "kind": kind,
+                    "genes": published_genes(source),
                     "published_model": pmodel,
                     "n_cells": len(values),
                     **_summary(values),
@@ -322,6 +326,7 @@ def published_beside_ours(df: pd.DataFrame, published_table: pd.DataFrame | str 
                     "basis": "source_cells",
                     "source": source,
                     "kind": "published",
+                    "genes": published_genes(source),
                     "published_model": pmodel,
                     "n_cells": int(n.iloc[0]) if len(n) else pd.NA,
                     **{s: by_stat.get(s, np.nan) for s in ("min", "mean", "max", "median")},

@@ -36,7 +36,13 @@ from pathlib import Path
 import pandas as pd
 
 from chromexpr.errors import InputError
-from chromexpr.evaluation.runs import collect_metrics, roc_curves, run_diagnostics, training_curves
+from chromexpr.evaluation.runs import (
+    collect_metrics,
+    gene_set_descriptions,
+    roc_curves,
+    run_diagnostics,
+    training_curves,
+)
 from chromexpr.evaluation.statistics import MIN_CELLS, paired_vs_reference
 from chromexpr.experiments.single_cell.evaluate import (
     SAME_DATA_CAVEAT,
@@ -135,6 +141,7 @@ def published_table2_display(table: pd.DataFrame) -> pd.DataFrame:
                 f"{s} ({pm})" if pm else s for s, pm in zip(table["source"], table["published_model"], strict=True)
             ],
             "kind": table["kind"].str.replace("_", "-"),
+            "genes and split": table["genes"],
             "cells": [
                 f"{basis.get(b, b)}: {'?' if n is pd.NA else n}"
                 for b, n in zip(table["basis"], table["n_cells"], strict=True)
@@ -292,7 +299,8 @@ def build_report(
         f"# Table 2: test AUROC across cells\n\n{markdown(table2_display(t2))}\n"
         "A cell's value is the mean over its seeds; min / mean / max / median are over cells. "
         "mean ± sd over seeds: the across-cell mean per seed, then mean and sd over seeds. "
-        "not converged: runs whose best validation loss is no better than chance.\n",
+        "not converged: runs whose best validation loss is no better than chance.\n"
+        + "".join(f"\nGenes: {d}.\n" for d in gene_set_descriptions(runs)),
     )
     put("per_cell_auroc.tsv", write_tsv, pc)
     put("runs.tsv", write_tsv, per_run)
@@ -342,6 +350,7 @@ def build_report(
         "comparison_applicable": comparison.applicable,
         "comparison_reason": comparison.reason or "",
         "same_data_caveat": SAME_DATA_CAVEAT,
+        "gene_sets": gene_set_descriptions(runs),
         "tables": {
             "table2": html_table(table2_display(t2)),
             "paired": html_table(paired_display(paired)),

@@ -1,6 +1,6 @@
 """The transfer experiment's runs, read while the DAG is built: per torch model of ``experiments.transfer``, the
 source's uncross run scored on (honest protocol) or trained for (paper protocol) each target, and for a card with
-a domain head its cross run; each target's origin is its single-cell run."""
+a domain head its cross run; each target's origin is its single-cell run, on the experiment's gene set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chromexpr.errors import InputError
-from chromexpr.experiments.registry import SINGLE_CELL_RUN, block_enabled, block_models, config_block, duplicates
+from chromexpr.experiments import gene_sets
+from chromexpr.experiments.registry import block_enabled, block_models, config_block, duplicates
 from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Cross-cell transfer (TransferChrome)"
@@ -31,8 +32,24 @@ def models(config: Mapping[str, Any]) -> list[str]:
 
 
 def single_cell_models(config: Mapping[str, Any]) -> list[str]:
-    """Each model's origin is its single-cell run of the target (and, honestly, its uncross the source's)."""
+    """Each model's origin is its single-cell run of the target (and, honestly, its uncross the source's), on the
+    experiment's gene set."""
     return models(config)
+
+
+def gene_set(config: Mapping[str, Any]) -> str:
+    """The experiment's gene set (``gene_set``; null: the default set): its datasets and single-cell runs."""
+    return gene_sets.of(_block(config))
+
+
+def dataset(config: Mapping[str, Any], cell: str = "{cell}") -> str:
+    """The dataset of ``cell`` on the experiment's gene set."""
+    return gene_sets.dataset(gene_set(config), cell)
+
+
+def single_cell_run(config: Mapping[str, Any]) -> str:
+    """The folder pattern of the single-cell runs the experiment reads (its gene set's)."""
+    return gene_sets.single_cell_run(gene_set(config))
 
 
 def targets(config: Mapping[str, Any]) -> list[str]:
@@ -101,9 +118,9 @@ def job_info(config: Mapping[str, Any], variant: str) -> dict[str, Any]:
 def uncross_inputs(config: Mapping[str, Any], model: str, source: str, target: str, seed: int | str) -> dict[str, str]:
     """An uncross job's inputs: both datasets (the source's test genes probe the features), and under the
     honest protocol the source's single-cell run, whose model is scored."""
-    files = {"source": f"results/datasets/{source}.npz", "target": f"results/datasets/{target}.npz"}
+    files = {"source": dataset(config, source), "target": dataset(config, target)}
     if _block(config)["protocol"] == "honest":
-        run = SINGLE_CELL_RUN.format(model=model, cell=source, seed=seed)
+        run = single_cell_run(config).format(model=model, cell=source, seed=seed)
         files.update(
             trained_model=f"{run}/model.pt",
             trained_metrics=f"{run}/metrics.json",
@@ -130,11 +147,11 @@ def run_files(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]],
 
 
 def origin_files(config: Mapping[str, Any], name: str) -> list[str]:
-    """``name`` of every target's single-cell run of every model (the origin rows)."""
+    """``name`` of every target's single-cell run of every model on the experiment's gene set (the origin rows)."""
     if not enabled(config):
         return []
     return [
-        SINGLE_CELL_RUN.format(model=m, cell=t, seed=s) + f"/{name}"
+        single_cell_run(config).format(model=m, cell=t, seed=s) + f"/{name}"
         for m in models(config)
         for t in targets(config)
         for s in config["train"]["seeds"]

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from chromexpr.errors import InputError
-from chromexpr.evaluation.runs import HISTORY_FILE, collect_metrics
+from chromexpr.evaluation.runs import HISTORY_FILE, collect_metrics, gene_set_descriptions
 from chromexpr.evaluation.statistics import MIN_CELLS
 from chromexpr.experiments.transfer.evaluate import (
     PER_TARGET_COLUMNS,
@@ -282,6 +282,7 @@ def build_transfer_section(
     context = {
         "title": SECTION_TITLE,
         "prefix": link_prefix,
+        "gene_sets": gene_set_descriptions(pd.concat([transfer, origin], ignore_index=True)),
         "source": source,
         "paper_source": PAPER_SOURCE,
         "protocol": protocol,
