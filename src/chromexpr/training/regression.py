@@ -437,6 +437,8 @@ class RegressionRunner:
             "n_test": len(data.test),
             "datasets": {c: data.datasets[c] for c in data.sha},
             "dataset_sha256": data.sha,
+            # the genes and split of the datasets (one reference: every cell's the same)
+            "gene_set": data.loaded.dataset(data.datasets[data.test_cells[0]]).meta.get("gene_set"),
         }
 
     def extra_metrics(self, data: RegressionData, spec: RunSpec, record: Mapping[str, Any]) -> dict[str, Any]:

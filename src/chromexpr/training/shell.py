@@ -75,6 +75,7 @@ _MULTI_CELL = (
     "n_test",
     "datasets",
     "dataset_sha256",
+    "gene_set",
     *_PROVENANCE,
 )
 

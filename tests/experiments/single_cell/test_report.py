@@ -17,7 +17,7 @@ from chromexpr.errors import InputError
 from chromexpr.evaluation.runs import collect_metrics
 from chromexpr.evaluation.statistics import paired_vs_reference
 from chromexpr.experiments.single_cell import plan
-from chromexpr.experiments.single_cell.evaluate import per_cell_table, published_beside_ours, table2
+from chromexpr.experiments.single_cell.evaluate import OURS_SOURCE, per_cell_table, published_beside_ours, table2
 from chromexpr.experiments.single_cell.report import build_report
 from chromexpr.published import DEFAULT_PUBLISHED, read_published
 
@@ -392,3 +392,36 @@ def test_duplicate_run_is_an_error(tmp_path):
 def test_no_runs_is_an_error(tmp_path):
     with pytest.raises(InputError, match="nothing to report"):
         build_report([], tmp_path)
+
+
+def test_the_report_names_our_gene_set_and_each_published_sources(tmp_path):
+    record = {
+        "name": "default",
+        "min_tss_distance": 0,
+        "chromosomes": [],
+        "split": {"method": "blocks"},
+        "genes": 9,
+        "genes_per_split": {"train": 3, "valid": 3, "test": 3},
+    }
+    paths = [
+        write_run(tmp_path, model, cell, 0, 0.8, {"gene_set": record})
+        for model in ("deepchrome", "transferchrome")
+        for cell in ("E003", "E004")
+    ]
+    words = "gene set 'default': no TSS filter, every chromosome, blocks split (train / valid / test 3 / 3 / 3 genes)"
+    runs = collect_metrics(paths)
+    assert set(runs["gene_set"]) == {"default"} and set(runs["gene_set_description"]) == {words}
+    table = published_beside_ours(runs, DEFAULT_PUBLISHED).table2.set_index(["model", "basis", "source"])
+    assert table.loc[("deepchrome", "ours", OURS_SOURCE), "genes"] == words
+    tc = table.loc[("transferchrome", "source_cells", "TransferChrome paper Table 2"), "genes"]
+    assert tc.startswith("TransferChrome's: genes whose TSSs lie 5 kb apart")
+    dc = table.loc[("deepchrome", "same_cells", "DeepChrome supplementary table"), "genes"]
+    assert dc.startswith("DeepChrome's: every gene (19,802 rows, no TSS filter)")
+    build_report(paths, tmp_path / "report")
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "<strong>Genes:</strong> gene set &#39;default&#39;: no TSS filter" in page
+    assert "Genes: " + words in (tmp_path / "report" / "table2.md").read_text()
+    # a run without a gene set (a processed source's own genes): said so
+    bare = [write_run(tmp_path / "bare", "deepchrome", "E003", 0, 0.8)]
+    build_report(bare, tmp_path / "bare_report")
+    assert "the source's own genes and split" in (tmp_path / "bare_report" / "index.html").read_text()

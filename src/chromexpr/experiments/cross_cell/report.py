@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from chromexpr.errors import InputError
-from chromexpr.evaluation.runs import PREDICTIONS_FILE, collect_metrics, read_predictions
+from chromexpr.evaluation.runs import PREDICTIONS_FILE, collect_metrics, gene_set_descriptions, read_predictions
 from chromexpr.experiments.cross_cell.evaluate import (
     BASELINE,
     CORRELATION_SPLITS,
@@ -369,6 +369,7 @@ def build_cross_cell_section(
     context = {
         "title": SECTION_TITLE,
         "prefix": prefix,
+        "gene_sets": gene_set_descriptions(pd.concat([runs, baseline], ignore_index=True)),
         "model": model,
         "split": correlation_split,
         "highly": thresholds[0],

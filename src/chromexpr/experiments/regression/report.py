@@ -29,6 +29,7 @@ import pandas as pd
 
 from chromexpr.dataset import load_dataset
 from chromexpr.errors import InputError
+from chromexpr.evaluation.runs import gene_set_columns
 from chromexpr.experiments.regression.evaluate import (
     COMBINED,
     collect_regression_metrics,
@@ -243,6 +244,7 @@ def build_regression_section(
         folds.setdefault(int(k), []).append(cell)
     spec = card["input"]
     context = {
+        "gene_sets": list(dict.fromkeys(d for r in records if (d := gene_set_columns(r)["gene_set_description"]))),
         "title": SECTION_TITLE,
         "prefix": link_prefix,
         "target_label": target_label,
