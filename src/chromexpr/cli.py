@@ -277,6 +277,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
         annotation_format=args.annotation_format,
         expression=args.expression,
         expression_duplicates=args.duplicates,
+        gene_types=args.gene_types,
         geometry=_geometry(args),
         min_tss_distance=args.min_tss_distance,
         unknown_strand=args.unknown_strand,
@@ -286,7 +287,9 @@ def cmd_reference(args: argparse.Namespace) -> int:
     )
     split_counts = summary["counts"]["split"]
     shares = ", ".join(f"{int(split_counts.get(name, 0)):,} {name}" for name in SPLITS)
-    print(f"{out}: kept {int(summary['counts']['kept']):,} genes; split {shares}")
+    dropped = summary["counts"].get("gene_type_dropped") or {}
+    types = f"; left out by gene type: {sum(dropped.values()):,}" if dropped else ""
+    print(f"{out}: kept {int(summary['counts']['kept']):,} genes; split {shares}{types}")
     return 0
 
 
@@ -742,6 +745,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="genes without strand: treat as '+' (default) or leave out",
     )
     p.add_argument("--chromosomes", nargs="*", default=None, help="keep genes on these chromosomes only")
+    p.add_argument(
+        "--gene-types",
+        nargs="*",
+        default=["protein_coding"],
+        help="GTF only: keep genes of these types (GENCODE gene_type); none given = every gene (default: "
+        "protein_coding; the genes left out are counted per type in summary.json)",
+    )
     p.add_argument(
         "--split",
         choices=["blocks", "random", "chromosome", "deepdiff"],

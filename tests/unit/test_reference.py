@@ -636,3 +636,35 @@ def test_prepare_reference_gene_sets_bin_the_union_and_write_each_manifest(tmp_p
     assert summary["gene_sets"]["filtered"]["counts"]["kept"] == 5
     assert summary["gene_sets"]["filtered"]["counts"]["tss_filter_dropped"] == 1
     assert summary["gene_sets"]["filtered"]["min_tss_distance"] == 5000
+
+
+def test_prepare_reference_counts_the_genes_a_gene_type_filter_leaves_out(tmp_path: Path) -> None:
+    def line(gid: str, start: int, gtype: str) -> str:
+        attrs = f'gene_id "{gid}.1"; gene_type "{gtype}"; gene_name "{gid}";'
+        return "\t".join(["chr1", "HAVANA", "gene", str(start), str(start + 500), ".", "+", ".", attrs]) + "\n"
+
+    gtf = _write(
+        tmp_path / "g.gtf",
+        line("G1", 10_001, "protein_coding")
+        + line("G2", 20_001, "lncRNA")
+        + line("G3", 30_001, "protein_coding")
+        + line("G4", 40_001, "protein_coding"),
+    )
+    sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\n")
+    out = tmp_path / "ref"
+    summary = prepare_reference(
+        gtf,
+        sizes,
+        out / "tss.tsv",
+        out / "windows.bed",
+        out / "splits.tsv",
+        annotation_format="gtf",
+        gene_types=["protein_coding"],
+        geometry=GEOM,
+        min_tss_distance=0,
+        out_summary=out / "summary.json",
+    )
+    c = summary["counts"]
+    assert c["gene_type_dropped"] == {"lncRNA": 1} and c["gene_type_kept"] == {"protein_coding": 3}
+    assert c["annotation"] == 3 and c["kept"] == 3
+    assert json.loads((out / "summary.json").read_text())["counts"]["gene_type_dropped"] == {"lncRNA": 1}

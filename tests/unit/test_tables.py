@@ -629,3 +629,23 @@ def test_chrom_sizes_binary_file_names_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         read_chrom_sizes(path)
     assert exc.value.path == str(path)
+
+
+def test_gtf_gene_types_are_counted_and_an_empty_filter_names_the_types_found(tmp_path: Path) -> None:
+    text = (
+        gtf_line("chr1", "gene", 100, 200, "+", "ENSG1", "A", "protein_coding")
+        + gtf_line("chr1", "gene", 300, 400, "+", "ENSG2", "B", "lncRNA")
+        + gtf_line("chr1", "transcript", 300, 400, "+", "ENSG2", "B", "lncRNA")  # the same gene: counted once
+        + gtf_line("chr1", "gene", 500, 600, "-", "ENSG3", "C", "lncRNA")
+        + gtf_line("chr1", "gene", 700, 800, "-", "ENSG4", "D", "miRNA")
+    )
+    path = write_text(tmp_path / "g.gtf", text)
+    df = read_gtf(path, ["protein_coding"])
+    assert df["gene_id"].tolist() == ["ENSG1"]
+    assert df.attrs["gene_types_dropped"] == {"lncRNA": 2, "miRNA": 1}
+    assert df.attrs["gene_types_kept"] == {"protein_coding": 1}
+    every = read_gtf(path, [])
+    assert len(every) == 4 and every.attrs["gene_types_dropped"] == {}
+    with pytest.raises(InputError, match=r"no gene of type snRNA: the file's genes are of type\(s\) lncRNA \(2\)") as e:
+        read_gtf(path, ["snRNA"])
+    assert "reference.gene_types" in str(e.value)

@@ -210,9 +210,15 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
 
     GTF coordinates are 1-based inclusive: a ``+`` gene's TSS is ``start - 1`` (0-based), a ``-``
     gene's is ``end - 1``. Gene ids lose their version suffix (``ENSG...15`` -> ``ENSG...``).
+
+    ``gene_types`` (GENCODE's ``gene_type``, or Ensembl's ``gene_biotype``; empty: every gene) keeps the genes
+    of those types; the genes left out are counted per type in ``attrs["gene_types_dropped"]`` (a record
+    without either attribute counts as type ``(none)``), and the types kept in ``attrs["gene_types_kept"]``.
     """
     genes: dict[str, dict] = {}
     transcripts: dict[str, dict] = {}
+    dropped: dict[str, set[str]] = {}
+    kept_types: dict[str, set[str]] = {}
     par_duplicates = 0
     with readable(path), open_text(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
@@ -233,7 +239,9 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
                 raise InputError("record without gene_id attribute", path=path, line=lineno)
             gtype = attrs.get("gene_type", attrs.get("gene_biotype", ""))
             if gene_types and gtype not in gene_types:
+                dropped.setdefault(gtype or "(none)", set()).add(gid)
                 continue
+            kept_types.setdefault(gtype or "(none)", set()).add(gid)
             strand = f[6]
             if strand not in ("+", "-"):
                 raise InputError(f"strand '{strand}' is not + or -", path=path, line=lineno)
@@ -268,12 +276,20 @@ def read_gtf(path: str | Path, gene_types: list[str] | None = None) -> pd.DataFr
     for gid, rec in transcripts.items():
         genes.setdefault(gid, rec)
     if not genes:
-        raise InputError(
-            "no gene or transcript records found", path=path, hint="is this a GTF file? (gene_types filter too strict?)"
-        )
+        if dropped:
+            found = ", ".join(f"{t} ({len(ids):,})" for t, ids in sorted(dropped.items(), key=lambda kv: -len(kv[1])))
+            raise InputError(
+                f"no gene of type {', '.join(gene_types or [])}: the file's genes are of type(s) {found}",
+                path=path,
+                key="reference.gene_types",
+                hint="list the types to keep (GENCODE gene_type, e.g. protein_coding), or [] to keep every gene",
+            )
+        raise InputError("no gene or transcript records found", path=path, hint="is this a GTF file?")
     df = pd.DataFrame.from_records(list(genes.values()))
     df["tss"] = df["tss"].astype(np.int64)
     df.attrs["par_duplicates"] = par_duplicates
+    df.attrs["gene_types_dropped"] = {t: len(ids) for t, ids in sorted(dropped.items())}
+    df.attrs["gene_types_kept"] = {t: len(ids) for t, ids in sorted(kept_types.items())}
     return df
 
 

@@ -359,6 +359,12 @@ def prepare_reference(
         )
 
     result = select(min_tss_distance, chromosomes, split)
+    if "gene_types_dropped" in ann.attrs:  # a GTF: the genes its gene_type filter left out, and the types kept
+        result.counts = {
+            "gene_type_dropped": ann.attrs["gene_types_dropped"],
+            "gene_type_kept": ann.attrs["gene_types_kept"],
+            **result.counts,
+        }
     for key, value in result.counts.items():
         log.info("reference %s: %s", key, value)
     others: dict[str, ReferenceResult] = {}
