@@ -11,6 +11,8 @@ Examples::
     chromexpr ingest --format deepdiff --train E003.train.csv.gz --valid ... --test ... --cell E003 --out E003.npz
     chromexpr import-weights --card attentivechrome --reference Cell1_attchrome_R2_model.pt \
         --marks H3K4me1,H3K4me3,H3K9me3,H3K27me3,H3K36me3 --bins 200 --out model.pt
+    chromexpr train --card deepchrome --dataset results/datasets/E003.npz --out runs/deepchrome_E003 --epochs 20
+    chromexpr score --run runs/deepchrome_E003 --dataset results/datasets/E123.npz
 """
 
 from __future__ import annotations
@@ -598,6 +600,96 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train one model card on one cell's dataset (a workflow dataset, or one from 'chromexpr dataset' / 'chromexpr
+    ingest') through the workflow's run shell: the train genes train, the valid genes select the epoch, the test
+    genes are scored once. Writes model.pt (or model.skops), metrics.json, predictions.tsv.gz and history.tsv to
+    --out. A classification card (the single-cell models) trains on the labels, a regression card on the
+    expression; a differential card needs a pair of cells (the workflow's differential experiment)."""
+    from chromexpr.dataset import load_dataset
+    from chromexpr.models import load_card
+
+    card = load_card(args.card)
+    if args.threads < 1:
+        raise InputError(f"--threads {args.threads} must be 1 or more")
+    common = {
+        "seed": args.seed,
+        "device": args.device,
+        "max_epochs": args.epochs,
+        "patience": args.patience,
+        "threads": args.threads,
+        "log": logging.getLogger("chromexpr.training").info if args.verbose else None,
+    }
+    if card["task"] == "classification":
+        from chromexpr.training.run import train_model
+
+        metrics = train_model(card, args.dataset, args.out, **common)
+        score = f"test AUROC {metrics['test_auroc']:.4f} on {metrics['n_test']:,} test genes of {metrics['cell']}"
+    elif card["task"] == "regression":
+        from chromexpr.training.regression import train_regression
+
+        cell = str(load_dataset(args.dataset).meta.get("cell"))
+        metrics = train_regression(
+            card, {cell: args.dataset}, args.out, train_cells=[cell], valid_cells=[cell], test_cells=[cell], **common
+        )
+        score = f"test MSE {metrics['test_mse']:.4f}, Pearson r {metrics['test_pearson']:.4f} on {cell}'s test genes"
+    else:
+        raise InputError(
+            f"'{card['name']}' is a {card['task']} card: it trains on two cells, not one dataset",
+            hint="run the workflow's differential experiment, or chromexpr.training.train_differential",
+        )
+    epochs = f"{metrics['epochs_run']} epochs, kept {metrics['best_epoch']}" if card["framework"] == "torch" else "fit"
+    print(f"wrote {args.out}: {card['name']} (seed {args.seed}), {score}; {epochs}; {metrics['wall_seconds']:.1f} s")
+    return 0
+
+
+def _run_card(run: Path) -> dict:
+    """The card a finished run was trained from: the one its model.pt records (hyperparameters as trained), or,
+    for a scikit-learn run, the card its metrics.json names."""
+    from chromexpr.io.jsonio import read_json
+    from chromexpr.models import load_card
+    from chromexpr.training.model_file import load_model_file
+
+    metrics = run / "metrics.json"
+    if not metrics.is_file():
+        raise InputError(
+            "not a finished run: it has no metrics.json",
+            path=run,
+            hint="give a run folder, e.g. results/runs/.../seed0",
+        )
+    if (run / "model.pt").is_file():
+        meta = load_model_file(run / "model.pt").meta
+        if meta and isinstance(meta.get("card"), dict):
+            return dict(meta["card"])
+    return load_card(read_json(metrics)["model"])
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a finished run's model on another dataset without training: its test genes (or all its genes), the
+    same metrics as the run's own test, written as a run folder of its own (metrics.json with trained_in,
+    predictions.tsv.gz, model and history copies)."""
+    from chromexpr.training.genes import GeneSet
+    from chromexpr.training.inference import score_run
+
+    run = Path(args.run)
+    card = _run_card(run)
+    if card["task"] not in ("classification", "domain_adaptation"):
+        raise InputError(f"'{card['name']}' is a {card['task']} run: score scores classification runs", path=run)
+    out = Path(args.out) if args.out else run / "scored" / Path(args.dataset).name.removesuffix(".npz")
+    splits = ("train", "valid", "test") if args.genes == "all" else ("test",)
+    if args.threads < 1:
+        raise InputError(f"--threads {args.threads} must be 1 or more")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    metrics = score_run(card, run, args.dataset, out, test=GeneSet(args.dataset, splits))
+    print(
+        f"wrote {out}: {card['name']} of {run}, AUROC {metrics['test_auroc']:.4f} on {metrics['n_test']:,} "
+        f"{args.genes} genes of {metrics['cell']} (no training)"
+    )
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Check workflow config files before a run, as the Snakefile does while it builds the DAG: YAML syntax (file
     and line), every key against the schema, the rules between keys (marks the model cards need, window vs bin,
@@ -876,6 +968,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine", choices=["native", "bedtools"], default="native", help="reads binning engine (default native)"
     )
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("train", help=cmd_train.__doc__, description=cmd_train.__doc__)
+    p.add_argument("--card", required=True, help="a model card: a shipped name (deepchrome, ...) or a card YAML path")
+    p.add_argument("--dataset", required=True, metavar="NPZ", help="one cell's dataset (.npz)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
+    p.add_argument("--seed", type=int, default=0, help="weights, dropout and batch order (default 0)")
+    p.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default: the card's)")
+    p.add_argument("--patience", type=int, default=None, help="early-stopping patience (default: the card's)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="CPU threads for torch (default 1: several jobs side by side)"
+    )
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("score", help=cmd_score.__doc__, description=cmd_score.__doc__)
+    p.add_argument("--run", required=True, metavar="DIR", help="a finished run folder (results/runs/.../seed0)")
+    p.add_argument("--dataset", required=True, metavar="NPZ", help="the dataset to score it on (.npz)")
+    p.add_argument("--out", metavar="DIR", help="the folder to write (default: RUN/scored/<dataset name without .npz>)")
+    p.add_argument(
+        "--genes",
+        choices=["test", "all"],
+        default="test",
+        help="the dataset's test genes (default) or all its genes (then genes the run trained on count too, if "
+        "the dataset is of its own cell)",
+    )
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("check-config", help=cmd_check_config.__doc__, description=cmd_check_config.__doc__)
     p.add_argument(

@@ -145,7 +145,7 @@ def test_reference_ingest_export_round_trip(tmp_path):
 
 def test_help_lists_subcommands():
     out = run("--help").stdout
-    for sub in ("bin-reads", "ingest", "reference", "dataset", "export", "simulate", "download"):
+    for sub in ("bin-reads", "ingest", "reference", "dataset", "export", "simulate", "download", "train", "score"):
         assert sub in out
 
 
@@ -611,3 +611,77 @@ def test_reference_split_deepdiff(tmp_path):
     assert "split 1,797 train, 425 valid, 1,096 test" in proc.stdout
     splits = pd.read_csv(out / "splits.tsv", sep="\t").sort_values("gene_id")
     assert splits["split"].tolist() == ["test"] * 1096 + ["train"] * 1797 + ["valid"] * 425
+
+
+# --------------------------------------------------------------------------------------------
+# train and score: the workflow's run shell from the command line
+# --------------------------------------------------------------------------------------------
+
+CORE_MARKS = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3"]
+
+
+def _cell_dataset(path: Path, cell: str, seed: int) -> Path:
+    """240 genes whose expression follows their H3K4me3 reads around the TSS (bins 45-54), 100 bins, 5 marks."""
+    from chromexpr.dataset import build_dataset, save_dataset
+
+    rng = np.random.default_rng(seed)
+    n = 240
+    level = rng.uniform(0, 6, n)
+    counts = rng.poisson(1.0, (n, 5, 100)).astype(np.int32)  # (genes, marks, bins)
+    counts[:, 0, 45:55] += rng.poisson(4 * level[:, None], (n, 10))
+    split = np.array(["train", "valid", "test"] * (n // 3))
+    ids = np.array([f"G{i:03d}" for i in range(n)])
+    ds = build_dataset(counts, ids, CORE_MARKS, 2.0**level, split, cell=cell, geometry={"n_bins": 100})
+    save_dataset(ds, path)
+    return path
+
+
+def test_train_and_score_from_the_command_line(tmp_path):
+    import json
+
+    a = _cell_dataset(tmp_path / "EA.npz", "EA", 0)
+    b = _cell_dataset(tmp_path / "EB.npz", "EB", 1)
+    out = run("train", "--card", "linear12", "--dataset", str(a), "--out", str(tmp_path / "run"), "--epochs", "3")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["model"] == "linear12" and metrics["cell"] == "EA" and metrics["epochs_run"] == 3
+    assert metrics["test_auroc"] > 0.8  # the signal is real
+    assert f"test AUROC {metrics['test_auroc']:.4f} on 80 test genes of EA" in out.stdout
+    for name in ("model.pt", "predictions.tsv.gz", "history.tsv"):
+        assert (tmp_path / "run" / name).is_file()
+    # the same run from the library gives the same numbers (one shell)
+    from chromexpr.training import train_model
+
+    again = train_model("linear12", a, tmp_path / "lib", seed=0, max_epochs=3, device="cpu", threads=1)
+    assert again["test_auroc"] == metrics["test_auroc"]
+    # scored on the other cell, no training: the default folder under the run
+    out = run("score", "--run", str(tmp_path / "run"), "--dataset", str(b))
+    scored = tmp_path / "run" / "scored" / "EB"
+    m = json.loads((scored / "metrics.json").read_text())
+    assert m["cell"] == "EB" and m["n_test"] == 80 and m["trained_in"] == str(tmp_path / "run")
+    predictions = pd.read_csv(scored / "predictions.tsv.gz", sep="\t")
+    from sklearn.metrics import roc_auc_score
+
+    assert m["test_auroc"] == pytest.approx(roc_auc_score(predictions["label"], predictions["probability"]))
+    assert "(no training)" in out.stdout
+    everything = run(
+        "score", "--run", str(tmp_path / "run"), "--dataset", str(b), "--genes", "all", "--out", str(tmp_path / "all")
+    )
+    assert json.loads((tmp_path / "all" / "metrics.json").read_text())["n_test"] == 240 and everything.returncode == 0
+    assert set(pd.read_csv(tmp_path / "all" / "predictions.tsv.gz", sep="\t")["split"]) == {"train", "valid", "test"}
+
+
+def test_train_regression_and_refusals(tmp_path):
+    import json
+
+    a = _cell_dataset(tmp_path / "EA.npz", "EA", 0)
+    run("train", "--card", "linear_regression", "--dataset", str(a), "--out", str(tmp_path / "reg"))
+    metrics = json.loads((tmp_path / "reg" / "metrics.json").read_text())
+    assert metrics["train_cells"] == ["EA"] and metrics["test_pearson"] > 0.5
+    proc = run("train", "--card", "deepdiff_raw_d", "--dataset", str(a), "--out", str(tmp_path / "x"), check=False)
+    assert proc.returncode == 2 and "is a differential card: it trains on two cells" in proc.stderr
+    proc = run(
+        "train", "--card", "linear12", "--dataset", str(a), "--out", str(tmp_path / "y"), "--threads", "0", check=False
+    )
+    assert proc.returncode == 2 and "--threads 0 must be 1 or more" in proc.stderr
+    proc = run("score", "--run", str(tmp_path / "nothing"), "--dataset", str(a), check=False)
+    assert proc.returncode == 2 and "not a finished run: it has no metrics.json" in proc.stderr

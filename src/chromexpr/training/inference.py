@@ -112,6 +112,8 @@ def score_run(
             n_test=int(mask.sum()),
             dataset=path,
             dataset_sha256=sha,
+            # the scored dataset's genes and split, not the trained run's
+            gene_set=loaded.dataset(target).meta.get("gene_set"),
         )
         metrics.update(info or {})
         if probe_source is not None and card_data["framework"] == "torch":
@@ -126,7 +128,7 @@ def score_run(
             shutil.copyfile(run_dir / "history.tsv", tmp)
         n = int(mask.sum())
         outputs.write_predictions(
-            out_dir / "predictions.tsv.gz", data.gene_ids[mask], np.full(n, "test"), data.y[mask], probability
+            out_dir / "predictions.tsv.gz", data.gene_ids[mask], data.split[mask], data.y[mask], probability
         )
         trained_cell = trained.get("cell")
         train_genes = _trained_genes(run_dir, trained_cell)

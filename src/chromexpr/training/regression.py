@@ -498,6 +498,7 @@ def train_regression(
     amp: bool | None = None,
     callback: Callable[[dict[str, Any]], Any] | None = None,
     info: Mapping[str, Any] | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Train one regression run (or the cell-type classifier) and write its files to ``out_dir``: the run spec of
     ``RegressionRunner`` for the run shell (``chromexpr.training.shell.run``).
@@ -515,6 +516,7 @@ def train_regression(
         seed, device, max_epochs, patience, batch_size, resume, log, amp, callback: as
             ``chromexpr.training.run.train_model`` (torch cards; a baseline runs on the CPU).
         info: keys added to ``metrics.json``.
+        threads: CPU threads for torch (``Settings.threads``; None: the process's setting).
 
     Returns:
         The ``metrics.json`` content: ``test_mse``, ``test_pearson``, ``test_spearman``, ``test_r2`` over the
@@ -533,7 +535,7 @@ def train_regression(
         },
         seed=seed,
         out_dir=out_dir,
-        settings=Settings(device, max_epochs, patience, batch_size, resume, amp),
+        settings=Settings(device, max_epochs, patience, batch_size, resume, amp, threads),
         options={"target": target, "selection": selection, "trainval": trainval},
         info=dict(info or {}),
     )

@@ -54,6 +54,7 @@ def train_model(
     log: LogTarget = None,
     amp: bool | None = None,
     callback: Callable[[dict[str, Any]], Any] | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Train one model on one cell's dataset and write its results to ``out_dir``.
 
@@ -78,6 +79,7 @@ def train_model(
         amp: bf16 autocast; ``None`` = on for CUDA, off for CPU.
         callback: called after every epoch (after its checkpoint is written) with that epoch's
             history record and ``best_epoch``, ``best_metric``.
+        threads: CPU threads for torch (``Settings.threads``; None: the process's setting).
 
     Returns:
         The ``metrics.json`` content as a dict (keys ``METRICS_KEYS``).
@@ -98,7 +100,7 @@ def train_model(
         },
         seed=seed,
         out_dir=out_dir,
-        settings=Settings(device, max_epochs, patience, batch_size, resume, amp),
+        settings=Settings(device, max_epochs, patience, batch_size, resume, amp, threads),
         options={"predict_all": True},
     )
     return run(spec, log=log, callback=callback)
