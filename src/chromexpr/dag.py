@@ -34,6 +34,7 @@ from chromexpr.errors import InputError
 from chromexpr.experiments import gene_sets, registry
 from chromexpr.io.deepchrome_csv import DEEPCHROME_MARKS
 from chromexpr.models import load_card
+from chromexpr.models.registry import with_marks
 
 PACKAGE = "chromexpr"
 
@@ -370,7 +371,34 @@ def load_cards(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         part = card.get("cell_runs")
         if isinstance(part, str) and part not in cards:
             cards[part] = load_card(part)
+    if config.get("train", {}).get("input_marks") == "config":
+        # every card built on the configured marks, in config order (chromexpr.models.registry.with_marks)
+        cards = {m: with_marks(card, config["marks"]) for m, card in cards.items()}
     return cards
+
+
+def unused_marks(config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Each configured mark that some model the config trains does not take (``train.input_marks: card``) -> those
+    models, in ``registry.models`` order: binned and stored, but not used by them."""
+    trained = [m for m in registry.models(config) if m in cards]
+    out: dict[str, list[str]] = {}
+    for mark in config["marks"]:
+        lacking = [m for m in trained if mark not in cards[m]["input"]["marks"]]
+        if lacking:
+            out[str(mark)] = lacking
+    return out
+
+
+def unused_marks_note(unused: Mapping[str, Sequence[str]]) -> list[str]:
+    """One sentence per configured mark some models do not use (``unused_marks``), for the log and the report."""
+    notes = []
+    for mark, models in unused.items():
+        shown = ", ".join(models[:6]) + (f" and {len(models) - 6} more" if len(models) > 6 else "")
+        notes.append(
+            f"mark {mark} is configured but {len(models)} model(s) do not use it ({shown}): each card takes its own "
+            "marks (train.input_marks: card); set train.input_marks: config to build every card on the configured marks"
+        )
+    return notes
 
 
 # --- library code hashes --------------------------------------------------------------------------

@@ -370,3 +370,32 @@ def test_user_table_errors_name_the_line_and_the_column(tmp_path):
     assert read_user_table(table, PREDICT_SCHEMA).to_dict("records") == [
         {"sample": "K562", "mark": "H3K4me3", "path": "a.bw"}
     ]
+
+
+def test_input_marks_config_builds_every_card_on_the_configured_marks(demo_config):
+    from chromexpr.dag import load_cards, unused_marks, unused_marks_note
+    from chromexpr.models import build_model
+    from chromexpr.models.registry import count_parameters
+
+    six = ["H3K4me3", "H3K4me1", "H3K36me3", "H3K27me3", "H3K9me3", "H3K27ac"]
+    demo_config["marks"] = six
+    cards = load_cards(demo_config)  # input_marks: card (the default): the cards' own marks
+    assert cards["deepchrome"]["input"]["marks"] == six[:5] and cards["deepchrome"]["expected_parameters"] == 644_177
+    unused = unused_marks(demo_config, cards)
+    assert list(unused) == ["H3K27ac"] and "deepchrome" in unused["H3K27ac"]
+    assert unused_marks_note({"H3K27ac": ["deepchrome", "linear12"]}) == [
+        "mark H3K27ac is configured but 2 model(s) do not use it (deepchrome, linear12): each card takes its own "
+        "marks (train.input_marks: card); set train.input_marks: config to build every card on the configured marks"
+    ]
+    demo_config["train"]["input_marks"] = "config"
+    cards = load_cards(demo_config)
+    assert all(card["input"]["marks"] == six for card in cards.values())
+    assert cards["deepchrome"]["expected_parameters"] is None  # the paper's count is for its five marks
+    assert unused_marks(demo_config, cards) == {}
+    # the parameter count follows the marks: one more input channel of the first convolution (50 filters x 10)
+    assert count_parameters(build_model(cards["deepchrome"])) - 644_177 == 50 * 10
+    # the same marks in another order keep the paper's count (and its check)
+    demo_config["marks"] = list(reversed(six[:5]))
+    cards = load_cards(demo_config)
+    assert cards["deepchrome"]["expected_parameters"] == 644_177
+    assert cards["deepchrome"]["input"]["marks"] == list(reversed(six[:5]))

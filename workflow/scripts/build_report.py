@@ -18,6 +18,7 @@ build_report(
     # set by rules/report.smk, not a param: naming one more config file must not re-run the report
     config_files=snakemake.config.get("_configfiles", []),
     source_kind=snakemake.params.source_kind,
+    notes=snakemake.params.notes,
     sections=list(snakemake.input.sections),
     workflow_dir=Path(snakemake.scriptdir).parents[1],  # the checkout (scriptdir: the original script folder)
 )

@@ -9,11 +9,11 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.experiments.regression.evaluate import ensemble_gradients
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 table = ensemble_gradients(
-    snakemake.params.model,
+    job_card(snakemake, snakemake.params.model),
     [str(Path(f).parent) for f in snakemake.input.models],
     {cell: snakemake.input[f"cell_{cell}"] for cell in snakemake.params.cells},
     snakemake.output[0],

@@ -11,11 +11,11 @@ import pandas as pd
 
 from chromexpr.experiments.cross_cell.test_on_rest import test_on_rest_scores
 from chromexpr.io.atomic import atomic_path
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 table = test_on_rest_scores(
-    snakemake.params.model,
+    job_card(snakemake, snakemake.params.model),
     run_dirs=[Path(p).parent for p in snakemake.input.metrics],
     datasets=dict(zip(snakemake.params.cells, snakemake.input.datasets, strict=True)),
     correlation=pd.read_csv(snakemake.input.correlation, sep="\t", dtype={"cell_a": str, "cell_b": str}),

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from chromexpr.experiments.cross_cell.evaluate import read_groups
 from chromexpr.training import train_cells
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 wc, t = snakemake.wildcards, snakemake.params.train
 groups = read_groups(snakemake.input.groups)
 row = groups[(groups["run"] == wc.run) & (groups["target"] == wc.target)].iloc[0]
 train_cells(
-    snakemake.params.model,
+    job_card(snakemake, snakemake.params.model),
     list(snakemake.input.train),
     snakemake.input.target,
     Path(snakemake.output.metrics).parent,

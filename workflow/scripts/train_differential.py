@@ -8,14 +8,14 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.training.differential import train_differential
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 t = snakemake.params.train  # {} for scikit-learn baselines, which take no epochs or device
 # a model assembled from two cell runs (DeepDiff's AttentiveChrome baseline) gets their folders
 cells = [f for f in getattr(snakemake.input, "cell_runs", []) if f.endswith("/metrics.json")]
 train_differential(
-    snakemake.wildcards.model,
+    job_card(snakemake),
     snakemake.input.a,
     snakemake.input.b,
     Path(snakemake.output.metrics).parent,

@@ -10,13 +10,13 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.training.regression import train_regression
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 t = snakemake.params.train
 cell = snakemake.wildcards.cell
 train_regression(
-    snakemake.wildcards.model,
+    job_card(snakemake),
     {cell: snakemake.input.dataset},
     Path(snakemake.output.metrics).parent,
     train_cells=[cell],

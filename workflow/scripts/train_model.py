@@ -8,12 +8,12 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.training import train_model
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 t = snakemake.params.train  # {} for scikit-learn cards, which take no epochs or device
 train_model(
-    snakemake.wildcards.model,
+    job_card(snakemake),
     snakemake.input.dataset,
     Path(snakemake.output.metrics).parent,
     seed=int(snakemake.wildcards.seed),

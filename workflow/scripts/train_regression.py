@@ -9,13 +9,13 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.training.regression import train_regression
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 p = snakemake.params.run
 w = snakemake.wildcards
 train_regression(
-    w.model,
+    job_card(snakemake),
     dict(snakemake.input),
     Path(snakemake.output.metrics).parent,
     train_cells=p["train_cells"],

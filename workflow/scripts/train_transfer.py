@@ -8,14 +8,14 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.training import GeneSet, score_run, train_transfer
-from chromexpr.training.runtime import setup_torch
+from chromexpr.training.runtime import job_card, setup_torch
 
 setup_torch(snakemake)
 wc, t, info = snakemake.wildcards, snakemake.params.train, snakemake.params.transfer
 out_dir = Path(snakemake.output.metrics).parent
 if wc.variant == "uncross" and info["protocol"] == "honest":
     score_run(
-        wc.model,
+        job_card(snakemake),
         Path(snakemake.input.trained_metrics).parent,
         snakemake.input.target,
         out_dir,
@@ -34,7 +34,7 @@ if wc.variant == "uncross" and info["protocol"] == "honest":
     )
 else:
     train_transfer(
-        wc.model,
+        job_card(snakemake),
         snakemake.input.source,
         snakemake.input.target,
         out_dir,

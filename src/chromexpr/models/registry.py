@@ -23,7 +23,7 @@ import inspect
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -433,6 +433,25 @@ def _validate_loss_keys(training: Mapping[str, Any], fail: Callable[..., None]) 
 
 
 # --- building ------------------------------------------------------------------------------------
+
+
+def with_marks(card: Mapping[str, Any], marks: Sequence[str]) -> dict[str, Any]:
+    """``card`` built on ``marks`` (in that order) instead of its own (``train.input_marks: config``): a copy with
+    ``input.marks`` replaced. Models size themselves by the marks (``n_marks``), so the parameter count follows;
+    the card's ``expected_parameters`` (the paper's count) is kept only when ``marks`` are its own in any order,
+    and a ``deviations`` line says which marks it was built on."""
+    out = copy.deepcopy(dict(card))
+    own = [str(m) for m in card["input"]["marks"]]
+    marks = [str(m) for m in marks]
+    out["input"] = {**out["input"], "marks": marks}
+    if sorted(own) != sorted(marks):
+        out["expected_parameters"] = None
+        out["deviations"] = [
+            *out.get("deviations", []),
+            f"Built on the configured marks ({', '.join(marks)}) instead of the card's ({', '.join(own)}) "
+            "(train.input_marks: config): the parameter count follows the number of marks.",
+        ]
+    return out
 
 
 def resolve_hyperparameters(card: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

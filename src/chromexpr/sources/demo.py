@@ -62,7 +62,14 @@ BACKGROUND_PER_MB: dict[str, float] = {
     "H3K27me3": 300.0,
     "H3K4me1": 300.0,
     "H3K9me3": 350.0,
+    "H3K27ac": 200.0,
 }
+#: the marks the demo simulates: the papers' five, and H3K27ac (active promoters and enhancers), a sixth mark for
+#: trying a mark the paper cards do not take (train.input_marks)
+SIMULATED_MARKS: tuple[str, ...] = (*CANONICAL_MARKS, "H3K27ac")
+K27AC_PEAK_READS = 40.0  # reads around the TSS of a fully active gene (broader than H3K4me3's peak)
+K27AC_SD_BP = 1_000.0
+K27AC_ENHANCER_READS = 15.0  # per enhancer of a fully active gene (the H3K4me1 enhancers, acetylated when active)
 K4ME3_PEAK_READS = 70.0  # reads in the promoter peak of a fully active gene
 K4ME3_OFFSET_BP, K4ME3_SD_BP = 300.0, 600.0  # peak centre downstream of the TSS, and its spread
 K36ME3_READS_PER_KB = 5.0  # over the body of a fully active gene
@@ -277,6 +284,17 @@ def _gene_marks(
         start = tss - width * cell_rng.random(len(ids))
         mean = np.where(pick, depth * K9ME3_READS_PER_KB * width / 1000.0, 0.0)
         parts.append(_positions_in(rng, start, width, chrom_idx, mean))
+    elif mark == "H3K27ac":
+        # Active promoters (a peak over the TSS, growing faster than linearly with activity) and the gene's two
+        # H3K4me1 enhancers, acetylated in proportion to activity.
+        parts.append(_positions_near(rng, tss, chrom_idx, depth * K27AC_PEAK_READS * p**1.5, K27AC_SD_BP))
+        u = _gene_uniforms(ids, seed, "enhancers", n=2)
+        for side, col in ((-1.0, 0), (1.0, 1)):
+            offset = (
+                K4ME1_ENHANCER_OFFSET_BP[0] + (K4ME1_ENHANCER_OFFSET_BP[1] - K4ME1_ENHANCER_OFFSET_BP[0]) * u[:, col]
+            )
+            centre = tss + side * sign * offset
+            parts.append(_positions_near(rng, centre, chrom_idx, depth * K27AC_ENHANCER_READS * p, K4ME1_SD_BP))
     else:  # pragma: no cover - guarded by the caller
         raise AssertionError(mark)
     return [(c, np.nan_to_num(pos, nan=0.0)) for c, pos in parts]
@@ -319,7 +337,7 @@ def simulate_reads(
             without a value get background reads only and are counted in the stats.
         chrom_sizes: chromosome -> length; background covers each of these chromosomes.
         cell: cell id; keys the latent activity shared by all marks of the cell.
-        mark: one of :data:`chromexpr.dataset.CANONICAL_MARKS`.
+        mark: one of :data:`SIMULATED_MARKS` (the five core marks, and H3K27ac).
         out: output path (gzip, written atomically).
         seed: master seed; identical inputs and seed give byte-identical reads.
         depth: multiplies every read rate (1.0 gives ~150k-400k reads on the demo chromosomes).
@@ -329,9 +347,9 @@ def simulate_reads(
         Stats: path, cell, mark, seed, depth, read_length, reads, signal_reads, background_reads,
         genes, genes_without_expression, unknown_strand.
     """
-    if mark not in CANONICAL_MARKS:
+    if mark not in SIMULATED_MARKS:
         raise InputError(
-            f"cannot simulate mark {mark!r}", key="marks", hint=f"the demo simulates {', '.join(CANONICAL_MARKS)}"
+            f"cannot simulate mark {mark!r}", key="marks", hint=f"the demo simulates {', '.join(SIMULATED_MARKS)}"
         )
     if not depth > 0:
         raise InputError(f"depth must be positive, got {depth}", key="source.depth", hint="use e.g. 1.0")

@@ -121,6 +121,18 @@ def setup_torch(snakemake: Any) -> None:
         )
 
 
+def job_card(snakemake: Any, name: str | None = None) -> Any:
+    """The card a workflow job builds: the card ``name`` (default: the job's ``{model}`` wildcard), or, under
+    ``train.input_marks: config``, that card built on the configured marks (``models.registry.with_marks``), the
+    card whose training digest the job's ``card`` param holds (``chromexpr.dag.load_cards``)."""
+    from chromexpr.models.registry import load_card, with_marks
+
+    name = name or snakemake.wildcards.model
+    if (snakemake.config.get("train") or {}).get("input_marks", "card") != "config":
+        return name
+    return with_marks(load_card(name), snakemake.config["marks"])
+
+
 def resolve_amp(dev: torch.device, amp: bool | None) -> bool:
     """bf16 autocast: on for CUDA unless switched off; asking for it on the CPU is an error."""
     use_amp = dev.type == "cuda" if amp is None else bool(amp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from chromexpr.training import load_trained, model_inputs, predict_probability
 
 
 def test_on_rest_scores(
-    model: str,
+    model: str | Mapping[str, Any],
     run_dirs: Sequence[str | Path],
     datasets: Mapping[str, str | Path],
     correlation: pd.DataFrame,
@@ -31,7 +32,8 @@ def test_on_rest_scores(
     """Score every run on every other cell's test genes.
 
     Args:
-        model: the card name of the runs.
+        model: the card of the runs (a name, or a loaded card: the workflow's, built on the configured marks under
+            ``train.input_marks: config``).
         run_dirs: single-cell run folders of ``model`` (each with ``metrics.json`` and its model file).
         datasets: cell -> dataset ``.npz``.
         correlation: one split's correlation table (``cell_a``, ``cell_b``, ``normalized``).

@@ -240,6 +240,7 @@ def build_report(
     source_kind: str | None = None,
     workflow_dir: str | Path | None = None,
     sections: Sequence[str | Path] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write the single-cell section's tables, figures and ``provenance.json`` into ``out_dir``, and the report's
     page, ``index.html``: provenance, this section, then ``sections`` (``chromexpr.reporting.page``).
@@ -257,6 +258,7 @@ def build_report(
         workflow_dir: the workflow's checkout, asked for its git commit (None: not recorded).
         sections: HTML fragments of the other experiments (``results/report/<experiment>/section.html``,
             each one ``<section id=...>`` with an ``<h2>``), appended to ``index.html`` in this order.
+        notes: warnings shown at the top of the section (e.g. configured marks some models do not use).
 
     Returns:
         file name (e.g. ``"table2.tsv"``) -> written path, for every name of the plan's ``report_files``.
@@ -343,6 +345,7 @@ def build_report(
         "counts": f"{plural(n_models, 'model')} × {plural(n_cells, 'cell')} × "
         + (f"up to {plural(n_seeds, 'seed')}" if n_seeds > 1 else plural(n_seeds, "seed")),
         "budget_note": budget_note(runs, source_kind),
+        "notes": list(notes),
         "not_converged": int((~diagnostics["converged"]).sum()),
         "reference": reference_model,
         "paired_stem": paired_stem,
