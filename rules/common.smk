@@ -1,7 +1,7 @@
 # Generic helpers the rules use, and the config checks; no rules, and no experiment here (each experiment's
 # globals live in its rules file, rules/<experiment>.smk; chromexpr.experiments.registry lists them).
 #
-# The patterns every rule follows (README, "Workflow correctness").
+# The patterns every rule follows (docs/workflow.md, "What re-runs, and what does not").
 # - params carry only the config values the job uses, read key by key (never a whole section), so
 #   editing another key re-runs nothing;
 # - inputs and outputs are relative paths; files shipped with chromexpr (cards, demo and reference
