@@ -14,14 +14,16 @@ DIFF_MODELS = differential_plan.models(config)
 DIFF_INPUTS = INPUTS.experiments.get("differential", {})
 DIFF_PAIRS = DIFF_INPUTS.get("pairs", [])
 DIFF_CELLS = differential_plan.cells(DIFF_PAIRS)
-DIFF_TORCH_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "torch"] or ["__none__"]
+# models assembled from two cell runs (DeepDiff's AttentiveChrome baseline) -> the card of those runs, trained
+# once per cell and seed (DIFF_CELL_RUN) on the cell's own genes and selected on its own validation genes
+DIFF_ASSEMBLED = differential_plan.cell_models(config, CARDS)
+DIFF_TORCH_MODELS = [
+    m for m in DIFF_MODELS if FRAMEWORK[m] == "torch" and m not in DIFF_ASSEMBLED
+] or ["__none__"]
 DIFF_SKLEARN_MODELS = [m for m in DIFF_MODELS if FRAMEWORK[m] == "sklearn"] or [
     "__none__"
 ]
 DIFF_ATTENTION_PAIR = differential_plan.attention_pair(config, DIFF_PAIRS)
-# models assembled from two cell runs (DeepDiff's AttentiveChrome baseline) -> the card of those runs, trained
-# once per cell and seed (DIFF_CELL_RUN) on the cell's own genes and selected on its own validation genes
-DIFF_ASSEMBLED = differential_plan.cell_models(config, CARDS)
 DIFF_CELL_RUN = differential_plan.CELL_RUN
 # the raw RNA-seq read counts of the targets: the configured table, or the remc source's download
 DIFF_COUNTS = DIFF_INPUTS.get("counts", "resources/remc/counts.tsv.gz")
@@ -125,10 +127,6 @@ rule train_differential_torch:
     input:
         a="results/datasets/differential/{cell_a}.npz",
         b="results/datasets/differential/{cell_b}.npz",
-        # a model assembled from cell runs reads them (and trains nothing)
-        cell_runs=lambda wc: differential_plan.cell_run_inputs(
-            config, CARDS, wc.model, wc.cell_a, wc.cell_b, wc.seed
-        ).values(),
     output:
         model=f"{DIFF_RUN}/model.pt",
         metrics=f"{DIFF_RUN}/metrics.json",
@@ -150,12 +148,48 @@ rule train_differential_torch:
         "../envs/train.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=lambda wc: 0 if wc.model in DIFF_ASSEMBLED else torch_gpu()(wc),
+        gpu=torch_gpu(),
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 480 * attempt,
     params:
         card=card_checksum,
         train=differential_plan.training_params(config),
+        code=run_code("train_differential.py"),
+    script:
+        "../workflow/scripts/train_differential.py"
+
+
+# a pair model assembled from its two cells' runs (DeepDiff's AttentiveChrome baseline): trains nothing, so it
+# runs on a CPU node; it scores the pair's test genes once with the cells' selected weights
+rule assemble_differential:
+    input:
+        a="results/datasets/differential/{cell_a}.npz",
+        b="results/datasets/differential/{cell_b}.npz",
+        cell_runs=lambda wc: differential_plan.cell_run_inputs(
+            config, CARDS, wc.model, wc.cell_a, wc.cell_b, wc.seed
+        ).values(),
+    output:
+        model=f"{DIFF_RUN}/model.pt",
+        metrics=f"{DIFF_RUN}/metrics.json",
+        predictions=f"{DIFF_RUN}/predictions.tsv.gz",
+        history=f"{DIFF_RUN}/history.tsv",
+        attention=f"{DIFF_RUN}/attention.npz",
+    log:
+        "logs/train/differential/{model}/{cell_a}_vs_{cell_b}/seed{seed}.log",
+    wildcard_constraints:
+        model="|".join(DIFF_ASSEMBLED) or "__none__",
+        cell_a="|".join(CELLS),
+        cell_b="|".join(CELLS),
+        seed=r"\d+",
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    params:
+        card=card_checksum,
+        train={"device": "cpu"},
         code=run_code("train_differential.py"),
     script:
         "../workflow/scripts/train_differential.py"

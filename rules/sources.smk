@@ -139,9 +139,10 @@ def known_checksum(name):
     return CHECKSUMS.get(name, {"size": "", "sha256": ""})
 
 
-# the gene sets other than the default one that enabled experiments use (gene_sets.*; none for a
-# processed source, whose files fix its genes): the reference selects each, and reads are binned on the union
-GENE_SETS = gene_sets.used(config)
+# the gene sets other than the default one (gene_sets.*, every one configured, so that switching an experiment
+# on or off re-bins nothing; none for a processed source, whose files fix its genes): the reference selects
+# each, and reads are binned on the union
+GENE_SETS = list(gene_sets.configured(config)) if SOURCE != "processed" else []
 
 
 wildcard_constraints:

@@ -155,11 +155,11 @@ def test_remc_dag_builds_offline(tmp_path):
     assert counts["build_gene_set_dataset"] == 56 and counts["train_torch_gene_set"] == 3 * 56 * 3
     # cross-cell: the correlation, the groups checkpoint, Test-on-Rest; the group runs follow the checkpoint
     assert counts["cross_cell_correlation"] == counts["cross_cell_groups"] == counts["test_on_rest"] == 1
-    # differential: the 10 pairs x 12 cards (8 torch, 4 scikit-learn) x 3 seeds, on the 9 paired cells'
-    # 200-bin datasets, from the raw-count matrix (the one extra download); AttentiveChrome's pair runs assemble
-    # the 9 cells' own runs (x 3 seeds)
-    assert counts["train_differential_torch"] == 8 * 10 * 3 and counts["train_differential_sklearn"] == 4 * 10 * 3
-    assert counts["train_differential_cell"] == 9 * 3
+    # differential: the 10 pairs x 12 cards (7 torch, 4 scikit-learn, AttentiveChrome's pair runs assembled from
+    # the 9 paired cells' own runs) x 3 seeds, on their 200-bin datasets, from the raw-count matrix (the one
+    # extra download)
+    assert counts["train_differential_torch"] == 7 * 10 * 3 and counts["train_differential_sklearn"] == 4 * 10 * 3
+    assert counts["assemble_differential"] == 10 * 3 and counts["train_differential_cell"] == 9 * 3
     assert counts["build_differential_dataset"] == 9 and counts["download_counts"] == 1
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
     assert counts["report_differential"] == 1
@@ -174,7 +174,8 @@ def test_demo_dag(tmp_path):
     assert counts["train_torch"] + counts["train_sklearn"] == 14 * 5
     assert counts["transfer_cross"] == 4 and counts["transfer_uncross"] == 3 * 4
     # DeepDiff: the demo pair (E116/E123) x 11 cards on the 2 paired cells' 200-bin datasets
-    assert counts["train_differential_torch"] + counts["train_differential_sklearn"] == 11
+    assert counts["train_differential_torch"] + counts["train_differential_sklearn"] == 10
+    assert counts["assemble_differential"] == 1
     assert counts["build_differential_dataset"] == 2 and counts["train_differential_cell"] == 2
     assert counts["report"] == counts["report_transfer"] == counts["report_cross_cell"] == 1
     assert counts["report_differential"] == 1
@@ -249,7 +250,10 @@ def test_processed_dag(tmp_path):
     counts = job_counts(proc.stdout + proc.stderr)
     assert "prepare_reference" not in counts and "bin_reads" not in counts
     assert counts["ingest_processed"] == 2 and counts["ingest_differential"] == 2
-    assert counts["train_differential_torch"] + counts["train_differential_sklearn"] == 11
+    # the 7 DeepDiff variants, 4 scikit-learn baselines (the two-layer SVR in both feature sets) and the
+    # AttentiveChrome baseline assembled from the two cells' own runs
+    assert counts["train_differential_torch"] == 7 and counts["train_differential_sklearn"] == 4
+    assert counts["assemble_differential"] == 1 and counts["train_differential_cell"] == 2
     assert counts["report_differential"] == counts["report"] == 1
 
 

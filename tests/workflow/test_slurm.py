@@ -281,6 +281,7 @@ def test_slurm_profile_dry_run(tmp_path):
         "transfer_cross",
         "transfer_uncross",
         "train_differential_torch",
+        "train_differential_cell",
         "train_regression_torch",
     }
     proc, _ = run_snakemake(

@@ -134,6 +134,7 @@ QUALITY = {
     "svr_two_layer": 0.35,
     "relieff_rf": 0.30,
     "attentivechrome_diff": 0.52,
+    "svr_two_layer_levels": 0.37,
 }
 
 

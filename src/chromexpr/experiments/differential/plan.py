@@ -11,6 +11,7 @@ from typing import Any
 from chromexpr.errors import InputError
 from chromexpr.experiments import gene_sets
 from chromexpr.experiments.registry import block_enabled, block_models, config_block, duplicates
+from chromexpr.models import load_card
 from chromexpr.reporting.manifest import figure_files
 
 TITLE = "Differential expression (DeepDiff)"
@@ -136,7 +137,7 @@ def check_pairs(
                 "attentivechrome_diff",
             )
     for model, cell_card in cell_models(config, cards).items():
-        part = cards[cell_card]
+        part = cards[cell_card] if cell_card in cards else load_card(cell_card)
         if part["task"] != "regression" or part["input"]["bins"] != cards[model]["input"]["bins"]:
             raise InputError(
                 f"'{model}' is assembled from runs of '{cell_card}', a {part['task']} card of "
