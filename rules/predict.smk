@@ -10,7 +10,9 @@ PREDICT = config["predict"]
 PREDICT_CELL = predict_plan.training_cell(config)
 # config/predict.tsv as {sample: {mark: path}}, read and checked with the config (rules/common.smk, INPUTS)
 PREDICT_SAMPLES = INPUTS.experiments.get("predict", {})
-EXPERIMENT_TARGETS["predict"] = lambda: predict_plan.targets(config, PREDICT_SAMPLES)
+EXPERIMENT_TARGETS["predict"] = lambda: predict_plan.targets(
+    config, PREDICT_SAMPLES
+) + ["results/report/predict/section.html"]
 
 
 rule predict_sample:
@@ -48,3 +50,39 @@ rule predict_sample:
 rule predict:
     input:
         predict_plan.targets(config, PREDICT_SAMPLES),
+
+
+# The report's predictions section: per sample the runs applied, the depth ratios, the genes left out, the
+# distribution of P, and each run's calibration on its own test genes (chromexpr.experiments.predict.report).
+rule report_predict:
+    input:
+        tables=predict_plan.targets(config, PREDICT_SAMPLES),
+        info=[
+            t.removesuffix(".tsv") + ".json"
+            for t in predict_plan.targets(config, PREDICT_SAMPLES)
+        ],
+        runs=predict_plan.run_files(config),
+    output:
+        [
+            report(
+                f"results/report/predict/{name}",
+                caption="../workflow/report/predict.rst",
+                category="Predictions",
+            )
+            for name in predict_plan.report_files(config)
+        ],
+    log:
+        "logs/report_predict.log",
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        cards=report_cards("predict"),
+        source_kind=config["source"]["kind"],
+        code=script_code("report_predict.py"),
+    script:
+        "../workflow/scripts/report_predict.py"

@@ -49,6 +49,7 @@ def test_the_demo_runs_every_experiment_in_page_order():
         "results/report/differential/section.html",
         "results/report/regression/section.html",
         "results/report/interpret/section.html",
+        "results/report/predict/section.html",
     ]
     # single-cell runs: train.models, then those other experiments read (transfer's, the cross-cell model)
     assert registry.single_cell_models(config)[:14] == list(config["train"]["models"])

@@ -1,6 +1,6 @@
 """The predictions, read while the DAG is built: every sample of the ``predict.samples`` table by every model of
 ``predict.models`` (the single-cell runs of ``predict.cell`` and ``predict.seed``), into
-``results/predict/{sample}/{model}.tsv`` and its ``.json`` sidecar."""
+``results/predict/{sample}/{model}.tsv`` and its ``.json`` sidecar, and the report's predictions section."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from chromexpr.errors import InputError
 
 TITLE = "Predictions on new samples"
 CONFIG_KEY = "predict"
-SECTION = None  # no report section (yet): results/predict/ holds the tables
+SECTION = "predict"  # results/report/predict/: the predictions, their distribution and their calibration
 OUTPUT = "results/predict/{sample}/{model}"
 
 
@@ -68,5 +68,28 @@ def targets(config: Mapping[str, Any], samples: Mapping[str, Mapping[str, str]])
     return [OUTPUT.format(sample=s, model=m) + ".tsv" for s in sorted(samples) for m in config["predict"]["models"]]
 
 
-def report_files(config: Mapping[str, Any]) -> list[str]:
-    return []
+def run_files(config: Mapping[str, Any], names: tuple[str, ...] | None = None) -> list[str]:
+    """The files of every single-cell run applied (``predict.models`` on ``predict.cell``, ``predict.seed``) that
+    the report's section reads: its record, its own test predictions (calibration) and its history (convergence)."""
+    from chromexpr.experiments.registry import SINGLE_CELL_RUN
+
+    if not enabled(config):
+        return []
+    cell, seed = training_cell(config), config["predict"]["seed"]
+    return [
+        SINGLE_CELL_RUN.format(model=m, cell=cell, seed=seed) + f"/{n}"
+        for m in models(config)
+        for n in names or RUN_FILES
+    ]
+
+
+#: the files of an applied run the predictions section reads
+RUN_FILES = ("metrics.json", "predictions.tsv.gz", "history.tsv")
+
+
+def report_files(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file ``build_predict_section`` writes, named relative to its folder."""
+    from chromexpr.reporting.manifest import figure_files
+
+    tables = ["predictions.tsv", "predictions.md", "calibration.tsv", "histogram.tsv", "section.html"]
+    return tables + figure_files(["probabilities"])
