@@ -16,14 +16,18 @@ min_version("9.0")
 # Snakemake process only: the jobs run with the default settings.
 gc.set_threshold(50_000, 10, 10)
 
-# A YAML syntax error in the default config is reported with its file and line (Snakemake's own
-# message names neither); `chromexpr check-config FILE` does the same for a --configfile.
-with exit_on_input_error():
-    read_yaml(f"{workflow.basedir}/config/config.yaml")
+# A project is its config and its working directory. Without --configfile, the demo (config/config.yaml);
+# a --configfile is complete on its own: its keys, then the schema's defaults (every experiment off unless it
+# enables it, its own report title), never layered over the demo. Several --configfile files layer in order.
+# `snakemake -s CHECKOUT/Snakefile --directory PROJECT --configfile PROJECT/config.yaml` runs a second project
+# from one checkout, with its own results/ (docs/configuration.md, "A project of your own").
+if not workflow.overwrite_configfiles:
+    # a YAML syntax error in the demo config is reported with its file and line (Snakemake's own message
+    # names neither); `chromexpr check-config FILE` does the same for a --configfile
+    with exit_on_input_error():
+        read_yaml(f"{workflow.basedir}/config/config.yaml")
 
-
-# The demo config of this repository; --configfile FILE adds or overrides keys.
-configfile: f"{workflow.basedir}/config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 # The front page of `snakemake --report report.zip`; each output wrapped in report() has its caption.

@@ -1001,7 +1001,8 @@ def build_parser() -> argparse.ArgumentParser:
         "configs",
         nargs="+",
         metavar="CONFIG",
-        help="config YAML files, layered in order as Snakemake layers config/config.yaml and each --configfile",
+        help="config YAML files, layered in order as Snakemake layers its --configfile files (give config/config.yaml "
+        "to check the demo)",
     )
     p.add_argument(
         "--schema",

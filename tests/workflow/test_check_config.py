@@ -1,7 +1,7 @@
 """`chromexpr check-config` against the DAG build: the same bad configs, fed to both, give the same message.
 
-Each case is a config layered over the demo's (as a user's --configfile is) plus the files it names, written
-into a fresh working directory; `snakemake -n` and `chromexpr check-config config/config.yaml CASE` run there.
+Each case is a config layered over the demo's plus the files it names, written into a fresh working directory;
+`snakemake -n --configfile config/config.yaml CASE` and `chromexpr check-config config/config.yaml CASE` run there.
 Both must refuse it, with one message (no traceback) that names the key or the file, and the two messages must
 be equal. A YAML syntax error in a --configfile is not among them: Snakemake parses --configfile itself before
 the Snakefile runs (its message is Snakemake's; check-config names the file and line).
@@ -138,7 +138,17 @@ def _message(text: str, prefix: str) -> str:
 
 def _both(work: Path) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    dag = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-n", "--cores", "1", "--configfile", "case.yaml"]
+    dag = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(REPO / "Snakefile"),
+        "-n",
+        "--cores",
+        "1",
+        "--configfile",
+        str(REPO / "config/config.yaml"),
+        "case.yaml",
+    ]
     check = [str(BIN / "chromexpr"), "check-config", str(REPO / "config/config.yaml"), "case.yaml"]
     with ThreadPoolExecutor(2) as pool:
         runs = [pool.submit(subprocess.run, c, cwd=work, capture_output=True, text=True, env=env) for c in (dag, check)]

@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The whole chain, CI-sized (see the file). Nested --config values arrive as strings, hence a file.
 SMALL = ["--configfile", str(REPO / "config/examples/small.yaml")]
+#: the demo config: a --configfile is complete on its own, so a test that edits the demo names it first
+DEMO_CONFIG = str(REPO / "config/config.yaml")
 
 
 def snakemake(
@@ -213,7 +215,16 @@ def test_predict_table_errors_before_any_job(tmp_path, replace, predict, expecte
     extra = tmp_path / "extra.yaml"
     extra.write_text(f"predict: {predict}\n")
     proc = snakemake(
-        "-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), str(extra), check=False
+        "-n",
+        "--cores",
+        "1",
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        DEMO_CONFIG,
+        str(cfg),
+        str(extra),
+        check=False,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -234,7 +245,9 @@ def test_a_bad_predict_table_names_its_line_before_any_job(tmp_path, content, ex
     table.write_text(content)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(f"predict: {{samples: {table}}}\n")
-    proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
+    proc = snakemake(
+        "-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", DEMO_CONFIG, str(cfg), check=False
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and expected in out, out[-3000:]
     assert "Traceback" not in out and "Job stats" not in out  # stopped before planning any job
@@ -260,7 +273,9 @@ def test_processed_dag(tmp_path):
 def test_bad_config_names_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("cells: [E003]\nbins: {window_bp: -5}\n")
-    proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(bad), check=False)
+    proc = snakemake(
+        "-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", DEMO_CONFIG, str(bad), check=False
+    )
     assert proc.returncode != 0
     assert "window_bp" in proc.stdout + proc.stderr
 
@@ -274,7 +289,9 @@ def test_local_source_reports_missing_files(tmp_path):
         "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}, interpret: {enabled: false}}\n"
         "predict: {samples: null}\n"
     )
-    proc = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False)
+    proc = snakemake(
+        "-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", DEMO_CONFIG, str(cfg), check=False
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert str(table) in out and "E003/H3K4me1" in out
@@ -323,7 +340,9 @@ def test_local_source_end_to_end(tmp_path):
         "experiments: {transfer: {enabled: false}, cross_cell: {enabled: false}, differential: {enabled: false}, regression: {enabled: false}, interpret: {enabled: false}}\n"
         "predict: {samples: null}\n"
     )
-    snakemake("results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
+    snakemake(
+        "results/datasets/E003.npz", "--cores", "2", "--directory", str(tmp_path), "--configfile", DEMO_CONFIG, str(cfg)
+    )
     ds = load_dataset(tmp_path / "results/datasets/E003.npz")
     assert ds.counts.shape == (3318, 3, 100) and ds.counts.sum() > 0
     assert ds.meta["provenance"]["marks"]["H3K36me3"]["input"]["path"] == str(bam)
@@ -700,7 +719,15 @@ def test_input_error_in_a_job_is_a_message_and_not_retried(tmp_path):
         "predict: {samples: null}\n"
     )
     proc = snakemake(
-        "results/datasets/E003.npz", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), check=False
+        "results/datasets/E003.npz",
+        "--cores",
+        "1",
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        DEMO_CONFIG,
+        str(cfg),
+        check=False,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -741,3 +768,32 @@ def test_local_example_runs_as_documented(tmp_path):
     ds = load_dataset(tmp_path / "results/datasets/E116.npz")
     assert list(ds.marks) == ["H3K4me3", "H3K27me3", "H3K36me3"] and ds.counts.shape == (3318, 3, 100)
     assert ds.counts.sum() > 0
+
+
+def test_a_configfile_is_a_project_of_its_own(tmp_path):
+    """A --configfile is complete on its own (its keys, then the schema's defaults: every experiment off unless it
+    enables it, its own report title), not layered over the demo; two projects run from one checkout, each in its
+    working directory with its own results/ (--directory)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, cell in ((first, "E003"), (second, "E116")):
+        folder.mkdir()
+        (folder / "project.yaml").write_text(
+            f"cells: [{cell}]\nsource: {{demo: {{depth: 0.3}}}}\ntrain: {{models: [linear12], max_epochs: 1, threads: 1}}\n"
+            f"report: {{title: 'project {cell}', reference_model: linear12}}\n"
+        )
+    snakemake("--cores", "2", "--directory", str(first), "--configfile", str(first / "project.yaml"))
+    page = (first / "results/report/index.html").read_text()
+    assert "<title>project E003" in page and "demo" not in page.split("</title>")[0]
+    runs = sorted(p.relative_to(first).as_posix() for p in first.glob("results/runs/*/*/*/*/metrics.json"))
+    assert runs == ["results/runs/single_cell/linear12/E003/seed0/metrics.json"]  # no demo experiment ran
+    assert not (first / "results/report/transfer").exists() and not (first / "results/predict").exists()
+    made = (first / "results/datasets/E003.npz").stat().st_mtime_ns
+    # the second project from the same checkout: its own plan, nothing of the first's
+    proc = snakemake("-n", "--cores", "2", "--directory", str(second), "--configfile", str(second / "project.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["build_dataset"] == 1 and counts["train_torch"] == 1 and counts["simulate_reads"] == 5
+    assert not {"transfer_cross", "train_differential_torch", "interpret_run", "predict_sample"} & set(counts)
+    assert (first / "results/datasets/E003.npz").stat().st_mtime_ns == made
+    # without --configfile the checkout's demo is the project
+    demo = job_counts(snakemake("-n", "--cores", "2", "--directory", str(tmp_path / "demo")).stdout)
+    assert demo["build_dataset"] == 5 and demo["transfer_cross"] == 4

@@ -49,6 +49,8 @@ import slurm_cluster  # noqa: E402
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
+#: the demo config: a --configfile is complete on its own, so a slice of the demo names it first
+DEMO_CONFIG = str(REPO / "config/config.yaml")
 BIN = Path(sys.executable).parent
 PROFILE = REPO / "profiles" / "slurm"
 # The slice: one demo cell (five marks, 0.3x depth), one 12-parameter torch model for two epochs.
@@ -199,7 +201,9 @@ def local_run(tmp_path_factory, slice_config):
     """The slice on this machine (profiles/default), for comparison."""
     work = tmp_path_factory.mktemp("local")
     env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
-    proc, seconds = run_snakemake("--cores", "2", "--configfile", str(slice_config), work=work, env=env, limit=300)
+    proc, seconds = run_snakemake(
+        "--cores", "2", "--configfile", DEMO_CONFIG, str(slice_config), work=work, env=env, limit=300
+    )
     assert proc.returncode == 0, tail(proc)
     log(f"local run: {seconds:.1f} s")
     return work
@@ -211,7 +215,14 @@ def slurm_run(tmp_path_factory, cluster, test_profile, slice_config):
     profile_dir, _ = test_profile
     work = tmp_path_factory.mktemp("slurm")
     proc, seconds = run_snakemake(
-        "--workflow-profile", str(profile_dir), "--configfile", str(slice_config), work=work, env=cluster.env, limit=300
+        "--workflow-profile",
+        str(profile_dir),
+        "--configfile",
+        DEMO_CONFIG,
+        str(slice_config),
+        work=work,
+        env=cluster.env,
+        limit=300,
     )
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{tail(proc)}\n{cluster.logs()}"
@@ -453,6 +464,7 @@ def gpu_run(tmp_path_factory, cluster, test_profile):
         "--workflow-profile",
         str(profile_dir),
         "--configfile",
+        DEMO_CONFIG,
         str(config),
         work=work,
         env=cluster.env,
@@ -498,6 +510,7 @@ def test_group_jobs_train_several_runs_on_one_gpu(gpu_run, cluster, test_profile
         "--workflow-profile",
         str(group_profile),
         "--configfile",
+        DEMO_CONFIG,
         str(config),
         work=work,
         env=cluster.env,
@@ -580,6 +593,7 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
         "--workflow-profile",
         str(profile_dir),
         "--configfile",
+        DEMO_CONFIG,
         str(cfg),
         work=work,
         env=cluster.env,
