@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.textpath import TextPath
 from matplotlib.ticker import MaxNLocator
 
 from chromexpr.io.atomic import atomic_path
@@ -63,6 +65,43 @@ def axis_ceiling(values: np.ndarray) -> float:
     if finite.size == 0:
         return 1.0
     return float(min(1.0, math.ceil((finite.max() + 0.005) / 0.01) * 0.01))
+
+
+def text_width_in(text: str, fontsize: float, weight: str = "normal") -> float:
+    """The width in inches of one line of ``text`` at ``fontsize`` points, in the report's font (measured on the
+    glyph outlines, so no renderer is needed)."""
+    if not text.strip():
+        return 0.0
+    prop = FontProperties(size=fontsize, weight=weight)
+    return float(TextPath((0, 0), text, prop=prop).get_extents().width) / 72
+
+
+def fit_title(text: str, width_in: float, fontsize: float | None = None, weight: str = "normal") -> str:
+    """``text`` broken at spaces into lines no wider than ``width_in`` inches (less a small margin) at
+    ``fontsize`` (default: the figure title's size) and ``weight``, so that a title is never cut at the figure's
+    edges. Line breaks already in ``text`` are kept; a single word wider than the figure stays whole."""
+    size = float(fontsize if fontsize is not None else RC["figure.titlesize"])
+    room = max(0.5, width_in - 0.25)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        words = paragraph.split(" ")
+        line = ""
+        for word in words:
+            candidate = f"{line} {word}" if line else word
+            if line and text_width_in(candidate, size, weight) > room:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def fitted_suptitle(fig: Figure, text: str, fontsize: float | None = None, **kw):
+    """``fig.suptitle`` with ``text`` wrapped to the figure's width (``fit_title``)."""
+    size = float(fontsize if fontsize is not None else RC["figure.titlesize"])
+    width = float(fig.get_size_inches()[0])
+    return fig.suptitle(fit_title(text, width, size), fontsize=size, **kw)
 
 
 def message_figure(text: str, title: str | None = None) -> Figure:

@@ -3,6 +3,8 @@ titles), and redraw."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -23,7 +25,9 @@ from chromexpr.experiments.interpret.figures import (
     draw_gan_monte_carlo,
     draw_linear_weights,
     draw_mark_attention,
+    example_ranks,
     pick_examples,
+    rank_text,
 )
 
 MARKS = ["H3K4me1", "H3K4me3", "H3K27me3", "H3K36me3", "H3K9me3"]
@@ -155,6 +159,58 @@ def test_attention_examples_input_beside_attention() -> None:
     assert len(attention_axes) == 4
     assert [t.get_text() for t in attention_axes[0].get_yticklabels()] == ["0.10", "0.20", "0.30", "0.25", "0.15"]
     assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["attentivechrome · E003"]
+
+
+def test_example_titles_give_the_rank_and_say_when_lowest_is_only_a_rank() -> None:
+    """The demo: the 2 lowest of 1,106 test genes have P(expressed) 0.550 and 0.552. Their titles give the P and the
+    rank, and the run's title says that every P shown is at least 0.5: "lowest" is a rank, not a call."""
+    rng = np.random.default_rng(4)
+    p = np.concatenate([rng.uniform(0.556, 0.61, 1102), [0.615, 0.614, 0.550, 0.552]])
+    picks = pick_examples(p, 2)
+    assert picks == [1102, 1103, 1104, 1105]
+    ranks = example_ranks(p, picks)
+    assert ranks == [1, 2, 1106, 1105]
+    assert [rank_text(r, p.size) for r in ranks] == [
+        "highest of 1,106",
+        "2nd highest of 1,106",
+        "lowest of 1,106",
+        "2nd lowest of 1,106",
+    ]
+    assert rank_text(40, 1106) == "rank 40 of 1,106"
+    examples = [
+        AttentionExample(
+            gene_id=f"G{i}",
+            label=i % 2,
+            probability=float(p[i]),
+            marks=MARKS,
+            inputs=rng.random((5, 4)),
+            bin_attention=rng.random((5, 4)),
+            mark_attention=np.full(5, 0.2),
+            bins_bp=BINS_BP,
+            rank=rank,
+            n_genes=p.size,
+        )
+        for i, rank in zip(picks, ranks, strict=True)
+    ]
+    fig = draw_attention_examples({KEY: examples})
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.images and ax.images[0].get_gid().endswith("|input")]
+    assert titles == [
+        "G1102: not expressed, P(expressed) = 0.615, highest of 1,106",
+        "G1103: expressed, P(expressed) = 0.614, 2nd highest of 1,106",
+        "G1104: not expressed, P(expressed) = 0.550, lowest of 1,106",
+        "G1105: expressed, P(expressed) = 0.552, 2nd lowest of 1,106",
+    ]
+    (run_title,) = [sub._suptitle.get_text().replace("\n", " ") for sub in fig.subfigs]
+    assert run_title == (
+        "attentivechrome · E003: every P(expressed) shown is \u2265 0.5 (0.550 to 0.615): 'lowest' is a rank, "
+        "not a call of not expressed"
+    )
+    assert "rank among the test genes" in fig._suptitle.get_text()
+    # both sides of 0.5: no warning
+    both = [replace(ex, probability=q) for ex, q in zip(examples, (0.9, 0.8, 0.1, 0.2), strict=True)]
+    assert [sub._suptitle.get_text() for sub in draw_attention_examples({KEY: both}).subfigs] == [
+        "attentivechrome · E003"
+    ]
 
 
 def test_class_optimization_maps_on_a_unit_scale() -> None:

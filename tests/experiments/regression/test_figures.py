@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.colors import to_hex
+from matplotlib.colors import LogNorm, to_hex
 from matplotlib.image import AxesImage
 
 from chromexpr.experiments.regression import figures
@@ -17,11 +17,14 @@ from chromexpr.experiments.regression.figures import (
     BIN_LABEL,
     DEFAULT_TARGET_LABEL,
     GRADIENT_LABEL,
+    MIN_FRACTION,
+    VALUE_LABELS,
     distribution_edges,
     draw_regression_figures,
     expression_histogram,
     gradient_panels,
     input_distributions,
+    input_value_label,
     plot_expression_histograms,
     plot_gradient_heatmaps,
     plot_input_distributions,
@@ -113,11 +116,42 @@ def test_fig1_panels_are_the_density(tmp_path) -> None:
     panels = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in panels[: len(MARKS)]] == MARKS
     row_labels = [panels[c * len(MARKS)].get_ylabel() for c in range(len(CELLS))]
-    assert [label.split("\n")[0] for label in row_labels] == CELLS
+    assert row_labels == CELLS
     assert all(ax.get_xlabel() == BIN_LABEL for ax in panels[-len(MARKS) :])
     assert len(fig.axes) == len(panels) + 1  # one colourbar
     assert "Fig. 1" in fig._suptitle.get_text() and "2 cell types" in fig._suptitle.get_text()
+    # gamma draws are counts-like (no value below 0): the value axis says so, with its unit
+    assert fig.get_supylabel() == "model input: reads per bin"
+    assert "y: reads per bin" in fig._suptitle.get_text()
     assert written(tmp_path, "fig1_inputs")
+
+
+def test_fig1_colour_scale_shows_the_rare_values_and_the_axis_names_the_input(tmp_path) -> None:
+    """The demo's shape: ~97% of genes in the bottom value bin (no reads), a few % spread above. A log colour scale
+    from MIN_FRACTION gives those few % distinct colours (a linear or square-root one left them all one dark);
+    no gene at all is white."""
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(0.05, size=(400, len(MARKS), 6)).astype(float)
+    z = (counts - counts.mean()) / counts.std()  # the z-scored signal (chromexpr.dataset): values below 0
+    edges = distribution_edges([z], n=8)
+    density = input_distributions(z, edges=edges)[None]
+    fig = plot_input_distributions(density, edges, CELLS[:1], MARKS, tmp_path)
+    image = images(fig)[0]
+    assert isinstance(image.norm, LogNorm) and image.norm.vmin == MIN_FRACTION
+    values = density[0, 0]
+    rare = values[(values > 0) & (values < 0.1)]
+    assert rare.size >= 2
+    colours = {to_hex(image.cmap(image.norm(v))) for v in rare}
+    assert len(colours) >= 2  # distinct colours for the rare values, not one dark
+    assert (
+        image.norm(np.array([0.0, 0.5]))[0] is np.ma.masked and to_hex(image.cmap.get_bad()) == "#ffffff"
+    )  # none: white
+    assert fig.get_supylabel() == "model input: z-scored signal (SD from the mark's mean)"
+    assert input_value_label("counts", "log1p") == "log1p(reads per bin)"
+    assert input_value_label("signal") == VALUE_LABELS["signal"]
+    # a label given (the npz records it) wins over the guess from the edges
+    named = plot_input_distributions(density, edges, CELLS[:1], MARKS, tmp_path, value_label="my unit")
+    assert named.get_supylabel() == "model input: my unit"
 
 
 def test_fig1_npz_round_trip(tmp_path) -> None:
@@ -127,8 +161,11 @@ def test_fig1_npz_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(back.density, density)
     np.testing.assert_array_equal(back.edges, edges)
     assert back.cells == CELLS and back.marks == MARKS
+    assert back.value_label is None  # not recorded: the figure reads it off the edges
     with np.load(path, allow_pickle=False) as raw:  # plain arrays, strings as unicode
         assert raw["cells"].dtype.kind == "U"
+    labelled = write_fig1(tmp_path / "labelled.npz", density, edges, CELLS, MARKS, value_label="z-scored signal")
+    assert read_fig1(labelled).value_label == "z-scored signal"
     assert not list(tmp_path.glob(".*.tmp*"))
 
 
@@ -220,6 +257,30 @@ def test_fig3_single_epoch_has_markers_and_linear_y_with_zero(tmp_path) -> None:
     assert len(ax.lines) == 6 and all(line.get_marker() not in (None, "None", "") for line in ax.lines)
     assert ax.get_yscale() == "linear"
     assert [t.get_text() for t in fig.legends[1].get_texts()] == ["train", "eval (valid)"]
+
+
+def test_fig3_one_epoch_draws_points_per_sub_model_and_says_so(tmp_path) -> None:
+    """The demo: every sub-model ran one epoch, all losses positive. No one-point "curve" on a log axis with two
+    tick labels: one point per loss, sub-models side by side on x, a linear MSE axis, and the title says why."""
+    curves = curves_frame(epochs=1)
+    fig = plot_loss_curves(curves, tmp_path)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["fold0", "fold1", "fold2"]
+    lines = {line.get_gid(): line for line in ax.lines}
+    for k, sub in enumerate(("fold0", "fold1", "fold2")):
+        rows = curves[curves["submodel"] == sub]
+        for column in ("train_loss", "valid_mse", "trainval_mse"):
+            if rows[column].isna().all():
+                assert f"{sub}|{column}" not in lines
+                continue
+            line = lines[f"{sub}|{column}"]
+            np.testing.assert_allclose(line.get_ydata(), rows[column])
+            assert abs(line.get_xdata()[0] - k) < 0.5 and line.get_linestyle() == "None"  # a point, in its column
+    assert ax.get_xlabel() == "sub-model (one epoch each: epoch 1)"
+    assert "one epoch each: points, not curves" in fig._suptitle.get_text()
+    assert len(ax.get_yticks()) >= 3
+    assert written(tmp_path, "fig3_loss")
 
 
 # --- Fig. 4 ---

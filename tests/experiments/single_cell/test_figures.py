@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer, ErrorbarContainer
+from matplotlib.text import Text
 from sklearn.metrics import auc
 
 from chromexpr.errors import InputError
@@ -19,7 +24,7 @@ from chromexpr.experiments.single_cell.figures import (
 )
 from chromexpr.models import list_cards
 from chromexpr.models.display import model_color as card_color
-from chromexpr.plotting import assign_styles, model_color, order_models, save_figure
+from chromexpr.plotting import assign_styles, delta_e, model_color, order_models, save_figure
 from chromexpr.plotting.style import DPI, NOT_CONVERGED_HATCH
 
 #: the cards whose display.color fixes their colour, in display order (the 14 single-cell cards first)
@@ -264,11 +269,21 @@ def check_roc(fig, roc: pd.DataFrame) -> None:
         assert lines[gid].get_ydata() == pytest.approx(run["tpr"].to_numpy())
 
 
+def one_shot_models(curves: pd.DataFrame) -> set[str]:
+    """The models with one row per run (a scikit-learn fit): drawn as a text, not as lines."""
+    sizes = curves.groupby(["model", "cell", "seed"]).size().groupby("model").max()
+    return set(sizes[sizes <= 1].index)
+
+
 def check_training(fig, curves: pd.DataFrame) -> None:
-    """Per model, cell, seed and column: a line of (epoch, value); no line for an all-NaN column."""
+    """Per model, cell, seed and column: a line of (epoch, value); no line for an all-NaN column. A model fitted once
+    (one row per run) has no line: its two panels hold a text with its values."""
     lines = {line.get_gid(): line for ax in fig.axes for line in ax.lines if line.get_gid()}
+    once = one_shot_models(curves)
     expected = {}
     for (m, c, s), run in curves.groupby(["model", "cell", "seed"]):
+        if m in once:
+            continue
         run = run.sort_values("epoch")
         for col in ("train_loss", "valid_loss", "valid_auroc"):
             if run[col].notna().any():
@@ -277,6 +292,32 @@ def check_training(fig, curves: pd.DataFrame) -> None:
     for gid, (x, y) in expected.items():
         assert lines[gid].get_xdata() == pytest.approx(x)
         assert np.asarray(lines[gid].get_ydata(), dtype=float) == pytest.approx(y, nan_ok=True)
+    notes = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid()}
+    for model in once:
+        rows = curves[curves["model"] == model]
+        auroc = notes[f"{model}|one_shot|auroc"]
+        per_cell = rows.groupby("cell")["valid_auroc"].mean().dropna()
+        if len(per_cell) <= 8:
+            for cell, value in per_cell.items():
+                assert f"{cell}  {value:.3f}" in auroc  # each cell's validation AUROC, mean over seeds
+        else:  # many cells: their mean and range
+            assert f"mean {per_cell.mean():.3f} ({per_cell.min():.3f}\u2013{per_cell.max():.3f})" in auroc
+        assert notes[f"{model}|one_shot|loss"].startswith(("fitted once", "trained one epoch only"))
+
+
+def assert_fits(fig) -> None:
+    """Everything drawn (the title, legends, and each panel with its titles, labels, tick labels, texts and legend)
+    lies inside the figure: nothing is cut at its edges. Checked on the rendered extents."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    frame = fig.bbox
+    parts = [("title", fig._suptitle)] if fig._suptitle is not None else []
+    parts += [("legend", legend) for legend in fig.legends]
+    parts += [(ax.get_title() or "panel", ax) for ax in fig.axes if ax.axison]
+    for name, artist in parts:
+        box = artist.get_tightbbox(renderer) if hasattr(artist, "get_tightbbox") else artist.get_window_extent(renderer)
+        assert box.x0 >= frame.x0 - 1 and box.x1 <= frame.x1 + 1, f"cut at the left/right edge: {name!r}"
+        assert box.y0 >= frame.y0 - 1 and box.y1 <= frame.y1 + 1, f"cut at the top/bottom edge: {name!r}"
 
 
 def legend_texts(legend) -> list[str]:
@@ -289,15 +330,15 @@ def curves_frame(models=("deepchrome", "logreg"), cells=("E003", "E004"), epochs
     for model in models:
         for cell in cells:
             for seed in (0, 1):
-                if model == "logreg":  # a scikit-learn fit: one row, no losses
+                if model == "logreg":  # a scikit-learn fit: one row
                     rows.append(
                         dict(
                             model=model,
                             cell=cell,
                             seed=seed,
-                            epoch=0,
-                            train_loss=np.nan,
-                            valid_loss=np.nan,
+                            epoch=1,
+                            train_loss=0.5 + 0.01 * rng.random() if cell == "E003" else np.nan,
+                            valid_loss=0.55 + 0.01 * rng.random() if cell == "E003" else np.nan,
                             valid_auroc=0.8 + 0.01 * rng.random(),
                         )
                     )
@@ -408,6 +449,77 @@ def test_scatter_points_are_reference_against_model():
     assert sorted(t.get_text() for t in panels[0].texts) == sorted(table["cell"].unique())
 
 
+def label_boxes(fig) -> dict:
+    """Per panel of a paired scatter, the rendered boxes of its cell labels."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    return {
+        # the text's own box (an annotation's extent includes its leader line)
+        ax: [Text.get_window_extent(t, renderer) for t in ax.texts if (t.get_gid() or "").startswith("label|")]
+        for ax in _visible_axes(fig)
+    }
+
+
+#: the demo report's mean difference of each model's per-cell AUROC from deepchrome's (MANY's order)
+DEMO_OFFSETS = (0.0, -0.008, 0.019, 0.028, 0.024, -0.080, -0.012, -0.053, -0.210, 0.002, -0.198, -0.113, 0.034, 0.034)
+
+
+def clustered_per_cell() -> pd.DataFrame:
+    """The demo's shape: 5 cells whose AUROCs lie within 0.05 of each other, the models at the demo's offsets."""
+    rows = []
+    base = {"E003": 0.799, "E066": 0.802, "E085": 0.769, "E116": 0.817, "E123": 0.812}
+    for k, (model, offset) in enumerate(zip(MANY, DEMO_OFFSETS, strict=True)):
+        for j, (cell, value) in enumerate(base.items()):
+            jitter = 0.006 * (((j * 7 + k) % 5) - 2) if k else 0.0
+            rows.append(
+                {
+                    "model": model,
+                    "cell": cell,
+                    "n_seeds": 1,
+                    "test_auroc_mean": value + offset + jitter,
+                    "test_auroc_sd": np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_scatter_labels_stay_apart_inside_their_panel():
+    table = clustered_per_cell()
+    fig = paired_scatter_figure(table, "deepchrome", paired_frame())
+    check_scatter(fig, table, "deepchrome")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax, boxes in label_boxes(fig).items():
+        assert len(boxes) == 5
+        frame = ax.get_window_extent(renderer)
+        for box in boxes:  # inside the axes: never over the panel's title or a neighbour
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        overlaps = [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
+        assert not overlaps, ax.get_title()
+
+
+def test_each_scatter_panel_spreads_its_points():
+    """Each panel's limits are its own (equal on x and y, so the diagonal is y = x): its points span most of the
+    panel, not one corner of a range shared by every model."""
+    table = clustered_per_cell()
+    fig = paired_scatter_figure(table, "deepchrome", paired_frame())
+    FigureCanvasAgg(fig).draw()
+    for ax in _visible_axes(fig):
+        points = np.asarray(ax.collections[0].get_offsets())
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        assert points[:, 0].min() >= x0 and points[:, 0].max() <= x1
+        assert points[:, 1].min() >= y0 and points[:, 1].max() <= y1
+        spread = max(np.ptp(points[:, 0]) / (x1 - x0), np.ptp(points[:, 1]) / (y1 - y0))
+        model = ax.get_title().split("\n")[0]
+        if abs(DEMO_OFFSETS[MANY.index(model)]) < 0.05:  # near the reference: the points fill the panel
+            # (a range shared by all 14 models, 0.27 wide, left the demo's points in 0.15 of each panel)
+            assert spread > 0.35, model
+        box = ax.get_window_extent()
+        assert (x1 - x0) / box.width == pytest.approx((y1 - y0) / box.height, rel=0.02)  # one scale on x and y
+    assert len({ax.get_xlim() for ax in _visible_axes(fig)}) > len(_visible_axes(fig)) // 2  # not one shared range
+    assert "each panel on its own scale" in fig.get_suptitle()
+    assert_fits(fig)
+
+
 def test_swapped_scatter_fails_the_checks():
     table = per_cell_frame(n_cells=5)
     fig = paired_scatter_figure(table, "deepchrome")
@@ -460,6 +572,52 @@ def test_figures_fit_a_1200_px_page(n_cells):
         width, height = fig.get_size_inches() * DPI
         assert width <= 1200 and height <= 2400
         assert fig.get_suptitle()  # standalone PNG/PDF carry a title
+        assert_fits(fig)
+
+
+@pytest.mark.parametrize("n_models", [2, 3])
+def test_titles_of_few_models_are_not_cut(n_models):
+    """An own-data report with 2-3 models: narrow figures whose titles wrap instead of running off both edges."""
+    models = ["deepchrome", "logreg", "random_forest"][:n_models]
+    table = per_cell_frame(models=models, n_cells=5)
+    paired = paired_frame().assign(model=models[1]).iloc[:1]
+    for fig in (
+        per_cell_auroc_figure(table),
+        auroc_distribution_figure(table, published_frame()),
+        paired_scatter_figure(table, "deepchrome", paired),
+        roc_curves_figure(roc_frame(models=models, cells=("E003",))),
+    ):
+        assert fig.get_size_inches()[0] < 6  # narrow: the long title has to wrap
+        assert_fits(fig)
+    title = auroc_distribution_figure(table).get_suptitle()
+    assert "\n" in title and title.replace("\n", " ").startswith("Per-cell test AUROC per model (5 cells per model")
+
+
+def test_assert_fits_catches_a_cut_title():
+    fig = auroc_distribution_figure(per_cell_frame(models=["deepchrome", "logreg"]))
+    fig.suptitle("a title far too long for a figure this narrow " * 3)  # not wrapped
+    with pytest.raises(AssertionError, match="cut at the left/right edge"):
+        assert_fits(fig)
+
+
+def test_bar_colours_are_the_cards_and_distinct():
+    """14 models: each bar in its card's display colour, no two alike (CIE76 distance at least 20)."""
+    table = per_cell_frame(models=MANY, n_cells=3)
+    fig = per_cell_auroc_figure(table)
+    colours = {
+        c.get_label(): to_hex(c.patches[0].get_facecolor())
+        for c in fig.axes[0].containers
+        if isinstance(c, BarContainer)
+    }
+    assert list(colours) == MANY
+    for model, colour in colours.items():
+        assert colour == card_color(model).lower()
+    assert min(delta_e(a, b) for a, b in itertools.combinations(colours.values(), 2)) >= 20
+    # a model without a card colour gets one no other model of the figure has
+    extra = per_cell_frame(models=[*MANY[:5], "my_new_model", "another_model"], n_cells=2)
+    fig = per_cell_auroc_figure(extra)
+    picked = [to_hex(c.patches[0].get_facecolor()) for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    assert len(set(picked)) == len(picked)
 
 
 def test_roc_lines_are_the_table_curves():
@@ -484,15 +642,40 @@ def test_roc_lines_are_the_table_curves():
     assert panels[-1].get_xlabel() == "false positive rate" and panels[0].get_ylabel() == "true positive rate"
 
 
-def test_roc_of_many_models_names_styles_in_a_figure_legend():
-    roc = roc_frame(models=MANY, cells=("E003",))
+def test_roc_of_many_models_draws_one_panel_per_model_named():
+    roc = roc_frame(models=MANY, cells=("E003", "E004"))
     fig = roc_curves_figure(roc)
     check_roc(fig, roc)
-    assert legend_texts(fig.legends[0]) == MANY
-    rows = roc.groupby("model")
-    assert legend_texts(fig.axes[0].get_legend()) == [
-        f"{auc(rows.get_group(m)['fpr'], rows.get_group(m)['tpr']):.3f}" for m in MANY
-    ]
+    panels = _visible_axes(fig)
+    assert [ax.get_title() for ax in panels] == MANY  # every model named, one panel each
+    for ax, model in zip(panels, MANY, strict=True):
+        rows = roc[roc["model"] == model]
+        assert legend_texts(ax.get_legend()) == [
+            f"{cell} {auc(part['fpr'], part['tpr']):.3f}" for cell, part in rows.groupby("cell")
+        ]
+        assert ax.get_legend().get_title().get_text() == "cell  AUC"
+        curves = [line for line in ax.lines if line.get_gid()]
+        assert len(curves) == 2 and len({line.get_color() for line in curves}) == 2  # colour = cell
+    # the same cell has the same colour in every panel
+    colours = {
+        line.get_gid().split("|", 1)[1]: line.get_color() for ax in panels for line in ax.lines if line.get_gid()
+    }
+    assert len(set(colours.values())) == 2
+    assert "one panel per model" in fig.get_suptitle()
+    assert_fits(fig)
+
+
+def test_roc_of_many_models_and_cells_gives_the_areas_in_the_titles():
+    cells = tuple(f"E{c:03d}" for c in range(3, 13))
+    roc = roc_frame(models=MANY[:6], cells=cells)
+    fig = roc_curves_figure(roc)
+    check_roc(fig, roc)
+    panels = _visible_axes(fig)
+    assert all(ax.get_legend() is None for ax in panels)
+    first = roc[roc["model"] == MANY[0]]
+    areas = [auc(part["fpr"], part["tpr"]) for _, part in first.groupby("cell")]
+    assert panels[0].get_title() == f"{MANY[0]}\nAUC {np.mean(areas):.3f} ({min(areas):.3f}\u2013{max(areas):.3f})"
+    assert legend_texts(fig.legends[0]) == list(cells)  # colour = cell, in a figure legend
 
 
 def test_wrong_roc_fails_the_checks():
@@ -515,14 +698,36 @@ def test_training_curves_draw_every_run():
     assert lines["deepchrome|E003|0|train_loss"].get_linestyle() == "-"
     assert lines["deepchrome|E003|0|valid_loss"].get_linestyle() == "--"
     # one colour per cell, the same in every panel
-    assert lines["deepchrome|E003|0|train_loss"].get_color() == lines["logreg|E003|1|valid_auroc"].get_color()
     assert lines["deepchrome|E003|0|train_loss"].get_color() != lines["deepchrome|E004|0|train_loss"].get_color()
-    assert lines["logreg|E004|0|valid_auroc"].get_marker() == "o"  # one point, drawn as a point
-    assert "logreg|E003|0|train_loss" not in lines
+    assert lines["deepchrome|E003|0|train_loss"].get_color() == lines["deepchrome|E003|1|valid_auroc"].get_color()
+    # the scikit-learn model: no lone dot per run, a text that says it was fitted once, with its values
+    assert not [gid for gid in lines if gid.startswith("logreg|")]
+    notes = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid()}
+    loss = notes["logreg|one_shot|loss"].split("\n")
+    assert loss[0] == "fitted once (no epochs): no curve"
+    e003 = curves[(curves["model"] == "logreg") & (curves["cell"] == "E003")]["train_loss"].mean()
+    assert loss[1] == f"train loss {e003:.3f} (cells {e003:.3f}\u2013{e003:.3f})"  # only E003 has losses
+    auroc = notes["logreg|one_shot|auroc"].split("\n")
+    assert auroc[:2] == ["valid AUROC per cell", "(mean of 2 seeds):"] and len(auroc) == 4
+    logreg_axes = [ax for ax in fig.axes if any(t.get_gid() and t.get_gid().startswith("logreg|") for t in ax.texts)]
+    assert len(logreg_axes) == 2 and all(not ax.get_xticks().size for ax in logreg_axes)  # no epoch axis
     assert legend_texts(fig.legends[0]) == ["train loss / valid AUROC", "valid loss", "E003", "E004"]
     assert fig.axes[0].get_ylabel() == "loss" and fig.axes[2].get_ylabel() == "valid AUROC"
     assert fig.get_suptitle().startswith("Training curves (2 models, 2 cells)")
     assert training_curves_figure(curves, title="T").get_suptitle() == "T"
+
+
+def test_one_epoch_torch_runs_say_so_and_many_cells_give_a_range():
+    cells = [f"E{c:03d}" for c in range(3, 13)]  # more cells than a panel lists
+    curves = curves_frame(models=("deepchrome",), cells=cells, epochs=1)
+    fig = training_curves_figure(curves)
+    check_training(fig, curves)
+    notes = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid()}
+    assert notes["deepchrome|one_shot|loss"].startswith("trained one epoch only: no curve")  # a torch card
+    per_cell = curves.groupby("cell")["valid_auroc"].mean()
+    assert notes["deepchrome|one_shot|auroc"].split("\n")[2] == (
+        f"mean {per_cell.mean():.3f} ({per_cell.min():.3f}\u2013{per_cell.max():.3f}), 10 cells"
+    )
 
 
 def test_wrong_training_curves_fail_the_checks():

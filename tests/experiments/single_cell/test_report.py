@@ -313,6 +313,9 @@ def test_index_references_every_figure_and_table(report):
     out, written = report
     page = (out / "index.html").read_text()
     links = set(re.findall(r'(?:src|href)="([^"]+)"', page))
+    anchors = {link for link in links if link.startswith("#")}  # the table of contents: ids on the page
+    assert anchors and {a[1:] for a in anchors} <= set(re.findall(r'\sid="([^"]+)"', page))
+    links -= anchors
     for name in written:
         if name != "index.html":
             assert name in links, f"index.html does not reference {name}"

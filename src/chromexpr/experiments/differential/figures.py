@@ -19,6 +19,7 @@ colours (AttentiveChrome keeps its colour of the single-cell figures), so a bar'
 
 from __future__ import annotations
 
+import colorsys
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,14 +27,24 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from chromexpr.experiments.differential.evaluate import ATTENTION_TABLE_COLUMNS, SCATTER_COLUMNS
-from chromexpr.plotting.base import finish_bar_axis, grid, legend_columns, message_figure, save_figure, sd_bars
-from chromexpr.plotting.style import PAGE_WIDTH_IN, RC, model_color, model_style
+from chromexpr.plotting.base import (
+    finish_bar_axis,
+    fitted_suptitle,
+    grid,
+    legend_columns,
+    message_figure,
+    save_figure,
+    sd_bars,
+)
+from chromexpr.plotting.style import PAGE_WIDTH_IN, RC, model_color, model_style, srgb_to_lab
 from chromexpr.reporting.files import require_table
 
 #: (face colour, hatch) of each model of the experiment
@@ -251,231 +262,371 @@ def pcc_per_pair_figure(per_pair: pd.DataFrame, *, title: str | None = None) -> 
     return fig
 
 
-#: panels with at most this many attention slots take half the figure's width (two side by side)
-NARROW_SLOTS = 10
+#: attention slots whose means differ by less than this fraction of their mean are "within noise": the figure marks
+#: such rows and the section does not rank their slots
+NOISE_SPREAD = 0.01
+ATTENTION_CMAP = "RdBu_r"
+#: the cell blocks of the attention slots, in the order Fig. 5 shows them (others after, as they come)
+BLOCK_ORDER = ("A", "B", "A-B", "aux A", "aux B")
+#: the direction rows of Fig. 5, in order, and their short labels
+DIRECTION_LABELS = {"up": "up", "down": "down"}
 
 
-def _attention_layout(models: list[str], n_slots: dict[str, int]) -> list[list[str]]:
-    """Rows of panels: a wide model (more than ``NARROW_SLOTS`` slots) alone, narrow ones two by two (a narrow
-    panel waits for the next narrow one, so the order moves at most past one wide panel)."""
-    rows: list[list[str]] = []
-    waiting: list[str] | None = None
-    for model in models:
-        if n_slots[model] > NARROW_SLOTS:
-            rows.append([model])
-        elif waiting is None:
-            waiting = [model]
-            rows.append(waiting)
-        else:
-            waiting.append(model)
-            waiting = None
-    return rows
+def _split_slot(label: str) -> tuple[str, str]:
+    """``A-B H3K4me1`` -> (``A-B``, ``H3K4me1``); ``aux A H3K9me3`` -> (``aux A``, ``H3K9me3``)."""
+    label = str(label)
+    return tuple(label.rsplit(" ", 1)) if " " in label else ("", label)  # type: ignore[return-value]
 
 
-def _slot_blocks(labels: list[str]) -> list[tuple[str, int, int]]:
-    """Runs of consecutive slots of one cell: (cell, first index, last index)."""
-    blocks: list[tuple[str, int, int]] = []
-    for i, label in enumerate(labels):
-        cell = label.rsplit(" ", 1)[0] if " " in label else ""
-        if blocks and blocks[-1][0] == cell and blocks[-1][2] == i - 1:
-            blocks[-1] = (cell, blocks[-1][1], i)
-        else:
-            blocks.append((cell, i, i))
-    return blocks
+def _short_mark(mark: str) -> str:
+    return mark[2:] if mark.startswith("H3") and len(mark) > 2 else mark
+
+
+def attention_spread(attention: pd.DataFrame) -> pd.DataFrame:
+    """Per model and direction (in the table's order): ``model``, ``direction``, ``n_genes``, ``n_slots``, ``mean``
+    (the mean over slots of the mean attention), ``spread`` ((max - min) / mean over slots), ``within_noise``
+    (``spread < NOISE_SPREAD``) and ``top`` (the two slots of highest mean attention, comma-joined). A direction
+    without genes is left out."""
+    columns = ["model", "direction", "n_genes", "n_slots", "mean", "spread", "within_noise", "top"]
+    if attention is None or attention.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for model in dict.fromkeys(attention["model"].astype(str)):
+        for direction in DIRECTION_LABELS:
+            part = attention[(attention["model"].astype(str) == model) & (attention["direction"] == direction)]
+            part = part.dropna(subset=["mean_attention"])
+            if part.empty:
+                continue
+            values = part["mean_attention"].to_numpy(dtype=float)
+            mean = float(values.mean())
+            spread = float((values.max() - values.min()) / mean) if mean > 0 else math.nan
+            top = part.sort_values(["mean_attention", "slot_index"], ascending=[False, True]).head(2)
+            rows.append(
+                {
+                    "model": model,
+                    "direction": direction,
+                    "n_genes": int(part["n_genes"].max()) if "n_genes" in part.columns else 0,
+                    "n_slots": len(part),
+                    "mean": mean,
+                    "spread": spread,
+                    "within_noise": bool(spread < NOISE_SPREAD),
+                    "top": ", ".join(top["slot"].astype(str)),
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def attention_grid(attention: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tuple[str, str]], np.ndarray]:
+    """The matrix of Fig. 5: rows ``(model, direction)`` (models in the table's order, up before down, a direction
+    without genes left out), columns ``(block, mark)`` (blocks in ``BLOCK_ORDER``, marks in order of first
+    appearance), values the slot's mean attention relative to its row's mean over slots,
+    in percent (``100 * (a / mean - 1)``; NaN where a model has no such slot)."""
+    table = attention.assign(model=attention["model"].astype(str)).dropna(subset=["mean_attention"])
+    table = table.assign(
+        _block=[_split_slot(x)[0] for x in table["slot"]], _mark=[_split_slot(x)[1] for x in table["slot"]]
+    )
+    ordered = table.sort_values(["slot_index"], kind="stable")
+    seen = list(dict.fromkeys(ordered["_block"]))
+    blocks = sorted(seen, key=lambda b: (BLOCK_ORDER.index(b) if b in BLOCK_ORDER else len(BLOCK_ORDER), seen.index(b)))
+    marks = list(dict.fromkeys(ordered["_mark"]))
+    columns = [(b, m) for b in blocks for m in marks if ((ordered["_block"] == b) & (ordered["_mark"] == m)).any()]
+    rows = [
+        (model, direction)
+        for model in dict.fromkeys(table["model"])
+        for direction in DIRECTION_LABELS
+        if ((table["model"] == model) & (table["direction"] == direction)).any()
+    ]
+    values = np.full((len(rows), len(columns)), np.nan)
+    index = {c: j for j, c in enumerate(columns)}
+    for i, (model, direction) in enumerate(rows):
+        part = table[(table["model"] == model) & (table["direction"] == direction)]
+        mean = float(part["mean_attention"].mean())
+        for block, mark, a in zip(part["_block"], part["_mark"], part["mean_attention"], strict=True):
+            values[i, index[(block, mark)]] = 100.0 * (float(a) / mean - 1.0) if mean > 0 else np.nan
+    return rows, columns, values
+
+
+def percent_text(fraction: float) -> str:
+    """A spread as a percentage: one decimal from 1% up, two below (0.98% is not rounded up to the 1% mark)."""
+    if not math.isfinite(fraction):
+        return "n/a"
+    value = 100 * fraction
+    return f"{value:.1f}%" if value >= 1 else f"{value:.2f}%"
 
 
 def attention_figure(attention: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """DeepDiff Fig. 5: the mean mark-level (Level II) attention over up- and down-regulated test genes.
+    """DeepDiff Fig. 5, compactly: the mean mark-level (Level II) attention over up- and down-regulated test genes.
 
-    One panel per model, one group per attention slot: the up-regulated genes' mean in black, the down-regulated
-    genes' in gray. Ticks name the mark (``K4me1`` for H3K4me1); the cell (``A``, ``B``, ``A-B``) labels each block of
-    slots below them, blocks separated by dotted lines. Panels with up to ``NARROW_SLOTS`` slots stand two side by
-    side (``_attention_layout``). The figure legend gives the number of genes behind each colour (each panel's title
-    does too when they differ between models). A direction without genes draws no bars. Each bar's gid is
-    ``model|slot_index|direction``; the title names the pair and the threshold.
+    One heatmap: a row per model and direction (``attention_grid``), a column per slot (mark ``K4me1`` for H3K4me1,
+    grouped under its cell block ``A``, ``B``, ``A-B``, ``aux A``, ``aux B`` labelled above), the colour the slot's
+    attention relative to the mean attention of the row's slots (percent; diverging, centred on 0, one scale), each
+    cell annotated with that percentage. Right of each row: its spread, (max - min) / mean; ``within noise`` when it
+    is below ``NOISE_SPREAD`` (the paper's reading of Fig. 5 ranks slots that differ clearly). The image's gid is
+    ``attention``; the row labels' ``row|model|direction``, the cell annotations' ``value|model|direction|slot``, the
+    spread texts' ``spread|model|direction``, the block labels' ``block|k``. The title names the pair, the threshold and the genes behind each direction.
     """
-    if attention is None or attention.empty:
+    if attention is None or attention.empty or attention["mean_attention"].notna().sum() == 0:
         return message_figure("no attention weights to show", title or "Fig. 5: mark-level attention")
     table = attention.assign(model=attention["model"].astype(str))
-    models = list(dict.fromkeys(table["model"]))
     names = _names(table)
     pairs = sorted({str(p) for p in table["pair"]}) if "pair" in table.columns else []
     thresholds = sorted({float(t) for t in table["threshold"].dropna()}) if "threshold" in table.columns else []
     limit = f"{thresholds[0]:g}" if len(thresholds) == 1 else "t"
-    n_slots = {m: int(table.loc[table["model"] == m, "slot_index"].nunique()) for m in models}
+    rows, columns, values = attention_grid(table)
+    spread = attention_spread(table).set_index(["model", "direction"])
+    models = list(dict.fromkeys(table["model"]))
     counts = {
         (m, d): int(table.loc[(table["model"] == m) & (table["direction"] == d), "n_genes"].max())
         if ((table["model"] == m) & (table["direction"] == d)).any()
         else 0
         for m in models
-        for d in ("up", "down")
+        for d in DIRECTION_LABELS
     }
     same_counts = len({(counts[(m, "up")], counts[(m, "down")]) for m in models}) == 1
-    layout = _attention_layout(models, n_slots)
+    finite = np.abs(values[np.isfinite(values)])
+    vmax = max(1.0, float(finite.max()) if finite.size else 1.0)
+    cell_in = min(0.3, (PAGE_WIDTH_IN - 3.2) / max(1, len(columns)))
     width = PAGE_WIDTH_IN
-    panel_in = 1.75
+    height = 1.7 + 0.2 * len(rows)
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(width, 1.1 + panel_in * len(layout)), layout="constrained")
-        grid = fig.add_gridspec(len(layout), 2)
-        for r, row in enumerate(layout):
-            for c, model in enumerate(row):
-                ax = fig.add_subplot(grid[r, :] if n_slots[model] > NARROW_SLOTS else grid[r, c])
-                _attention_panel(
-                    ax,
-                    table[table["model"] == model],
-                    model,
-                    panel_width_in=width if n_slots[model] > NARROW_SLOTS else width / 2,
-                )
-                ax.set_title(
-                    names.get(model, model)
-                    + ("" if same_counts else f" (up {counts[(model, 'up')]}, down {counts[(model, 'down')]} genes)"),
-                    loc="left",
-                    fontsize=8.5,
-                )
-        first = models[0]
-        labels = {}
-        for direction in ("up", "down"):
-            word = "up-regulated" if direction == "up" else "down-regulated"
-            lfc = f"LFC > {limit}" if direction == "up" else f"LFC < -{limit}"
-            n = counts[(first, direction)]
-            labels[direction] = f"{word} ({lfc})" + (f": {n} gene{'s' if n != 1 else ''}" if same_counts else "")
-        handles = [Patch(color=UP_COLOR, label=labels["up"]), Patch(color=DOWN_COLOR, label=labels["down"])]
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, handlelength=1.6)
-        if title is None:
-            where = ", ".join(pair_label(p) for p in pairs) or "?"
-            title = f"Fig. 5: mean mark-level attention of test genes, {where}, |LFC| > {', '.join(f'{t:g}' for t in thresholds) or '?'}"
-        fig.suptitle(title)
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.add_subplot()
+        image = ax.imshow(
+            values,
+            cmap=colormaps[ATTENTION_CMAP].with_extremes(bad="#f2f2f2"),
+            vmin=-vmax,
+            vmax=vmax,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        image.set_gid("attention")
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                v = values[i, j]
+                if np.isfinite(v):
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.1f}".replace("-0.0", "0.0"),
+                        ha="center",
+                        va="center",
+                        fontsize=5 if cell_in < 0.22 else 5.5,
+                        color="white" if abs(v) > 0.6 * vmax else "#222222",
+                        gid=f"value|{rows[i][0]}|{rows[i][1]}|{columns[j][0]} {columns[j][1]}",
+                    )
+        ax.set_yticks(range(len(rows)))
+        labels = []
+        for model, direction in rows:
+            name = names.get(model, model).split(" (")[0]  # "AttentiveChrome (difference of ...)": the name
+            label = f"{name} \u00b7 {DIRECTION_LABELS[direction]}"
+            if not same_counts:
+                label += f" ({counts[(model, direction)]})"
+            labels.append(label)
+        ax.set_yticklabels(labels, fontsize=7)
+        for tick, (model, direction) in zip(ax.get_yticklabels(), rows, strict=True):
+            tick.set_gid(f"row|{model}|{direction}")
+        ax.set_xticks(range(len(columns)))
+        ax.set_xticklabels([_short_mark(m) for _, m in columns], rotation=90, fontsize=6.5)
+        ax.tick_params(length=0, pad=2)
+        for side in ("top", "right", "left", "bottom"):
+            ax.spines[side].set_visible(False)
+        # white rules between models and between cell blocks
+        for i in range(1, len(rows)):
+            if rows[i][0] != rows[i - 1][0]:
+                ax.axhline(i - 0.5, color="white", linewidth=2.0)
+        blocks: list[tuple[str, int, int]] = []
+        for j, (block, _) in enumerate(columns):
+            if blocks and blocks[-1][0] == block:
+                blocks[-1] = (block, blocks[-1][1], j)
+            else:
+                blocks.append((block, j, j))
+        for k, (block, lo, hi) in enumerate(blocks):
+            if k:
+                ax.axvline(lo - 0.5, color="white", linewidth=2.0)
+            ax.text(
+                (lo + hi) / 2,
+                -0.7,
+                block or "",
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                fontweight="bold",
+                gid=f"block|{k}",
+            )
+        for i, key in enumerate(rows):
+            if key not in spread.index:
+                continue
+            row = spread.loc[key]
+            noise = bool(row["within_noise"])
+            ax.text(
+                len(columns) - 0.5 + 0.25,
+                i,
+                percent_text(float(row["spread"])) + (", within noise" if noise else ""),
+                ha="left",
+                va="center",
+                fontsize=6.5,
+                color="#777777" if noise else "#222222",
+                clip_on=False,
+                gid=f"spread|{key[0]}|{key[1]}",
+            )
+        ax.text(
+            len(columns) - 0.5 + 0.25,
+            -0.7,
+            "spread",
+            ha="left",
+            va="bottom",
+            fontsize=7.5,
+            fontweight="bold",
+            gid="spread",
+        )
+        ax.set_xlim(-0.5, len(columns) - 0.5)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        bar = fig.colorbar(image, ax=ax, location="bottom", shrink=0.5, aspect=40, pad=0.02)
+        bar.set_label("slot's mean attention relative to its row's mean (%)", fontsize=7.5)
+        bar.ax.tick_params(labelsize=7)
+        where = ", ".join(pair_label(p) for p in pairs) or "?"
+        shown = ", ".join(f"{t:g}" for t in thresholds) or "?"
+        head = title or f"Fig. 5: mean mark-level attention of test genes, {where}, |LFC| > {shown}"
+        if same_counts:
+            up, down = counts[(models[0], "up")], counts[(models[0], "down")]
+            genes = f"up = {up} up-regulated (LFC > {limit}), down = {down} down-regulated (LFC < -{limit}) test genes"
+        else:
+            genes = "up = up-regulated, down = down-regulated test genes (their number in brackets)"
+        fitted_suptitle(fig, f"{head}\n{genes}; spread = (max - min) / mean over a row's slots", fontsize=9.5)
     return fig
 
 
-def _attention_panel(ax, rows: pd.DataFrame, model: str, *, panel_width_in: float) -> None:
-    slots = rows.drop_duplicates("slot_index").sort_values("slot_index")
-    index = list(slots["slot_index"].astype(int))
-    labels = list(slots["slot"].astype(str))
-    x = np.arange(len(index))
-    bar_w = 0.4
-    for k, (direction, color) in enumerate((("up", UP_COLOR), ("down", DOWN_COLOR))):
-        part = rows[rows["direction"] == direction].set_index("slot_index")
-        m = np.array([float(part.at[i, "mean_attention"]) if i in part.index else math.nan for i in index])
-        ok = np.isfinite(m)
-        bars = ax.bar((x + (k - 0.5) * bar_w)[ok], m[ok], width=bar_w, color=color, linewidth=0)
-        for patch, i in zip(bars.patches, np.asarray(index)[ok], strict=True):
-            patch.set_gid(f"{model}|{i}|{direction}")
-    marks = [label.rsplit(" ", 1)[1] if " " in label else label for label in labels]
-    short = [m[2:] if m.startswith("H3") and len(m) > 2 else m for m in marks]
-    ax.set_xticks(x)
-    longest = max((len(t) for t in short), default=1)
-    crowded = (panel_width_in - 0.7) / max(1, len(index)) < 1.25 * longest * 6.5 * 0.55 / 72
-    ax.set_xticklabels(short, rotation=90 if crowded else 0, fontsize=6 if crowded else 6.5)
-    ax.tick_params(axis="x", length=0, pad=1.5)
-    ax.set_xlim(-0.6, len(index) - 0.4)
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(3))
-    ax.tick_params(axis="y", labelsize=7)
-    ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.set_ylabel("mean attention", fontsize=7.5)
-    blocks = _slot_blocks(labels)
-    if len(blocks) > 1 or blocks[0][0]:
-        transform = ax.get_xaxis_transform()
-        below = -0.36 if crowded else -0.17
-        for b, (cell, lo, hi) in enumerate(blocks):
-            ax.text(
-                (lo + hi) / 2,
-                below,
-                cell or "",
-                transform=transform,
-                ha="center",
-                va="top",
-                fontsize=7.5,
-                fontweight="bold",
-                gid=f"block|{model}|{b}",
-            )
-            if b:
-                ax.axvline(lo - 0.5, color="#999999", linestyle=":", linewidth=0.8)
-    if not ax.patches:
-        ax.text(0.5, 0.5, "no up- or down-regulated test genes", ha="center", va="center", transform=ax.transAxes)
+#: a role's predictions are "nearly constant" when their standard deviation is below this fraction of the true LFC's
+FLAT_FRACTION = 0.05
+#: the lightest a colour may be (CIELAB L*) for points and markers on white: paler ones are darkened
+MAX_INK_LIGHTNESS = 62.0
+
+
+def _ink(color: str) -> str:
+    """``color`` darkened in HLS lightness (hue and saturation kept) until its CIELAB lightness is at most
+    ``MAX_INK_LIGHTNESS`` (a pale blue is unreadable as text or as small points on white)."""
+    h, light, sat = colorsys.rgb_to_hls(*to_rgb(color))
+    for _ in range(40):
+        if srgb_to_lab(to_hex(colorsys.hls_to_rgb(h, light, sat)))[0] <= MAX_INK_LIGHTNESS:
+            break
+        light = max(0.0, light - 0.025)
+    return to_hex(colorsys.hls_to_rgb(h, light, sat))
+
+
+def _role_color(role: str, model: str) -> str:
+    return "#8c8c8c" if role == SVR_ROLE else _ink(str(model_look(model, "variant")["facecolor"]))
+
+
+def _is_flat(part: pd.DataFrame) -> bool:
+    """Whether a role's predictions are nearly constant next to the true LFC (``FLAT_FRACTION``)."""
+    pred = part["prediction"].to_numpy(dtype=float)
+    lfc = part["lfc"].to_numpy(dtype=float)
+    pred, lfc = pred[np.isfinite(pred)], lfc[np.isfinite(lfc)]
+    if pred.size < 2 or lfc.size < 2 or np.std(lfc) == 0:
+        return False
+    return bool(np.std(pred) < FLAT_FRACTION * np.std(lfc))
+
+
+def _r_label(ax, k: int, text: str, color: str, gid: str) -> None:
+    """One line of a panel's r legend: a marker in the role's colour, the text in dark gray."""
+    y = 0.97 - 0.09 * k
+    ax.plot([0.035], [y - 0.03], marker="o", markersize=4, color=color, transform=ax.transAxes, clip_on=False)
+    ax.text(
+        0.065,
+        y,
+        text,
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=6.5,
+        color="#222222",
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.8},
+        gid=gid,
+    )
 
 
 def lfc_scatter_figure(scatter: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Predicted against true test LFC: one panel per pair, the best DeepDiff variant (its colour) over the
-    two-layer SVR (gray), the identity line dashed, each model's Pearson r in the panel (computed from the points
-    drawn: one seed). Each point set's gid is ``pair|role``; the r text's gid is ``r|pair``."""
+    """Predicted against true test LFC: one panel per pair, the best DeepDiff variant (its colour, darkened when pale)
+    over the two-layer SVR (gray), the identity line dashed, each model's Pearson r in the panel (computed from the
+    points drawn: one seed) as dark text beside a marker of its colour. Each point set's gid is ``pair|role``; the r
+    texts' gids are ``r|pair|k``.
+
+    A role whose predictions are nearly constant (standard deviation below ``FLAT_FRACTION`` of the true LFC's) would
+    be a flat line at the common scale: its r text says so and gives the range of its predictions, and a second panel
+    beside shows it on its own y scale (the point set's gid ``pair|role|zoom``), where the trend behind its r shows.
+    """
     if scatter is None or scatter.empty:
         return message_figure("no test predictions to show", title or "Predicted against true LFC")
     table = scatter.assign(pair=scatter["pair"].astype(str), role=scatter["role"].astype(str))
     pairs = list(dict.fromkeys(table["pair"]))
-    nrows, ncols = grid(len(pairs))
-    panel = min(2.6, (PAGE_WIDTH_IN - 0.5) / ncols)
     role_order = [SVR_ROLE, BEST_ROLE]  # the SVR underneath
     roles = [r for r in role_order if r in set(table["role"])] + sorted(set(table["role"]) - set(role_order))
+    panels: list[tuple[str, str | None]] = []  # (pair, None: both roles | role: that role on its own y scale)
+    for pair in pairs:
+        panels.append((pair, None))
+        rows = table[table["pair"] == pair]
+        panels += [(pair, role) for role in roles if _is_flat(rows[rows["role"] == role])]
+    nrows, ncols = grid(len(panels))
+    panel = min(2.6, (PAGE_WIDTH_IN - 0.5) / ncols)
     with matplotlib.rc_context(RC):
-        width = panel * ncols + 0.5
-        fig = Figure(figsize=(width, (panel + 0.35) * nrows + 1.0), layout="constrained")
+        width = max(panel * ncols + 0.5, 4.5)
+        fig = Figure(figsize=(width, (panel + 0.45) * nrows + 1.2), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, pair in zip(axes, pairs, strict=False):
+        for ax, (pair, zoom) in zip(axes, panels, strict=False):
             rows = table[table["pair"] == pair]
+            if zoom is not None:
+                _zoom_panel(ax, rows[rows["role"] == zoom], pair, zoom)
+                continue
             lo = float(np.nanmin(rows[["lfc", "prediction"]].to_numpy(dtype=float)))
             hi = float(np.nanmax(rows[["lfc", "prediction"]].to_numpy(dtype=float)))
             pad = 0.04 * (hi - lo or 1.0)
             lo, hi = lo - pad, hi + pad
             ax.plot([lo, hi], [lo, hi], color="#555555", linestyle="--", linewidth=0.8, gid=f"identity|{pair}")
-            lines = []
+            k = 0
             for role in roles:
                 part = rows[rows["role"] == role]
                 if part.empty:
                     continue
                 model = str(part["model"].iloc[0])
                 name = str(part["name"].iloc[0]) if "name" in part.columns else model
-                color = "#8c8c8c" if role == SVR_ROLE else model_look(model, "variant")["facecolor"]
+                color = _role_color(role, model)
                 n = len(part)
                 ax.scatter(
                     part["lfc"].to_numpy(dtype=float),
                     part["prediction"].to_numpy(dtype=float),
                     s=4 if n > 500 else 9,
-                    alpha=0.35 if n > 500 else 0.7,
+                    alpha=(0.35 if role == SVR_ROLE else 0.6) if n > 500 else 0.75,
                     color=color,
                     linewidths=0,
                     rasterized=True,
                     gid=f"{pair}|{role}",
                 )
                 r = _pearson(part["lfc"], part["prediction"])
-                r_text = "n/a" if math.isnan(r) else f"{r:.3f}"
-                lines.append((f"{name}: r = {r_text}", color))
+                text = f"{name}: r = {'n/a' if math.isnan(r) else f'{r:.3f}'}"
+                if _is_flat(part):
+                    lo_p, hi_p = float(part["prediction"].min()), float(part["prediction"].max())
+                    text += f"\n  nearly constant ({lo_p:.3g} to {hi_p:.3g})"
+                _r_label(ax, k, text, color, f"r|{pair}|{k}")
+                k += 1 + text.count("\n")
             ax.set_xlim(lo, hi)
             ax.set_ylim(lo, hi)
             ax.set_aspect("equal")
-            for k, (text, color) in enumerate(lines):
-                ax.text(
-                    0.03,
-                    0.97 - 0.1 * k,
-                    text,
-                    transform=ax.transAxes,
-                    ha="left",
-                    va="top",
-                    fontsize=6.5,
-                    color="#222222" if color == "#8c8c8c" else color,
-                    bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.8},
-                    gid=f"r|{pair}|{k}",
-                )
             ax.set_title(pair_label(pair), fontsize=8.5)
             ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.yaxis.set_major_locator(MaxNLocator(4))
             ax.tick_params(labelsize=7)
-        for ax in axes[len(pairs) :]:
+            ax.set_xlabel("true LFC", fontsize=8)
+            ax.set_ylabel("predicted LFC", fontsize=8)
+        for ax in axes[len(panels) :]:
             ax.axis("off")
-        for k, ax in enumerate(axes[: len(pairs)]):
-            if k + ncols >= len(pairs):
-                ax.set_xlabel("true LFC")
-            if k % ncols == 0:
-                ax.set_ylabel("predicted LFC")
         handles = [Line2D([], [], color="#555555", linestyle="--", label="identity")]
         for role in roles:
             part = table[table["role"] == role].drop_duplicates("model")
             for model, name in zip(part["model"].astype(str), part.get("name", part["model"]).astype(str), strict=True):
-                color = "#8c8c8c" if role == SVR_ROLE else model_look(model, "variant")["facecolor"]
                 label = name if role == SVR_ROLE else f"{name} (best variant)"
-                handles.append(Line2D([], [], marker="o", linestyle="none", color=color, label=label))
+                handles.append(
+                    Line2D([], [], marker="o", linestyle="none", color=_role_color(role, model), label=label)
+                )
         fig.legend(
             handles=handles,
             loc="outside lower center",
@@ -484,10 +635,37 @@ def lfc_scatter_figure(scatter: pd.DataFrame, *, title: str | None = None) -> Fi
         )
         seeds = sorted({int(s) for s in table["seed"].dropna()}) if "seed" in table.columns else []
         seed_text = f", seed {seeds[0]}" if len(seeds) == 1 else (", lowest seed of each model" if seeds else "")
-        fig.suptitle(
-            title or f"Predicted against true test LFC ({len(pairs)} pair{'s' if len(pairs) != 1 else ''}{seed_text})"
+        fitted_suptitle(
+            fig,
+            title or f"Predicted against true test LFC ({len(pairs)} pair{'s' if len(pairs) != 1 else ''}{seed_text})",
         )
     return fig
+
+
+def _zoom_panel(ax, part: pd.DataFrame, pair: str, role: str) -> None:
+    """One role's nearly constant predictions on their own y scale (x: the true LFC, as in the main panel)."""
+    model = str(part["model"].iloc[0])
+    name = str(part["name"].iloc[0]) if "name" in part.columns else model
+    color = _role_color(role, model)
+    ax.scatter(
+        part["lfc"].to_numpy(dtype=float),
+        part["prediction"].to_numpy(dtype=float),
+        s=4 if len(part) > 500 else 9,
+        alpha=0.6,
+        color=color,
+        linewidths=0,
+        rasterized=True,
+        gid=f"{pair}|{role}|zoom",
+    )
+    r = _pearson(part["lfc"], part["prediction"])
+    _r_label(ax, 0, f"{name}: r = {'n/a' if math.isnan(r) else f'{r:.3f}'}", color, f"r|{pair}|zoom")
+    ax.set_title(f"{pair_label(pair)}\n{name} on its own y scale", fontsize=8.5)
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("true LFC", fontsize=8)
+    ax.set_ylabel("predicted LFC (zoomed)", fontsize=8)
 
 
 def _pearson(x: pd.Series, y: pd.Series) -> float:

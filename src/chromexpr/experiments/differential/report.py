@@ -58,9 +58,16 @@ from chromexpr.experiments.differential.evaluate import (
     run_file,
     scatter_rows,
     table1,
-    top_marks,
 )
-from chromexpr.experiments.differential.figures import BEST_ROLE, SVR_ROLE, pair_label, redraw
+from chromexpr.experiments.differential.figures import (
+    BEST_ROLE,
+    NOISE_SPREAD,
+    SVR_ROLE,
+    attention_spread,
+    pair_label,
+    percent_text,
+    redraw,
+)
 from chromexpr.experiments.differential.plan import SECTION, pair_name
 from chromexpr.experiments.differential.plan import report_files as differential_report_files
 from chromexpr.models.display import display_name, order_models
@@ -469,10 +476,18 @@ def build_differential_section(
         else:
             attention_counts = "no test predictions of this pair"
             attention_note = f"No runs of {pair_label(attention_name)} with test predictions: no Fig. 5."
-        for _, t in top_marks(attention).iterrows():
-            if t["top"]:
-                word = "up" if t["direction"] == "up" else "down"
-                tops.append(f"{display_name(t['model'])}, {word}-regulated ({t['n_genes']} genes): {t['top']}")
+        for _, t in attention_spread(attention).iterrows():
+            word = "up" if t["direction"] == "up" else "down"
+            head = f"{display_name(t['model'])}, {word}-regulated ({t['n_genes']} genes)"
+            if t["within_noise"]:
+                # a ranking of slots whose means differ by less than NOISE_SPREAD of their mean would read noise
+                tops.append(
+                    f"{head}: no slot stands out; the means of its {t['n_slots']} slots differ by at most "
+                    f"{percent_text(t['spread'])} of their mean ({t['mean']:.4g}), within noise (below "
+                    f"{percent_text(NOISE_SPREAD)})"
+                )
+            else:
+                tops.append(f"{head}: {t['top']} (spread {percent_text(t['spread'])} of the mean)")
     at_max = []
     if not per_pair.empty:
         for model in order_models(per_pair["model"]):
@@ -528,6 +543,7 @@ def build_differential_section(
         "attention_note": attention_note,
         "attention_without": [display_name(m) for m in attention_without],
         "tops": tops,
+        "noise_spread": percent_text(NOISE_SPREAD),
         "scatter_missing": scatter_missing,
         "at_max": at_max,
         "tables": {

@@ -47,7 +47,7 @@ from chromexpr.experiments.interpret.evaluate import (
     read_interpret,
 )
 from chromexpr.experiments.interpret.plan import INTERPRET_FIGURE_STEMS
-from chromexpr.plotting.base import grid, message_figure, save_figure
+from chromexpr.plotting.base import fit_title, grid, message_figure, save_figure
 from chromexpr.plotting.style import PAGE_WIDTH_IN, PALETTE, RC
 from chromexpr.reporting.files import require_table
 
@@ -129,7 +129,8 @@ class LinearWeights:
 
 @dataclass(frozen=True)
 class AttentionExample:
-    """One test gene: ``inputs`` and ``bin_attention`` (marks, bins), ``mark_attention`` (marks,)."""
+    """One test gene: ``inputs`` and ``bin_attention`` (marks, bins), ``mark_attention`` (marks,); ``rank`` its place
+    among the run's ``n_genes`` test genes by P(expressed), 1 the highest (None: not known)."""
 
     gene_id: str
     label: int
@@ -139,6 +140,8 @@ class AttentionExample:
     bin_attention: np.ndarray
     mark_attention: np.ndarray
     bins_bp: Sequence[float] | None = None
+    rank: int | None = None
+    n_genes: int | None = None
 
 
 def run_label(key: Key) -> str:
@@ -154,6 +157,28 @@ def not_configured_figure(what: str, title: str) -> Figure:
 def mark_colors(marks: Sequence[str]) -> dict[str, str]:
     """One palette colour per mark, in order."""
     return {str(m): PALETTE[i % len(PALETTE)] for i, m in enumerate(marks)}
+
+
+def rank_text(rank: int, n_genes: int) -> str:
+    """Where a gene stands among ``n_genes`` by P(expressed): ``highest of 1,106``, ``2nd lowest of 1,106``,
+    ``rank 40 of 1,106``."""
+    from_bottom = n_genes - rank + 1
+    if rank <= from_bottom:
+        place, side = rank, "highest"
+    else:
+        place, side = from_bottom, "lowest"
+    if place > 3:
+        return f"rank {rank:,} of {n_genes:,}"
+    ordinal = {1: "", 2: "2nd ", 3: "3rd "}[place]
+    return f"{ordinal}{side} of {n_genes:,}"
+
+
+def example_ranks(probability: np.ndarray, picks: Sequence[int]) -> list[int]:
+    """The rank by P(expressed) (1: highest, ties in gene order, as ``pick_examples``) of each picked gene."""
+    order = np.argsort(-np.asarray(probability, dtype=np.float64).ravel(), kind="stable")
+    place = np.empty(order.size, dtype=int)
+    place[order] = np.arange(1, order.size + 1)
+    return [int(place[i]) for i in picks]
 
 
 def pick_examples(probability: np.ndarray, n: int = 2) -> list[int]:
@@ -335,13 +360,31 @@ def draw_mark_attention(profiles: Mapping[Key, ClassProfile]) -> Figure:
     return _bar_figure(panels, title=title, ylabel="mean attention")
 
 
+def _one_sided_note(genes: Sequence[AttentionExample]) -> str:
+    """A warning when the genes shown as the lowest (highest) P(expressed) are still called expressed (not
+    expressed): then "lowest" is only a rank among the test genes."""
+    p = np.array([float(ex.probability) for ex in genes])
+    if p.size < 2:
+        return ""
+    if (p >= 0.5).all():
+        return f"every P(expressed) shown is \u2265 0.5 ({p.min():.3f} to {p.max():.3f}): 'lowest' is a rank, not a call of not expressed"
+    if (p < 0.5).all():
+        return f"every P(expressed) shown is < 0.5 ({p.min():.3f} to {p.max():.3f}): 'highest' is a rank, not a call of expressed"
+    return ""
+
+
 def draw_attention_examples(examples: Mapping[Key, Sequence[AttentionExample]]) -> Figure:
     """A few test genes per (model, cell) (a subfigure titled with it): one row per gene, its input signal (left,
-    marks x bins, gray) beside its bin-level attention (right); the left title gives the gene, its label and
-    P(expressed); the right panel's right-hand tick labels give the gene's mark-level attention of each mark. The
+    marks x bins, gray) beside its bin-level attention (right); the left title gives the gene, its label,
+    P(expressed) and, when known, its rank by P among the run's test genes (``rank_text``: "lowest" is a rank, and the
+    subfigure's title says so when every gene shown falls on one side of 0.5); the right panel's right-hand tick labels give the gene's mark-level attention of each mark. The
     genes of one (model, cell) share one input scale and one attention scale (min to max over its genes, one
     colourbar each). Images' gids: ``model|cell|gene|input`` and ``model|cell|gene|attention``."""
-    title = "AttentiveChrome: example genes, input signal (left) and bin attention (right; right-hand numbers: mark attention)"
+    title = (
+        "AttentiveChrome: example genes, input signal (left) and bin attention (right; right-hand numbers: mark "
+        "attention)\nthe test genes of highest and of lowest P(expressed) of each run; each title: P and its rank among "
+        "the test genes"
+    )
     examples = {k: list(v) for k, v in examples.items() if len(v)}
     if not examples:
         return not_configured_figure("no AttentiveChrome-type run", title)
@@ -368,8 +411,9 @@ def draw_attention_examples(examples: Mapping[Key, Sequence[AttentionExample]]) 
                 images["inputs"], in_bp = _heatmap(
                     ax_in, ex.inputs, ex.marks, ex.bins_bp, gid=f"{base}|input", cmap=INPUT_CMAP, vmin=lo, vmax=hi
                 )
+                where = f", {rank_text(ex.rank, ex.n_genes)}" if ex.rank and ex.n_genes else ""
                 ax_in.set_title(
-                    f"{ex.gene_id}: {word}, P(expressed) = {float(ex.probability):.3f}", loc="left", fontsize=7
+                    f"{ex.gene_id}: {word}, P(expressed) = {float(ex.probability):.3f}{where}", loc="left", fontsize=7
                 )
                 lo, hi = scales["bin_attention"]
                 images["bin_attention"], _ = _heatmap(
@@ -386,7 +430,15 @@ def draw_attention_examples(examples: Mapping[Key, Sequence[AttentionExample]]) 
                 ax_att.set_yticks(
                     range(len(ex.marks)), [f"{float(a):.2f}" for a in np.ravel(ex.mark_attention)], fontsize=7
                 )
-            block[0, 1].set_title("bin attention | mark attention", loc="right", fontsize=7)
+            note = _one_sided_note(genes)
+            if note:
+                sub.suptitle(
+                    fit_title(f"{run_label(key)}: {note}", PAGE_WIDTH_IN - 0.1, 8.5, weight="bold"),
+                    x=0.01,
+                    ha="left",
+                    fontsize=8.5,
+                    fontweight="bold",
+                )
             for ax in block[-1]:
                 ax.set_xlabel(BP_LABEL if in_bp else BIN_INDEX_LABEL, fontsize=7)
             sub.colorbar(images["inputs"], ax=list(block[:, 0]), label="input", aspect=15, pad=0.01, location="left")
@@ -549,6 +601,8 @@ def figure_data(runs: Mapping[Key, Mapping[str, Any]], gans: Mapping[Key, Mappin
                 marks, class_mean(data["attention_mark"], labels, 1), class_mean(data["attention_mark"], labels, 0)
             )
             if len(examples) < MAX_EXAMPLE_RUNS:
+                picks = pick_examples(data["probability"], N_EXAMPLES)
+                ranks = example_ranks(data["probability"], picks)
                 examples[key] = [
                     AttentionExample(
                         gene_id=data["gene_ids"][i],
@@ -559,8 +613,10 @@ def figure_data(runs: Mapping[Key, Mapping[str, Any]], gans: Mapping[Key, Mappin
                         bin_attention=att[i],
                         mark_attention=np.asarray(data["attention_mark"][i], dtype=np.float64),
                         bins_bp=bins,
+                        rank=rank,
+                        n_genes=int(np.asarray(data["probability"]).size),
                     )
-                    for i in pick_examples(data["probability"], N_EXAMPLES)
+                    for i, rank in zip(picks, ranks, strict=True)
                 ]
         if has_arrays(data, CLASSOPT_KEYS):
             bins = _bins_bp(data, np.asarray(data["classopt_expressed"]).shape[1])

@@ -31,13 +31,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.colors import PowerNorm
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from chromexpr.io.atomic import atomic_path
-from chromexpr.plotting.base import message_figure, save_figure
+from chromexpr.plotting.base import fitted_suptitle, message_figure, save_figure
 from chromexpr.plotting.style import FORMATS, PAGE_WIDTH_IN, PALETTE, RC
 from chromexpr.training.regression_plan import TARGETS
 
@@ -45,8 +45,17 @@ log = logging.getLogger("chromexpr.plotting")
 
 BIN_LABEL = "bin (TSS at centre)"
 GRADIENT_LABEL = "mean d prediction / d input"
-FRACTION_LABEL = "fraction of genes (sqrt scale)"
-DENSITY_CMAP = "viridis"
+FRACTION_LABEL = "fraction of genes (log scale; white: none)"
+#: light (few genes) to dark (most genes), so the white of "no gene" reads as empty
+DENSITY_CMAP = "magma_r"
+#: the smallest fraction Fig. 1's log colour scale shows (smaller non-zero fractions are drawn at it)
+MIN_FRACTION = 1e-3
+#: Fig. 1's value axis for each kind of model input (a card's ``input.values``; ``chromexpr.dataset``: ``signal`` is
+#: the per-mark z-score of the counts, ``counts`` the reads per bin)
+VALUE_LABELS = {
+    "signal": "z-scored signal (SD from the mark's mean)",
+    "counts": "reads per bin",
+}
 GRADIENT_CMAP = "RdBu_r"
 HIST_COLOR = PALETTE[0]
 #: line style of each loss column of Fig. 3, and its legend label
@@ -131,6 +140,20 @@ def input_distributions(x: np.ndarray, *, edges: np.ndarray) -> np.ndarray:
     return density
 
 
+def input_value_label(values: str | None = None, transform: str | None = None, edges: np.ndarray | None = None) -> str:
+    """What Fig. 1's value axis shows: the model input named by a card's ``input.values`` and ``input.transform``
+    (``VALUE_LABELS``; ``log1p`` wraps the counts); without them, read off the value-bin ``edges``: a z-score has
+    values below 0, counts have none."""
+    if values is None and edges is not None:
+        finite = np.asarray(edges, dtype=float)
+        finite = finite[np.isfinite(finite)]
+        values = "signal" if finite.size and finite.min() < 0 else "counts"
+    label = VALUE_LABELS.get(str(values), str(values or "input value"))
+    if transform == "log1p":
+        label = f"log1p({label})"
+    return label
+
+
 def plot_input_distributions(
     density: np.ndarray,
     edges: np.ndarray,
@@ -138,13 +161,16 @@ def plot_input_distributions(
     marks: Sequence[str],
     out_dir: str | Path,
     stem: str = "fig1_inputs",
+    value_label: str | None = None,
 ) -> Figure:
     """Fig. 1: heatmaps of the input distributions, one row per cell, one column per mark.
 
     ``density`` is (cells, marks, value bins, position bins) (``input_distributions`` per cell), ``edges`` (marks,
     value bins + 1). Each panel is an image of value (y, the mark's edges: the same scale for every cell) against
-    position bin (x); colour = fraction of genes on one shared square-root scale (one colourbar). The image of panel
-    (cell ``c``, mark ``m``) is ``density[c, m]``, its gid ``cell|mark``.
+    position bin (x); colour = fraction of genes on one shared log scale from ``MIN_FRACTION`` (one colourbar; white
+    where no gene is), so that the few genes away from the mostly-empty bottom bin show. The value axis is
+    ``value_label`` (default: ``input_value_label`` read off the edges). The image of panel (cell ``c``, mark ``m``)
+    is ``density[c, m]``, its gid ``cell|mark``.
     """
     density = np.asarray(density, dtype=np.float64)
     edges = np.asarray(edges, dtype=np.float64)
@@ -157,19 +183,22 @@ def plot_input_distributions(
             raise ValueError(
                 f"density {density.shape}, edges {edges.shape} do not match {len(cells)} cells x {len(marks)} marks"
             )
-        fig = _input_distributions_figure(density, edges, cells, marks, title)
+        label = value_label or input_value_label(edges=edges)
+        fig = _input_distributions_figure(density, edges, cells, marks, title, label)
     _save(fig, out_dir, stem)
     return fig
 
 
 def _input_distributions_figure(
-    density: np.ndarray, edges: np.ndarray, cells: list[str], marks: list[str], title: str
+    density: np.ndarray, edges: np.ndarray, cells: list[str], marks: list[str], title: str, value_label: str
 ) -> Figure:
     n_cells, n_marks, _, n_bins = density.shape
     finite = density[np.isfinite(density)]
-    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
-    cmap = colormaps[DENSITY_CMAP].with_extremes(bad="#dddddd")
+    vmax = float(finite.max()) if finite.size and finite.max() > MIN_FRACTION else 1.0
+    norm = LogNorm(vmin=MIN_FRACTION, vmax=vmax, clip=False)
+    # no gene (0, which a log scale masks): white; a non-zero fraction below MIN_FRACTION: the scale's lightest colour
+    base = colormaps[DENSITY_CMAP]
+    cmap = base.with_extremes(bad="white", under=base(0.0))
     panel_w = min(1.75, (PAGE_WIDTH_IN - 1.2) / n_marks)
     width = panel_w * n_marks + 1.2
     with matplotlib.rc_context(RC):
@@ -189,35 +218,51 @@ def _input_distributions_figure(
                     norm=norm,
                 )
                 image.set_gid(f"{cell}|{mark}")
-                ax.axvline((n_bins - 1) / 2, color="white", linestyle=":", linewidth=0.6, alpha=0.7)
+                ax.axvline((n_bins - 1) / 2, color="#888888", linestyle=":", linewidth=0.6, alpha=0.8)
                 ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
                 ax.yaxis.set_major_locator(MaxNLocator(4))
                 ax.tick_params(labelsize=7)
                 if c == 0:
                     ax.set_title(mark)
                 if m == 0:
-                    ax.set_ylabel(f"{cell}\nvalue", fontsize=8.5)
+                    ax.set_ylabel(cell, fontsize=8.5)
                 if c == n_cells - 1:
                     ax.set_xlabel(BIN_LABEL, fontsize=7.5)
-        fig.colorbar(image, ax=axes, label=FRACTION_LABEL, shrink=min(1.0, 0.5 + 0.2 * n_cells), aspect=30)
-        fig.suptitle(f"{title}\nvalues beyond a panel's range are counted in its top / bottom value bin", fontsize=10)
+        fig.colorbar(
+            image, ax=axes, label=FRACTION_LABEL, shrink=min(1.0, 0.5 + 0.2 * n_cells), aspect=30, extend="min"
+        )
+        fig.supylabel(f"model input: {value_label}", fontsize=9)
+        fitted_suptitle(
+            fig,
+            f"{title}\ny: {value_label}; values beyond a panel's range count in its top / bottom bin",
+            fontsize=10,
+        )
     return fig
 
 
 class Fig1Data(NamedTuple):
-    """The arrays of Fig. 1 (see ``plot_input_distributions``)."""
+    """The arrays of Fig. 1 (see ``plot_input_distributions``); ``value_label`` what the values are, when the file
+    records it (``write_fig1``'s ``value_label``), else None."""
 
     density: np.ndarray
     edges: np.ndarray
     cells: list[str]
     marks: list[str]
+    value_label: str | None = None
 
 
 def write_fig1(
-    path: str | Path, density: np.ndarray, edges: np.ndarray, cells: Sequence[str], marks: Sequence[str]
+    path: str | Path,
+    density: np.ndarray,
+    edges: np.ndarray,
+    cells: Sequence[str],
+    marks: Sequence[str],
+    value_label: str | None = None,
 ) -> Path:
-    """Write the arrays of Fig. 1 to ``path`` (compressed npz, atomically; strings as unicode arrays)."""
+    """Write the arrays of Fig. 1 to ``path`` (compressed npz, atomically; strings as unicode arrays), with
+    ``value_label`` (what the values are, ``input_value_label``) when given."""
     path = Path(path)
+    extra = {"value_label": np.asarray(str(value_label))} if value_label else {}
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
             fh,
@@ -225,18 +270,20 @@ def write_fig1(
             edges=np.asarray(edges, dtype=np.float64),
             cells=np.asarray([str(c) for c in cells]).astype(str),
             marks=np.asarray([str(m) for m in marks]).astype(str),
+            **extra,
         )
     return path
 
 
 def read_fig1(path: str | Path) -> Fig1Data:
-    """The arrays ``write_fig1`` wrote: ``(density, edges, cells, marks)``."""
+    """The arrays ``write_fig1`` wrote: ``(density, edges, cells, marks, value_label)``."""
     with np.load(Path(path), allow_pickle=False) as data:
         return Fig1Data(
             density=np.asarray(data["density"], dtype=np.float64),
             edges=np.asarray(data["edges"], dtype=np.float64),
             cells=[str(c) for c in data["cells"]],
             marks=[str(m) for m in data["marks"]],
+            value_label=str(data["value_label"]) if "value_label" in data.files else None,
         )
 
 
@@ -346,8 +393,10 @@ def _loss_figure(curves: pd.DataFrame, title: str) -> Figure:
             table[col] = np.nan
     table["submodel"] = table["submodel"].astype(str)
     submodels = list(dict.fromkeys(table["submodel"]))
-    colors = submodel_colors(submodels)
     epochs_per = table.groupby("submodel", sort=False)["epoch"].nunique()
+    if int(epochs_per.max()) <= 1:
+        return _single_epoch_figure(table, submodels, title)
+    colors = submodel_colors(submodels)
     markers = bool(epochs_per.min() <= MARKER_EPOCHS)
     values = table[[c for c, *_ in LOSS_STYLES]].to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
@@ -379,28 +428,75 @@ def _loss_figure(curves: pd.DataFrame, title: str) -> Figure:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(LogFormatter())
             ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
-        all_epochs = table["epoch"].dropna().to_numpy(dtype=float)
-        if all_epochs.size and np.unique(all_epochs).size == 1:
-            ax.set_xlim(all_epochs[0] - 1, all_epochs[0] + 1)
-            ax.set_xticks([all_epochs[0]])
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE" + (" (log scale)" if log_y else ""))
         ax.grid(True, which="major", color="#eeeeee", linewidth=0.5)
         if not ax.lines:
             ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
-        color_handles = [Line2D([], [], color=colors[s], linewidth=2.5, label=s) for s in submodels]
-        style_handles = [
-            Line2D(
-                [], [], color="#444444", linestyle=ls, marker=marker if markers else None, linewidth=1.2, label=label
-            )
-            for _, ls, marker, label in styles_used
-        ]
-        fig.legend(handles=color_handles, loc="outside right upper", title="sub-model", handlelength=1.6)
-        if style_handles:
-            fig.legend(handles=style_handles, loc="outside right lower", title="loss", handlelength=2.4)
+        _loss_legends(fig, submodels, colors, styles_used, markers, lines=True)
         fig.suptitle(title)
+    return fig
+
+
+def _loss_legends(fig: Figure, submodels, colors, styles_used, markers: bool, *, lines: bool) -> None:
+    """Fig. 3's two legends: colour = sub-model, line style and marker = which loss."""
+    color_handles = [Line2D([], [], color=colors[s], linewidth=2.5, label=s) for s in submodels]
+    style_handles = [
+        Line2D(
+            [],
+            [],
+            color="#444444",
+            linestyle=ls if lines else "none",
+            marker=marker if markers else None,
+            linewidth=1.2,
+            label=label,
+        )
+        for _, ls, marker, label in styles_used
+    ]
+    fig.legend(handles=color_handles, loc="outside right upper", title="sub-model", handlelength=1.6)
+    if style_handles:
+        fig.legend(handles=style_handles, loc="outside right lower", title="loss", handlelength=2.4)
+
+
+def _single_epoch_figure(table: pd.DataFrame, submodels: list[str], title: str) -> Figure:
+    """Fig. 3 when every sub-model ran one epoch: no curve to draw, so each loss is a point, sub-models side by side
+    on x (a small offset per loss), on a linear MSE axis; the title says so."""
+    colors = submodel_colors(submodels)
+    epochs = sorted({int(e) for e in table["epoch"].dropna()})
+    epoch_text = f"epoch {epochs[0]}" if len(epochs) == 1 else "their only epoch"
+    offsets = {col: (k - 1) * 0.12 for k, (col, *_) in enumerate(LOSS_STYLES)}
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        styles_used = []
+        for i, sub in enumerate(submodels):
+            run = table[table["submodel"] == sub]
+            for col, ls, marker, label in LOSS_STYLES:
+                y = run[col].to_numpy(dtype=float)
+                if not np.isfinite(y).any():
+                    continue
+                ax.plot(
+                    np.full(len(y), i + offsets[col]),
+                    y,
+                    color=colors[sub],
+                    linestyle="none",
+                    marker=marker,
+                    markersize=6,
+                    gid=f"{sub}|{col}",
+                )
+                if (col, ls, marker, label) not in styles_used:
+                    styles_used.append((col, ls, marker, label))
+        ax.set_xticks(range(len(submodels)), submodels)
+        ax.set_xlim(-0.6, len(submodels) - 0.4)
+        ax.set_xlabel(f"sub-model (one epoch each: {epoch_text})")
+        ax.set_ylabel("MSE after the epoch")
+        ax.yaxis.set_major_locator(MaxNLocator(5))
+        ax.grid(True, axis="y", color="#eeeeee", linewidth=0.5)
+        if not ax.lines:
+            ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
+        _loss_legends(fig, submodels, colors, styles_used, True, lines=False)
+        fitted_suptitle(fig, f"{title}\nafter one epoch each: points, not curves", fontsize=10)
     return fig
 
 
@@ -511,7 +607,9 @@ def draw_regression_figures(
     path = section_dir / FIG1_FILE
     if path.is_file():
         data = read_fig1(path)
-        plot_input_distributions(data.density, data.edges, data.cells, data.marks, out_dir, stem="fig1_inputs")
+        plot_input_distributions(
+            data.density, data.edges, data.cells, data.marks, out_dir, stem="fig1_inputs", value_label=data.value_label
+        )
         written += _paths(out_dir, "fig1_inputs")
     else:
         log.info("regression figures: %s not found, Fig. 1 not drawn", path)

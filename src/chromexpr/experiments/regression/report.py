@@ -44,6 +44,7 @@ from chromexpr.experiments.regression.figures import (
     draw_regression_figures,
     expression_histogram,
     input_distributions,
+    input_value_label,
     write_fig1,
 )
 from chromexpr.experiments.regression.plan import SECTION
@@ -199,7 +200,8 @@ def build_regression_section(
     if xs:
         edges = distribution_edges(xs)
         density = np.stack([input_distributions(x, edges=edges) for x in xs])  # (cells, marks, value bins, bins)
-        written["fig1_inputs.npz"] = write_fig1(out_dir / "fig1_inputs.npz", density, edges, figure_cells, marks)
+        label = input_value_label(card["input"]["values"], card["input"]["transform"])
+        written["fig1_inputs.npz"] = write_fig1(out_dir / "fig1_inputs.npz", density, edges, figure_cells, marks, label)
     hist = expression_histogram(values) if values else pd.DataFrame(columns=["cell", "lo", "hi", "count"])
     put("mse.tsv", write_tsv, table)
     put("per_cell_mse.tsv", write_tsv, per_cell)

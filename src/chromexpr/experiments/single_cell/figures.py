@@ -36,7 +36,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import auc as area_under_curve
 
+from chromexpr.errors import InputError
 from chromexpr.evaluation.runs import CURVE_COLUMNS, ROC_COLUMNS
+from chromexpr.models.registry import load_card
 from chromexpr.plotting.base import (
     AUROC_LABEL,
     EDGE_COLOR,
@@ -45,13 +47,14 @@ from chromexpr.plotting.base import (
     bar_handle,
     cell_colors,
     finish_bar_axis,
+    fitted_suptitle,
     format_p,
     grid,
     legend_columns,
-    line_handle,
     message_figure,
     save_figure,
     sd_bars,
+    text_width_in,
 )
 from chromexpr.plotting.style import (
     NOT_CONVERGED_HATCH,
@@ -172,7 +175,7 @@ def per_cell_auroc_figure(per_cell: pd.DataFrame, *, title: str | None = None, m
             handlelength=1.4,
             columnspacing=1.0,
         )
-        fig.suptitle(title or f"Test AUROC per cell ({len(cells)} cells, {n_models} models)")
+        fitted_suptitle(fig, title or f"Test AUROC per cell ({len(cells)} cells, {n_models} models)")
     return fig
 
 
@@ -318,55 +321,70 @@ def auroc_distribution_figure(
         ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         if handles:
-            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), title="published means")
+            fig.legend(
+                handles=handles,
+                loc="outside lower center",
+                ncols=legend_columns([h.get_label() for h in handles], width - 0.3),
+                title="published means",
+            )
         cells_text = f"{counts[0]} cells per model" if same_count else "(n) = cells per model"
-        fig.suptitle(title or f"Per-cell test AUROC per model ({cells_text}; dot = one cell, line = median)")
+        fitted_suptitle(fig, title or f"Per-cell test AUROC per model ({cells_text}; dot = one cell, line = median)")
     return fig
 
 
-#: candidate offsets (points) of a cell label from its point: right, left, above, below, diagonals
-_LABEL_OFFSETS = ((4, -3), (-4, -3), (0, 5), (0, -11), (4, 4), (-4, 4), (4, -10), (-4, -10))
+#: candidate offsets (points) of a cell label from its point: right, left, above, below, diagonals; then the same
+#: directions farther out (drawn with a thin leader line to the point)
+_LABEL_OFFSETS = ((5, -3), (-5, -3), (0, 5), (0, -12), (5, 4), (-5, 4), (5, -10), (-5, -10))
+_FAR = (2.6, 4.2)
 _LABEL_FONTSIZE = 6.5
 
 
-def _label_points(ax, xs: pd.Series, ys: pd.Series, limits: tuple[float, float], panel_in: float) -> None:
-    """Label each point with its cell, at the offset whose text box overlaps the fewest others.
+def _label_points(ax, xs: pd.Series, ys: pd.Series) -> None:
+    """Label each point with its cell (the index of ``xs``), at the offset whose text box overlaps the fewest
+    other labels and points and stays inside the axes.
 
-    Greedy, in points on a square panel of ``panel_in`` inches: each label takes the first candidate
-    offset that hits no placed label nor any point, else the one that hits the fewest.
+    Greedy, in display units of the laid-out figure (call after ``draw_without_rendering``): each label takes the
+    first candidate offset (``_LABEL_OFFSETS``, then the same directions farther out with a leader line) that hits
+    no placed label, no point and does not leave the axes; else the one that hits the fewest. Labels are left out
+    of the layout, so placing them moves nothing.
     """
-    span = limits[1] - limits[0]
-    scale = panel_in * 72 / span  # points per AUROC unit
-    pts = np.column_stack(
-        [(xs.to_numpy(dtype=float) - limits[0]) * scale, (ys.to_numpy(dtype=float) - limits[0]) * scale]
-    )
+    fig = ax.get_figure()
+    px_per_pt = fig.dpi / 72
+    pts = ax.transData.transform(np.column_stack([xs.to_numpy(dtype=float), ys.to_numpy(dtype=float)]))
+    frame = ax.get_window_extent()
     placed: list[tuple[float, float, float, float]] = []
-    char_w, text_h, r = _LABEL_FONTSIZE * 0.6, _LABEL_FONTSIZE * 1.0, 3.0
+    text_h, r = _LABEL_FONTSIZE * 1.05 * px_per_pt, 3.5 * px_per_pt
+    margin, gap = 1.5 * px_per_pt, 1.5 * px_per_pt
 
-    def hits(box: tuple[float, float, float, float]) -> int:
+    def score(box: tuple[float, float, float, float], own: int) -> float:
         x0, y0, x1, y1 = box
-        n = sum(not (x1 < a0 or a1 < x0 or y1 < b0 or b1 < y0) for a0, b0, a1, b1 in placed)
-        return n + int(
-            np.sum((pts[:, 0] > x0 - r) & (pts[:, 0] < x1 + r) & (pts[:, 1] > y0 - r) & (pts[:, 1] < y1 + r))
-        )
+        outside = x0 < frame.x0 + margin or x1 > frame.x1 - margin or y0 < frame.y0 + margin or y1 > frame.y1 - margin
+        g = gap  # labels keep a small gap between them (the measured width is close to, not exactly, the drawn one)
+        labels = sum(not (x1 + g < a0 or a1 + g < x0 or y1 + g < b0 or b1 + g < y0) for a0, b0, a1, b1 in placed)
+        near = (pts[:, 0] > x0 - r) & (pts[:, 0] < x1 + r) & (pts[:, 1] > y0 - r) & (pts[:, 1] < y1 + r)
+        near[own] = False
+        return 100.0 * outside + 10.0 * labels + float(near.sum())
 
-    order = np.argsort(pts[:, 0])
-    for k in order:
+    candidates = [(dx, dy, 1.0) for dx, dy in _LABEL_OFFSETS] + [
+        (dx * f, dy * f if dy else 0.0, f) for f in _FAR for dx, dy in _LABEL_OFFSETS
+    ]
+    for k in np.argsort(pts[:, 0], kind="stable"):
         text = str(xs.index[k])
-        w = len(text) * char_w
+        w = text_width_in(text, _LABEL_FONTSIZE) * 72 * px_per_pt
         best = None
-        for dx, dy in _LABEL_OFFSETS:
-            x0 = pts[k, 0] + dx - (w if dx < 0 else (w / 2 if dx == 0 else 0))
-            y0 = pts[k, 1] + dy
+        for rank, (dx, dy, far) in enumerate(candidates):
+            x = pts[k, 0] + dx * px_per_pt
+            x0 = x - (w if dx < 0 else (w / 2 if dx == 0 else 0))
+            y0 = pts[k, 1] + dy * px_per_pt
             box = (x0, y0, x0 + w, y0 + text_h)
-            score = hits(box)
-            if best is None or score < best[0]:
-                best = (score, dx, dy, box)
-            if score == 0:
+            s = score(box, k) + 0.01 * rank  # ties: the nearer, earlier candidate
+            if best is None or s < best[0]:
+                best = (s, dx, dy, far, box)
+            if s < 1.0:
                 break
-        _, dx, dy, box = best
+        _, dx, dy, far, box = best
         placed.append(box)
-        ax.annotate(
+        note = ax.annotate(
             text,
             (xs.iloc[k], ys.iloc[k]),
             xytext=(dx, dy),
@@ -375,7 +393,39 @@ def _label_points(ax, xs: pd.Series, ys: pd.Series, limits: tuple[float, float],
             va="bottom",
             fontsize=_LABEL_FONTSIZE,
             color="#444444",
+            arrowprops={"arrowstyle": "-", "color": "#999999", "linewidth": 0.4, "shrinkA": 0, "shrinkB": 2}
+            if far > 1
+            else None,
+            gid=f"label|{text}",
         )
+        note.set_in_layout(False)
+
+
+def _equal_scale(ax) -> None:
+    """Widen one of the (equal) limits of a laid-out panel so that one unit is as long on x as on y while the axes
+    fill their box (a box shrunk to a square would push the titles of the right-hand column over the figure's
+    edge)."""
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if box.width <= 0 or box.height <= 0:
+        return
+    ratio = (box.height / box.width) * (x1 - x0) / (y1 - y0)  # > 1: y needs a wider range
+    if ratio > 1:
+        mid, half = (y0 + y1) / 2, (y1 - y0) * ratio / 2
+        ax.set_ylim(mid - half, mid + half)
+    else:
+        mid, half = (x0 + x1) / 2, (x1 - x0) / ratio / 2
+        ax.set_xlim(mid - half, mid + half)
+
+
+def _panel_limits(values: np.ndarray) -> tuple[float, float]:
+    """Equal x and y limits of one scatter panel: its own points with a margin (room for the labels)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.5, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = max(0.18 * (hi - lo), 0.01)
+    return lo - pad, hi + pad
 
 
 def paired_scatter_figure(
@@ -402,19 +452,20 @@ def paired_scatter_figure(
     styles = assign_styles(per_cell["model"])
     stats = paired.set_index("model") if paired is not None and not paired.empty else None
 
-    values = wide.to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
-    lo, hi = (float(finite.min()) - 0.01, float(finite.max()) + 0.01) if finite.size else (0.5, 1.0)
     n_cells_all = int(wide[reference].notna().sum())
     nrows, ncols = grid(len(others))
     panel = min(2.6, (PAGE_WIDTH_IN - 0.5) / ncols)
-    width = panel * ncols + 0.5
+    width = max(panel * ncols + 0.5, 4.5)
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(width, (panel + 0.45) * nrows + 0.8), layout="constrained")
+        fig = Figure(figsize=(width, (panel + 0.45) * nrows + 1.1), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        labelled = []
         for ax, model in zip(axes, others, strict=False):
             both = wide[[reference, model]].dropna()
-            ax.plot([lo, hi], [lo, hi], color="#888888", linestyle="--", linewidth=0.8, zorder=1)
+            # each panel on its own scale (the same for x and y, so the diagonal is y = x): points spread over the
+            # panel instead of sharing one corner of a range every model's values span
+            lo, hi = _panel_limits(both.to_numpy(dtype=float))
+            ax.axline((lo, lo), slope=1, color="#888888", linestyle="--", linewidth=0.8, zorder=1, gid="diagonal")
             ax.scatter(
                 both[reference],
                 both[model],
@@ -427,12 +478,11 @@ def paired_scatter_figure(
                 label=model,
             )
             if len(both) <= label_cells_up_to:
-                _label_points(ax, both[reference], both[model], (lo, hi), 0.7 * panel)
+                labelled.append((ax, both))
             ax.set_xlim(lo, hi)
             ax.set_ylim(lo, hi)
-            ax.set_aspect("equal")
-            ax.xaxis.set_major_locator(MaxNLocator(4))
-            ax.yaxis.set_major_locator(MaxNLocator(4))
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.yaxis.set_major_locator(MaxNLocator(3))
             ax.tick_params(labelsize=7)
             ax.set_xlabel(f"{reference} AUROC", fontsize=7.5)
             ax.set_ylabel(f"{model} AUROC", fontsize=7.5)
@@ -449,7 +499,8 @@ def paired_scatter_figure(
             ax.set_title(heading, fontsize=7)
         for ax in axes[len(others) :]:
             ax.axis("off")
-        fig.suptitle(
+        fitted_suptitle(
+            fig,
             title
             or f"Per-cell test AUROC against {reference} ({n_cells_all} cells; above the diagonal: better)"
             + (
@@ -457,8 +508,73 @@ def paired_scatter_figure(
                 if stats is not None
                 else ""
             )
+            + "; each panel on its own scale",
         )
+        fig.draw_without_rendering()  # the layout: each panel's box is known
+        for ax in axes[: len(others)]:
+            _equal_scale(ax)
+        for ax, both in labelled:  # in display units of the final layout
+            _label_points(ax, both[reference], both[both.columns[1]])
     return fig
+
+
+#: a one-shot model's per-cell values are listed in its panels up to this many cells (else mean and range)
+ONE_SHOT_CELLS = 8
+
+
+def _framework(model: str) -> str | None:
+    """The card's ``framework`` (``torch``, ``sklearn``), None for a name without a card."""
+    try:
+        return str(load_card(model).get("framework") or "") or None
+    except InputError:
+        return None
+
+
+def _one_shot_lines(rows: pd.DataFrame, column: str) -> list[str]:
+    """The values of ``column`` of a one-shot model's runs: per cell (mean over seeds), or mean and range."""
+    values = rows.groupby("cell", sort=True)[column].mean().dropna()
+    if values.empty:
+        return []
+    if len(values) <= ONE_SHOT_CELLS:
+        return [f"{cell}  {value:.3f}" for cell, value in values.items()]
+    return [f"mean {values.mean():.3f} ({values.min():.3f}\u2013{values.max():.3f}), {len(values)} cells"]
+
+
+def _one_shot_panels(loss_ax, auc_ax, model: str, rows: pd.DataFrame) -> None:
+    """The panels of a model fitted once (one row per run: a scikit-learn fit, or a single epoch): a text that
+    says so and gives the values, instead of a lone dot per run on an epoch axis."""
+    torch = _framework(model) == "torch"
+    head = "trained one epoch only: no curve" if torch else "fitted once (no epochs): no curve"
+    seeds = rows["seed"].nunique(dropna=True)
+    loss_lines = [head]
+    for column, word in (("train_loss", "train loss"), ("valid_loss", "valid loss")):
+        values = rows.groupby("cell", sort=True)[column].mean().dropna()
+        if len(values):
+            loss_lines.append(f"{word} {values.mean():.3f} (cells {values.min():.3f}\u2013{values.max():.3f})")
+    if len(loss_lines) == 1:
+        loss_lines.append("no loss recorded")
+    auroc = _one_shot_lines(rows, "valid_auroc")
+    per = "valid AUROC per cell" + (f"\n(mean of {seeds} seeds)" if seeds > 1 else "") + ":"
+    auc_lines = [per, *auroc] if auroc else ["no AUROC recorded"]
+    for ax, lines, what in ((loss_ax, loss_lines, "loss"), (auc_ax, auc_lines, "auroc")):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        note = ax.text(
+            0.03,
+            0.95,
+            "\n".join(lines),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=6.5,
+            linespacing=1.35,
+            family="DejaVu Sans Mono" if what == "auroc" else None,
+            gid=f"{model}|one_shot|{what}",
+        )
+        note.set_in_layout(False)  # a long line must not widen the panel's column
+        ax.set_facecolor("#f7f7f7")
 
 
 def training_curves_figure(curves: pd.DataFrame, *, title: str | None = None) -> Figure:
@@ -466,7 +582,9 @@ def training_curves_figure(curves: pd.DataFrame, *, title: str | None = None) ->
 
     One column block per model, at most four per row. Lines are one cell and seed each, coloured by
     cell (the same colour in every panel): train loss solid, validation loss dashed, validation
-    AUROC solid. A model with one row (a scikit-learn fit) is drawn as points.
+    AUROC solid; each line's gid is ``model|cell|seed|column``. A model with one row per run (a
+    scikit-learn fit, or a single epoch) has no curve: its panels say so in a text (gid
+    ``model|one_shot|loss`` / ``model|one_shot|auroc``) with its losses and per-cell validation AUROC.
     """
     need = ["model", "cell", "seed", "epoch", "train_loss", "valid_loss", "valid_auroc"]
     if curves is None or curves.empty:
@@ -495,6 +613,10 @@ def training_curves_figure(curves: pd.DataFrame, *, title: str | None = None) ->
                 continue
             model = models[k]
             rows = table[table["model"] == model]
+            loss_ax.set_title(model)
+            if int(rows.groupby(["cell", "seed"], sort=False, dropna=False).size().max()) <= 1:
+                _one_shot_panels(loss_ax, auc_ax, model, rows)
+                continue
             auc_ax.sharex(loss_ax)
             for (cell, seed), run in rows.groupby(["cell", "seed"], sort=True, dropna=False):
                 run = run.sort_values("epoch")
@@ -511,17 +633,12 @@ def training_curves_figure(curves: pd.DataFrame, *, title: str | None = None) ->
                     if np.isfinite(y).any():
                         (line,) = ax.plot(epoch, y, linestyle=ls, **kw)
                         line.set_gid(f"{gid}|{col}")
-            loss_ax.set_title(model)
             for ax in (loss_ax, auc_ax):
                 ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
                 ax.yaxis.set_major_locator(MaxNLocator(4))
                 ax.tick_params(labelsize=7)
                 ax.grid(True, color="#eeeeee", linewidth=0.5)
             loss_ax.tick_params(labelbottom=False)
-            if rows["epoch"].nunique(dropna=True) <= 1:
-                epoch0 = float(rows["epoch"].dropna().iloc[0]) if rows["epoch"].notna().any() else 0.0
-                auc_ax.set_xlim(epoch0 - 1, epoch0 + 1)
-                auc_ax.set_xticks([epoch0])
             if not loss_ax.lines:
                 loss_ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=loss_ax.transAxes)
                 loss_ax.set_yticks([])
@@ -547,16 +664,48 @@ def training_curves_figure(curves: pd.DataFrame, *, title: str | None = None) ->
             ncols=legend_columns([h.get_label() for h in handles], width - 0.3),
             handlelength=1.8,
         )
-        fig.suptitle(title or f"Training curves ({len(models)} models, {len(cells)} cells); {note}")
+        fitted_suptitle(fig, title or f"Training curves ({len(models)} models, {len(cells)} cells); {note}")
     return fig
 
 
-def roc_curves_figure(roc: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """ROC curves on the test set: one panel per cell, one curve per model (and seed), chance line.
+#: up to this many models, one ROC panel per cell with every model in it; more: one panel per model
+ROC_MODELS_PER_PANEL = 4
+#: a per-model ROC panel's legend lists each cell and its AUC up to this many cells
+ROC_LEGEND_CELLS = 8
 
-    Curves take the model's colour, marker and line style. Each panel's legend gives each model's
-    area under the curve (``sklearn.metrics.auc``; the mean over seeds when there are several);
-    with more than four models the legend gives the areas only and a figure legend names the styles.
+
+def _roc_runs(rows: pd.DataFrame) -> tuple[list[pd.DataFrame], float, str]:
+    """The runs (one per seed) of one model and cell, their mean area under the curve, and its text."""
+    runs = [run for _, run in rows.groupby("seed", sort=True, dropna=False)]
+    areas = [
+        area_under_curve(run["fpr"].to_numpy(dtype=float), run["tpr"].to_numpy(dtype=float)) if len(run) > 1 else np.nan
+        for run in runs
+    ]
+    area = float(np.nanmean(areas)) if np.isfinite(areas).any() else np.nan
+    text = f"{area:.3f}" if np.isfinite(area) else "n/a"
+    if len(runs) > 1:
+        text += f" ({len(runs)} seeds)"
+    return runs, area, text
+
+
+def _roc_axis(ax) -> None:
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=0.8, label="_chance")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.005)
+    ax.set_aspect("equal")
+    ax.xaxis.set_major_locator(MaxNLocator(3))
+    ax.yaxis.set_major_locator(MaxNLocator(3))
+    ax.tick_params(labelsize=7)
+
+
+def roc_curves_figure(roc: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """ROC curves on the test set, the chance line dotted; each curve's gid is ``model|cell|seed``.
+
+    Up to ``ROC_MODELS_PER_PANEL`` models: one panel per cell, one curve per model (and seed) in the model's colour,
+    marker and line style, the panel's legend naming each model with its area under the curve
+    (``sklearn.metrics.auc``; the mean over seeds when there are several). More models: one panel per model (titled
+    with its name), one curve per cell coloured by cell (as in the training curves), the legend giving each cell's
+    area (up to ``ROC_LEGEND_CELLS`` cells; beyond, the title gives the mean and range of the areas).
     """
     if roc is None or roc.empty:
         return message_figure("no ROC curves to show", title)
@@ -564,34 +713,29 @@ def roc_curves_figure(roc: pd.DataFrame, *, title: str | None = None) -> Figure:
     if "seed" not in table.columns:
         table["seed"] = 0
     models = order_models(table["model"])
-    styles = assign_styles(models)
     cells = sorted(table["cell"].unique())
+    if len(models) <= ROC_MODELS_PER_PANEL:
+        return _roc_by_cell(table, models, cells, title)
+    return _roc_by_model(table, models, cells, title)
+
+
+def _roc_by_cell(table: pd.DataFrame, models: list[str], cells: list[str], title: str | None) -> Figure:
+    styles = assign_styles(models)
     nrows, ncols = grid(len(cells))
     panel = min(3.0, (PAGE_WIDTH_IN - 0.4) / ncols)
-    names_in_panels = len(models) <= 4
     with matplotlib.rc_context(RC):
-        width = panel * ncols + 0.4
-        top_in = 0.0 if names_in_panels else 0.2 * math.ceil(len(models) / legend_columns(models, width)) + 0.1
-        fig = Figure(figsize=(width, (panel + 0.3) * nrows + 0.7 + top_in), layout="constrained")
+        width = max(panel * ncols + 0.4, 4.0)
+        fig = Figure(figsize=(width, (panel + 0.3) * nrows + 0.7), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, cell in zip(axes, cells, strict=False):
-            ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=0.8, label="_chance")
+            _roc_axis(ax)
             rows = table[table["cell"] == cell]
             for model in models:
                 style = styles[model]
-                runs = [run for _, run in rows[rows["model"] == model].groupby("seed", sort=True, dropna=False)]
-                if not runs:
+                part = rows[rows["model"] == model]
+                if part.empty:
                     continue
-                areas = [
-                    area_under_curve(run["fpr"].to_numpy(dtype=float), run["tpr"].to_numpy(dtype=float))
-                    if len(run) > 1
-                    else np.nan
-                    for run in runs
-                ]
-                area = float(np.nanmean(areas)) if np.isfinite(areas).any() else np.nan
-                area_text = f"{area:.3f}" if np.isfinite(area) else "n/a"
-                if len(runs) > 1:
-                    area_text += f" ({len(runs)} seeds)"
+                runs, _, area_text = _roc_runs(part)
                 for i, run in enumerate(runs):
                     ax.plot(
                         run["fpr"].to_numpy(dtype=float),
@@ -602,44 +746,103 @@ def roc_curves_figure(roc: pd.DataFrame, *, title: str | None = None) -> Figure:
                         marker=style.marker,
                         markevery=0.25,
                         markersize=3.5,
-                        label=(f"{model} {area_text}" if names_in_panels else area_text) if i == 0 else "_seed",
+                        label=f"{model} {area_text}" if i == 0 else "_seed",
                         gid=f"{model}|{cell}|{run['seed'].iloc[0]}",
                     )
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1.005)
-            ax.set_aspect("equal")
-            ax.xaxis.set_major_locator(MaxNLocator(3))
-            ax.yaxis.set_major_locator(MaxNLocator(3))
-            ax.tick_params(labelsize=7)
             ax.set_title(cell)
-            n_entries = len([line for line in ax.lines if not line.get_label().startswith("_")])
             ax.legend(
                 loc="lower right",
-                fontsize=6 if n_entries > 6 else 7,
-                ncols=2 if n_entries > 7 else 1,
-                title="AUC" if not names_in_panels else None,
+                fontsize=7,
+                title="model  AUC",
                 title_fontsize=6.5,
+                frameon=True,
+                framealpha=0.85,
+                edgecolor="none",
                 handlelength=1.6,
-                columnspacing=0.6,
                 labelspacing=0.2,
                 borderaxespad=0.2,
             )
-        for ax in axes[len(cells) :]:
-            ax.axis("off")
-        for k, ax in enumerate(axes[: len(cells)]):
-            if k + ncols >= len(cells):  # the lowest panel of its column
-                ax.set_xlabel("false positive rate")
-            if k % ncols == 0:
-                ax.set_ylabel("true positive rate")
-        if not names_in_panels:
-            fig.legend(
-                handles=[line_handle(styles[m], m) for m in models],
-                loc="outside lower center",
-                ncols=legend_columns(models, width - 0.3),
-                handlelength=2.2,
-            )
-        fig.suptitle(title or f"Test ROC curves ({len(cells)} cells); dotted: chance")
+        _finish_roc_grid(axes, len(cells), ncols)
+        fitted_suptitle(fig, title or f"Test ROC curves ({len(cells)} cells); dotted: chance")
     return fig
+
+
+def _roc_by_model(table: pd.DataFrame, models: list[str], cells: list[str], title: str | None) -> Figure:
+    colors = cell_colors(cells)
+    nrows, ncols = grid(len(models))
+    panel = min(3.0, (PAGE_WIDTH_IN - 0.4) / ncols)
+    panel_legends = len(cells) <= ROC_LEGEND_CELLS
+    figure_legend = not panel_legends and len(cells) <= 12
+    with matplotlib.rc_context(RC):
+        width = panel * ncols + 0.4
+        legend_in = 0.2 * math.ceil(len(cells) / legend_columns(cells, width - 0.3)) + 0.1 if figure_legend else 0.0
+        fig = Figure(figsize=(width, (panel + 0.35) * nrows + 0.8 + legend_in), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for ax, model in zip(axes, models, strict=False):
+            _roc_axis(ax)
+            rows = table[table["model"] == model]
+            areas = []
+            for cell in cells:
+                part = rows[rows["cell"] == cell]
+                if part.empty:
+                    continue
+                runs, area, area_text = _roc_runs(part)
+                areas.append(area)
+                for i, run in enumerate(runs):
+                    ax.plot(
+                        run["fpr"].to_numpy(dtype=float),
+                        run["tpr"].to_numpy(dtype=float),
+                        color=colors[cell],
+                        linewidth=1.0 if i == 0 else 0.6,
+                        label=f"{cell} {area_text}" if i == 0 else "_seed",
+                        gid=f"{model}|{cell}|{run['seed'].iloc[0]}",
+                    )
+            finite = np.asarray(areas, dtype=float)
+            finite = finite[np.isfinite(finite)]
+            heading = model
+            if not panel_legends and finite.size:
+                heading += f"\nAUC {finite.mean():.3f} ({finite.min():.3f}\u2013{finite.max():.3f})"
+            ax.set_title(heading, fontsize=8)
+            if panel_legends:
+                ax.legend(
+                    loc="lower right",
+                    fontsize=6,
+                    title="cell  AUC",
+                    title_fontsize=6,
+                    frameon=True,
+                    framealpha=0.85,
+                    edgecolor="none",
+                    handlelength=1.0,
+                    handletextpad=0.4,
+                    labelspacing=0.15,
+                    borderaxespad=0.15,
+                )
+        _finish_roc_grid(axes, len(models), ncols)
+        if figure_legend:
+            fig.legend(
+                handles=[Line2D([], [], color=colors[c], linewidth=2, label=c) for c in cells],
+                loc="outside lower center",
+                ncols=legend_columns(cells, width - 0.3),
+            )
+        note = (
+            "colour = cell"
+            if panel_legends or figure_legend
+            else f"colour = cell ({cells[0]} dark \u2192 {cells[-1]} yellow)"
+        )
+        fitted_suptitle(
+            fig, title or f"Test ROC curves, one panel per model ({len(models)} models, {len(cells)} cells); {note}"
+        )
+    return fig
+
+
+def _finish_roc_grid(axes, n_panels: int, ncols: int) -> None:
+    for ax in axes[n_panels:]:
+        ax.axis("off")
+    for k, ax in enumerate(axes[:n_panels]):
+        if k + ncols >= n_panels:  # the lowest panel of its column
+            ax.set_xlabel("false positive rate", fontsize=8)
+        if k % ncols == 0:
+            ax.set_ylabel("true positive rate", fontsize=8)
 
 
 # --- the section's figures, redrawn from its tables ---------------------------------------------------
