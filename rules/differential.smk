@@ -189,7 +189,8 @@ rule assemble_differential:
         runtime=lambda wc, attempt: 30 * attempt,
     params:
         card=card_checksum,
-        train={"device": "cpu"},
+        # the cell runs' budget (the experiment's), recorded as the pair run's; it scores on the CPU
+        train={**differential_plan.training_params(config), "device": "cpu"},
         code=run_code("train_differential.py"),
     script:
         "../workflow/scripts/train_differential.py"

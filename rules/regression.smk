@@ -181,6 +181,8 @@ rule report_regression:
         baselines=REGRESSION["baselines"],
         figure_cells=REG_PLAN["figure_cells"],
         source_kind=config["source"]["kind"],
+        # the ensemble's card as its runs were built (train.input_marks: config: on the configured marks)
+        card=CARDS.get(REGRESSION["ensemble_model"], {}),
         code=script_code("report_regression.py"),
     script:
         "../workflow/scripts/report_regression.py"

@@ -109,6 +109,18 @@ def gene_set_record(name):
     }
 
 
+def binned_chromosomes():
+    """The chromosomes whose genes are binned: every gene set's (reference.chromosomes and each gene_sets' own);
+    [] (every chromosome with a size) when any set takes every chromosome."""
+    names = [
+        gene_sets.spec(config, n)["chromosomes"]
+        for n in [gene_sets.DEFAULT, *GENE_SETS]
+    ]
+    if not all(names):
+        return []
+    return list(dict.fromkeys(c for chroms in names for c in chroms))
+
+
 def counts_file():
     """Counts per cell and mark; temporary unless binning.keep_counts."""
     path = "results/counts/{cell}/{mark}.npy"
@@ -140,8 +152,8 @@ def known_checksum(name):
 
 
 # the gene sets other than the default one (gene_sets.*, every one configured, so that switching an experiment
-# on or off re-bins nothing; none for a processed source, whose files fix its genes): the reference selects
-# each, and reads are binned on the union
+# on or off changes no manifest; none for a processed source, whose files fix its genes): each is a manifest
+# among the binned genes (rules/reference.smk)
 GENE_SETS = list(gene_sets.configured(config)) if SOURCE != "processed" else []
 
 

@@ -1,5 +1,6 @@
 # TransferChrome's cross-cell experiment (Table 3, Fig. 4): the source cell -> each target cell.
-# - {model}_origin: the single-cell run of the target (rules/single_cell.smk), reused, not retrained;
+# - {model}_origin: the single-cell run of the target on the experiment's gene set (rules/single_cell.smk:
+#   the single-cell experiment's own run on the default set, else a run under results/runs/genesets/);
 # - {model}_uncross: the source-only model scored on the target. Under the honest protocol its training
 #   (source train genes, source valid genes select) does not depend on the target, so it is the source's
 #   single-cell run, scored on the target's test genes (no training job); under the paper protocol it is

@@ -648,6 +648,7 @@ def _run_card(run: Path) -> dict:
     for a scikit-learn run, the card its metrics.json names."""
     from chromexpr.io.jsonio import read_json
     from chromexpr.models import load_card
+    from chromexpr.models.registry import with_marks
     from chromexpr.training.model_file import load_model_file
 
     metrics = run / "metrics.json"
@@ -661,7 +662,10 @@ def _run_card(run: Path) -> dict:
         meta = load_model_file(run / "model.pt").meta
         if meta and isinstance(meta.get("card"), dict):
             return dict(meta["card"])
-    return load_card(read_json(metrics)["model"])
+    record = read_json(metrics)
+    card = load_card(record["model"])
+    marks = (record.get("input") or {}).get("marks")
+    return with_marks(card, marks) if marks and list(marks) != list(card["input"]["marks"]) else card
 
 
 def cmd_score(args: argparse.Namespace) -> int:

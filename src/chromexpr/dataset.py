@@ -339,7 +339,7 @@ def assemble_dataset(
             ``expression`` (the papers' labels); ``dataset``: over the genes the dataset keeps.
         gene_set: the gene set ``splits`` is the manifest of (``chromexpr.experiments.gene_sets``: ``name``,
             ``min_tss_distance``, ``chromosomes``, ``split``): the dataset keeps the manifest's genes, which must
-            all be in ``tss`` (the union of the sets binned), and records the set in its meta. None: every gene
+            all be in ``tss`` (the genes binned), and records the set in its meta. None: every gene
             of ``tss`` must have a split, and all are kept.
     """
     genes = read_tss_table(tss)

@@ -20,6 +20,8 @@ from chromexpr.preprocess.reference import (
     filter_tss,
     inside_chromosome,
     make_splits,
+    prepare_binned_genes,
+    prepare_gene_set,
     prepare_reference,
     select_reference,
     write_windows_bed,
@@ -592,50 +594,68 @@ def test_blocks_without_filters_reproduce_the_published_deepchrome_split_through
     assert published["ENSG00000172935"] == "valid"
 
 
-def test_prepare_reference_gene_sets_bin_the_union_and_write_each_manifest(tmp_path: Path) -> None:
+def test_binned_genes_and_each_gene_sets_manifest_among_them(tmp_path: Path) -> None:
     ann = _write(
         tmp_path / "genes.tsv",
         "gene_id\tchrom\ttss\tstrand\n" + "".join(f"{g}\t{c}\t{t}\t{s}\n" for g, c, t, s in ANNOTATION),
     )
     sizes = _write(tmp_path / "chrom.sizes", "chr1\t100000\nchr2\t50000\n")
     out = tmp_path / "ref"
-    # the default set: no TSS filter, chr1 only, blocks; 'filtered': the 5 kb filter on both chromosomes, blocks
-    summary = prepare_reference(
+    # the binned genes: no TSS filter; every gene whose window fits (G04, G05 leave chr1; G08 has no size)
+    summary = prepare_binned_genes(
+        ann, sizes, out / "tss.tsv", out / "windows.bed", geometry=GEOM, out_summary=out / "summary.json"
+    )
+    tss = pd.read_csv(out / "tss.tsv", sep="\t")
+    assert tss["gene_id"].tolist() == ["G01", "G02", "G03", "G09", "G06", "G07"]  # (chrom, tss) order
+    assert summary["counts"]["tss_filter_dropped"] == 0 and summary["counts"]["window_outside_chromosome"] == 2
+    assert len(pd.read_csv(out / "windows.bed", sep="\t", header=None)) == 6
+    # the default set: the 5 kb filter, chr1 only, blocks: G01 G03 G09 (G02 is 2 kb from G01) -> 1 / 1 / 1
+    default = prepare_gene_set(
+        ann, sizes, out / "tss.tsv", out / "splits.tsv", name="default", geometry=GEOM, chromosomes=["chr1"]
+    )
+    assert read_splits(out / "splits.tsv").to_dict() == {"G01": "train", "G03": "valid", "G09": "test"}
+    assert default["counts"]["tss_filter_dropped"] == 1
+    # another set: no filter, both chromosomes: sorted G01 G02 G03 G06 G07 G09 in blocks of 2 / 2 / 2
+    prepare_gene_set(
         ann,
         sizes,
         out / "tss.tsv",
-        out / "windows.bed",
-        out / "splits.tsv",
+        out / "all.tsv",
+        name="all",
         geometry=GEOM,
         min_tss_distance=0,
-        chromosomes=["chr1"],
-        out_summary=out / "summary.json",
-        gene_sets={
-            "filtered": {"min_tss_distance": 5000, "chromosomes": [], "split": {"method": "blocks"}},
-        },
-        out_gene_sets={"filtered": out / "genesets" / "filtered.tsv"},
+        out_summary=out / "all.json",
     )
-    # default: chr1 G01 G02 G03 G09 (G04, G05 windows outside) -> sorted ids in thirds: G01 G02 | G03 | G09
-    assert read_splits(out / "splits.tsv").to_dict() == {"G01": "train", "G02": "train", "G03": "valid", "G09": "test"}
-    # filtered: chr1 500 kept (then outside), 10000 kept, 12000 dropped (2000 away), 15000 kept, 30000 kept,
-    # 99500 kept (then outside); chr2 10000, 20000 kept -> sorted G01 G03 G06 G07 G09 in blocks of 2 / 2 / 1
-    assert read_splits(out / "genesets" / "filtered.tsv").to_dict() == {
+    assert read_splits(out / "all.tsv").to_dict() == {
         "G01": "train",
-        "G03": "train",
+        "G02": "train",
+        "G03": "valid",
         "G06": "valid",
-        "G07": "valid",
+        "G07": "test",
         "G09": "test",
     }
-    # the binned genes are the union, in (chrom, tss, gene_id) order: G02 only in the default set, G06 G07 only in
-    # 'filtered'
-    tss = pd.read_csv(out / "tss.tsv", sep="\t")
-    assert tss["gene_id"].tolist() == ["G01", "G02", "G03", "G09", "G06", "G07"]
-    assert len(pd.read_csv(out / "windows.bed", sep="\t", header=None)) == 6
-    assert summary["binned"] == 6
-    assert summary["counts"]["kept"] == 4
-    assert summary["gene_sets"]["filtered"]["counts"]["kept"] == 5
-    assert summary["gene_sets"]["filtered"]["counts"]["tss_filter_dropped"] == 1
-    assert summary["gene_sets"]["filtered"]["min_tss_distance"] == 5000
+    assert json.loads((out / "all.json").read_text())["counts"]["kept"] == 6
+    # the same set as prepare_reference selects it (the CLI's one-set route): the same genes and split
+    prepare_reference(
+        ann,
+        sizes,
+        tmp_path / "one" / "tss.tsv",
+        tmp_path / "one" / "windows.bed",
+        tmp_path / "one" / "splits.tsv",
+        geometry=GEOM,
+        chromosomes=["chr1"],
+    )
+    assert read_splits(tmp_path / "one" / "splits.tsv").equals(read_splits(out / "splits.tsv"))
+    # a set's bad split names its own keys
+    with pytest.raises(InputError, match="gene_sets.odd.split.test_chromosomes"):
+        prepare_gene_set(
+            ann, sizes, out / "tss.tsv", out / "odd.tsv", name="odd", geometry=GEOM, split={"method": "chromosome"}
+        )
+    # a manifest whose genes were not binned (a stale tss.tsv) is refused, naming it
+    _write(out / "tss.tsv", "gene_id\tchrom\ttss\tstrand\nG01\tchr1\t10000\t+\n")
+    with pytest.raises(InputError, match="keeps 2 gene\\(s\\) the binned genes lack") as err:
+        prepare_gene_set(ann, sizes, out / "tss.tsv", out / "x.tsv", name="x", geometry=GEOM, chromosomes=["chr1"])
+    assert str(out / "tss.tsv") in str(err.value)
 
 
 def test_prepare_reference_counts_the_genes_a_gene_type_filter_leaves_out(tmp_path: Path) -> None:

@@ -381,10 +381,12 @@ def test_demo_produces_datasets(demo_run):
 
     work, _ = demo_run
     tss = pd.read_csv(work / "results/reference/tss.tsv", sep="\t")
+    kept = set(pd.read_csv(work / "results/reference/splits.tsv", sep="\t")["gene_id"])
+    assert len(tss) == 3789 and len(kept) == 3318  # binned: every demo gene; the default set: 5 kb apart
     for cell in ("E003", "E116"):
         ds = load_dataset(work / f"results/datasets/{cell}.npz")
-        assert ds.counts.shape == (len(tss), 5, 100)
-        assert list(ds.gene_ids) == list(tss["gene_id"])
+        assert ds.counts.shape == (3318, 5, 100)
+        assert list(ds.gene_ids) == [g for g in tss["gene_id"] if g in kept]  # the set's genes, in binned order
         assert abs(ds.label.mean() - 0.5) < 0.02
         assert ds.meta["provenance"]["inputs"]["expression"]["sha256"]
         assert set(ds.meta["provenance"]["marks"]) == set(ds.marks)
@@ -419,7 +421,7 @@ def test_demo_counts_equal_bedtools(demo_run, tmp_path):
     ref = pd.read_csv(out, sep="\t", index_col=0)
     ds = load_dataset(work / "results/datasets/E116.npz")
     mark = list(ds.marks).index("H3K27me3")
-    assert list(ref.index) == list(ds.gene_ids)
+    ref = ref.loc[list(ds.gene_ids)]  # every binned gene; the dataset keeps its gene set's
     np.testing.assert_array_equal(ref.to_numpy(), ds.counts[:, mark, :])
 
 

@@ -1,7 +1,7 @@
 """Assemble results/datasets/{cell}.npz (or a differential dataset) from the per-mark counts (chromexpr.dataset).
 
 The dataset keeps the genes of its gene set (params.gene_set; input.splits is its manifest). The counts were
-binned once, on the union of the gene sets in use, at the widest window any experiment asks for (params.binned); each dataset
+binned once, on every gene whose window fits (no TSS filter), at the widest window any experiment asks for (params.binned); each dataset
 keeps the bins of its own window (params.geometry), cut out of them.
 """
 

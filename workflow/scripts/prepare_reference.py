@@ -1,4 +1,4 @@
-"""Build tss.tsv, windows.bed, splits.tsv and each other gene set's manifest (chromexpr.preprocess.reference)."""
+"""Build tss.tsv and windows.bed of the genes the workflow bins (chromexpr.preprocess.reference.prepare_binned_genes)."""
 
 from chromexpr.workflow import log_to
 
@@ -6,25 +6,20 @@ from chromexpr.workflow import log_to
 log_to(snakemake)
 
 from chromexpr.preprocess.geometry import BinGeometry
-from chromexpr.preprocess.reference import prepare_reference
+from chromexpr.preprocess.reference import prepare_binned_genes
 
 p = snakemake.params
-prepare_reference(
+prepare_binned_genes(
     snakemake.input.annotation,
     snakemake.input.chrom_sizes,
     snakemake.output.tss,
     snakemake.output.windows,
-    snakemake.output.splits,
     out_summary=snakemake.output.summary,
     annotation_format=p.annotation_format,
     expression=snakemake.input.expression,
     expression_duplicates=p.duplicates,
     gene_types=p.gene_types,
     geometry=BinGeometry(**p.geometry),
-    min_tss_distance=p.min_tss_distance,
     unknown_strand=p.unknown_strand,
     chromosomes=p.chromosomes,
-    split=p.split,
-    gene_sets=p.gene_sets,
-    out_gene_sets=dict(zip(p.gene_sets, snakemake.output.gene_sets, strict=True)),
 )

@@ -8,7 +8,6 @@ log = log_to(snakemake)
 from pathlib import Path
 
 from chromexpr.experiments.regression.report import build_regression_section
-from chromexpr.models import load_card
 
 p = snakemake.params
 histories = {}
@@ -20,7 +19,7 @@ written = build_regression_section(
     histories=histories,
     gradients=snakemake.input.gradients,
     datasets={cell: snakemake.input[f"cell_{cell}"] for cell in p.figure_cells},
-    card=load_card(p.ensemble_model),
+    card=dict(p.card),
     out_dir=Path(snakemake.output[0]).parent,
     plan=p.plan,
     target=p.target,

@@ -10,7 +10,8 @@ into blocks of 6,100 test, 10,000 train and 2,360 valid genes. A gene set is suc
 * ``gene_sets.<name>`` (config) names another: each key it leaves out (or null) is the default set's.
   An experiment with a ``gene_set`` key (``experiments.transfer``, ``experiments.differential``) names one.
 
-Reads are binned once, on the union of the sets in use (``results/reference/tss.tsv``); each set has its
+Reads are binned once, on every gene with expression whose window fits, with no TSS filter
+(``results/reference/tss.tsv``), so every set is a subset and editing one bins nothing again; each set has its
 split manifest (``manifest``) and its datasets are cut out of the same counts (``dataset``): the default set's
 at ``results/datasets/{cell}.npz``, another's at ``results/datasets/genesets/{name}/{cell}.npz``. The
 single-cell runs an experiment reads on another set live under ``results/runs/genesets/{name}/single_cell/``.

@@ -446,6 +446,8 @@ def with_marks(card: Mapping[str, Any], marks: Sequence[str]) -> dict[str, Any]:
     out["input"] = {**out["input"], "marks": marks}
     if sorted(own) != sorted(marks):
         out["expected_parameters"] = None
+        if isinstance(out.get("domain_adaptation"), dict):  # the domain head's count is for the paper's marks too
+            out["domain_adaptation"] = {**out["domain_adaptation"], "expected_parameters": None}
         out["deviations"] = [
             *out.get("deviations", []),
             f"Built on the configured marks ({', '.join(marks)}) instead of the card's ({', '.join(own)}) "

@@ -295,10 +295,35 @@ def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Pa
         bed.to_csv(tmp, sep="\t", index=False, header=False)
 
 
-def union_genes(*sets: pd.DataFrame) -> pd.DataFrame:
-    """The genes of every set once, sorted by (chrom, tss, gene_id) as :func:`filter_tss` returns them."""
-    genes = pd.concat([g[list(TSS_COLUMNS)] for g in sets], ignore_index=True).drop_duplicates("gene_id")
-    return genes.sort_values(["chrom", "tss", "gene_id"], kind="mergesort").reset_index(drop=True)
+def _read_reference_inputs(
+    annotation: str | Path,
+    chrom_sizes: str | Path,
+    *,
+    annotation_format: str,
+    gene_types: list[str] | None,
+    expression: str | Path | None,
+    expression_duplicates: str,
+    chromosomes: list[str] | None,
+) -> tuple[pd.DataFrame, dict[str, int], pd.Index | None]:
+    """The annotation (naming checked against the sizes), the chromosome sizes and the expression matrix's genes."""
+    ann = read_annotation(annotation, annotation_format, gene_types)
+    sizes = read_chrom_sizes(chrom_sizes)
+    check_chrom_naming(ann, sizes, genes_path=annotation, sizes_path=chrom_sizes, chromosomes=chromosomes)
+    expr_genes = None
+    if expression is not None:
+        expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
+    return ann, sizes, expr_genes
+
+
+def _with_gene_types(counts: dict[str, Any], ann: pd.DataFrame) -> dict[str, Any]:
+    """``counts`` led by the genes a GTF's gene_type filter left out, and the types kept (nothing for other formats)."""
+    if "gene_types_dropped" not in ann.attrs:
+        return counts
+    return {
+        "gene_type_dropped": ann.attrs["gene_types_dropped"],
+        "gene_type_kept": ann.attrs["gene_types_kept"],
+        **counts,
+    }
 
 
 def prepare_reference(
@@ -318,81 +343,156 @@ def prepare_reference(
     chromosomes: list[str] | None = None,
     split: dict[str, Any] | None = None,
     out_summary: str | Path | None = None,
-    gene_sets: dict[str, dict[str, Any]] | None = None,
-    out_gene_sets: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
-    """Build ``tss.tsv``, ``windows.bed`` and ``splits.tsv`` from an annotation and expression matrix.
+    """Build ``tss.tsv``, ``windows.bed`` and ``splits.tsv`` of one gene set from an annotation and expression matrix
+    (``chromexpr reference``): the genes :func:`select_reference` keeps, and their split.
 
-    ``min_tss_distance``, ``chromosomes`` and ``split`` describe the default gene set, whose manifest is
-    ``out_splits``. ``gene_sets`` names others (``chromexpr.experiments.gene_sets.spec``: each its
-    ``min_tss_distance``, ``chromosomes``, ``split``), each selected from the annotation by the same steps
-    (:func:`select_reference`) and written to ``out_gene_sets[name]`` (``gene_id split``). ``tss.tsv`` and
-    ``windows.bed`` hold the union of every set's genes: reads are binned once for all of them.
-
-    Every step's drop count goes to the log and, with ``out_summary``, to a JSON file (``counts`` for the
-    default set, ``gene_sets`` for the others, ``binned`` for the union).
+    Every step's drop count goes to the log and, with ``out_summary``, to a JSON file.
     """
     geometry = geometry or BinGeometry()
-    gene_sets = dict(gene_sets or {})
-    out_gene_sets = dict(out_gene_sets or {})
-    if set(gene_sets) != set(out_gene_sets):
-        raise ValueError(f"gene sets {sorted(gene_sets)} and their outputs {sorted(out_gene_sets)} differ")
-    ann = read_annotation(annotation, annotation_format, gene_types)
-    sizes = read_chrom_sizes(chrom_sizes)
-    every = [chromosomes or []] + [s.get("chromosomes") or [] for s in gene_sets.values()]
-    wanted = None if not all(every) else sorted({c for chroms in every for c in chroms})
-    check_chrom_naming(ann, sizes, genes_path=annotation, sizes_path=chrom_sizes, chromosomes=wanted)
-    expr_genes = None
-    if expression is not None:
-        expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
-
-    def select(min_distance: int, chroms: list[str] | None, how: dict[str, Any] | None) -> ReferenceResult:
-        return select_reference(
-            ann,
-            expr_genes,
-            sizes,
-            geometry,
-            min_tss_distance=min_distance,
-            unknown_strand=unknown_strand,
-            chromosomes=chroms,
-            split=how,
-        )
-
-    result = select(min_tss_distance, chromosomes, split)
-    if "gene_types_dropped" in ann.attrs:  # a GTF: the genes its gene_type filter left out, and the types kept
-        result.counts = {
-            "gene_type_dropped": ann.attrs["gene_types_dropped"],
-            "gene_type_kept": ann.attrs["gene_types_kept"],
-            **result.counts,
-        }
+    ann, sizes, expr_genes = _read_reference_inputs(
+        annotation,
+        chrom_sizes,
+        annotation_format=annotation_format,
+        gene_types=gene_types,
+        expression=expression,
+        expression_duplicates=expression_duplicates,
+        chromosomes=chromosomes,
+    )
+    result = select_reference(
+        ann,
+        expr_genes,
+        sizes,
+        geometry,
+        min_tss_distance=min_tss_distance,
+        unknown_strand=unknown_strand,
+        chromosomes=chromosomes,
+        split=split,
+    )
+    result.counts = _with_gene_types(result.counts, ann)
     for key, value in result.counts.items():
         log.info("reference %s: %s", key, value)
-    others: dict[str, ReferenceResult] = {}
-    for name, spec in gene_sets.items():
-        others[name] = select(int(spec["min_tss_distance"]), spec.get("chromosomes") or None, spec.get("split"))
-        for key, value in others[name].counts.items():
-            log.info("gene set %s %s: %s", name, key, value)
-    binned = union_genes(result.genes, *(r.genes for r in others.values()))
-    if others:
-        log.info("reference binned: %d genes (the union of %d gene sets)", len(binned), len(others) + 1)
-    write_tss(binned, out_tss)
-    write_windows_bed(binned, geometry, out_windows)
+    write_tss(result.genes, out_tss)
+    write_windows_bed(result.genes, geometry, out_windows)
     write_splits(result.splits, out_splits)
-    for name, other in others.items():
-        write_splits(other.splits, out_gene_sets[name])
     summary = {
         "counts": result.counts,
         "geometry": geometry.as_dict(),
         "min_tss_distance": min_tss_distance,
         "unknown_strand": unknown_strand,
-        "binned": int(len(binned)),
-        "gene_sets": {
-            name: {
-                **{k: gene_sets[name].get(k) for k in ("min_tss_distance", "chromosomes", "split")},
-                "counts": r.counts,
-            }
-            for name, r in others.items()
-        },
+    }
+    if out_summary is not None:
+        write_json(out_summary, summary)
+    return summary
+
+
+def prepare_binned_genes(
+    annotation: str | Path,
+    chrom_sizes: str | Path,
+    out_tss: str | Path,
+    out_windows: str | Path,
+    *,
+    annotation_format: str = "tss_table",
+    expression: str | Path | None = None,
+    expression_duplicates: str = "error",
+    gene_types: list[str] | None = None,
+    geometry: BinGeometry | None = None,
+    unknown_strand: str = "plus",
+    chromosomes: list[str] | None = None,
+    out_summary: str | Path | None = None,
+) -> dict[str, Any]:
+    """The genes the workflow bins (``results/reference/tss.tsv``): every gene with expression on ``chromosomes``
+    whose ``geometry`` window fits its chromosome, with no TSS filter, so that every gene set (each its own filter,
+    chromosomes among these and split: :func:`prepare_gene_set`) is a subset, and editing or adding a gene set bins
+    nothing again. Counts of each step (``select_reference``'s, no filter, no split) go to ``out_summary``."""
+    geometry = geometry or BinGeometry()
+    ann, sizes, expr_genes = _read_reference_inputs(
+        annotation,
+        chrom_sizes,
+        annotation_format=annotation_format,
+        gene_types=gene_types,
+        expression=expression,
+        expression_duplicates=expression_duplicates,
+        chromosomes=chromosomes,
+    )
+    result = select_reference(
+        ann, expr_genes, sizes, geometry, min_tss_distance=0, unknown_strand=unknown_strand, chromosomes=chromosomes
+    )
+    counts = _with_gene_types({k: v for k, v in result.counts.items() if k != "split"}, ann)
+    for key, value in counts.items():
+        log.info("binned genes %s: %s", key, value)
+    write_tss(result.genes, out_tss)
+    write_windows_bed(result.genes, geometry, out_windows)
+    summary = {"counts": counts, "geometry": geometry.as_dict(), "unknown_strand": unknown_strand}
+    if out_summary is not None:
+        write_json(out_summary, summary)
+    return summary
+
+
+def prepare_gene_set(
+    annotation: str | Path,
+    chrom_sizes: str | Path,
+    binned_tss: str | Path,
+    out_manifest: str | Path,
+    *,
+    name: str,
+    annotation_format: str = "tss_table",
+    expression: str | Path | None = None,
+    expression_duplicates: str = "error",
+    gene_types: list[str] | None = None,
+    geometry: BinGeometry | None = None,
+    min_tss_distance: int = MIN_TSS_DISTANCE,
+    unknown_strand: str = "plus",
+    chromosomes: list[str] | None = None,
+    split: dict[str, Any] | None = None,
+    out_summary: str | Path | None = None,
+) -> dict[str, Any]:
+    """One gene set's split manifest (``gene_id split``): the genes :func:`select_reference` keeps from the annotation
+    with the set's TSS filter, chromosomes and split, exactly as ``prepare_reference`` would, all of them among the
+    binned genes ``binned_tss`` (``prepare_binned_genes``). Errors name the set's config keys."""
+    geometry = geometry or BinGeometry()
+    ann, sizes, expr_genes = _read_reference_inputs(
+        annotation,
+        chrom_sizes,
+        annotation_format=annotation_format,
+        gene_types=gene_types,
+        expression=expression,
+        expression_duplicates=expression_duplicates,
+        chromosomes=chromosomes,
+    )
+    try:
+        result = select_reference(
+            ann,
+            expr_genes,
+            sizes,
+            geometry,
+            min_tss_distance=min_tss_distance,
+            unknown_strand=unknown_strand,
+            chromosomes=chromosomes,
+            split=split,
+        )
+    except InputError as err:  # name the set's own key: gene_sets.<name>.split.method, not split.method
+        if name == "default" or err.key is None or not err.key.startswith(("split", "reference.")):
+            raise
+        own = f"gene_sets.{name}.{err.key.removeprefix('reference.')}"
+        raise InputError(err.message, path=err.path, line=err.line, key=own, hint=err.hint) from err
+    binned = set(read_tss_table(binned_tss)["gene_id"].astype(str))
+    outside = sorted(set(result.splits.index.astype(str)) - binned)
+    if outside:
+        raise InputError(
+            f"gene set '{name}' keeps {len(outside)} gene(s) the binned genes lack (e.g. {outside[0]})",
+            path=binned_tss,
+            hint="rebuild the reference (its chromosomes are the union of every gene set's)",
+        )
+    for k, value in result.counts.items():
+        log.info("gene set %s %s: %s", name, k, value)
+    write_splits(result.splits, out_manifest)
+    summary = {
+        "name": name,
+        "counts": result.counts,
+        "min_tss_distance": min_tss_distance,
+        "chromosomes": list(chromosomes or []),
+        "split": dict(split or {}),
     }
     if out_summary is not None:
         write_json(out_summary, summary)
@@ -405,8 +505,9 @@ __all__ = [
     "inside_chromosome",
     "make_splits",
     "select_reference",
+    "prepare_binned_genes",
+    "prepare_gene_set",
     "prepare_reference",
-    "union_genes",
     "read_tss_table",
     "write_tss",
     "write_windows_bed",
