@@ -295,35 +295,45 @@ def write_windows_bed(genes: pd.DataFrame, geometry: BinGeometry, path: str | Pa
         bed.to_csv(tmp, sep="\t", index=False, header=False)
 
 
-def _read_reference_inputs(
+def _select_from_files(
     annotation: str | Path,
     chrom_sizes: str | Path,
+    geometry: BinGeometry,
     *,
     annotation_format: str,
     gene_types: list[str] | None,
     expression: str | Path | None,
     expression_duplicates: str,
+    min_tss_distance: int,
+    unknown_strand: str,
     chromosomes: list[str] | None,
-) -> tuple[pd.DataFrame, dict[str, int], pd.Index | None]:
-    """The annotation (naming checked against the sizes), the chromosome sizes and the expression matrix's genes."""
+    split: dict[str, Any] | None,
+) -> ReferenceResult:
+    """:func:`select_reference` on the files: the annotation (its chromosome naming checked against the sizes), the
+    sizes and the expression matrix's genes; a GTF's gene-type counts lead the step counts."""
     ann = read_annotation(annotation, annotation_format, gene_types)
     sizes = read_chrom_sizes(chrom_sizes)
     check_chrom_naming(ann, sizes, genes_path=annotation, sizes_path=chrom_sizes, chromosomes=chromosomes)
     expr_genes = None
     if expression is not None:
         expr_genes = read_expression(expression, cells=[], duplicates=expression_duplicates).index
-    return ann, sizes, expr_genes
-
-
-def _with_gene_types(counts: dict[str, Any], ann: pd.DataFrame) -> dict[str, Any]:
-    """``counts`` led by the genes a GTF's gene_type filter left out, and the types kept (nothing for other formats)."""
-    if "gene_types_dropped" not in ann.attrs:
-        return counts
-    return {
-        "gene_type_dropped": ann.attrs["gene_types_dropped"],
-        "gene_type_kept": ann.attrs["gene_types_kept"],
-        **counts,
-    }
+    result = select_reference(
+        ann,
+        expr_genes,
+        sizes,
+        geometry,
+        min_tss_distance=min_tss_distance,
+        unknown_strand=unknown_strand,
+        chromosomes=chromosomes,
+        split=split,
+    )
+    if "gene_types_dropped" in ann.attrs:  # a GTF: the genes its gene_type filter left out, and the types kept
+        result.counts = {
+            "gene_type_dropped": ann.attrs["gene_types_dropped"],
+            "gene_type_kept": ann.attrs["gene_types_kept"],
+            **result.counts,
+        }
+    return result
 
 
 def prepare_reference(
@@ -350,26 +360,19 @@ def prepare_reference(
     Every step's drop count goes to the log and, with ``out_summary``, to a JSON file.
     """
     geometry = geometry or BinGeometry()
-    ann, sizes, expr_genes = _read_reference_inputs(
+    result = _select_from_files(
         annotation,
         chrom_sizes,
+        geometry,
         annotation_format=annotation_format,
         gene_types=gene_types,
         expression=expression,
         expression_duplicates=expression_duplicates,
-        chromosomes=chromosomes,
-    )
-    result = select_reference(
-        ann,
-        expr_genes,
-        sizes,
-        geometry,
-        min_tss_distance=min_tss_distance,
         unknown_strand=unknown_strand,
         chromosomes=chromosomes,
+        min_tss_distance=min_tss_distance,
         split=split,
     )
-    result.counts = _with_gene_types(result.counts, ann)
     for key, value in result.counts.items():
         log.info("reference %s: %s", key, value)
     write_tss(result.genes, out_tss)
@@ -406,19 +409,20 @@ def prepare_binned_genes(
     chromosomes among these and split: :func:`prepare_gene_set`) is a subset, and editing or adding a gene set bins
     nothing again. Counts of each step (``select_reference``'s, no filter, no split) go to ``out_summary``."""
     geometry = geometry or BinGeometry()
-    ann, sizes, expr_genes = _read_reference_inputs(
+    result = _select_from_files(
         annotation,
         chrom_sizes,
+        geometry,
         annotation_format=annotation_format,
         gene_types=gene_types,
         expression=expression,
         expression_duplicates=expression_duplicates,
+        unknown_strand=unknown_strand,
         chromosomes=chromosomes,
+        min_tss_distance=0,
+        split=None,
     )
-    result = select_reference(
-        ann, expr_genes, sizes, geometry, min_tss_distance=0, unknown_strand=unknown_strand, chromosomes=chromosomes
-    )
-    counts = _with_gene_types({k: v for k, v in result.counts.items() if k != "split"}, ann)
+    counts = {k: v for k, v in result.counts.items() if k != "split"}
     for key, value in counts.items():
         log.info("binned genes %s: %s", key, value)
     write_tss(result.genes, out_tss)
@@ -451,24 +455,18 @@ def prepare_gene_set(
     with the set's TSS filter, chromosomes and split, exactly as ``prepare_reference`` would, all of them among the
     binned genes ``binned_tss`` (``prepare_binned_genes``). Errors name the set's config keys."""
     geometry = geometry or BinGeometry()
-    ann, sizes, expr_genes = _read_reference_inputs(
-        annotation,
-        chrom_sizes,
-        annotation_format=annotation_format,
-        gene_types=gene_types,
-        expression=expression,
-        expression_duplicates=expression_duplicates,
-        chromosomes=chromosomes,
-    )
     try:
-        result = select_reference(
-            ann,
-            expr_genes,
-            sizes,
+        result = _select_from_files(
+            annotation,
+            chrom_sizes,
             geometry,
-            min_tss_distance=min_tss_distance,
+            annotation_format=annotation_format,
+            gene_types=gene_types,
+            expression=expression,
+            expression_duplicates=expression_duplicates,
             unknown_strand=unknown_strand,
             chromosomes=chromosomes,
+            min_tss_distance=min_tss_distance,
             split=split,
         )
     except InputError as err:  # name the set's own key: gene_sets.<name>.split.method, not split.method
