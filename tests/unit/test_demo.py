@@ -212,8 +212,8 @@ def test_depth_scales_reads(demo, tmp_path):
 
 def test_bad_inputs_are_named(demo, tmp_path):
     genes, expression, sizes = demo
-    with pytest.raises(InputError, match="H3K27ac"):
-        simulate_reads(genes, expression[CELL], sizes, CELL, "H3K27ac", tmp_path / "x.gz")
+    with pytest.raises(InputError, match="H3K79me2"):  # the demo simulates the five core marks and H3K27ac
+        simulate_reads(genes, expression[CELL], sizes, CELL, "H3K79me2", tmp_path / "x.gz")
     with pytest.raises(InputError, match="chr21"):
         simulate_reads(genes, expression[CELL], {"chr22": sizes["chr22"]}, CELL, "H3K4me3", tmp_path / "x.gz")
     with pytest.raises(InputError, match="strand"):

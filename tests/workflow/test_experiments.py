@@ -32,6 +32,7 @@ MODEL_EDIT_DEEPCHROME = {
     "report_transfer": 1,
     "report_cross_cell": 1,
     "report_interpret": 1,
+    "report_predict": 1,
     "report": 1,
 }
 
@@ -192,7 +193,7 @@ def test_snakemake_report_packages_every_section(cross_run, tmp_path):
     out = tmp_path / "report.zip"
     snakemake("--cores", "1", "--directory", str(cross_run), *CROSS, "--report", str(out))
     names = zipfile.ZipFile(out).namelist()
-    assert sum(n.endswith("/section.html") for n in names) == 5  # one per experiment
+    assert sum(n.endswith("/section.html") for n in names) == 6  # one per experiment beyond the single-cell one
     # test_on_rest.tsv is the Test-on-Rest job's output, in the same folder
     sections = (
         ("transfer", transfer_report_files()),

@@ -72,6 +72,7 @@ SLICE = {
 SLICE_JOBS = {
     "simulate_reads": 5,
     "prepare_reference": 1,
+    "default_gene_set_manifest": 1,
     "bin_reads": 5,
     "build_dataset": 1,
     "summarize_datasets": 1,
@@ -244,6 +245,11 @@ def torch_rules() -> set[str]:
         for block in re.split(r"^(?=(?:rule|checkpoint) )", path.read_text(), flags=re.M):
             if TORCH_GPU.search(block):
                 found.add(block.split()[1].rstrip(":"))
+    # a rule made from a torch rule (`use rule train_torch as train_torch_gene_set`) trains as it does
+    for path in (REPO / "rules").glob("*.smk"):
+        for base, alias in re.findall(r"^use rule (\w+) as (\w+)", path.read_text(), flags=re.M):
+            if base in found:
+                found.add(alias)
     return found
 
 
@@ -294,6 +300,7 @@ def test_slurm_profile_dry_run(tmp_path):
         "train_differential_torch",
         "train_differential_cell",
         "train_regression_torch",
+        "train_torch_gene_set",
     }
     proc, _ = run_snakemake(
         "-n",
@@ -613,9 +620,10 @@ def test_failed_job_is_retried_reported_and_leaves_nothing(tmp_path, cluster, te
     assert all(j.state == "FAILED" and j.exit_code == "1:0" for j in failing), failing
     submitted = {sid for _, sid, _ in SUBMITTED.findall(text)}
     assert {j.job_id for j in failing} <= submitted
-    # the rest: the reference and the good mark were binned; no dataset was ever submitted
+    # the rest: the reference (its genes and the default set's manifest) and the good mark were binned; no dataset
+    # was ever submitted
     others = {j.rule for j in jobs if j not in failing}
-    assert others == {"prepare_reference", "bin_reads"}, jobs
+    assert others == {"prepare_reference", "default_gene_set_manifest", "bin_reads"}, jobs
     assert all(j.state == "COMPLETED" for j in jobs if j not in failing)
     # Snakemake reports each attempt as failed by SLURM, restarts it `retries` times, and shows our error
     # naming the file (show-failed-logs prints the rule's log)
