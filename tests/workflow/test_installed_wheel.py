@@ -23,7 +23,7 @@ CHECK = textwrap.dedent(
 
     here = Path(chromexpr.__file__).resolve()
     assert "site-packages" in here.parts, here          # the installed copy, not the checkout
-    assert len(list_cards()) == 30, list_cards()
+    assert len(list_cards()) == 32, list_cards()
     from chromexpr.shipped import cards_dir
     assert cards_dir().parts[-2:] == ("chromexpr", "cards") and "site-packages" in cards_dir().parts
     model = build_model("deepchrome")
