@@ -98,3 +98,24 @@ def test_pairs_table_errors_name_file_and_line(tmp_path, text, line, message):
     assert message in str(err.value) and str(path) in str(err.value)
     assert err.value.line == line
     assert plan.read_pairs(REPO / "config" / "pairs.tsv")[0] == ("E116", "E123")
+
+
+def test_an_assembled_model_needs_cell_runs_of_its_own_inputs_and_size(demo_config):
+    cards = _cards(demo_config)
+    cards["attentivechrome_cell"] = load_card("attentivechrome_cell")
+    plan.check_pairs(demo_config, [("E116", "E123")], cards)  # the shipped pair: equal inputs and sizes
+    wider = copy.deepcopy(cards)
+    wider["attentivechrome_cell"]["hyperparameters"]["bin_hidden"] = 64
+    with pytest.raises(InputError, match="its hyperparameters differ") as err:
+        plan.check_pairs(demo_config, [("E116", "E123")], wider)
+    assert "experiments.differential.models" in str(err.value)
+    reordered = copy.deepcopy(cards)
+    reordered["attentivechrome_cell"]["input"]["marks"] = list(
+        reversed(cards["attentivechrome_cell"]["input"]["marks"])
+    )
+    with pytest.raises(InputError, match="its input differ"):
+        plan.check_pairs(demo_config, [("E116", "E123")], reordered)
+    classifier = copy.deepcopy(cards)
+    classifier["attentivechrome_cell"]["task"] = "classification"
+    with pytest.raises(InputError, match="but a classification card"):
+        plan.check_pairs(demo_config, [("E116", "E123")], classifier)

@@ -138,12 +138,18 @@ def check_pairs(
             )
     for model, cell_card in cell_models(config, cards).items():
         part = cards[cell_card] if cell_card in cards else load_card(cell_card)
-        if part["task"] != "regression" or part["input"]["bins"] != cards[model]["input"]["bins"]:
+        whole = cards[model]
+        # the pair model is the two cell models side by side: the same inputs (values, transform, marks in order,
+        # bins) and the same hyperparameters, else its halves would load weights of another shape or read
+        # other inputs than they were trained on
+        differs = [k for k in ("input", "hyperparameters") if dict(part[k]) != dict(whole[k])]
+        if part["task"] != "regression" or differs:
+            what = f"a {part['task']} card" if part["task"] != "regression" else f"its {' and '.join(differs)} differ"
             raise InputError(
-                f"'{model}' is assembled from runs of '{cell_card}', a {part['task']} card of "
-                f"{part['input']['bins']} bins; it needs a regression card of {cards[model]['input']['bins']} bins",
+                f"'{model}' is assembled from runs of '{cell_card}', but {what}",
                 key=f"{key}.models",
-                hint=f"fix the card's cell_runs, or remove '{model}'",
+                hint=f"give '{cell_card}' the regression task and '{model}'s input and hyperparameters, or remove "
+                f"'{model}'",
             )
     attention = block["attention_pair"]
     if attention is not None and tuple(attention) not in [tuple(p) for p in pair_list]:
