@@ -60,7 +60,8 @@ else:
         script:
             "../workflow/scripts/build_dataset.py"
 
-    # the datasets of another gene set (gene_sets.*): the same counts, that set's genes and split
+    # the datasets of another gene set (gene_sets.*): the same counts, that set's genes and split (`use rule`
+    # replaces input as a whole and merges params: only the gene set differs)
     use rule build_dataset as build_gene_set_dataset with:
         input:
             unpack(dataset_counts),
@@ -74,15 +75,7 @@ else:
         benchmark:
             "benchmarks/build_dataset/{gene_set}/{cell}.tsv"
         params:
-            marks=MARKS,
-            log1p=config["normalize"]["log1p"],
-            fit_on=config["normalize"]["fit_on"],
-            duplicates=config["expression"]["duplicates"],
-            median_over=config["expression"]["median_over"],
-            geometry=geometry(),
-            binned=binning_geometry(),
             gene_set=lambda wc: gene_set_record(wc.gene_set),
-            code=script_code("build_dataset.py"),
 
 
 rule export_deepchrome_csv:

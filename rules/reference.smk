@@ -62,7 +62,7 @@ rule gene_set_manifest:
         "../workflow/scripts/gene_set_manifest.py"
 
 
-# the default set's manifest (reference.* and split.*)
+# the default set's manifest (reference.* and split.*; `use rule` merges params: only the gene set differs)
 use rule gene_set_manifest as default_gene_set_manifest with:
     output:
         manifest=gene_sets.manifest(gene_sets.DEFAULT),
@@ -71,9 +71,3 @@ use rule gene_set_manifest as default_gene_set_manifest with:
         "logs/gene_set_manifest/default.log",
     params:
         gene_set=gene_set_record(gene_sets.DEFAULT),
-        annotation_format=annotation_format(),
-        gene_types=config["reference"]["gene_types"],
-        unknown_strand=config["reference"]["unknown_strand"],
-        geometry=binning_geometry(),
-        duplicates=config["expression"]["duplicates"],
-        code=script_code("gene_set_manifest.py"),
