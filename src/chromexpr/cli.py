@@ -674,6 +674,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     predictions.tsv.gz, model and history copies)."""
     from chromexpr.training.genes import GeneSet
     from chromexpr.training.inference import score_run
+    from chromexpr.training.runtime import torch_threads
 
     run = Path(args.run)
     card = _run_card(run)
@@ -683,10 +684,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     splits = ("train", "valid", "test") if args.genes == "all" else ("test",)
     if args.threads < 1:
         raise InputError(f"--threads {args.threads} must be 1 or more")
-    import torch
-
-    torch.set_num_threads(args.threads)
-    metrics = score_run(card, run, args.dataset, out, test=GeneSet(args.dataset, splits))
+    with torch_threads(args.threads):
+        metrics = score_run(card, run, args.dataset, out, test=GeneSet(args.dataset, splits))
     print(
         f"wrote {out}: {card['name']} of {run}, AUROC {metrics['test_auroc']:.4f} on {metrics['n_test']:,} "
         f"{args.genes} genes of {metrics['cell']} (no training)"

@@ -121,11 +121,26 @@ def setup_torch(snakemake: Any) -> None:
         )
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``threads`` inside the block, and restored after it (None: left as they are): a
+    run of the shell (``Settings.threads``), ``chromexpr score``."""
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def job_card(snakemake: Any, name: str | None = None) -> Any:
     """The card a workflow job builds: the card ``name`` (default: the job's ``{model}`` wildcard), or, under
     ``train.input_marks: config``, that card built on the configured marks (``models.registry.with_marks``), the
     card whose training digest the job's ``card`` param holds (``chromexpr.dag.load_cards``)."""
-    from chromexpr.models.registry import load_card, with_marks
+    from chromexpr.models.registry import with_marks
 
     name = name or snakemake.wildcards.model
     if (snakemake.config.get("train") or {}).get("input_marks", "card") != "config":

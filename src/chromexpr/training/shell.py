@@ -23,11 +23,10 @@ a run of its task, so a job's code hash covers the shell, its own task and its c
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,7 +40,7 @@ from chromexpr.logs import LogTarget, log_sink
 from chromexpr.training import outputs
 from chromexpr.training.checkpoint import CHECKPOINT_NAME
 from chromexpr.training.loop import FitResult, fit_torch
-from chromexpr.training.runtime import resolve_card, sklearn_version, training_regime
+from chromexpr.training.runtime import resolve_card, sklearn_version, torch_threads, training_regime
 from chromexpr.training.sklearn_file import SKLEARN_MODEL
 
 logger = logging.getLogger("chromexpr.training")
@@ -302,20 +301,6 @@ class Runner(Protocol):
         """The run's last log line."""
 
 
-@contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """torch's CPU threads set to ``threads`` for the run, and restored after it (None: left as they are)."""
-    if threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def runner(task: str) -> Runner:
     """The runner of ``task`` (its module imported now)."""
     if task not in RUNNERS:
@@ -355,7 +340,7 @@ def run(spec: RunSpec, *, log: LogTarget = None, callback: Callable[[dict[str, A
     framework = card["framework"]
     if spec.settings.threads is not None and int(spec.settings.threads) < 1:
         raise InputError(f"threads {spec.settings.threads} must be 1 or more", key="threads")
-    with _torch_threads(spec.settings.threads), log_sink(log, logger) as say:
+    with torch_threads(spec.settings.threads), log_sink(log, logger) as say:
         if framework == "sklearn":
             if spec.settings.device not in ("auto", "cpu"):
                 say(f"device {spec.settings.device!r} ignored: scikit-learn models run on the CPU")
